@@ -1,0 +1,1 @@
+"""Orchestra state: the store, its paths and the state CLIs."""
