@@ -4,15 +4,75 @@
 every ``ORCHESTRA_*`` environment variable. Plugins need only::
 
     from hooks import hookimpl
+
+    @hookimpl
+    def on_pre_tool_use(event, ctx):
+        ...
+
+``hookimpl`` writes the same marker attribute that ``pluggy.HookimplMarker``
+writes, but without importing pluggy: the dispatcher's hot path imports
+handler modules directly and must not pay for pluggy on every event.
 """
 
 from __future__ import annotations
 
-import pluggy
+from collections.abc import Callable
+from typing import Any, TypeVar, overload
 
-__all__ = ["NAME", "hookimpl", "hookspec"]
+__all__ = ["NAME", "hookimpl"]
 
 NAME = "orchestra"
+GUARD_ATTR = NAME + "_guard"
 
-hookspec = pluggy.HookspecMarker(NAME)
-hookimpl = pluggy.HookimplMarker(NAME)
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+@overload
+def hookimpl(function: _F) -> _F: ...
+@overload
+def hookimpl(
+    function: None = None,
+    *,
+    tryfirst: bool = False,
+    trylast: bool = False,
+    optionalhook: bool = False,
+    specname: str | None = None,
+    guard: bool = False,
+) -> Callable[[_F], _F]: ...
+
+
+def hookimpl(
+    function: Any = None,
+    *,
+    tryfirst: bool = False,
+    trylast: bool = False,
+    optionalhook: bool = False,
+    specname: str | None = None,
+    guard: bool = False,
+) -> Any:
+    """Mark ``function`` as an implementation of the hookspec of the same name.
+
+    ``tryfirst``/``trylast``/``optionalhook``/``specname`` mean what they mean
+    in pluggy. ``guard=True`` makes the handler fail *closed*: if it raises or
+    overruns its time budget on a decision event, the reply denies or blocks
+    with a reason naming it. Handlers are advisory (fail open) by default.
+    Wrappers are not supported: the dispatcher isolates every handler itself.
+    """
+
+    def mark(func: _F) -> _F:
+        setattr(
+            func,
+            NAME + "_impl",
+            {
+                "wrapper": False,
+                "hookwrapper": False,
+                "optionalhook": optionalhook,
+                "tryfirst": tryfirst,
+                "trylast": trylast,
+                "specname": specname,
+            },
+        )
+        setattr(func, GUARD_ATTR, guard)
+        return func
+
+    return mark(function) if function is not None else mark
