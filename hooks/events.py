@@ -95,7 +95,8 @@ class Event:
 
     @property
     def name(self) -> str:
-        return self.raw["hook_event_name"]  # type: ignore[no-any-return]
+        name: str = self.raw["hook_event_name"]
+        return name
 
     @property
     def known(self) -> bool:

@@ -4,21 +4,14 @@ from __future__ import annotations
 
 import copy
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 from pydantic import ValidationError
 
-# The package is not installed in the venv and pyproject sets no pytest `pythonpath`: make the
-# repository root importable. Drop this once `pythonpath = ["."]` (or a conftest) provides it.
-_ROOT = str(Path(__file__).resolve().parents[1])
-if _ROOT not in sys.path:
-    sys.path.insert(0, _ROOT)
-
-from hooks.events import EVENT_NAMES, Event  # noqa: E402
-from hooks.models import (  # noqa: E402
+from hooks.events import EVENT_NAMES, Event
+from hooks.models import (
     EVENT_MODELS,
     REPLY_MODELS,
     BackgroundTask,

@@ -1,0 +1,163 @@
+"""What the three state CLIs share: argument parsing, output, and the error funnel.
+
+Exit codes (the same for every Orchestra CLI):
+
+====  ==========================================================================
+0     success
+1     unexpected error (I/O failure, corrupt state); one line on stderr
+2     usage error: bad arguments, invalid id, path, JSON, JSONPath or value
+3     not found: no such session, document or path
+4     conflict: the document changed since ``--if-version``
+5     lock timeout: another writer held the lock too long
+130   interrupted (Ctrl-C)
+====  ==========================================================================
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import traceback
+from collections.abc import Callable, Sequence
+from typing import IO, Any, NoReturn
+
+from state.errors import EXIT_ERROR, EXIT_USAGE, StateError
+
+__all__ = ["EXIT_CODES_HELP", "CliParser", "Output", "UsageError", "run_main"]
+
+EXIT_CODES_HELP = """exit codes:
+  0 ok   1 error   2 usage/invalid input   3 not found
+  4 conflict (--if-version)   5 lock timeout   130 interrupted"""
+
+
+class UsageError(StateError):
+    exit_code = EXIT_USAGE
+
+
+class _HelpShown(Exception):  # noqa: N818 - control flow, not an error
+    pass
+
+
+class CliParser(argparse.ArgumentParser):
+    """An ArgumentParser that reports errors by raising instead of exiting."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", argparse.RawDescriptionHelpFormatter)
+        super().__init__(*args, **kwargs)
+        self._out: IO[str] = sys.stdout
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{message} (see {self.prog} --help)")
+
+    def exit(self, status: int = 0, message: str | None = None) -> NoReturn:
+        if message:
+            self._out.write(message)
+        raise _HelpShown()
+
+    def print_help(self, file: IO[str] | None = None) -> None:
+        super().print_help(self._out if file is None else file)
+
+
+def _route_output(parser: argparse.ArgumentParser, out: IO[str]) -> None:
+    if isinstance(parser, CliParser):
+        parser._out = out
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                _route_output(sub, out)
+
+
+class Output:
+    """JSON on stdout: pretty on a terminal, compact when piped or with --compact."""
+
+    def __init__(self, stream: IO[str], *, compact: bool | None = None) -> None:
+        self.stream = stream
+        if compact is None:
+            compact = not (hasattr(stream, "isatty") and stream.isatty())
+        self.compact = compact
+
+    def json(self, value: Any) -> None:
+        if self.compact:
+            text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+        else:
+            text = json.dumps(value, ensure_ascii=False, indent=2)
+        self.stream.write(text + "\n")
+        self.stream.flush()
+
+
+def run_main(
+    prog: str,
+    parser: argparse.ArgumentParser,
+    handler: Callable[[argparse.Namespace, Output, IO[str]], int],
+    argv: Sequence[str] | None,
+    stdout: IO[str] | None,
+    stderr: IO[str] | None,
+) -> int:
+    """Parse ``argv`` and run ``handler``: the one error funnel of every state CLI.
+
+    Known errors become one line on stderr and their documented exit code; an
+    unexpected exception becomes one line too (the traceback goes to the log
+    under the state root), never a traceback on the terminal.
+    """
+    out = stdout if stdout is not None else sys.stdout
+    err = stderr if stderr is not None else sys.stderr
+    _route_output(parser, out)
+    try:
+        args = parser.parse_args(list(argv) if argv is not None else None)
+        compact = True if getattr(args, "compact", False) else None
+        return handler(args, Output(out, compact=compact), err)
+    except _HelpShown:
+        return 0
+    except StateError as exc:
+        err.write(f"{prog}: error: {exc}\n")
+        return exc.exit_code
+    except KeyboardInterrupt:
+        err.write(f"{prog}: interrupted\n")
+        return 130
+    except BrokenPipeError:
+        return 0  # e.g. `... | head`: the reader went away, nothing to report
+    except OSError as exc:
+        err.write(f"{prog}: error: {exc.strerror or exc}: {exc.filename or ''}\n".rstrip() + "\n")
+        return EXIT_ERROR
+    except Exception as exc:
+        where = _log_traceback(prog)
+        err.write(f"{prog}: internal error: {type(exc).__name__}: {exc}{where}\n")
+        return EXIT_ERROR
+
+
+def _log_traceback(prog: str) -> str:
+    """Append the current traceback to ``<root>/logs/errors.log``; say where."""
+    try:
+        from state.clock import iso
+        from state.paths import home
+
+        folder = home() / "logs"
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        path = folder / "errors.log"
+        with open(path, "a", encoding="utf-8") as fh:
+            fh.write(f"--- {iso()} {prog}\n{traceback.format_exc()}\n")
+        return f" (traceback in {path})"
+    except OSError:
+        return ""
+
+
+def add_common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--compact", action="store_true", help="print compact JSON even on a terminal"
+    )
+
+
+def add_value_mode(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--json", dest="value_mode", action="store_const", const="json",
+                       help="VALUE must be valid JSON")
+    group.add_argument("--string", dest="value_mode", action="store_const", const="string",
+                       help="take VALUE as a string even if it parses as JSON")
+    parser.set_defaults(value_mode="auto")
+
+
+def log_problems(store: Any, err: IO[str], prog: str) -> None:
+    """Report what the store noticed while reading (a quarantined document...)."""
+    for problem in getattr(store, "problems", []):
+        err.write(f"{prog}: warning: {problem}\n")

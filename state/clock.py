@@ -1,0 +1,45 @@
+"""Time stamps and durations, in one format everywhere (UTC, ISO 8601, ``Z``)."""
+
+from __future__ import annotations
+
+import re
+import time
+from datetime import UTC, datetime
+
+__all__ = ["iso", "now", "parse_duration", "parse_time"]
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)?\s*$")
+_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, None: 1}
+
+
+def now() -> float:
+    return time.time()
+
+
+def iso(ts: float | None = None) -> str:
+    """``2026-11-28T09:00:00.123Z`` for ``ts`` (default: now)."""
+    moment = datetime.fromtimestamp(now() if ts is None else ts, tz=UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def parse_time(text: str) -> float:
+    """An ISO 8601 time (``Z`` or offset; naive means UTC) or a duration ago (``10m``)."""
+    try:
+        return now() - parse_duration(text)
+    except ValueError:
+        pass
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(f"not a time: {text!r} (use ISO 8601 or a duration like 10m)") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.timestamp()
+
+
+def parse_duration(text: str) -> float:
+    """Seconds in ``90``, ``90s``, ``15m``, ``12h``, ``7d``, ``2w``."""
+    match = _DURATION.match(text)
+    if not match:
+        raise ValueError(f"not a duration: {text!r} (examples: 90s, 15m, 12h, 7d)")
+    return float(match.group(1)) * _UNITS[match.group(2)]

@@ -1,0 +1,51 @@
+"""Reading the configuration cheaply (no pydantic) with its defaults applied.
+
+``DEFAULTS`` mirrors the defaults of :class:`state.documents.Config`; a test keeps
+the two equal. Validation happens where config is *changed* (``shared_state
+set-config``), so the hot path only parses JSON.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from state.paths import config_key
+from state.query import deep_merge
+from state.storage import Storage
+
+__all__ = ["DEFAULTS", "load_config", "project_config"]
+
+DEFAULTS: dict[str, Any] = {
+    "config_version": "2.0.0",
+    "default_project": None,
+    "features": {},
+    "paths": {},
+    "projects": {},
+    "presence": {"active_seconds": 300, "idle_seconds": 1800, "stale_seconds": 21600},
+    "event_log": {"max_bytes": 10_000_000, "max_field_chars": 2000},
+    "claims": {"policy": "ask", "window_seconds": 900},
+    "messages": {"max_context_chars": 4000, "hold_stop_for_urgent": True},
+    "dispatch": {"budget_seconds": 5.0, "session_end_budget_seconds": 1.0},
+    "plugins": {"disabled": []},
+    "record": None,
+}
+
+
+def load_config(store: Storage) -> dict[str, Any]:
+    """The stored config over :data:`DEFAULTS` (a fresh copy the caller may change)."""
+    merged = copy.deepcopy(DEFAULTS)
+    stored = store.read(config_key())
+    if stored:
+        deep_merge(merged, stored)
+    return merged
+
+
+def project_config(config: dict[str, Any], project: str) -> dict[str, Any]:
+    """Global settings with the overrides under ``projects.<project>`` applied."""
+    merged = {k: copy.deepcopy(v) for k, v in config.items() if k != "projects"}
+    overrides = config.get("projects", {}).get(project)
+    if isinstance(overrides, dict):
+        deep_merge(merged, copy.deepcopy(overrides))
+    merged["project"] = project
+    return merged

@@ -1,0 +1,185 @@
+"""pydantic models of every stored document (the edge where state is validated).
+
+Documents are validated when a CLI changes them, so a typo never lands on disk.
+Every model keeps unknown keys (``extra="allow"``) so that a round trip through
+an older Orchestra never loses data, and known keys are type-checked.
+``schema_version`` and ``version`` (the write counter) are on every document.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from state.errors import InvalidValueError
+
+__all__ = [
+    "DOCUMENT_MODELS",
+    "Config",
+    "Epics",
+    "SessionState",
+    "Sprints",
+    "Tasks",
+    "Team",
+    "Tools",
+    "validate_document",
+]
+
+
+class _Doc(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    schema_version: int = 1
+    version: int = 0
+
+
+class _Open(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+class Presence(_Open):
+    active_seconds: float = Field(300, gt=0)
+    idle_seconds: float = Field(1800, gt=0)
+    stale_seconds: float = Field(6 * 3600, gt=0)
+
+
+class EventLogConfig(_Open):
+    max_bytes: int = Field(10_000_000, ge=1024)
+    max_field_chars: int = Field(2000, ge=64)
+
+
+class ClaimsConfig(_Open):
+    policy: str = Field("ask", pattern="^(off|warn|ask|deny)$")
+    window_seconds: float = Field(900, ge=0)
+
+
+class MessagesConfig(_Open):
+    max_context_chars: int = Field(4000, ge=200)
+    hold_stop_for_urgent: bool = True
+
+
+class DispatchConfig(_Open):
+    budget_seconds: float = Field(5.0, gt=0, le=600)
+    session_end_budget_seconds: float = Field(1.0, gt=0, le=1.5)
+
+
+class PluginsConfig(_Open):
+    disabled: list[str] = Field(default_factory=list)
+
+
+class Config(_Doc):
+    config_version: str = "2.0.0"
+    default_project: str | None = None
+    features: dict[str, Any] = Field(default_factory=dict)
+    paths: dict[str, Any] = Field(default_factory=dict)
+    projects: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    presence: Presence = Field(default_factory=Presence)  # type: ignore[arg-type]
+    event_log: EventLogConfig = Field(default_factory=EventLogConfig)  # type: ignore[arg-type]
+    claims: ClaimsConfig = Field(default_factory=ClaimsConfig)  # type: ignore[arg-type]
+    messages: MessagesConfig = Field(default_factory=MessagesConfig)  # type: ignore[arg-type]
+    dispatch: DispatchConfig = Field(default_factory=DispatchConfig)  # type: ignore[arg-type]
+    plugins: PluginsConfig = Field(default_factory=PluginsConfig)
+    record: str | None = None
+
+
+class Tool(_Open):
+    capabilities: list[str] = Field(default_factory=list)
+    max_instances: int = Field(1, ge=1)
+    description: str | None = None
+
+
+class Tools(_Doc):
+    tools: dict[str, Tool] = Field(default_factory=dict)
+
+
+class Epic(_Open):
+    title: str | None = None
+    status: str = "planned"
+    description: str | None = None
+    sprint: str | None = None
+
+
+class Epics(_Doc):
+    epics: dict[str, Epic] = Field(default_factory=dict)
+
+
+class Sprint(_Open):
+    title: str | None = None
+    status: str = "planned"
+    goal: str | None = None
+    start: str | None = None
+    end: str | None = None
+    epics: list[str] = Field(default_factory=list)
+    points_planned: float | None = None
+    points_completed: float | None = None
+
+
+class Sprints(_Doc):
+    sprints: dict[str, Sprint] = Field(default_factory=dict)
+
+
+class Member(_Open):
+    role: str | None = None
+    tools: list[str] = Field(default_factory=list)
+    capabilities: list[str] = Field(default_factory=list)
+
+
+class Team(_Doc):
+    name: str | None = None
+    members: dict[str, Member] = Field(default_factory=dict)
+
+
+class ActiveWork(_Open):
+    current_epic: str | None = None
+    current_sprint: str | None = None
+    agents: dict[str, dict[str, Any]] = Field(default_factory=dict)
+
+
+class SessionState(_Doc):
+    session_id: str
+    mode: str = "development"
+    project: str | None = None
+    status: str = "active"
+    created_at: str | None = None
+    updated_at: str | None = None
+    ended_at: str | None = None
+    active_work: ActiveWork = Field(default_factory=ActiveWork)
+
+
+class Task(_Open):
+    id: str | None = None
+    subject: str | None = None
+    description: str | None = None
+    status: str = "pending"
+    owner: str | None = None
+    history: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class Tasks(_Doc):
+    tasks: dict[str, Task] = Field(default_factory=dict)
+
+
+#: Document file name -> model.
+DOCUMENT_MODELS: dict[str, type[_Doc]] = {
+    "config.json": Config,
+    "tools.json": Tools,
+    "epics.json": Epics,
+    "sprints.json": Sprints,
+    "team.json": Team,
+    "state.json": SessionState,
+    "tasks.json": Tasks,
+}
+
+
+def validate_document(key: str, doc: dict[str, Any]) -> None:
+    """Raise :class:`InvalidValueError` (one line) if ``doc`` does not fit its model."""
+    model = DOCUMENT_MODELS.get(key.rsplit("/", 1)[-1])
+    if model is None:
+        return
+    try:
+        model.model_validate(doc)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "(document)"
+        more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+        raise InvalidValueError(f"{key}: {where}: {first['msg']}{more}; nothing written") from None

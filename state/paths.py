@@ -1,0 +1,90 @@
+"""The one place that turns ids into locations under the state root.
+
+Every id passes :func:`validate_id` before it becomes part of a path, and every
+location is a *key*: a relative POSIX path below the root such as
+``sessions/<id>/state.json``. Storage backends map keys to files (or memory);
+nothing else builds paths.
+
+Layout::
+
+    <root>/config.json  tools.json
+    <root>/projects/<project_id>/epics.json  sprints.json  team.json  decisions.jsonl
+    <root>/sessions/<session_id>/state.json  tasks.json  events.jsonl  messages.jsonl
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from state.errors import InvalidIdError
+
+__all__ = [
+    "MAX_ID_LENGTH",
+    "config_key",
+    "home",
+    "project_key",
+    "session_key",
+    "tools_key",
+    "validate_id",
+]
+
+MAX_ID_LENGTH = 128
+_ID_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.")
+# Names Windows refuses as file names, whatever the extension.
+_RESERVED = frozenset(
+    ["con", "prn", "aux", "nul"] + [f"com{i}" for i in range(10)] + [f"lpt{i}" for i in range(10)]
+)
+
+
+def home() -> Path:
+    """The state root: ``$ORCHESTRA_HOME``, default ``~/.claude/orchestration``."""
+    configured = os.environ.get("ORCHESTRA_HOME")
+    if configured:
+        return Path(configured).expanduser()
+    return Path.home() / ".claude" / "orchestration"
+
+
+def validate_id(value: object, kind: str = "id") -> str:
+    """Return ``value`` if it is safe to use as one path component, else raise.
+
+    Allowed: 1-128 ASCII letters, digits, ``-``, ``_`` and ``.``, starting with a
+    letter or digit (so never ``.``, ``..`` or a hidden file), not a name
+    Windows reserves. Everything else — separators, NUL, whitespace, unicode
+    look-alikes — is refused with an :class:`InvalidIdError` naming ``kind``.
+    """
+    if not isinstance(value, str):
+        raise InvalidIdError(f"invalid {kind}: expected a string, got {type(value).__name__}")
+    if not value:
+        raise InvalidIdError(f"invalid {kind}: empty")
+    if len(value) > MAX_ID_LENGTH:
+        raise InvalidIdError(f"invalid {kind}: longer than {MAX_ID_LENGTH} characters")
+    if not _ID_CHARS.issuperset(value):
+        bad = next(ch for ch in value if ch not in _ID_CHARS)
+        raise InvalidIdError(
+            f"invalid {kind} {value[:40]!r}: character {bad!r} is not allowed "
+            "(use letters, digits, '-', '_' and '.')"
+        )
+    if not value[0].isalnum():
+        raise InvalidIdError(f"invalid {kind} {value!r}: must start with a letter or digit")
+    if value.split(".")[0].lower() in _RESERVED:
+        raise InvalidIdError(f"invalid {kind} {value!r}: reserved device name")
+    return value
+
+
+def config_key() -> str:
+    return "config.json"
+
+
+def tools_key() -> str:
+    return "tools.json"
+
+
+def project_key(project_id: str, name: str) -> str:
+    """Key of document or log ``name`` of project ``project_id`` (validated)."""
+    return f"projects/{validate_id(project_id, 'project id')}/{name}"
+
+
+def session_key(session_id: str, name: str) -> str:
+    """Key of document or log ``name`` of session ``session_id`` (validated)."""
+    return f"sessions/{validate_id(session_id, 'session id')}/{name}"

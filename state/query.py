@@ -1,0 +1,186 @@
+"""Addressing values inside documents: dot paths and JSONPath.
+
+Dot paths (``execution.tasks.task-001.status``) are used to get, set, merge and
+delete. A key that itself contains a dot is written with a backslash before the
+dot (``files.main\\.py``) or in brackets (``files["main.py"].owner``). A segment of
+digits indexes a list when the value there is a list.
+
+Anything starting with ``$`` is JSONPath, evaluated with ``jsonpath_ng.ext``
+(filters included: ``$.active_work.tasks[?(@.status=='pending')]``). Compiled
+expressions are cached; an expression that does not parse raises
+:class:`~state.errors.InvalidQueryError` rather than matching nothing.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from typing import Any
+
+from state.errors import InvalidPathError, InvalidQueryError, InvalidValueError, NotFoundError
+
+__all__ = [
+    "deep_merge",
+    "delete_path",
+    "format_path",
+    "get_path",
+    "is_jsonpath",
+    "jsonpath_query",
+    "parse_path",
+    "parse_value",
+    "set_path",
+]
+
+
+def is_jsonpath(path: str) -> bool:
+    return path.startswith("$")
+
+
+def parse_path(path: str) -> list[str]:
+    """Split a dot path into keys. ``""`` and ``"."`` mean the whole document."""
+    if path in ("", "."):
+        return []
+    parts: list[str] = []
+    current: list[str] = []
+    i = 0
+    closed_bracket = False
+    while i < len(path):
+        ch = path[i]
+        if ch == "\\" and i + 1 < len(path):
+            current.append(path[i + 1])
+            i += 2
+            continue
+        if ch == "." :
+            if not current and not closed_bracket:
+                raise InvalidPathError(f"invalid path {path!r}: empty key")
+            if current:
+                parts.append("".join(current))
+            current, closed_bracket = [], False
+        elif ch == "[" and path[i + 1 : i + 2] in ('"', "'"):
+            quote = path[i + 1]
+            end = path.find(quote + "]", i + 2)
+            if end < 0:
+                raise InvalidPathError(f"invalid path {path!r}: unclosed [{quote}...{quote}]")
+            if current:
+                parts.append("".join(current))
+                current = []
+            parts.append(path[i + 2 : end])
+            i = end + 2
+            closed_bracket = True
+            continue
+        else:
+            if closed_bracket:
+                raise InvalidPathError(f"invalid path {path!r}: expected '.' after ']'")
+            current.append(ch)
+        i += 1
+    if current:
+        parts.append("".join(current))
+    elif not closed_bracket:
+        raise InvalidPathError(f"invalid path {path!r}: empty key")
+    return parts
+
+
+def format_path(parts: list[str]) -> str:
+    """The dot path that :func:`parse_path` turns back into ``parts``."""
+    return ".".join(p.replace("\\", "\\\\").replace(".", "\\.") for p in parts)
+
+
+def _step(container: Any, key: str, path: list[str]) -> Any:
+    if isinstance(container, dict):
+        if key in container:
+            return container[key]
+    elif isinstance(container, list) and key.isdigit() and int(key) < len(container):
+        return container[int(key)]
+    raise NotFoundError(f"path not found: {format_path(path)}")
+
+
+def get_path(doc: Any, parts: list[str]) -> Any:
+    current = doc
+    for i, key in enumerate(parts):
+        current = _step(current, key, parts[: i + 1])
+    return current
+
+
+def set_path(doc: dict[str, Any], parts: list[str], value: Any) -> Any:
+    """Set ``value`` at ``parts``, creating missing objects; return the old value or None."""
+    if not parts:
+        raise InvalidPathError("cannot replace the whole document; name a key")
+    current: Any = doc
+    for i, key in enumerate(parts[:-1]):
+        if isinstance(current, dict):
+            nxt = current.get(key)
+            if nxt is None:
+                nxt = current[key] = {}
+        elif isinstance(current, list) and key.isdigit() and int(key) < len(current):
+            nxt = current[int(key)]
+        else:
+            raise InvalidPathError(
+                f"cannot set {format_path(parts)}: {format_path(parts[: i + 1])} is not an object"
+            )
+        current = nxt
+    last = parts[-1]
+    if isinstance(current, dict):
+        old = current.get(last)
+        current[last] = value
+        return old
+    if isinstance(current, list) and last.isdigit() and int(last) < len(current):
+        old = current[int(last)]
+        current[int(last)] = value
+        return old
+    raise InvalidPathError(f"cannot set {format_path(parts)}: parent is not an object")
+
+
+def delete_path(doc: dict[str, Any], parts: list[str]) -> Any:
+    """Remove the value at ``parts`` and return it; NotFoundError if absent."""
+    if not parts:
+        raise InvalidPathError("cannot delete the whole document; name a key")
+    parent = get_path(doc, parts[:-1])
+    last = parts[-1]
+    if isinstance(parent, dict) and last in parent:
+        return parent.pop(last)
+    if isinstance(parent, list) and last.isdigit() and int(last) < len(parent):
+        return parent.pop(int(last))
+    raise NotFoundError(f"path not found: {format_path(parts)}")
+
+
+def deep_merge(target: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
+    """Merge ``data`` into ``target`` recursively (objects merge, other values replace)."""
+    for key, value in data.items():
+        if isinstance(value, dict) and isinstance(target.get(key), dict):
+            deep_merge(target[key], value)
+        else:
+            target[key] = value
+    return target
+
+
+@functools.lru_cache(maxsize=256)
+def _compile(expression: str) -> Any:
+    from jsonpath_ng.exceptions import JsonPathLexerError, JsonPathParserError
+    from jsonpath_ng.ext import parse
+
+    try:
+        return parse(expression)
+    except (JsonPathLexerError, JsonPathParserError, ValueError, TypeError, AttributeError) as e:
+        reason = " ".join(str(e).split()) or type(e).__name__
+        raise InvalidQueryError(f"invalid JSONPath {expression!r}: {reason}") from None
+
+
+def jsonpath_query(doc: Any, expression: str) -> list[Any]:
+    """All values matching ``expression``, in document order."""
+    compiled = _compile(expression)
+    try:
+        return [match.value for match in compiled.find(doc)]
+    except (TypeError, ValueError, AttributeError, KeyError) as exc:
+        raise InvalidQueryError(f"JSONPath {expression!r} failed: {exc}") from None
+
+
+def parse_value(text: str, *, mode: str = "auto") -> Any:
+    """A command-line value: JSON when it parses as JSON (``auto``), or forced."""
+    if mode == "string":
+        return text
+    try:
+        return json.loads(text)
+    except ValueError:
+        if mode == "json":
+            raise InvalidValueError(f"not valid JSON: {text[:60]!r}") from None
+        return text

@@ -1,0 +1,248 @@
+"""state_manager: read, change, query and watch one session's state.
+
+Paths are dot paths (``active_work.current_epic``) or JSONPath (anything starting
+with ``$``). See ``--help`` and :mod:`state.view` for which file each path lives in.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections.abc import Sequence
+from typing import IO, Any
+
+from state.cli import (
+    EXIT_CODES_HELP,
+    CliParser,
+    Output,
+    add_common,
+    add_value_mode,
+    log_problems,
+    run_main,
+)
+from state.errors import InvalidPathError, InvalidValueError
+from state.query import (
+    deep_merge,
+    delete_path,
+    get_path,
+    is_jsonpath,
+    jsonpath_query,
+    parse_path,
+    parse_value,
+    set_path,
+)
+from state.store import open_store
+from state.view import route, session_view
+
+__all__ = ["main"]
+
+PROG = "state_manager"
+
+DESCRIPTION = """\
+Read and change one session's state.
+
+A session is shown as one JSON document:
+  state.json holds everything except the two keys below;
+  active_work.tasks.<id>... is stored in tasks.json (fed by Claude Code's task tools);
+  metrics... is derived from the event log when read (read-only).
+
+PATH is a dot path (active_work.current_epic, active_work.tasks.1.status;
+escape a dot inside a key as '\\.' or write the key as ["a.b"]) or a JSONPath
+expression starting with '$' (get only), e.g.
+  state_manager get SID '$.active_work.tasks[?(@.status=="pending")]'
+SESSION_ID defaults to $ORCHESTRA_SESSION_ID when given as '-'.
+VALUE is parsed as JSON when it is valid JSON, else taken as a string."""
+
+
+def build_parser() -> CliParser:
+    parser = CliParser(prog=PROG, description=DESCRIPTION, epilog=EXIT_CODES_HELP)
+    add_common(parser)
+    sub = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
+
+    def verb(name: str, help_text: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_text, description=help_text, epilog=EXIT_CODES_HELP)
+        add_common(p)
+        return p
+
+    p = verb("get", "print the value at PATH (a JSONPath prints the list of matches)")
+    p.add_argument("session_id", metavar="SESSION_ID")
+    p.add_argument("path", metavar="PATH", nargs="?", default=".")
+
+    p = verb("set", "set PATH to VALUE, creating missing objects")
+    p.add_argument("session_id", metavar="SESSION_ID")
+    p.add_argument("path", metavar="PATH")
+    p.add_argument("value", metavar="VALUE")
+    add_value_mode(p)
+    _add_if_version(p)
+
+    p = verb("merge", "deep-merge a JSON object into the object at PATH")
+    p.add_argument("session_id", metavar="SESSION_ID")
+    p.add_argument("path", metavar="PATH")
+    p.add_argument("--data", required=True, metavar="JSON", help="a JSON object")
+    _add_if_version(p)
+
+    p = verb("delete", "remove the value at PATH")
+    p.add_argument("session_id", metavar="SESSION_ID")
+    p.add_argument("path", metavar="PATH")
+    _add_if_version(p)
+
+    p = verb("list-sessions", "list sessions with their status (like session_manager list)")
+    p.add_argument("--project", metavar="P", help="only sessions of project P")
+
+    p = verb("watch", "print the value at PATH as one JSON line each time it changes")
+    p.add_argument("session_id", metavar="SESSION_ID")
+    p.add_argument("path", metavar="PATH")
+    p.add_argument("--interval", type=float, default=0.5, metavar="S",
+                   help="seconds between polls (default 0.5)")
+    p.add_argument("--count", type=int, metavar="N", help="stop after N values")
+    p.add_argument("--timeout", type=float, metavar="S", help="stop after S seconds")
+
+    p = verb("events", "print the session's event log, one JSON object per line")
+    p.add_argument("session_id", metavar="SESSION_ID")
+    p.add_argument("--since", metavar="T", help="ISO time or a duration ago (10m, 2h)")
+    p.add_argument("--type", dest="event_type", metavar="EVENT", help="only this event name")
+    p.add_argument("--tail", type=int, metavar="N", help="only the last N matching events")
+    return parser
+
+
+def _add_if_version(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--if-version", type=int, metavar="N",
+                   help="write only if the document is still at version N (else exit 4)")
+
+
+def _session_id(raw: str) -> str:
+    from state.ids import resolve_session_id
+
+    return resolve_session_id(raw)
+
+
+def _read(store: Any, sid: str, path: str) -> Any:
+    if is_jsonpath(path):
+        wants_metrics = "metrics" in path or ".." in path or path.rstrip(".*") == "$"
+        return jsonpath_query(session_view(store, sid, with_metrics=wants_metrics), path)
+    parts = parse_path(path)
+    with_metrics = not parts or parts[0] == "metrics"
+    return get_path(session_view(store, sid, with_metrics=with_metrics), parts)
+
+
+def _write(store: Any, sid: str, path: str, if_version: int | None, change: Any) -> Any:
+    """Route PATH to its document and apply ``change(doc, parts)`` in one transaction."""
+    from state.documents import validate_document
+    from state.sessions import require_session
+
+    if is_jsonpath(path):
+        raise InvalidPathError("JSONPath is for reading; use a dot path to change state")
+    require_session(store, sid)
+    key, parts = route(sid, parse_path(path))
+    with store.transaction(key, expect_version=if_version) as doc:
+        result = change(doc, parts)
+        validate_document(key, doc)
+    return result
+
+
+def _handle(args: argparse.Namespace, out: Output, err: IO[str]) -> int:
+    store = open_store()
+    verb = args.verb
+    if verb == "list-sessions":
+        from state.sessions import list_sessions
+
+        out.json(list_sessions(store, project=args.project))
+    elif verb == "get":
+        out.json(_read(store, _session_id(args.session_id), args.path))
+    elif verb == "set":
+        value = parse_value(args.value, mode=args.value_mode)
+        _write(store, _session_id(args.session_id), args.path, args.if_version,
+               lambda doc, parts: set_path(doc, parts, value))
+        out.json(value)
+    elif verb == "merge":
+        data = parse_value(args.data, mode="json")
+        if not isinstance(data, dict):
+            raise InvalidValueError("--data must be a JSON object")
+
+        def merge(doc: dict[str, Any], parts: list[str]) -> Any:
+            target = get_or_create(doc, parts)
+            return deep_merge(target, data)
+
+        out.json(_write(store, _session_id(args.session_id), args.path, args.if_version, merge))
+    elif verb == "delete":
+        out.json(_write(store, _session_id(args.session_id), args.path, args.if_version,
+                        lambda doc, parts: delete_path(doc, parts)))
+    elif verb == "watch":
+        return _watch(store, args, out)
+    elif verb == "events":
+        from state.eventlog import read_events
+
+        for record in read_events(store, _session_id(args.session_id), since=args.since,
+                                  event_type=args.event_type, tail=args.tail):
+            out.stream.write(_compact(record) + "\n")
+    log_problems(store, err, PROG)
+    return 0
+
+
+def get_or_create(doc: dict[str, Any], parts: list[str]) -> dict[str, Any]:
+    current: Any = doc
+    for key in parts:
+        if not isinstance(current, dict):
+            raise InvalidPathError("merge target is not an object")
+        current = current.setdefault(key, {})
+    if not isinstance(current, dict):
+        raise InvalidPathError("merge target is not an object")
+    return current
+
+
+def _compact(value: Any) -> str:
+    import json
+
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+_MISSING = object()
+
+
+def _watch(store: Any, args: argparse.Namespace, out: Output) -> int:
+    """Poll PATH; print each new value as one line. Ends on --count/--timeout/Ctrl-C."""
+    from state.errors import NotFoundError
+
+    sid = _session_id(args.session_id)
+    if args.interval <= 0:
+        raise InvalidValueError("--interval must be positive")
+    deadline = time.monotonic() + args.timeout if args.timeout is not None else None
+    last: Any = _MISSING
+    printed = 0
+    try:
+        while True:
+            try:
+                value = _read(store, sid, args.path)
+            except NotFoundError:
+                value = None
+            if value != last:
+                out.stream.write(_compact(value) + "\n")
+                out.stream.flush()
+                last = value
+                printed += 1
+                if args.count is not None and printed >= args.count:
+                    return 0
+            if deadline is not None and time.monotonic() >= deadline:
+                return 0
+            time.sleep(args.interval if deadline is None
+                       else max(0.0, min(args.interval, deadline - time.monotonic())))
+    except KeyboardInterrupt:
+        return 0
+
+
+def main(
+    argv: Sequence[str] | None = None,
+    *,
+    stdin: IO[str] | None = None,
+    stdout: IO[str] | None = None,
+    stderr: IO[str] | None = None,
+) -> int:
+    return run_main(PROG, build_parser(), _handle, argv, stdout, stderr)
+
+
+def run() -> None:
+    raise SystemExit(main())
+
+
+if __name__ == "__main__":
+    run()

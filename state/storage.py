@@ -1,0 +1,323 @@
+"""The storage interface every read and write of Orchestra state goes through.
+
+Two kinds of things are stored under string *keys* (see :mod:`state.paths`):
+
+* **documents** (``*.json``): read whole, changed only inside a
+  :meth:`Storage.transaction`, which serialises writers, bumps the document's
+  ``version`` and commits only on a clean exit;
+* **logs** (``*.jsonl``): append-only, one JSON object per line; a reader skips a
+  torn (half-written) line instead of failing.
+
+:class:`state.filestore.FileStorage` keeps them in files; :class:`MemoryStorage`
+is its in-memory twin for fast tests. A networked backend only has to implement
+the primitives at the bottom of :class:`Storage`.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from typing import Any
+
+from state.errors import ConflictError, CorruptDocumentError, NotFoundError
+
+__all__ = [
+    "DEFAULT_LOCK_TIMEOUT",
+    "SCHEMA_VERSION",
+    "ChangeListener",
+    "MemoryStorage",
+    "Storage",
+    "decode_document",
+    "encode_document",
+]
+
+SCHEMA_VERSION = 1
+DEFAULT_LOCK_TIMEOUT = 5.0
+
+#: Called after a committed write with (key, old document or None, new document).
+ChangeListener = Callable[[str, "dict[str, Any] | None", "dict[str, Any]"], None]
+
+
+def encode_document(doc: dict[str, Any]) -> bytes:
+    """Documents are pretty-printed so people can read and diff them."""
+    return (json.dumps(doc, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+def decode_document(key: str, raw: bytes) -> dict[str, Any]:
+    try:
+        doc = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise CorruptDocumentError(f"{key}: not valid JSON ({exc})") from None
+    if not isinstance(doc, dict):
+        raise CorruptDocumentError(f"{key}: expected a JSON object, found {type(doc).__name__}")
+    return doc
+
+
+def encode_record(record: dict[str, Any]) -> bytes:
+    return (json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
+
+
+def decode_lines(data: bytes) -> Iterator[dict[str, Any]]:
+    """Parse JSONL, skipping lines that are torn or not objects."""
+    for line in data.split(b"\n"):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except (ValueError, UnicodeDecodeError):
+            continue  # a writer was killed mid-line: skip it, keep the rest
+        if isinstance(record, dict):
+            yield record
+
+
+class Storage:
+    """Documents with versions, append-only logs and transactions.
+
+    Subclasses implement the ``_``-prefixed primitives; the semantics (versions,
+    conflicts, change notifications, corrupt-document handling) live here once.
+    """
+
+    def __init__(self, *, lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> None:
+        self.lock_timeout = lock_timeout
+        self._listeners: list[ChangeListener] = []
+        #: Human-readable problems met while reading (quarantined documents...).
+        self.problems: list[str] = []
+
+    # -- documents -----------------------------------------------------------------
+
+    def subscribe(self, listener: ChangeListener) -> None:
+        """Call ``listener`` after every committed document change."""
+        self._listeners.append(listener)
+
+    def read(self, key: str) -> dict[str, Any] | None:
+        """The document at ``key`` or ``None``. Takes no lock; never sees a torn write.
+
+        A corrupt document is quarantined (under the writers' lock) and reads as
+        ``None``; the problem is recorded in :attr:`problems`.
+        """
+        raw = self._read_bytes(key)
+        if raw is None:
+            return None
+        try:
+            return decode_document(key, raw)
+        except CorruptDocumentError:
+            with self._lock(key, self.lock_timeout):
+                return self._load_locked(key)
+
+    def require(self, key: str) -> dict[str, Any]:
+        doc = self.read(key)
+        if doc is None:
+            raise NotFoundError(f"{key}: no such document")
+        return doc
+
+    def transaction(
+        self,
+        key: str,
+        *,
+        expect_version: int | None = None,
+        create: bool = True,
+        timeout: float | None = None,
+    ) -> AbstractContextManager[dict[str, Any]]:
+        """Read-modify-write ``key`` atomically.
+
+        Yields a private copy of the document (``{}`` plus ``schema_version`` when
+        absent and ``create`` is true). Mutate it in place; on a clean exit it is
+        written with ``version`` bumped, unless nothing changed. An exception
+        inside the block leaves the stored document untouched. ``expect_version``
+        makes the write conditional: :class:`ConflictError` if someone else wrote
+        since that version was read.
+        """
+        return self._transaction(key, expect_version, create, timeout)
+
+    @contextmanager
+    def _transaction(
+        self, key: str, expect_version: int | None, create: bool, timeout: float | None
+    ) -> Iterator[dict[str, Any]]:
+        with self._lock(key, self.lock_timeout if timeout is None else timeout):
+            self._cleanup_orphans(key)
+            old = self._load_locked(key)
+            if old is None and not create:
+                raise NotFoundError(f"{key}: no such document")
+            current_version = int(old.get("version", 0)) if old else 0
+            if expect_version is not None and expect_version != current_version:
+                raise ConflictError(
+                    f"{key}: changed since version {expect_version} "
+                    f"(now version {current_version}); read it again and retry"
+                )
+            doc = copy.deepcopy(old) if old is not None else {"schema_version": SCHEMA_VERSION}
+            yield doc
+            if old is not None and doc == old:
+                return
+            doc.setdefault("schema_version", SCHEMA_VERSION)
+            doc["version"] = current_version + 1
+            self._write_document(key, encode_document(doc))
+        for listener in self._listeners:
+            listener(key, old, doc)
+
+    def _load_locked(self, key: str) -> dict[str, Any] | None:
+        raw = self._read_bytes(key)
+        if raw is None:
+            return None
+        try:
+            return decode_document(key, raw)
+        except CorruptDocumentError as exc:
+            moved = self._quarantine(key)
+            self.problems.append(f"{exc}; moved aside to {moved}")
+            return None
+
+    def delete(self, key: str) -> bool:
+        """Remove a document (under its lock). True if it existed."""
+        with self._lock(key, self.lock_timeout):
+            return self._delete(key)
+
+    # -- logs ----------------------------------------------------------------------
+
+    def append(self, key: str, record: dict[str, Any], *, max_bytes: int | None = None) -> None:
+        """Append one record as one line; rotate the log once it exceeds ``max_bytes``."""
+        size = self._append_bytes(key, encode_record(record))
+        if max_bytes is not None and size > max_bytes:
+            self._rotate(key, max_bytes)
+
+    def read_log(self, key: str) -> Iterator[dict[str, Any]]:
+        """Every record of the log, oldest first, across rotated segments."""
+        for segment in self._log_segments(key):
+            raw = self._read_bytes(segment)
+            if raw:
+                yield from decode_lines(raw)
+
+    # -- volatile ------------------------------------------------------------------
+
+    def put_volatile(self, key: str, doc: dict[str, Any]) -> None:
+        """Replace a small document atomically without a lock or version.
+
+        For data where the last writer may simply win (heartbeats): readers still
+        see the old or the new document, never a torn one, but parallel writers
+        do not serialise and nothing is bumped.
+        """
+        self._write_volatile(key, encode_record(doc))
+
+    # -- listing -------------------------------------------------------------------
+
+    def list_children(self, prefix: str) -> list[str]:
+        """Names directly below ``prefix`` (e.g. ``sessions``), sorted."""
+        return sorted(self._children(prefix))
+
+    def exists(self, key: str) -> bool:
+        return self._read_bytes(key) is not None
+
+    def remove_tree(self, prefix: str) -> None:
+        """Delete everything below ``prefix`` (an ended session's folder)."""
+        self._remove_tree(prefix)
+
+    # -- primitives for backends ---------------------------------------------------
+
+    def _lock(self, key: str, timeout: float) -> AbstractContextManager[object]:
+        raise NotImplementedError
+
+    def _read_bytes(self, key: str) -> bytes | None:
+        raise NotImplementedError
+
+    def _write_document(self, key: str, data: bytes) -> None:
+        raise NotImplementedError
+
+    def _write_volatile(self, key: str, data: bytes) -> None:
+        raise NotImplementedError
+
+    def _delete(self, key: str) -> bool:
+        raise NotImplementedError
+
+    def _quarantine(self, key: str) -> str:
+        raise NotImplementedError
+
+    def _cleanup_orphans(self, key: str) -> None:
+        """Remove temp files left by writers that were killed (lock is held)."""
+
+    def _append_bytes(self, key: str, line: bytes) -> int:
+        """Append ``line``; return the log's size afterwards."""
+        raise NotImplementedError
+
+    def _rotate(self, key: str, max_bytes: int) -> None:
+        raise NotImplementedError
+
+    def _log_segments(self, key: str) -> list[str]:
+        raise NotImplementedError
+
+    def _children(self, prefix: str) -> list[str]:
+        raise NotImplementedError
+
+    def _remove_tree(self, prefix: str) -> None:
+        raise NotImplementedError
+
+
+class MemoryStorage(Storage):
+    """In-memory twin of :class:`~state.filestore.FileStorage` (thread-safe)."""
+
+    def __init__(self, *, lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> None:
+        super().__init__(lock_timeout=lock_timeout)
+        self._files: dict[str, bytes] = {}
+        self._locks: dict[str, threading.Lock] = {}
+        self._meta = threading.Lock()
+
+    @contextmanager
+    def _lock(self, key: str, timeout: float) -> Iterator[object]:
+        from state.errors import LockTimeoutError
+
+        with self._meta:
+            lock = self._locks.setdefault(key, threading.Lock())
+        if not lock.acquire(timeout=timeout):
+            raise LockTimeoutError(f"{key}: lock busy for more than {timeout:g}s")
+        try:
+            yield lock
+        finally:
+            lock.release()
+
+    def _read_bytes(self, key: str) -> bytes | None:
+        return self._files.get(key)
+
+    def _write_document(self, key: str, data: bytes) -> None:
+        self._files[key] = data
+
+    _write_volatile = _write_document
+
+    def _delete(self, key: str) -> bool:
+        return self._files.pop(key, None) is not None
+
+    def _quarantine(self, key: str) -> str:
+        moved = f"{key}.corrupt-{time.strftime('%Y%m%dT%H%M%S')}"
+        self._files[moved] = self._files.pop(key)
+        return moved
+
+    def _append_bytes(self, key: str, line: bytes) -> int:
+        with self._meta:
+            self._files[key] = self._files.get(key, b"") + line
+            return len(self._files[key])
+
+    def _rotate(self, key: str, max_bytes: int) -> None:
+        with self._meta:
+            if len(self._files.get(key, b"")) <= max_bytes:
+                return
+            n = len(self._log_segments(key))
+            self._files[_segment_name(key, n)] = self._files.pop(key)
+
+    def _log_segments(self, key: str) -> list[str]:
+        stem = key[: -len(".jsonl")] + "."
+        rotated = sorted(k for k in self._files if k.startswith(stem) and k != key)
+        return [*rotated, key]
+
+    def _children(self, prefix: str) -> list[str]:
+        start = prefix.rstrip("/") + "/"
+        return list({k[len(start) :].split("/")[0] for k in self._files if k.startswith(start)})
+
+    def _remove_tree(self, prefix: str) -> None:
+        start = prefix.rstrip("/") + "/"
+        for k in [k for k in self._files if k.startswith(start)]:
+            del self._files[k]
+
+
+def _segment_name(key: str, number: int) -> str:
+    """``events.jsonl`` -> ``events.000001.jsonl``: rotated segments sort by age."""
+    return f"{key[: -len('.jsonl')]}.{number:06d}.jsonl"

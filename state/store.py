@@ -1,0 +1,18 @@
+"""Opening the store: one function decides which backend and root are used."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from state.filestore import FileStorage
+from state.paths import home
+
+__all__ = ["open_store"]
+
+
+def open_store(root: Path | None = None, *, lock_timeout: float | None = None) -> FileStorage:
+    """The file store at ``root`` (default :func:`state.paths.home`)."""
+    store = FileStorage(root if root is not None else home())
+    if lock_timeout is not None:
+        store.lock_timeout = lock_timeout
+    return store
