@@ -10,35 +10,20 @@ every ``ORCHESTRA_*`` environment variable. Plugins need only::
         ...
 
 ``hookimpl`` writes the same marker attribute that ``pluggy.HookimplMarker``
-writes, but without importing pluggy: the dispatcher's hot path imports
-handler modules directly and must not pay for pluggy on every event.
+writes, but without importing pluggy (or even ``typing``): the dispatcher's hot
+path imports handler modules directly and must not pay for either on every event.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, TypeVar, overload
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
-__all__ = ["NAME", "hookimpl"]
+__all__ = ["GUARD_ATTR", "NAME", "hookimpl"]
 
 NAME = "orchestra"
 GUARD_ATTR = NAME + "_guard"
-
-_F = TypeVar("_F", bound=Callable[..., Any])
-
-
-@overload
-def hookimpl(function: _F) -> _F: ...
-@overload
-def hookimpl(
-    function: None = None,
-    *,
-    tryfirst: bool = False,
-    trylast: bool = False,
-    optionalhook: bool = False,
-    specname: str | None = None,
-    guard: bool = False,
-) -> Callable[[_F], _F]: ...
 
 
 def hookimpl(
@@ -50,16 +35,17 @@ def hookimpl(
     specname: str | None = None,
     guard: bool = False,
 ) -> Any:
-    """Mark ``function`` as an implementation of the hookspec of the same name.
+    """Mark ``function`` as the implementation of the hookspec of the same name.
 
-    ``tryfirst``/``trylast``/``optionalhook``/``specname`` mean what they mean
-    in pluggy. ``guard=True`` makes the handler fail *closed*: if it raises or
-    overruns its time budget on a decision event, the reply denies or blocks
-    with a reason naming it. Handlers are advisory (fail open) by default.
-    Wrappers are not supported: the dispatcher isolates every handler itself.
+    Use bare (``@hookimpl``) or with options. ``tryfirst``, ``trylast``,
+    ``optionalhook`` and ``specname`` mean what they mean in pluggy.
+    ``guard=True`` makes the handler fail *closed*: if it raises or overruns its
+    time budget on a decision event, the reply denies or blocks with a reason
+    naming it. Handlers are advisory (they fail open) by default. Wrappers are
+    not supported: the dispatcher isolates every handler itself.
     """
 
-    def mark(func: _F) -> _F:
+    def mark(func: Any) -> Any:
         setattr(
             func,
             NAME + "_impl",

@@ -8,8 +8,10 @@ it through :meth:`Event.model`, so most events never import pydantic.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from typing import Any
 
 __all__ = ["EVENT_NAMES", "SPEC_NAMES", "Event", "spec_name"]
 
@@ -91,7 +93,7 @@ class Event:
     def mapping(self, key: str) -> Mapping[str, Any]:
         """The field ``key`` if it is an object, else an empty mapping."""
         value = self.raw.get(key)
-        return value if isinstance(value, Mapping) else {}
+        return value if isinstance(value, dict) else {}
 
     @property
     def name(self) -> str:

@@ -1,0 +1,80 @@
+"""What a handler gets besides the event: state, config, a logger and the clock.
+
+Everything is created on first use, so a handler that needs nothing costs nothing.
+Handlers never build paths: they go through :attr:`HandlerContext.store` and the
+helpers of the ``state`` package.
+"""
+
+from __future__ import annotations
+
+import time
+
+from hooks.log import DispatchLog
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any
+
+    from hooks.events import Event
+    from state.filestore import FileStorage
+
+__all__ = ["HandlerContext"]
+
+
+class HandlerContext:
+    """Per-dispatch services for handlers.
+
+    :ivar event: the event being dispatched.
+    :ivar home: the state root (``$ORCHESTRA_HOME``).
+    :ivar now: the time the dispatch started (seconds since the epoch); use it
+        rather than the clock when several records must agree.
+    :ivar log: the dispatcher's log (``<root>/logs/dispatch.log``).
+    """
+
+    def __init__(
+        self,
+        event: Event,
+        home: str,
+        *,
+        now: float | None = None,
+        on_change: Callable[[str, Any, Any], None] | None = None,
+    ) -> None:
+        self.event = event
+        self.home = home
+        self.now = time.time() if now is None else now
+        self.log = DispatchLog(home)
+        self._on_change = on_change
+        self._store: FileStorage | None = None
+        self._config: dict[str, Any] | None = None
+
+    @property
+    def session_id(self) -> str | None:
+        """The event's session id (already validated by the dispatcher), or None."""
+        return self.event.session_id
+
+    @property
+    def store(self) -> FileStorage:
+        """The state store; state-change hooks fire after each committed write."""
+        if self._store is None:
+            from state.store import open_store
+
+            from pathlib import Path
+
+            self._store = open_store(Path(self.home))
+            if self._on_change is not None:
+                self._store.subscribe(self._on_change)
+        return self._store
+
+    @property
+    def config(self) -> dict[str, Any]:
+        """The configuration with defaults applied (read once per dispatch)."""
+        if self._config is None:
+            from state.config import load_config
+
+            self._config = load_config(self.store)
+        return self._config
+
+    def clock(self) -> float:
+        """The current time; handlers measuring durations should use this."""
+        return time.time()

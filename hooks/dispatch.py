@@ -1,0 +1,225 @@
+"""``python -m hooks.dispatch < event.json``: the one command Claude Code runs for every event.
+
+Reads the whole of stdin, checks it, calls the handlers registered for the
+event (every-event handlers first), merges their answers, writes one JSON object
+to stdout (or nothing) and exits.
+
+Exit codes: 0 — done (a block is a JSON reply, not an exit code); 2 — only for
+TaskCompleted/TeammateIdle blocks, which Claude Code honours no other way; 1 —
+the input was unusable (empty, not JSON, not an object, no ``hook_event_name``,
+invalid session id) or Orchestra itself failed: Claude Code treats 1 as a
+non-blocking error, so Claude is never blocked by accident. Nothing is written
+to the state for unusable input.
+
+Environment: ``ORCHESTRA_HOME`` (state root), ``ORCHESTRA_BUDGET`` (seconds for
+the whole dispatch; default from config ``dispatch.budget_seconds``, 5),
+``ORCHESTRA_HANDLER_TIMEOUT`` (seconds per handler, default 2),
+``ORCHESTRA_TRACE=1`` (log each handler's duration), and the plugin variables of
+:mod:`hooks.registry`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import IO, Any
+
+    from hooks.registry import DispatchTable
+
+__all__ = ["DispatchResult", "dispatch", "main"]
+
+PROG = "orchestra"
+DEFAULT_BUDGET = 5.0
+SESSION_END_BUDGET = 1.0  # Claude Code gives all SessionEnd hooks 1.5 s together
+DEFAULT_HANDLER_TIMEOUT = 2.0
+
+
+class InputError(Exception):
+    """The event cannot be dispatched; the message is the one line shown."""
+
+
+class DispatchResult:
+    __slots__ = ("abandoned", "exit_code", "failures", "reply", "stderr")
+
+    def __init__(self, reply: dict[str, Any] | None, exit_code: int, stderr: str | None,
+                 failures: list[str], abandoned: bool) -> None:
+        self.reply = reply
+        self.exit_code = exit_code
+        self.stderr = stderr
+        self.failures = failures
+        self.abandoned = abandoned
+
+
+def state_home() -> str:
+    configured = os.environ.get("ORCHESTRA_HOME")
+    if configured:
+        return os.path.expanduser(configured)
+    return os.path.join(os.path.expanduser("~"), ".claude", "orchestration")
+
+
+def parse_event(data: bytes) -> dict[str, Any]:
+    """The payload as a dict, or :class:`InputError` saying what is wrong with it."""
+    if not data.strip():
+        raise InputError("no event on stdin (expected one JSON object)")
+    try:
+        payload = json.loads(data)
+    except UnicodeDecodeError:
+        raise InputError("event is not valid UTF-8") from None
+    except ValueError as exc:
+        raise InputError(f"event is not valid JSON ({exc})") from None
+    except RecursionError:
+        raise InputError("event is nested too deeply") from None
+    if not isinstance(payload, dict):
+        raise InputError(f"event must be a JSON object, got {type(payload).__name__}")
+    name = payload.get("hook_event_name")
+    if not isinstance(name, str) or not name or len(name) > 100 or not name.isidentifier():
+        raise InputError("event has no valid 'hook_event_name'")
+    if "session_id" in payload:
+        from state.paths import validate_id
+
+        try:
+            validate_id(payload["session_id"], "session id")
+        except ValueError as exc:
+            raise InputError(str(exc)) from None
+    return payload
+
+
+def _budget(event_name: str, home: str) -> tuple[float, float]:
+    """(seconds for the whole dispatch, seconds per handler)."""
+    budget = _float_env("ORCHESTRA_BUDGET")
+    if budget is None:
+        budget = _configured_budget(home, event_name)
+    if event_name == "SessionEnd":
+        budget = min(budget, SESSION_END_BUDGET)
+    handler = _float_env("ORCHESTRA_HANDLER_TIMEOUT") or DEFAULT_HANDLER_TIMEOUT
+    return budget, min(handler, budget)
+
+
+def _float_env(name: str) -> float | None:
+    try:
+        value = float(os.environ.get(name, ""))
+    except ValueError:
+        return None
+    return value if value > 0 else None
+
+
+def _configured_budget(home: str, event_name: str) -> float:
+    key = "session_end_budget_seconds" if event_name == "SessionEnd" else "budget_seconds"
+    try:
+        with open(os.path.join(home, "config.json"), "rb") as fh:
+            value = json.loads(fh.read()).get("dispatch", {}).get(key)
+        if isinstance(value, int | float) and value > 0:
+            return float(value)
+    except (OSError, ValueError, AttributeError):
+        pass
+    return DEFAULT_BUDGET
+
+
+def dispatch(payload: dict[str, Any], home: str, table: DispatchTable | None = None,
+             *, started: float | None = None) -> DispatchResult:
+    """Run every handler for ``payload`` and merge their replies."""
+    from hooks.context import HandlerContext
+    from hooks.events import SPEC_NAMES, Event
+    from hooks.merge import merge_replies
+    from hooks.runner import Runner
+
+    started = time.monotonic() if started is None else started
+    if table is None:
+        from hooks.registry import load_table
+
+        table = load_table(home)
+    event = Event(payload)
+    budget, handler_timeout = _budget(event.name, home)
+    ctx = HandlerContext(event, home)
+    runner = Runner(event, ctx.log, deadline=started + budget, handler_timeout=handler_timeout,
+                    trace=bool(os.environ.get("ORCHESTRA_TRACE")))
+    change_calls = table.calls_for("on_state_change")
+    if change_calls:
+        from hooks.triggers import change_listener
+
+        ctx._on_change = change_listener(runner, change_calls, ctx)
+    kwargs = {"event": event, "ctx": ctx}
+    votes = runner.run(table.calls_for("on_event"), kwargs)
+    spec = SPEC_NAMES.get(event.name)
+    if spec is not None:
+        votes += runner.run(table.calls_for(spec), kwargs)
+    merged = merge_replies(event.name, votes)
+    if merged.dropped:
+        ctx.log.warning(f"{event.name}: dropped reply fields the event does not honour: "
+                        + "; ".join(merged.dropped))
+    after = table.calls_for("after_dispatch")
+    if after:
+        runner.run(after, {**kwargs, "reply": merged.reply})
+    return DispatchResult(merged.reply, merged.exit_code, merged.stderr, runner.failures,
+                          runner.abandoned)
+
+
+def main(
+    argv: list[str] | None = None,
+    *,
+    stdin: IO[bytes] | IO[str] | None = None,
+    stdout: IO[str] | None = None,
+    stderr: IO[str] | None = None,
+) -> int:
+    """Dispatch one event; the error funnel of the dispatcher (see the module docstring)."""
+    started = time.monotonic()
+    out = stdout if stdout is not None else sys.stdout
+    err = stderr if stderr is not None else sys.stderr
+    if argv is None:
+        argv = sys.argv[1:]
+    if argv and argv[0] in ("-h", "--help"):
+        out.write(__doc__ or "")
+        return 0
+    source = stdin if stdin is not None else sys.stdin
+    home = state_home()
+    real_stdout = sys.stdout
+    try:
+        raw = source.buffer.read() if hasattr(source, "buffer") else source.read()
+        data = raw.encode("utf-8", "surrogateescape") if isinstance(raw, str) else raw
+        payload = parse_event(data)
+        _record(payload, home)
+        sys.stdout = sys.stderr  # a handler's print() must not corrupt the reply
+        try:
+            result = dispatch(payload, home, started=started)
+        finally:
+            sys.stdout = real_stdout
+    except InputError as exc:
+        err.write(f"{PROG}: {exc}\n")
+        return 1
+    except Exception as exc:  # never a traceback on the terminal, never a block
+        from hooks.log import DispatchLog
+
+        DispatchLog(home).error("dispatcher failed", exc)
+        err.write(f"{PROG}: internal error: {type(exc).__name__}: {exc} "
+                  f"(details in {os.path.join(home, 'logs', 'dispatch.log')})\n")
+        return 1
+    if result.exit_code == 2:
+        err.write((result.stderr or "blocked") + "\n")
+    elif result.reply is not None:
+        out.write(json.dumps(result.reply, separators=(",", ":")) + "\n")
+    out.flush()
+    if result.abandoned and out is sys.__stdout__:
+        os._exit(result.exit_code)  # a handler thread still hangs: do not wait for it
+    return result.exit_code
+
+
+def _record(payload: dict[str, Any], home: str) -> None:
+    """``ORCHESTRA_RECORD=FILE``: append the (redacted) payload for later replay."""
+    target = os.environ.get("ORCHESTRA_RECORD")
+    if target:
+        from hooks.recording import record_payload
+
+        record_payload(payload, target)
+
+
+def run() -> None:
+    raise SystemExit(main())
+
+
+if __name__ == "__main__":
+    run()

@@ -1,0 +1,341 @@
+"""Finding handlers: the plugin manager, discovery, and the cached dispatch table.
+
+Building the registry is the slow part (pluggy, hookspec validation, scanning
+installed distributions for the ``orchestra`` entry-point group), so it is done
+once and the result — which functions to call for each hook, in pluggy's call
+order — is cached as JSON under ``<root>/cache/``. The hot path then imports only
+the handler modules the event needs. The cache is rebuilt when its fingerprint
+changes: the interpreter, the mtimes of the folders on ``sys.path`` (installing
+or removing a package changes them), the plugin environment variables, the
+config file, and the files of the cached handler modules.
+
+Environment (also documented in the README):
+
+* ``ORCHESTRA_LOAD_PLUGINS`` — comma-separated allow-list of third-party plugins;
+  set but empty loads none. Unset loads every installed one.
+* ``ORCHESTRA_DISABLED_PLUGINS`` — comma-separated block-list (built-in or
+  third-party), added to ``plugins.disabled`` from the config.
+* ``ORCHESTRA_NO_CACHE=1`` — build the registry on every call (debugging).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+from hooks import GUARD_ATTR, NAME
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+    from typing import Any
+
+__all__ = ["Call", "DispatchTable", "build_table", "load_table"]
+
+ENV_LOAD = "ORCHESTRA_LOAD_PLUGINS"
+ENV_DISABLED = "ORCHESTRA_DISABLED_PLUGINS"
+ENV_NO_CACHE = "ORCHESTRA_NO_CACHE"
+_CACHE_FORMAT = 1
+
+
+class Call:
+    """One handler function to call for one hook."""
+
+    __slots__ = ("args", "attr", "function", "guard", "plugin", "ref")
+
+    def __init__(self, plugin: str, ref: str | None, attr: str, guard: bool,
+                 args: tuple[str, ...], function: Any = None) -> None:
+        self.plugin = plugin
+        self.ref = ref  # "pkg.module" or "pkg.module:object"; None if not importable by name
+        self.attr = attr
+        self.guard = guard
+        self.args = args
+        self.function = function
+
+    def resolve(self) -> Any:
+        """The callable, importing its module on first use."""
+        if self.function is None:
+            if self.ref is None:
+                raise LookupError(f"handler {self.plugin}.{self.attr} cannot be resolved")
+            module_name, _, obj_path = self.ref.partition(":")
+            __import__(module_name)
+            target: Any = sys.modules[module_name]
+            for part in obj_path.split(".") if obj_path else ():
+                target = getattr(target, part)
+            self.function = getattr(target, self.attr)
+        return self.function
+
+    def to_json(self) -> list[Any]:
+        return [self.plugin, self.ref, self.attr, self.guard, list(self.args)]
+
+
+class DispatchTable:
+    """Hook name -> calls in call order, plus the plugin report."""
+
+    def __init__(self, calls: dict[str, list[Call]], plugins: list[dict[str, Any]],
+                 cacheable: bool) -> None:
+        self.calls = calls
+        self.plugins = plugins
+        self.cacheable = cacheable
+
+    def calls_for(self, hook: str) -> list[Call]:
+        return self.calls.get(hook, [])
+
+
+def _split(value: str | None) -> list[str]:
+    return [v.strip() for v in (value or "").split(",") if v.strip()]
+
+
+def _config_path(home: str) -> str:
+    return os.path.join(home, "config.json")
+
+
+def _disabled(home: str) -> set[str]:
+    names = set(_split(os.environ.get(ENV_DISABLED)))
+    try:
+        with open(_config_path(home), "rb") as fh:
+            config = json.loads(fh.read())
+        names.update(n for n in config.get("plugins", {}).get("disabled", []) if isinstance(n, str))
+    except (OSError, ValueError, AttributeError):
+        pass
+    return names
+
+
+def _search_path() -> list[str]:
+    """``sys.path`` without the working directory (it follows Claude's ``cd``)."""
+    cwd = os.getcwd()
+    return [p for p in sys.path if p and p != cwd]
+
+
+def fingerprint(home: str) -> str:
+    parts = [sys.executable, sys.version, str(_CACHE_FORMAT),
+             "load=" + str(os.environ.get(ENV_LOAD)), "off=" + os.environ.get(ENV_DISABLED, "")]
+    for path in [_config_path(home), *_search_path()]:
+        try:
+            parts.append(f"{path}@{os.stat(path).st_mtime_ns}")
+        except OSError:
+            parts.append(f"{path}@-")
+    return "\n".join(parts)
+
+
+def _cache_file(home: str) -> str:
+    import hashlib
+
+    tag = hashlib.sha1(sys.executable.encode("utf-8", "replace")).hexdigest()[:12]
+    return os.path.join(home, "cache", f"dispatch-{tag}.json")
+
+
+def load_table(home: str) -> DispatchTable:
+    """The dispatch table from the cache when still valid, else built and cached."""
+    if os.environ.get(ENV_NO_CACHE):
+        return build_table(home)
+    path = _cache_file(home)
+    stamp = fingerprint(home)
+    cached = _read_cache(path, stamp)
+    if cached is not None:
+        return cached
+    table = build_table(home)
+    if table.cacheable:
+        _write_cache(path, stamp, table)
+    return table
+
+
+def _read_cache(path: str, stamp: str) -> DispatchTable | None:
+    try:
+        with open(path, "rb") as fh:
+            data = json.loads(fh.read())
+        if data.get("fingerprint") != stamp:
+            return None
+        for file, mtime in data["files"].items():
+            if os.stat(file).st_mtime_ns != mtime:
+                return None
+        calls = {hook: [Call(p, r, a, g, tuple(args)) for p, r, a, g, args in entries]
+                 for hook, entries in data["calls"].items()}
+        return DispatchTable(calls, data["plugins"], cacheable=True)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _write_cache(path: str, stamp: str, table: DispatchTable) -> None:
+    files: dict[str, int] = {}
+    for calls in table.calls.values():
+        for call in calls:
+            module = sys.modules.get((call.ref or "").partition(":")[0])
+            file = getattr(module, "__file__", None)
+            if file:
+                try:
+                    files[file] = os.stat(file).st_mtime_ns
+                except OSError:
+                    pass
+    data = {"format": _CACHE_FORMAT, "fingerprint": stamp, "files": files,
+            "plugins": table.plugins,
+            "calls": {hook: [c.to_json() for c in calls] for hook, calls in table.calls.items()}}
+    tmp = f"{path}.{os.getpid()}.tmp"
+    try:
+        os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+        with open(tmp, "w", encoding="utf-8") as fh:
+            json.dump(data, fh)
+        os.replace(tmp, path)
+    except OSError:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+
+
+# -- building (slow path) -------------------------------------------------------------
+
+
+def build_table(home: str, extra_plugins: Iterable[Any] = ()) -> DispatchTable:
+    """Register built-ins, entry-point plugins and ``extra_plugins``; compute call order."""
+    pm, plugins, refs = build_plugin_manager(home, extra_plugins)
+    calls: dict[str, list[Call]] = {}
+    cacheable = True
+    for hook_name in _hook_names(pm):
+        caller = getattr(pm.hook, hook_name)
+        entries = []
+        for impl in reversed(caller.get_hookimpls()):  # pluggy calls them last-to-first
+            ref = refs.get(impl.plugin_name)
+            attr = _attribute_name(impl.plugin, impl.function)
+            if ref is None or attr is None:
+                cacheable = False
+            entries.append(Call(impl.plugin_name, ref, attr or impl.function.__name__,
+                                bool(getattr(impl.function, GUARD_ATTR, False)),
+                                tuple(impl.argnames), impl.function))
+        if entries:
+            calls[hook_name] = entries
+    return DispatchTable(calls, plugins, cacheable)
+
+
+def _hook_names(pm: Any) -> list[str]:
+    return sorted(name for name in dir(pm.hook) if name.startswith(("on_", "after_")))
+
+
+def _attribute_name(plugin: Any, function: Any) -> str | None:
+    name = getattr(function, "__name__", None)
+    if name and getattr(plugin, name, None) in (function,) or (
+        name and getattr(getattr(plugin, name, None), "__func__", None) is function
+    ):
+        return name
+    for candidate in dir(plugin):
+        value = getattr(plugin, candidate, None)
+        if value is function or getattr(value, "__func__", None) is function:
+            return candidate
+    return None
+
+
+def build_plugin_manager(
+    home: str, extra_plugins: Iterable[Any] = ()
+) -> tuple[Any, list[dict[str, Any]], dict[str, str]]:
+    """(plugin manager, plugin report, plugin name -> importable reference)."""
+    import importlib
+
+    import pluggy
+
+    from handlers import BUILTIN_HANDLERS
+    from hooks import specs
+
+    pm = pluggy.PluginManager(NAME)
+    pm.add_hookspecs(specs)
+    disabled = _disabled(home)
+    report: list[dict[str, Any]] = []
+    refs: dict[str, str] = {}
+    version = _orchestra_version()
+
+    for module_name in BUILTIN_HANDLERS:
+        short = module_name.rsplit(".", 1)[-1]
+        entry = {"name": short, "source": "builtin", "module": module_name, "version": version}
+        report.append(entry)
+        if short in disabled:
+            entry["status"] = "disabled"
+            continue
+        try:
+            module = importlib.import_module(module_name)
+        except Exception as exc:
+            entry.update(status="error", error=f"{type(exc).__name__}: {exc}")
+            continue
+        if _register(pm, module, short, entry):
+            refs[short] = module_name
+
+    allowed = None if os.environ.get(ENV_LOAD) is None else set(_split(os.environ.get(ENV_LOAD)))
+    for ep in _entry_points():
+        entry = {"name": ep.name, "source": "entry point", "module": ep.value,
+                 "version": _dist_version(ep)}
+        report.append(entry)
+        if allowed is not None and ep.name not in allowed:
+            entry["status"] = f"not loaded ({ENV_LOAD} does not list it)"
+            continue
+        if ep.name in disabled:
+            entry["status"] = "disabled"
+            continue
+        if pm.has_plugin(ep.name):
+            entry.update(status="error", error=f"name {ep.name!r} is already taken")
+            continue
+        try:
+            plugin = ep.load()
+        except Exception as exc:  # a broken plugin must not stop the others
+            entry.update(status="error", error=f"{type(exc).__name__}: {exc}")
+            continue
+        if _register(pm, plugin, ep.name, entry):
+            refs[ep.name] = ep.value
+
+    for index, plugin in enumerate(extra_plugins):
+        name = getattr(plugin, "__name__", None) or f"{type(plugin).__name__}-{index}"
+        entry = {"name": name, "source": "extra", "module": None, "version": None}
+        report.append(entry)
+        if name in disabled:
+            entry["status"] = "disabled"
+            continue
+        _register(pm, plugin, name, entry)
+    return pm, report, refs
+
+
+def _register(pm: Any, plugin: Any, name: str, entry: dict[str, Any]) -> bool:
+    """Register ``plugin``; on a validation error unregister it and report why."""
+    from pluggy import PluginValidationError
+
+    try:
+        pm.register(plugin, name=name)
+        pm.check_pending()
+    except PluginValidationError as exc:
+        if pm.has_plugin(name):
+            pm.unregister(name=name)
+        message = str(exc)
+        if "unknown hook" in message:
+            message += " (misspelled hook name?)"
+        entry.update(status="error", error=message)
+        return False
+    except Exception as exc:
+        entry.update(status="error", error=f"{type(exc).__name__}: {exc}")
+        return False
+    entry["status"] = "loaded"
+    entry["hooks"] = sorted(c.name for c in pm.get_hookcallers(plugin) or [])
+    return True
+
+
+def _entry_points() -> list[Any]:
+    from importlib.metadata import distributions
+
+    seen: set[str] = set()
+    found = []
+    for dist in distributions(path=_search_path()):
+        for ep in dist.entry_points:
+            if ep.group == NAME and ep.name not in seen:
+                seen.add(ep.name)
+                found.append(ep)
+    return found
+
+
+def _dist_version(ep: Any) -> str | None:
+    dist = getattr(ep, "dist", None)
+    return getattr(dist, "version", None)
+
+
+def _orchestra_version() -> str | None:
+    try:
+        from importlib.metadata import version
+
+        return version("orchestra")
+    except Exception:
+        return None
