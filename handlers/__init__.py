@@ -9,4 +9,11 @@ from __future__ import annotations
 
 #: Module names of the built-in handlers (call order comes from tryfirst/trylast,
 #: never from this order).
-BUILTIN_HANDLERS: tuple[str, ...] = ()
+BUILTIN_HANDLERS: tuple[str, ...] = (
+    "handlers.session",
+    "handlers.heartbeat",
+    "handlers.eventlog",
+    "handlers.tasks",
+    "handlers.subagents",
+    "handlers.metrics",
+)

@@ -1,0 +1,95 @@
+"""Token usage: read from Claude Code's transcript on Stop, incrementally.
+
+The transcript (``transcript_path``, JSONL) holds a ``usage`` block per assistant
+message. On each Stop (and SubagentStop, for the subagent's own transcript) the
+handler reads only what was appended since the last offset it stored in
+``sessions/<id>/usage.json`` — never the whole transcript again. Assistant
+messages split over several lines share a message id and are counted once.
+Other metrics are derived from the event log when read (:mod:`state.metrics`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+from hooks import hookimpl
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from hooks.context import HandlerContext
+    from hooks.events import Event
+
+TOKEN_FIELDS = ("input_tokens", "output_tokens", "cache_creation_input_tokens",
+                "cache_read_input_tokens")
+_MAX_READ = 64 * 1024 * 1024  # per Stop: a huge backlog is read over several Stops
+_SEEN_IDS = 200
+
+
+def read_usage(path: str, offset: int, seen: list[str]) -> tuple[int, list[dict[str, Any]]]:
+    """New complete lines after ``offset``: (new offset, [{model, usage}])."""
+    try:
+        size = os.path.getsize(path)
+    except OSError:
+        return offset, []
+    if size < offset:  # the transcript was replaced: start again
+        offset = 0
+    with open(path, "rb") as fh:
+        fh.seek(offset)
+        chunk = fh.read(min(size - offset, _MAX_READ))
+    end = chunk.rfind(b"\n")
+    if end < 0:
+        return offset, []
+    found = []
+    for line in chunk[: end + 1].splitlines():
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        message = entry.get("message") if isinstance(entry, dict) else None
+        if not isinstance(message, dict) or not isinstance(message.get("usage"), dict):
+            continue
+        message_id = message.get("id") or entry.get("uuid")
+        if isinstance(message_id, str):
+            if message_id in seen:
+                continue
+            seen.append(message_id)
+        found.append({"model": message.get("model"), "usage": message["usage"]})
+    del seen[:-_SEEN_IDS]
+    return offset + end + 1, found
+
+
+def _account(event: Event, ctx: HandlerContext, path: str | None, scope: str) -> None:
+    if event.session_id is None or not path or not path.endswith(".jsonl"):
+        return
+    from state.paths import session_key
+
+    with ctx.store.transaction(session_key(event.session_id, "usage.json")) as doc:
+        cursor = doc.setdefault("transcripts", {}).setdefault(scope, {"path": path, "offset": 0})
+        if cursor.get("path") != path:
+            cursor.update(path=path, offset=0)
+        seen = doc.setdefault("seen_message_ids", [])
+        cursor["offset"], found = read_usage(path, int(cursor.get("offset", 0)), seen)
+        tokens = doc.setdefault("tokens", {})
+        by_model = doc.setdefault("by_model", {})
+        for item in found:
+            model = item["model"] if isinstance(item["model"], str) else "unknown"
+            per_model = by_model.setdefault(model, {})
+            for field in TOKEN_FIELDS:
+                value = item["usage"].get(field)
+                if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+                    tokens[field] = tokens.get(field, 0) + value
+                    per_model[field] = per_model.get(field, 0) + value
+
+
+@hookimpl
+def on_stop(event: Event, ctx: HandlerContext) -> None:
+    _account(event, ctx, event.transcript_path, "main")
+
+
+@hookimpl
+def on_subagent_stop(event: Event, ctx: HandlerContext) -> None:
+    agent = event.agent_id or "subagent"
+    _account(event, ctx, event.text("agent_transcript_path"), f"agent:{agent[:64]}")

@@ -1,0 +1,143 @@
+"""Tasks: Claude Code's task tools feed ``sessions/<id>/tasks.json``.
+
+Sources, all folded into one task list keyed by Claude Code's task id:
+
+* ``PostToolUse`` of ``TaskCreate`` (the response carries the new id) and of
+  ``TaskUpdate`` (``taskId``, ``status``, ``subject``, ``description``, ``owner``);
+* the ``TaskCreated`` and ``TaskCompleted`` events;
+* the older ``TodoWrite`` tool (``tool_input.todos``): todos get ids
+  ``todo-1``, ``todo-2``... in list order, and the list replaces earlier todos.
+
+Each task: ``id``, ``subject``, ``description``, ``status``, ``owner`` (``main``
+or the subagent's ``agent_id``), ``created_at``, ``updated_at`` and ``history``
+(every status change with its time and who made it).
+"""
+
+from __future__ import annotations
+
+from hooks import hookimpl
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from hooks.context import HandlerContext
+    from hooks.events import Event
+
+_TEXT = 2000
+
+
+def _text(value: Any) -> str | None:
+    return value[:_TEXT] if isinstance(value, str) else None
+
+
+def _task_id(value: Any) -> str | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        value = str(value)
+    if isinstance(value, str) and 0 < len(value) <= 128:
+        return value
+    return None
+
+
+def _apply(tasks: dict[str, Any], task_id: str, ctx: HandlerContext, event: Event,
+           **fields: Any) -> None:
+    from state.clock import iso
+
+    stamp = iso(ctx.now)
+    owner = event.agent_id or "main"
+    task = tasks.get(task_id)
+    if not isinstance(task, dict):
+        task = tasks[task_id] = {"id": task_id, "status": "pending", "owner": owner,
+                                 "created_at": stamp, "history": []}
+        task["history"].append({"status": "pending", "at": stamp, "by": owner})
+    status = fields.pop("status", None)
+    for key, value in fields.items():
+        if value is not None:
+            task[key] = value
+    if isinstance(status, str) and status and status != task.get("status"):
+        if status == "deleted":
+            del tasks[task_id]
+            return
+        task.setdefault("history", []).append(
+            {"status": status, "from": task.get("status"), "at": stamp, "by": owner})
+        task["status"] = status[:40]
+    task["updated_at"] = stamp
+
+
+def _update(event: Event, ctx: HandlerContext, change: Any) -> None:
+    from state.paths import session_key
+
+    assert event.session_id is not None
+    with ctx.store.transaction(session_key(event.session_id, "tasks.json")) as doc:
+        tasks = doc.setdefault("tasks", {})
+        change(tasks)
+
+
+@hookimpl
+def on_post_tool_use(event: Event, ctx: HandlerContext) -> None:
+    tool = event.tool_name
+    if event.session_id is None or tool not in ("TaskCreate", "TaskUpdate", "TodoWrite"):
+        return
+    data = event.tool_input
+    if tool == "TaskCreate":
+        response = event.tool_response if isinstance(event.tool_response, dict) else {}
+        task = response.get("task") if isinstance(response.get("task"), dict) else response
+        task_id = _task_id(task.get("id") or task.get("taskId"))
+        if task_id is None:
+            return
+        _update(event, ctx, lambda tasks: _apply(
+            tasks, task_id, ctx, event,
+            subject=_text(task.get("subject") or data.get("subject")),
+            description=_text(task.get("description") or data.get("description")),
+            active_form=_text(data.get("activeForm"))))
+    elif tool == "TaskUpdate":
+        task_id = _task_id(data.get("taskId") or data.get("id"))
+        if task_id is None:
+            return
+        _update(event, ctx, lambda tasks: _apply(
+            tasks, task_id, ctx, event, status=_text(data.get("status")),
+            subject=_text(data.get("subject")), description=_text(data.get("description")),
+            owner=_text(data.get("owner"))))
+    else:
+        todos = data.get("todos")
+        if isinstance(todos, list):
+            _update(event, ctx, lambda tasks: _todos(tasks, todos, ctx, event))
+
+
+def _todos(tasks: dict[str, Any], todos: list[Any], ctx: HandlerContext, event: Event) -> None:
+    wanted = set()
+    for index, todo in enumerate(todos, start=1):
+        if not isinstance(todo, dict):
+            continue
+        task_id = _task_id(todo.get("id")) or f"todo-{index}"
+        wanted.add(task_id)
+        _apply(tasks, task_id, ctx, event, status=_text(todo.get("status")),
+               subject=_text(todo.get("content")), active_form=_text(todo.get("activeForm")),
+               source="TodoWrite")
+    for task_id in [t for t, v in tasks.items() if v.get("source") == "TodoWrite"]:
+        if task_id not in wanted:
+            del tasks[task_id]
+
+
+@hookimpl
+def on_task_created(event: Event, ctx: HandlerContext) -> None:
+    task_id = _task_id(event.get("task_id"))
+    if event.session_id is None or task_id is None:
+        return
+    _update(event, ctx, lambda tasks: _apply(
+        tasks, task_id, ctx, event, subject=_text(event.get("task_subject")),
+        description=_text(event.get("task_description")),
+        teammate=_text(event.get("teammate_name"))))
+
+
+@hookimpl
+def on_task_completed(event: Event, ctx: HandlerContext) -> None:
+    task_id = _task_id(event.get("task_id"))
+    if event.session_id is None or task_id is None:
+        return
+    _update(event, ctx, lambda tasks: _apply(
+        tasks, task_id, ctx, event, status="completed",
+        subject=_text(event.get("task_subject")),
+        description=_text(event.get("task_description"))))
