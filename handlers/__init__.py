@@ -16,4 +16,7 @@ BUILTIN_HANDLERS: tuple[str, ...] = (
     "handlers.tasks",
     "handlers.subagents",
     "handlers.metrics",
+    "handlers.messages",
+    "handlers.presence",
+    "handlers.claims",
 )

@@ -1,0 +1,191 @@
+"""Cross-session messages: durable, daemonless, delivered exactly once per recipient.
+
+A message is one line in an append-only log, by audience:
+
+* to one session:   ``sessions/<id>/messages.jsonl``
+* to a project:     ``projects/<id>/messages.jsonl`` (every session of the project,
+  including ones that start later: a session sees project messages sent after
+  it was created)
+* to everyone:      ``messages.jsonl`` at the root (same rule)
+
+Each recipient keeps a read cursor in ``sessions/<id>/inbox.json``: the byte
+offset up to which each log has been delivered. :func:`take_undelivered` advances
+it inside one transaction, so when parallel hooks of one session race, exactly
+one of them delivers each message. Before taking the lock it compares the logs'
+sizes with the cursor, so the common case (nothing new) costs a few ``stat``
+calls and no lock.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from typing import Any
+
+from state.clock import iso, now
+from state.errors import InvalidValueError
+from state.paths import project_key, session_key, validate_id
+from state.storage import Storage, decode_lines
+
+__all__ = [
+    "MAX_TEXT",
+    "inbox",
+    "pending_count",
+    "send_message",
+    "take_undelivered",
+]
+
+MAX_TEXT = 16_000
+BROADCAST = "messages.jsonl"
+INBOX = "inbox.json"
+
+
+def send_message(store: Storage, *, text: str, sender: str, to_session: str | None = None,
+                 to_project: str | None = None, to_all: bool = False,
+                 urgent: bool = False) -> dict[str, Any]:
+    """Write a message durably and return it."""
+    if sum((to_session is not None, to_project is not None, to_all)) != 1:
+        raise InvalidValueError("give exactly one of --to, --project or --all")
+    if not isinstance(text, str) or not text.strip():
+        raise InvalidValueError("the message text is empty")
+    if len(text) > MAX_TEXT:
+        raise InvalidValueError(f"the message is {len(text)} characters; the limit is {MAX_TEXT}")
+    sender = sender if sender == "cli" else validate_id(sender, "sender id")
+    message: dict[str, Any] = {"id": "msg-" + uuid.uuid4().hex[:12], "ts": round(now(), 6),
+                               "at": iso(), "from": sender, "text": text, "urgent": urgent}
+    if to_session is not None:
+        from state.sessions import require_session
+
+        require_session(store, validate_id(to_session, "session id"))
+        message["to"] = {"session": to_session}
+        key = session_key(to_session, "messages.jsonl")
+    elif to_project is not None:
+        message["to"] = {"project": validate_id(to_project, "project id")}
+        key = project_key(to_project, "messages.jsonl")
+    else:
+        message["to"] = {"all": True}
+        key = BROADCAST
+    store.append(key, message)
+    return message
+
+
+def _sources(store: Storage, session_id: str) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+    """(session state, [(cursor name, log key)]) for a recipient."""
+    from state.sessions import require_session
+
+    state = require_session(store, session_id)
+    sources = [("session", session_key(session_id, "messages.jsonl")), ("all", BROADCAST)]
+    project = state.get("project")
+    if isinstance(project, str):
+        try:
+            sources.append((f"project:{project}", project_key(project, "messages.jsonl")))
+        except ValueError:
+            pass
+    return state, sources
+
+
+def _size(store: Storage, key: str) -> int:
+    raw_path = getattr(store, "path", None)
+    if raw_path is not None:
+        try:
+            return os.stat(raw_path(key)).st_size
+        except OSError:
+            return 0
+    data = store._read_bytes(key)
+    return len(data) if data else 0
+
+
+def _read_from(store: Storage, key: str, offset: int) -> tuple[int, list[dict[str, Any]]]:
+    """Complete records after ``offset`` and the offset after the last complete line."""
+    data = store._read_bytes(key) or b""
+    chunk = data[offset:]
+    end = chunk.rfind(b"\n")
+    if end < 0:
+        return offset, []
+    return offset + end + 1, list(decode_lines(chunk[: end + 1]))
+
+
+def _created_ts(state: dict[str, Any]) -> float:
+    from state.clock import parse_time
+
+    try:
+        return parse_time(state.get("created_at") or "")
+    except ValueError:
+        return 0.0
+
+
+def _addressed(message: dict[str, Any], session_id: str, since: float, source: str) -> bool:
+    if message.get("from") == session_id:
+        return False  # a session does not receive its own project or broadcast messages
+    if source == "session":
+        return True
+    ts = message.get("ts")
+    return isinstance(ts, int | float) and ts >= since
+
+
+def take_undelivered(store: Storage, session_id: str, *, urgent_only: bool = False
+                     ) -> list[dict[str, Any]]:
+    """Messages not yet delivered to ``session_id``, marking them delivered.
+
+    With ``urgent_only`` only urgent messages are taken; the others stay pending
+    (their cursor is not advanced past them).
+    """
+    state, sources = _sources(store, session_id)
+    cursor_key = session_key(session_id, INBOX)
+    cursor = (store.read(cursor_key) or {}).get("offsets", {})
+    if all(_size(store, key) <= int(cursor.get(name, 0)) for name, key in sources):
+        return []  # nothing new: no lock taken
+    since = _created_ts(state)
+    taken: list[dict[str, Any]] = []
+    with store.transaction(cursor_key) as doc:
+        offsets = doc.setdefault("offsets", {})
+        held = doc.setdefault("held", [])  # ids of non-urgent messages skipped by urgent_only
+        for name, key in sources:
+            start = int(offsets.get(name, 0))
+            end, records = _read_from(store, key, start)
+            for message in records:
+                if not _addressed(message, session_id, since, name):
+                    continue
+                if urgent_only and not message.get("urgent"):
+                    held.append(message)
+                    continue
+                taken.append(message)
+            offsets[name] = end
+        if not urgent_only and held:
+            taken = held + taken
+            doc["held"] = []
+        doc["delivered_count"] = int(doc.get("delivered_count", 0)) + len(taken)
+        if taken:
+            doc["last_delivered_at"] = iso()
+    taken.sort(key=lambda m: m.get("ts", 0))
+    return taken
+
+
+def inbox(store: Storage, session_id: str, *, include_delivered: bool = False
+          ) -> list[dict[str, Any]]:
+    """Messages addressed to ``session_id`` (pending ones, or all with ``include_delivered``)."""
+    state, sources = _sources(store, session_id)
+    doc = store.read(session_key(session_id, INBOX)) or {}
+    offsets = doc.get("offsets", {})
+    held_ids = {m.get("id") for m in doc.get("held", [])}
+    since = _created_ts(state)
+    out = []
+    for name, key in sources:
+        data = store._read_bytes(key) or b""
+        delivered_until = int(offsets.get(name, 0))
+        position = 0
+        for line in data.split(b"\n"):
+            line_end = position + len(line) + 1
+            for message in decode_lines(line):
+                if not _addressed(message, session_id, since, name):
+                    continue
+                delivered = line_end <= delivered_until and message.get("id") not in held_ids
+                if include_delivered or not delivered:
+                    out.append({**message, "delivered": delivered})
+            position = line_end
+    out.sort(key=lambda m: m.get("ts", 0))
+    return out
+
+
+def pending_count(store: Storage, session_id: str) -> int:
+    return sum(1 for m in inbox(store, session_id) if not m["delivered"])
