@@ -18,6 +18,7 @@ calls and no lock.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from typing import Any
@@ -77,10 +78,8 @@ def _sources(store: Storage, session_id: str) -> tuple[dict[str, Any], list[tupl
     sources = [("session", session_key(session_id, "messages.jsonl")), ("all", BROADCAST)]
     project = state.get("project")
     if isinstance(project, str):
-        try:
+        with contextlib.suppress(ValueError):  # a hand-edited, invalid project id
             sources.append((f"project:{project}", project_key(project, "messages.jsonl")))
-        except ValueError:
-            pass
     return state, sources
 
 
@@ -132,8 +131,10 @@ def take_undelivered(store: Storage, session_id: str, *, urgent_only: bool = Fal
     """
     state, sources = _sources(store, session_id)
     cursor_key = session_key(session_id, INBOX)
-    cursor = (store.read(cursor_key) or {}).get("offsets", {})
-    if all(_size(store, key) <= int(cursor.get(name, 0)) for name, key in sources):
+    saved = store.read(cursor_key) or {}
+    cursor = saved.get("offsets", {})
+    nothing_held = urgent_only or not saved.get("held")
+    if nothing_held and all(_size(store, key) <= int(cursor.get(name, 0)) for name, key in sources):
         return []  # nothing new: no lock taken
     since = _created_ts(state)
     taken: list[dict[str, Any]] = []

@@ -1,0 +1,32 @@
+"""Fixtures for the built-in handler tests."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    root = tmp_path / "orchestra"
+    monkeypatch.setenv("ORCHESTRA_HOME", str(root))
+    for name in ("ORCHESTRA_SESSION_ID", "CLAUDE_ENV_FILE", "CLAUDE_PROJECT_DIR",
+                 "ORCHESTRA_DISABLED_PLUGINS", "ORCHESTRA_LOAD_PLUGINS"):
+        monkeypatch.delenv(name, raising=False)
+    yield root
+
+
+@pytest.fixture
+def dispatch(home: Path) -> Callable[..., Any]:
+    """Dispatch a payload in-process through the real registry; return the outcome."""
+    from hooks.testing import run_dispatch
+
+    def run(event: dict[str, Any], **kwargs: Any) -> Any:
+        outcome = run_dispatch(event, home=home, **kwargs)
+        assert outcome.exit_code in (0, 2), outcome.stderr
+        return outcome
+
+    return run
