@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import traceback
 from collections.abc import Callable, Sequence
 from typing import IO, Any, NoReturn
 
@@ -35,7 +34,7 @@ class UsageError(StateError):
     exit_code = EXIT_USAGE
 
 
-class _HelpShown(Exception):  # noqa: N818 - control flow, not an error
+class _HelpShown(Exception):  # control flow (--help shown), not an error
     pass
 
 
@@ -55,7 +54,7 @@ class CliParser(argparse.ArgumentParser):
             self._out.write(message)
         raise _HelpShown()
 
-    def print_help(self, file: IO[str] | None = None) -> None:
+    def print_help(self, file: Any = None) -> None:
         super().print_help(self._out if file is None else file)
 
 
@@ -128,6 +127,8 @@ def run_main(
 
 def _log_traceback(prog: str) -> str:
     """Append the current traceback to ``<root>/logs/errors.log``; say where."""
+    import traceback  # only on the error path: ~6 ms at start-up otherwise
+
     try:
         from state.clock import iso
         from state.paths import home
@@ -143,8 +144,11 @@ def _log_traceback(prog: str) -> str:
 
 
 def add_common(parser: argparse.ArgumentParser) -> None:
+    # SUPPRESS: a verb's parser must not reset a --compact given before the verb
+    # (argparse applies sub-parser defaults over what the main parser set).
     parser.add_argument(
-        "--compact", action="store_true", help="print compact JSON even on a terminal"
+        "--compact", action="store_true", default=argparse.SUPPRESS,
+        help="print compact JSON even on a terminal",
     )
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 from typing import Any
 
 from state.errors import InvalidPathError, InvalidQueryError, InvalidValueError, NotFoundError
@@ -82,7 +83,12 @@ def parse_path(path: str) -> list[str]:
 
 def format_path(parts: list[str]) -> str:
     """The dot path that :func:`parse_path` turns back into ``parts``."""
-    return ".".join(p.replace("\\", "\\\\").replace(".", "\\.") for p in parts)
+    # '[' is escaped too, else a key such as '["x"]' would read back as 'x';
+    # an empty key can only be written in brackets.
+    return ".".join(
+        '[""]' if not p else p.replace("\\", "\\\\").replace(".", "\\.").replace("[", "\\[")
+        for p in parts
+    )
 
 
 def _step(container: Any, key: str, path: list[str]) -> Any:
@@ -159,10 +165,30 @@ def _compile(expression: str) -> Any:
     from jsonpath_ng.ext import parse
 
     try:
-        return parse(expression)
-    except (JsonPathLexerError, JsonPathParserError, ValueError, TypeError, AttributeError) as e:
+        compiled = parse(expression)
+        _check_patterns(compiled)
+    except (JsonPathLexerError, JsonPathParserError, ValueError, TypeError, AttributeError,
+            re.error) as e:
         reason = " ".join(str(e).split()) or type(e).__name__
         raise InvalidQueryError(f"invalid JSONPath {expression!r}: {reason}") from None
+    return compiled
+
+
+def _check_patterns(node: Any) -> None:
+    """Compile every ``=~`` pattern now: jsonpath_ng only does so on a candidate,
+    so a broken regex would otherwise match nothing, silently, on an empty list."""
+    from jsonpath_ng.jsonpath import JSONPath
+
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if getattr(current, "op", None) == "=~" and isinstance(current.value, str):
+            re.compile(current.value)
+        for value in getattr(current, "__dict__", {}).values():
+            if isinstance(value, JSONPath):
+                stack.append(value)
+            elif isinstance(value, list | tuple):
+                stack.extend(v for v in value if isinstance(v, JSONPath))
 
 
 def jsonpath_query(doc: Any, expression: str) -> list[Any]:
@@ -170,7 +196,7 @@ def jsonpath_query(doc: Any, expression: str) -> list[Any]:
     compiled = _compile(expression)
     try:
         return [match.value for match in compiled.find(doc)]
-    except (TypeError, ValueError, AttributeError, KeyError) as exc:
+    except (TypeError, ValueError, AttributeError, KeyError, re.error) as exc:
         raise InvalidQueryError(f"JSONPath {expression!r} failed: {exc}") from None
 
 

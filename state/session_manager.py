@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Sequence
-from typing import IO
+from typing import IO, Any
 
 from state.cli import EXIT_CODES_HELP, CliParser, Output, add_common, log_problems, run_main
 from state.clock import parse_duration
@@ -65,9 +65,16 @@ def build_parser() -> CliParser:
 
 
 def _handle(args: argparse.Namespace, out: Output, err: IO[str]) -> int:
+    store = open_store()
+    try:
+        return _run(args, out, store)
+    finally:  # also when the verb fails: say what was moved aside on the way
+        log_problems(store, err, PROG)
+
+
+def _run(args: argparse.Namespace, out: Output, store: Any) -> int:
     from state import sessions
 
-    store = open_store()
     verb = args.verb
     if verb == "create":
         doc = sessions.create_session(store, mode=args.mode, project=args.project,
@@ -96,7 +103,6 @@ def _handle(args: argparse.Namespace, out: Output, err: IO[str]) -> int:
             raise InvalidValueError(str(exc)) from None
         removed = sessions.prune_sessions(store, older_than=seconds, dry_run=args.dry_run)
         out.json({"removed" if not args.dry_run else "would_remove": removed})
-    log_problems(store, err, PROG)
     return 0
 
 

@@ -13,7 +13,6 @@ is derived when read:
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from state.clock import iso, now
@@ -56,7 +55,10 @@ def create_session(
     session_id: str | None = None,
 ) -> dict[str, Any]:
     """Create a session document; ConflictError if the id is taken."""
-    sid = validate_id(session_id or str(uuid.uuid4()), "session id")
+    import uuid  # only here: uuid imports platform (~4 ms on every CLI start)
+
+    # `is None`, not `or`: an empty --id is an invalid id, not a request for a UUID
+    sid = validate_id(str(uuid.uuid4()) if session_id is None else session_id, "session id")
     if project is not None:
         validate_id(project, "project id")
     with store.transaction(session_key(sid, STATE)) as doc:
@@ -161,6 +163,8 @@ def list_sessions(store: Storage, *, project: str | None = None,
 
 def end_session(store: Storage, session_id: str, *, reason: str | None = None) -> dict[str, Any]:
     key = session_key(session_id, STATE)
+    # Checked before the transaction: its lock would create sessions/<typo>/ first.
+    require_session(store, session_id)
     with store.transaction(key, create=False) as doc:
         doc["status"] = "ended"
         doc["ended_at"] = iso()

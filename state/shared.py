@@ -53,7 +53,8 @@ def _validated(key: str, change: Callable[[dict[str, Any]], Any], store: Storage
 def _status(value: str) -> str:
     if not value or len(value) > 32 or not _STATUS_CHARS.issuperset(value):
         raise InvalidValueError(
-            f"invalid status {value!r}: use lowercase letters, digits, '_' or '-' (e.g. in_progress)"
+            f"invalid status {value!r}: use lowercase letters, digits, '_' or '-' "
+            "(e.g. in_progress)"
         )
     return value
 
@@ -243,6 +244,11 @@ def set_member(store: Storage, project: str, name: str, *, role: str | None = No
 
 def remove_member(store: Storage, project: str, name: str) -> dict[str, Any]:
     validate_id(name, "member name")
+    key = project_key(project, "team.json")
+    # Checked before the transaction too: its lock would create projects/<typo>/,
+    # which list-projects would then show.
+    if name not in (store.read(key) or {}).get("members", {}):
+        raise NotFoundError(f"no member {name} in project {project}")
 
     def change(doc: dict[str, Any]) -> dict[str, Any]:
         members = doc.setdefault("members", {})
@@ -251,7 +257,7 @@ def remove_member(store: Storage, project: str, name: str) -> dict[str, Any]:
         removed: dict[str, Any] = members.pop(name)
         return removed
 
-    result: dict[str, Any] = _validated(project_key(project, "team.json"), change, store)
+    result: dict[str, Any] = _validated(key, change, store)
     return result
 
 

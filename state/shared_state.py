@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Sequence
-from typing import IO
+from typing import IO, Any
 
 from state.cli import (
     EXIT_CODES_HELP,
@@ -51,7 +51,8 @@ def build_parser() -> CliParser:
     p.add_argument("project", metavar="PROJECT", nargs="?")
 
     p = verb("set-config", "set a config value (dot path), validated; the old config is kept")
-    p.add_argument("path", metavar="PATH", help="e.g. claims.policy or projects.myapp.claims.policy")
+    p.add_argument("path", metavar="PATH",
+                   help="e.g. claims.policy or projects.myapp.claims.policy")
     p.add_argument("value", metavar="VALUE")
     add_value_mode(p)
 
@@ -121,9 +122,16 @@ def build_parser() -> CliParser:
 
 
 def _handle(args: argparse.Namespace, out: Output, err: IO[str]) -> int:
+    store = open_store()
+    try:
+        return _run(args, out, store)
+    finally:  # also when the verb fails: say what was moved aside on the way
+        log_problems(store, err, PROG)
+
+
+def _run(args: argparse.Namespace, out: Output, store: Any) -> int:
     from state import shared
 
-    store = open_store()
     v = args.verb
     if v == "get-config":
         out.json(shared.get_config(store, args.project))
@@ -170,7 +178,6 @@ def _handle(args: argparse.Namespace, out: Output, err: IO[str]) -> int:
                                      status=args.status))
     elif v == "list-decisions":
         out.json(shared.list_decisions(store, args.project))
-    log_problems(store, err, PROG)
     return 0
 
 

@@ -128,7 +128,7 @@ def _read(store: Any, sid: str, path: str) -> Any:
 def _write(store: Any, sid: str, path: str, if_version: int | None, change: Any) -> Any:
     """Route PATH to its document and apply ``change(doc, parts)`` in one transaction."""
     from state.documents import validate_document
-    from state.sessions import require_session
+    from state.sessions import STATE, require_session
 
     if is_jsonpath(path):
         raise InvalidPathError("JSONPath is for reading; use a dot path to change state")
@@ -136,16 +136,33 @@ def _write(store: Any, sid: str, path: str, if_version: int | None, change: Any)
     key, parts = route(sid, parse_path(path))
     with store.transaction(key, expect_version=if_version) as doc:
         result = change(doc, parts)
+        active = doc.get("active_work")
+        if key.endswith("/" + STATE) and isinstance(active, dict) and "tasks" in active:
+            # The view always shows tasks.json there: this copy would never be seen.
+            raise InvalidPathError(
+                "active_work.tasks is stored in tasks.json: change it through "
+                "active_work.tasks.<id>..., not as part of active_work"
+            )
         validate_document(key, doc)
     return result
 
 
 def _handle(args: argparse.Namespace, out: Output, err: IO[str]) -> int:
     store = open_store()
+    try:
+        return _run(args, out, store)
+    finally:  # also when the verb fails: say what was moved aside on the way
+        log_problems(store, err, PROG)
+
+
+def _run(args: argparse.Namespace, out: Output, store: Any) -> int:
     verb = args.verb
     if verb == "list-sessions":
+        from state.paths import validate_id
         from state.sessions import list_sessions
 
+        if args.project is not None:
+            validate_id(args.project, "project id")
         out.json(list_sessions(store, project=args.project))
     elif verb == "get":
         out.json(_read(store, _session_id(args.session_id), args.path))
@@ -175,7 +192,6 @@ def _handle(args: argparse.Namespace, out: Output, err: IO[str]) -> int:
         for record in read_events(store, _session_id(args.session_id), since=args.since,
                                   event_type=args.event_type, tail=args.tail):
             out.stream.write(_compact(record) + "\n")
-    log_problems(store, err, PROG)
     return 0
 
 
@@ -202,10 +218,12 @@ _MISSING = object()
 def _watch(store: Any, args: argparse.Namespace, out: Output) -> int:
     """Poll PATH; print each new value as one line. Ends on --count/--timeout/Ctrl-C."""
     from state.errors import NotFoundError
+    from state.sessions import require_session
 
     sid = _session_id(args.session_id)
     if args.interval <= 0:
         raise InvalidValueError("--interval must be positive")
+    require_session(store, sid)  # a typo exits 3; a missing *path* is watched (null)
     deadline = time.monotonic() + args.timeout if args.timeout is not None else None
     last: Any = _MISSING
     printed = 0

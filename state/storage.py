@@ -148,10 +148,11 @@ class Storage:
                     f"{key}: changed since version {expect_version} "
                     f"(now version {current_version}); read it again and retry"
                 )
-            doc = copy.deepcopy(old) if old is not None else {"schema_version": SCHEMA_VERSION}
+            fresh = {"schema_version": SCHEMA_VERSION}
+            doc = copy.deepcopy(old) if old is not None else dict(fresh)
             yield doc
-            if old is not None and doc == old:
-                return
+            if doc == (old if old is not None else fresh):
+                return  # unchanged (or an absent document left untouched): no write
             doc.setdefault("schema_version", SCHEMA_VERSION)
             doc["version"] = current_version + 1
             self._write_document(key, encode_document(doc))
@@ -287,20 +288,27 @@ class MemoryStorage(Storage):
         return self._files.pop(key, None) is not None
 
     def _quarantine(self, key: str) -> str:
-        moved = f"{key}.corrupt-{time.strftime('%Y%m%dT%H%M%S')}"
+        stamp = time.strftime("%Y%m%dT%H%M%S")
+        moved, n = f"{key}.corrupt-{stamp}", 1
+        while moved in self._files:  # like FileStorage: never overwrite an earlier copy
+            n += 1
+            moved = f"{key}.corrupt-{stamp}-{n}"
         self._files[moved] = self._files.pop(key)
         return moved
 
     def _append_bytes(self, key: str, line: bytes) -> int:
         with self._meta:
-            self._files[key] = self._files.get(key, b"") + line
+            data = self._files.get(key, b"")
+            if data and not data.endswith(b"\n"):
+                line = b"\n" + line  # a torn last line must not swallow this record
+            self._files[key] = data + line
             return len(self._files[key])
 
     def _rotate(self, key: str, max_bytes: int) -> None:
         with self._meta:
             if len(self._files.get(key, b"")) <= max_bytes:
                 return
-            n = len(self._log_segments(key))
+            n = _next_segment_number(self._log_segments(key))
             self._files[_segment_name(key, n)] = self._files.pop(key)
 
     def _log_segments(self, key: str) -> list[str]:
@@ -316,6 +324,17 @@ class MemoryStorage(Storage):
         start = prefix.rstrip("/") + "/"
         for k in [k for k in self._files if k.startswith(start)]:
             del self._files[k]
+
+
+def _next_segment_number(segments: list[str]) -> int:
+    """One more than the highest rotated segment (not their count: after someone
+    deleted an old segment, the count would name, and overwrite, an existing one)."""
+    numbers = []
+    for name in segments[:-1]:  # the last one is the live log
+        tail = name[: -len(".jsonl")].rsplit(".", 1)[-1]
+        if tail.isdigit():
+            numbers.append(int(tail))
+    return max(numbers, default=0) + 1
 
 
 def _segment_name(key: str, number: int) -> str:
