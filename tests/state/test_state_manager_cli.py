@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import threading
 import time
@@ -183,8 +184,15 @@ def test_watch_timeout_without_changes(sm: Any, session: str) -> None:
 
 def test_watch_prints_each_change_as_one_line(sm: Any, session: str, home: Path) -> None:
     store = FileStorage(home)
+    first_line = threading.Event()
+
+    class Stdout(io.StringIO):
+        def write(self, text: str) -> int:
+            first_line.set()
+            return super().write(text)
 
     def change() -> None:
+        assert first_line.wait(10)  # change only once watch has shown the start value
         for epic in ("e1", "e2"):
             time.sleep(0.15)
             with store.transaction(f"sessions/{session}/state.json") as doc:
@@ -194,7 +202,7 @@ def test_watch_prints_each_change_as_one_line(sm: Any, session: str, home: Path)
     thread = threading.Thread(target=change)
     thread.start()
     result = sm("watch", session, "active_work.current_epic", "--interval", "0.02",
-                "--count", "3", "--timeout", "10")
+                "--count", "3", "--timeout", "10", stdout=Stdout())
     thread.join(10)
     assert result.code == 0
     assert result.out.splitlines() == ["null", '"e1"', '"e2"']  # compact JSON lines
