@@ -1,0 +1,120 @@
+"""styles.render: deterministic ASCII views of Orchestra state (or the same data as JSON).
+
+    python -m styles.render dashboard|board|team|sessions|sprint|config|decisions
+        [--project P] [--session S] [--sprint SPRINT] [--at TIME] [--json]
+
+The output styles run this and show the result, so what the user sees does not
+depend on how the model draws a table. Same state and same ``--at``, same
+bytes: lists have a fixed order, every line is 78 columns, and no value depends
+on the clock except through ``--at`` (default: now).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Sequence
+from typing import IO, Any
+
+from state.cli import EXIT_CODES_HELP, CliParser, Output, UsageError, log_problems, run_main
+from state.store import open_store
+from styles.views import VIEWS
+
+__all__ = ["main", "render"]
+
+PROG = "styles.render"
+
+DESCRIPTION = """\
+Render one view of Orchestra state as a fixed-width (78 columns) ASCII layout.
+
+views:
+""" + "\n".join(f"  {name:<10} {desc}" for name, (_m, desc) in VIEWS.items()) + """
+
+The project is --project, else the session's project, else config default_project,
+else the only project there is. The session is --session, else $ORCHESTRA_SESSION_ID
+(marked '>' and shown in detail by 'sessions'). Blockers include tasks in progress
+whose session has been silent for render.blocker_idle_seconds (default 1800):
+  python -m state.shared_state set-config render.blocker_idle_seconds 900"""
+
+
+def build_parser() -> CliParser:
+    parser = CliParser(prog=f"python -m {PROG}", description=DESCRIPTION, epilog=EXIT_CODES_HELP)
+    parser.add_argument("view", metavar="VIEW", choices=list(VIEWS),
+                        help="one of: " + ", ".join(VIEWS))
+    parser.add_argument("--project", metavar="P", help="project id (see above for the default)")
+    parser.add_argument("--session", metavar="S",
+                        help="session id (default $ORCHESTRA_SESSION_ID)")
+    parser.add_argument("--sprint", metavar="SPRINT", help="sprint to show (view 'sprint')")
+    parser.add_argument("--at", metavar="TIME",
+                        help="evaluate presence and idle times as of TIME (ISO 8601), "
+                             "for reproducible output; default now")
+    parser.add_argument("--json", action="store_true", help="print the view's data as JSON")
+    parser.add_argument("--compact", action="store_true",
+                        help="with --json: compact JSON even on a terminal")
+    return parser
+
+
+def render(store: Any, view: str, *, project: str | None = None, session: str | None = None,
+           session_required: bool = False, sprint: str | None = None,
+           at: float | None = None) -> tuple[dict[str, Any], str]:
+    """(data, text) of ``view``; the library entry point behind the CLI."""
+    from state.clock import now
+    from styles.views import load_view
+    from styles.views.snapshot import take_snapshot
+
+    build, text = load_view(view)
+    snap = take_snapshot(store, at=now() if at is None else at, project=project,
+                         session=session, session_required=session_required,
+                         sprint=sprint if view == "sprint" else None,
+                         with_config=view == "config")
+    data = build(snap)
+    return data, text(data)
+
+
+def _at(raw: str | None) -> float | None:
+    if raw is None:
+        return None
+    from state.clock import parse_time
+
+    try:
+        return parse_time(raw)
+    except ValueError as exc:
+        raise UsageError(f"--at: {exc}") from None
+
+
+def _handle(args: argparse.Namespace, out: Output, err: IO[str]) -> int:
+    if args.sprint is not None and args.view != "sprint":
+        raise UsageError("--sprint only applies to the 'sprint' view")
+    session, explicit = args.session, args.session is not None
+    if session is None:
+        session = os.environ.get("ORCHESTRA_SESSION_ID") or None
+    at = _at(args.at)
+    store = open_store()
+    try:
+        data, text = render(store, args.view, project=args.project, session=session,
+                            session_required=explicit, sprint=args.sprint, at=at)
+        if session is not None and data["session"] is None:
+            err.write(f"{PROG}: warning: session {session} (from ORCHESTRA_SESSION_ID) "
+                      "not found; showing without it\n")
+        if args.json:
+            out.json(data)
+        else:
+            out.stream.write(text)
+            out.stream.flush()
+    finally:  # also when the view fails: say what was moved aside on the way
+        log_problems(store, err, PROG)
+    return 0
+
+
+def main(
+    argv: Sequence[str] | None = None,
+    *,
+    stdin: IO[str] | None = None,
+    stdout: IO[str] | None = None,
+    stderr: IO[str] | None = None,
+) -> int:
+    return run_main(PROG, build_parser(), _handle, argv, stdout, stderr)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,111 @@
+"""``dashboard``: the team at a glance — sessions, tasks, sprint, agents, tools, blockers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from styles.views import analysis
+from styles.views.common import AGENT_MARK, SESSION_MARK, base, header, mark, short_id
+from styles.views.layout import bar, columns, fit
+from styles.views.snapshot import COLUMNS, Snapshot
+
+__all__ = ["build", "text"]
+
+MAX_ROWS = 6
+STATUSES = ("active", "idle", "stale", "ended")
+
+
+def build(snap: Snapshot) -> dict[str, Any]:
+    by_status = {s: sum(1 for x in snap.sessions if x["status"] == s) for s in STATUSES}
+    by_column = {key: sum(1 for t in snap.tasks if t["column"] == key) for key, _, _ in COLUMNS}
+    speed = analysis.velocity(snap)
+    sprint = analysis.current_sprint(snap)
+    row = next((r for r in speed["sprints"] if sprint and r["sprint"] == sprint["id"]), None)
+    busy = [a for a in snap.agents if a["status"] in ("busy", "starting")]
+    latest = snap.decisions[-1] if snap.decisions else None
+    return {
+        **base(snap, "dashboard"),
+        "sessions": {"total": len(snap.sessions), "by_status": by_status,
+                     "list": [{k: s[k] for k in ("session_id", "status", "mode", "last_heartbeat",
+                                                  "idle_seconds", "current_task",
+                                                  "active_agents")}
+                              for s in snap.sessions]},
+        "tasks": {"total": len(snap.tasks), "by_column": by_column},
+        "sprint": row,
+        "velocity": {k: speed[k] for k in ("unit", "average", "trend", "finished")},
+        "agents": {"total": len(snap.agents), "busy": busy},
+        "tools": analysis.tool_load(snap),
+        "blockers": analysis.blockers(snap),
+        "decisions": {"total": len(snap.decisions),
+                      "latest": latest and {k: latest.get(k) for k in ("id", "at", "title")}},
+    }
+
+
+def _num(value: Any) -> str:
+    if value is None:
+        return "-"
+    return str(int(value)) if float(value).is_integer() else f"{value:.1f}"
+
+
+def text(data: dict[str, Any]) -> str:
+    box = header(data, "DASHBOARD")
+    sessions = data["sessions"]
+    counts = "  ".join(f"{sessions['by_status'][s]} {s}" for s in STATUSES)
+    box.section("SESSIONS", f"{sessions['total']} total: {counts}")
+    for s in sessions["list"][:MAX_ROWS]:
+        here = ">" if s["session_id"] == data["session"] else " "
+        now = f"now: {s['current_task']}" if s["current_task"] else "no task in progress"
+        box.line(columns([(f"{here} {mark(SESSION_MARK, s['status'])}", 3),
+                          (short_id(s["session_id"], 20), 20), (s["status"], 7), (now, 41)]))
+    if len(sessions["list"]) > MAX_ROWS:
+        box.line(f"  + {len(sessions['list']) - MAX_ROWS} more (/sessions)")
+    if not sessions["list"]:
+        box.line("  No sessions yet: each appears with its first Claude Code hook event.")
+
+    tasks = data["tasks"]
+    cols = tasks["by_column"]
+    box.section("TASKS", f"{tasks['total']} total")
+    box.line("   ".join(f"{title.lower()} {cols[key]}" for key, title, _ in COLUMNS))
+    box.line(bar(cols["done"], tasks["total"]) + " done")
+
+    row = data["sprint"]
+    speed = data["velocity"]
+    if row:
+        dates = f"{row['start'] or '?'} .. {row['end'] or '?'}"
+        box.section(f"SPRINT {row['sprint']} {row['title'] or ''}".rstrip(),
+                    f"{row['status']}  {dates}")
+        box.line(f"points {_num(row['points_completed'])}/{_num(row['points_planned'])}   "
+                 f"tasks {row['tasks_completed']}/{row['tasks_total']}")
+    else:
+        box.section("SPRINT", "none planned")
+    box.line(f"velocity {_num(speed['average'])} {speed['unit']}/sprint over "
+             f"{speed['finished']} finished, trend {speed['trend']}")
+
+    agents = data["agents"]
+    box.section("AGENTS", f"{len(agents['busy'])} busy of {agents['total']}")
+    for a in agents["busy"][:MAX_ROWS]:
+        box.line(columns([(f"  {mark(AGENT_MARK, a['status'])}", 3), (a["type"], 18),
+                          (short_id(a["id"], 18), 18), (short_id(a["session"], 14), 14),
+                          (a["task"] or "", 16)]))
+    tools = data["tools"]
+    box.section("TOOLS", f"{sum(t['free'] for t in tools)} free instances")
+    for t in tools[:MAX_ROWS]:
+        box.line(columns([("", 1), (t["name"], 24), (f"{t['busy']}/{t['max_instances']} busy", 10),
+                          (", ".join(t["capabilities"]), 36)]))
+    if not tools:
+        box.line("  No tools registered (python -m state.shared_state register-tool --help).")
+
+    blocked = data["blockers"]
+    box.section(f"BLOCKERS ({len(blocked)})")
+    for b in blocked[:MAX_ROWS]:
+        box.line(fit(f"  ! {short_id(b['session'], 14)} #{b['task']} {b['subject']}: "
+                     f"{b['reason']}", 74))
+    if not blocked:
+        box.line("  none")
+    decisions = data["decisions"]
+    latest = decisions["latest"]
+    box.section("DECISIONS", f"{decisions['total']} recorded")
+    if latest:
+        box.line(f"  latest: {latest['title']}")
+    box.section("/team  /sessions  /tasks  @session|agent|tool  #sprint|epic")
+    return box.text()

@@ -1,0 +1,224 @@
+"""One consistent read of the state a view needs: sessions, tasks, agents, project data.
+
+Everything is read through the state layer (:mod:`state.sessions`,
+:mod:`state.shared`, :mod:`state.config`) and normalised into plain lists in a
+stable order, so the views never touch files and never depend on dict order.
+Ages are measured against one instant, ``at``, fixed for the whole render.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from state.config import load_config, project_config
+from state.errors import NotFoundError, StateError
+from state.paths import session_key, validate_id
+from state.storage import Storage
+
+__all__ = [
+    "COLUMNS",
+    "Snapshot",
+    "column_of",
+    "known_projects",
+    "natural_key",
+    "resolve_project",
+    "take_snapshot",
+]
+
+#: Board columns in display order, with the task statuses each one collects.
+COLUMNS: tuple[tuple[str, str, frozenset[str]], ...] = (
+    ("todo", "TODO", frozenset({"pending", "todo", "planned", "open", "new"})),
+    ("doing", "DOING", frozenset({"in_progress", "active", "doing", "started", "review"})),
+    ("blocked", "BLOCKED", frozenset({"blocked", "waiting", "on_hold"})),
+    ("done", "DONE", frozenset({"completed", "done", "closed", "finished", "cancelled"})),
+)
+DONE_STATUSES = COLUMNS[3][2]
+
+
+def column_of(status: object) -> str:
+    """The board column of a task status; an unknown status counts as to do."""
+    text = str(status or "").lower()
+    for key, _title, statuses in COLUMNS:
+        if text in statuses:
+            return key
+    return "todo"
+
+
+def natural_key(value: object) -> tuple[Any, ...]:
+    """Sort ``2`` before ``10`` and ``todo-2`` before ``todo-10``."""
+    parts = re.split(r"(\d+)", str(value))
+    return tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in parts)
+
+
+@dataclass
+class Snapshot:
+    at: float
+    project: str | None
+    session: str | None
+    config: dict[str, Any]
+    sprint: str | None = None  #: the sprint asked for (``--sprint``), checked to exist
+    sessions: list[dict[str, Any]] = field(default_factory=list)
+    tasks: list[dict[str, Any]] = field(default_factory=list)
+    agents: list[dict[str, Any]] = field(default_factory=list)
+    tools: list[dict[str, Any]] = field(default_factory=list)
+    epics: list[dict[str, Any]] = field(default_factory=list)
+    sprints: list[dict[str, Any]] = field(default_factory=list)
+    team: list[dict[str, Any]] = field(default_factory=list)
+    decisions: list[dict[str, Any]] = field(default_factory=list)
+    #: Only with ``with_config``: the stored config, its validation error, its history.
+    stored_config: dict[str, Any] = field(default_factory=dict)
+    config_error: str | None = None
+    config_history: list[dict[str, Any]] = field(default_factory=list)
+
+    def session_by_id(self, sid: str | None) -> dict[str, Any] | None:
+        return next((s for s in self.sessions if s["session_id"] == sid), None)
+
+
+def _session_ids(store: Storage) -> list[str]:
+    from state.sessions import session_ids
+
+    return sorted(session_ids(store))
+
+
+def known_projects(store: Storage) -> set[str]:
+    from state.shared import list_projects
+
+    names = set(list_projects(store))
+    for sid in _session_ids(store):
+        project = (store.read(session_key(sid, "state.json")) or {}).get("project")
+        if isinstance(project, str):
+            names.add(project)
+    return names
+
+
+def resolve_project(store: Storage, project: str | None, session: str | None,
+                    config: dict[str, Any]) -> str | None:
+    """--project, else the session's project, else ``default_project``, else the only one."""
+    if project is not None:
+        validate_id(project, "project id")
+        if project not in known_projects(store):
+            raise NotFoundError(f"no project {project}")
+        return project
+    if session is not None:
+        state = store.read(session_key(session, "state.json")) or {}
+        if isinstance(state.get("project"), str):
+            return str(state["project"])
+    default = config.get("default_project")
+    if isinstance(default, str) and default:
+        return default
+    names = known_projects(store)
+    return next(iter(names)) if len(names) == 1 else None
+
+
+def _tasks_of(store: Storage, sid: str, state: dict[str, Any]) -> list[dict[str, Any]]:
+    tasks = (store.read(session_key(sid, "tasks.json")) or {}).get("tasks", {})
+    sprint = (state.get("active_work") or {}).get("current_sprint")
+    out = []
+    for key in sorted(tasks, key=natural_key):
+        task = tasks[key]
+        if not isinstance(task, dict):
+            continue
+        status = str(task.get("status") or "pending")
+        out.append({
+            "session": sid, "id": str(task.get("id") or key),
+            "subject": task.get("subject") or task.get("active_form") or "(no subject)",
+            "status": status, "column": column_of(status), "owner": task.get("owner"),
+            "sprint": task.get("sprint") or sprint, "epic": task.get("epic"),
+            "points": task.get("points") if isinstance(task.get("points"), int | float)
+            else None,
+            "capability": task.get("capability"),
+            "description": task.get("description"), "updated_at": task.get("updated_at"),
+        })
+    return out
+
+
+def _agents_of(sid: str, state: dict[str, Any]) -> list[dict[str, Any]]:
+    agents = (state.get("active_work") or {}).get("agents") or {}
+    out = []
+    for key in sorted(agents):
+        agent = agents[key]
+        if not isinstance(agent, dict):
+            continue
+        out.append({"session": sid, "id": key, "type": agent.get("agent_type") or "agent",
+                    "status": agent.get("status") or "unknown", "task": agent.get("task"),
+                    "started_at": agent.get("started_at"), "stopped_at": agent.get("stopped_at")})
+    return out
+
+
+def _pending_messages(store: Storage, sid: str) -> int | None:
+    """Messages waiting for the session, or None where messaging is not available."""
+    try:
+        from state.messages import pending_count
+    except ImportError:  # an Orchestra without cross-session messages
+        return None
+    try:
+        return pending_count(store, sid)
+    except (StateError, OSError):  # a torn inbox must not take the whole view down
+        return None
+
+
+def take_snapshot(store: Storage, *, at: float, project: str | None = None,
+                  session: str | None = None, session_required: bool = False,
+                  sprint: str | None = None, with_config: bool = False) -> Snapshot:
+    """Read everything once. ``session`` must exist when it was asked for explicitly."""
+    from state import shared
+    from state.sessions import session_summary
+
+    config = load_config(store)
+    if session is not None:
+        validate_id(session, "session id")
+        if store.read(session_key(session, "state.json")) is None:
+            if session_required:
+                raise NotFoundError(f"no session {session}")
+            session = None
+    project = resolve_project(store, project, session, config)
+    snap = Snapshot(at=at, project=project, session=session,
+                    config=project_config(config, project) if project else config)
+    for sid in _session_ids(store):
+        summary = session_summary(store, sid, config, at)
+        state = store.read(session_key(sid, "state.json")) or {}
+        if summary is None or (project is not None and summary["project"] != project):
+            continue
+        active = state.get("active_work") or {}
+        summary["current_sprint"] = active.get("current_sprint")
+        summary["current_epic"] = active.get("current_epic")
+        summary["messages_pending"] = _pending_messages(store, sid)
+        snap.sessions.append(summary)
+        snap.tasks.extend(_tasks_of(store, sid, state))
+        snap.agents.extend(_agents_of(sid, state))
+    snap.sessions.sort(key=lambda s: (s["status"] != "active", s["created_at"] or "",
+                                      s["session_id"]))
+    snap.tools = [{"name": k, **v} for k, v in sorted(shared.list_tools(store).items())
+                  if isinstance(v, dict)]
+    if project is not None:
+        snap.epics = shared.list_epics(store, project)
+        snap.sprints = sorted(shared.list_sprints(store, project),
+                              key=lambda s: (not s.get("start"), str(s.get("start") or ""),
+                                             natural_key(s["id"])))
+        snap.team = shared.list_team(store, project)
+        snap.decisions = shared.list_decisions(store, project)
+    if sprint is not None:
+        validate_id(sprint, "sprint id")
+        if sprint not in {s["id"] for s in snap.sprints}:
+            raise NotFoundError(f"no sprint {sprint} in project {project or '(none)'}")
+        snap.sprint = sprint
+    if with_config:
+        _read_config(store, snap)
+    return snap
+
+
+def _read_config(store: Storage, snap: Snapshot) -> None:
+    from state.documents import validate_document
+    from state.errors import InvalidValueError
+    from state.paths import config_key
+    from state.shared import config_history
+
+    snap.stored_config = store.read(config_key()) or {}
+    try:
+        validate_document(config_key(), snap.stored_config)
+    except InvalidValueError as exc:
+        snap.config_error = str(exc).removesuffix("; nothing written")
+    snap.config_history = [{k: e.get(k) for k in ("n", "replaced_at", "changed")}
+                           for e in config_history(store)]
