@@ -1,0 +1,145 @@
+"""Build ``demo.jsonl``: one whole Claude Code session assembled from the captured payloads.
+
+    python examples/sessions/build_demo.py          # rewrite demo.jsonl
+    python examples/sessions/build_demo.py --check  # exit 1 if demo.jsonl is out of date
+
+Every line starts from a real payload in ``tests/payloads/`` (Claude Code 2.1.332). The
+captures come from several sessions, so the session id, transcript paths, prompt id and
+tool-use ids are unified; the tool calls the captures lack (Write's PostToolUse, Edit,
+Read, the failing Bash's PreToolUse, Agent, TaskCreate/TaskUpdate) are *derived*: a real
+payload of the same event with the tool name, input and response changed to the shapes
+Claude Code 2.1.x uses. ``README.md`` beside this file lists which line is which.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+PAYLOADS = HERE.parents[1] / "tests" / "payloads"
+OUTPUT = HERE / "demo.jsonl"
+
+SESSION = "f1f3b749-afa5-421c-a7d4-5a07fe433da8"
+PROJECT = "/home/dev/project"
+TRANSCRIPT = f"/home/dev/.claude/projects/-home-dev-project/{SESSION}.jsonl"
+PROMPT_ID = "e5d3ad2c-0563-47a4-9cb5-b62a32a05dfd"
+AGENT = "a97237ab0781df962"
+FILE = f"{PROJECT}/hello.txt"
+
+
+def _load(name: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((PAYLOADS / f"{name}.json").read_text(encoding="utf-8"))
+    return data
+
+
+def _unify(payload: dict[str, Any], *, prompt: bool = True) -> dict[str, Any]:
+    out = copy.deepcopy(payload)
+    out["session_id"] = SESSION
+    out["transcript_path"] = TRANSCRIPT
+    if prompt and "prompt_id" in out:
+        out["prompt_id"] = PROMPT_ID
+    if "agent_transcript_path" in out:
+        out["agent_transcript_path"] = (f"/home/dev/.claude/projects/-home-dev-project/"
+                                        f"{SESSION}/subagents/agent-{AGENT}.jsonl")
+    return out
+
+
+def _tool(base: str, tool: str, tool_use_id: str, tool_input: dict[str, Any],
+          **fields: Any) -> dict[str, Any]:
+    """A derived tool payload: ``base`` with another tool, input and fields."""
+    out = _unify(_load(base))
+    out["tool_name"] = tool
+    out["tool_input"] = tool_input
+    out["tool_use_id"] = tool_use_id
+    for key, value in fields.items():
+        out[key] = value
+    # keep the captured field order: tool_response before tool_use_id, duration last
+    order = [k for k in out if k not in ("tool_use_id", "duration_ms")]
+    tail = [k for k in ("tool_use_id", "duration_ms") if k in out]
+    return {k: out[k] for k in order + tail}
+
+
+def session() -> list[dict[str, Any]]:
+    bash_fail = _load("PostToolUseFailure.Bash")
+    agent_input = {"description": "Say ok", "prompt": "Reply with the single word ok.",
+                   "subagent_type": "general-purpose"}
+    task_input = _load("PostToolUse.TaskCreate")["tool_input"]
+    update_input = {"taskId": "1", "status": "completed"}
+    write_input = _load("PreToolUse.Write")["tool_input"]
+    edit_input = {"file_path": FILE, "old_string": "hello", "new_string": "hello, world",
+                  "replace_all": False}
+    prompt = _unify(_load("UserPromptSubmit"))
+    prompt["prompt"] = ("Create hello.txt, make it say hello, world, check it, run ls on a "
+                        "missing folder, ask a subagent to say ok, and track it as a task.")
+    events = [
+        _unify(_load("SessionStart.startup")),
+        _unify(_load("InstructionsLoaded.session_start")),
+        prompt,
+        _unify(_load("PreToolUse.Bash")),
+        _unify(_load("PostToolUse.Bash")),
+        _unify(_load("PostToolBatch.single")),
+        _tool("PreToolUse.Write", "Write", "toolu_fake0012", write_input),
+        _tool("PostToolUse.Bash", "Write", "toolu_fake0012", write_input, duration_ms=4,
+              tool_response={"type": "create", "filePath": FILE, "content": "hello\n",
+                             "structuredPatch": [], "originalFile": None}),
+        _tool("PreToolUse.Bash", "Edit", "toolu_demo0003", edit_input),
+        _tool("PostToolUse.Bash", "Edit", "toolu_demo0003", edit_input, duration_ms=5,
+              tool_response={"filePath": FILE, "oldString": "hello", "newString": "hello, world",
+                             "originalFile": "hello\n", "structuredPatch": [
+                                 {"oldStart": 1, "oldLines": 1, "newStart": 1, "newLines": 1,
+                                  "lines": ["-hello", "+hello, world"]}],
+                             "userModified": False, "replaceAll": False}),
+        _tool("PreToolUse.Bash", "Read", "toolu_demo0004", {"file_path": FILE}),
+        _tool("PostToolUse.Bash", "Read", "toolu_demo0004", {"file_path": FILE}, duration_ms=3,
+              tool_response={"type": "text", "file": {
+                  "filePath": FILE, "content": "hello, world\n", "numLines": 1, "startLine": 1,
+                  "totalLines": 1}}),
+        _tool("PreToolUse.Bash", "Bash", bash_fail["tool_use_id"], bash_fail["tool_input"]),
+        _unify(bash_fail),
+        _tool("PreToolUse.Bash", "Agent", "toolu_demo0006", agent_input),
+        _unify(_load("SubagentStart")),
+        _unify(_load("SubagentStop")),
+        _tool("PostToolUse.Bash", "Agent", "toolu_demo0006", agent_input, duration_ms=2140,
+              tool_response={"status": "completed", "prompt": agent_input["prompt"],
+                             "agentId": AGENT, "content": [{"type": "text", "text": "ok"}],
+                             "totalDurationMs": 2131, "totalTokens": 0,
+                             "totalToolUseCount": 0}),
+        _tool("PreToolUse.Bash", "TaskCreate", "toolu_demo0007", task_input),
+        _unify(_load("TaskCreated")),
+        _tool("PostToolUse.TaskCreate", "TaskCreate", "toolu_demo0007", task_input),
+        _tool("PreToolUse.Bash", "TaskUpdate", "toolu_demo0008", update_input),
+        _unify(_load("TaskCompleted")),
+        _tool("PostToolUse.Bash", "TaskUpdate", "toolu_demo0008", update_input, duration_ms=6,
+              tool_response={"success": True, "taskId": "1", "updatedFields": ["status"],
+                             "statusChange": {"from": "pending", "to": "completed"}}),
+        _unify(_load("MessageDisplay")),
+        _unify(_load("Stop")),
+        _unify(_load("SessionEnd.other")),
+    ]
+    return events
+
+
+def render() -> str:
+    return "".join(json.dumps(e, ensure_ascii=False, separators=(",", ":")) + "\n"
+                   for e in session())
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    text = render()
+    if "--check" in args:
+        current = OUTPUT.read_text(encoding="utf-8") if OUTPUT.exists() else ""
+        if current != text:
+            sys.stderr.write(f"{OUTPUT} is out of date: run python {__file__}\n")
+            return 1
+        return 0
+    OUTPUT.write_text(text, encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

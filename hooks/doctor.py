@@ -1,0 +1,322 @@
+"""``python -m hooks doctor [--project-dir DIR] [--fix] [--json]``: is Orchestra working?
+
+Checks, each reported as ``ok``, ``warn`` or ``FAIL`` with a fix:
+
+* where Orchestra is registered (user, project and local settings; the managed policy
+  file is read for ``disableAllHooks``/``allowManagedHooksOnly``), events missing from a
+  registration, look-alike entries install does not manage;
+* duplicates: an event with two Orchestra handlers in one file, with different commands in
+  several files, or with a look-alike next to Orchestra's (the event would run twice);
+* every registered command: its interpreter exists, imports Orchestra with ``-P`` from an
+  unrelated folder, and the command itself — run through the shell from a temporary cwd
+  holding a decoy ``hooks/`` package — dispatches one Notification into a temporary state
+  root with exit 0; its latency (cold, then warm) is measured;
+* the state root (``ORCHESTRA_HOME``): writable, private, no orphan temp files (``--fix``
+  removes those whose writer is dead), no held or symlinked locks; plugin load errors;
+* ``disableAllHooks`` and ``ORCHESTRA_RECORD``/config ``record``.
+
+Exit code 1 when anything FAILs, else 0.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from typing import IO, TYPE_CHECKING, Any
+
+from hooks import registration
+from hooks.cli import CliError, Streams, run
+from hooks.doctor_state import (
+    Finding,
+    check_locks,
+    check_orphans,
+    check_plugins,
+    check_state_root,
+)
+from hooks.settings_file import SCOPES, load, settings_path
+
+if TYPE_CHECKING:
+    import argparse
+
+__all__ = ["Finding", "diagnose", "main"]
+
+SLOW_MS = 1000.0
+_MANAGED = {"linux": "/etc/claude-code/managed-settings.json",
+            "darwin": "/Library/Application Support/ClaudeCode/managed-settings.json",
+            "win32": r"C:\Program Files\ClaudeCode\managed-settings.json"}
+_DECOY = 'raise ImportError("a decoy hooks/ package in the cwd was imported")\n'
+
+
+class Scope:
+    """One settings file as doctor sees it (``data`` is ``{}`` when absent or unreadable)."""
+
+    __slots__ = ("data", "name", "path")
+
+    def __init__(self, name: str, path: str, data: dict[str, Any]) -> None:
+        self.name = name
+        self.path = path
+        self.data = data
+
+
+def read_scopes(project_dir: str | None) -> tuple[list[Scope], list[Finding]]:
+    found, scopes = [], []
+    for name in SCOPES:
+        path = settings_path(name, project_dir)
+        try:
+            data = load(path).data
+        except CliError as exc:
+            found.append(Finding("fail", "settings", str(exc), f"fix {path} by hand"))
+            data = {}
+        scopes.append(Scope(name, str(path), data))
+    return scopes, found
+
+
+def check_registrations(scopes: list[Scope]) -> list[Finding]:
+    found = []
+    commands: dict[str, dict[str, set[str]]] = {}  # event -> command -> scopes
+    for s in scopes:
+        scope, path, data = s.name, s.path, s.data
+        mine = registration.orchestra_handlers(data)
+        per_event: dict[str, int] = {}
+        for event, entry in mine:
+            per_event[event] = per_event.get(event, 0) + 1
+            commands.setdefault(event, {}).setdefault(entry["command"], set()).add(scope)
+        fix = f"python -m hooks install --scope {scope}" + (
+            "" if scope == "user" else " --project-dir <project>")
+        if mine:
+            missing = [e for e in registration.EVENTS if e not in per_event]
+            found.append(Finding("ok", "registration", f"{scope}: {path} registers Orchestra "
+                                 f"for {len(per_event)} event(s)"))
+            if missing:
+                found.append(Finding("warn", "registration", f"{scope}: not registered for "
+                                     f"{', '.join(missing)}", fix))
+        twice = sorted(e for e, n in per_event.items() if n > 1)
+        if twice:
+            found.append(Finding("fail", "duplicates", f"{scope}: {path} registers Orchestra "
+                                 f"more than once for {', '.join(twice)}", fix))
+        for event, entry in _lookalikes(data):
+            clash = event in per_event
+            found.append(Finding(
+                "fail" if clash else "warn", "duplicates" if clash else "registration",
+                f"{scope}: {event} runs {entry.get('command')!r}, which looks like Orchestra "
+                f"but is not an entry install manages" + (" — the event is dispatched twice"
+                                                          if clash else ""),
+                f"delete that handler from {path}" + ("" if clash else f", then {fix}")))
+    clashes: dict[str, list[str]] = {}  # one finding per distinct set of commands
+    for event, by_command in commands.items():
+        if len(by_command) > 1:
+            where = "; ".join(f"{', '.join(sorted(s))}: {c}"
+                              for c, s in sorted(by_command.items()))
+            clashes.setdefault(where, []).append(event)
+    for where, events in clashes.items():
+        names = ", ".join(events[:5]) + (f" and {len(events) - 5} more" if len(events) > 5
+                                         else "")
+        found.append(Finding("fail", "duplicates", f"{names} registered with different "
+                             f"commands ({where}); Claude Code runs each of them",
+                             "keep one scope: python -m hooks uninstall --scope <other>"))
+    used = {name for cmds in commands.values() for names in cmds.values() for name in names}
+    if len(used) > 1 and not clashes:
+        found.append(Finding("warn", "duplicates", f"registered in several scopes "
+                             f"({', '.join(sorted(used))}); identical commands run once",
+                             "keep one scope: python -m hooks uninstall --scope <other>"))
+    if not commands:
+        found.append(Finding("fail", "registration", "Orchestra is not registered in any "
+                             "settings file", "python -m hooks install"))
+    return found
+
+
+def _lookalikes(data: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    hooks = data.get("hooks")
+    if not isinstance(hooks, dict):
+        return []
+    return [(event, entry) for event, groups in hooks.items() for group in groups
+            for entry in group.get("hooks", []) if registration.is_lookalike(entry)]
+
+
+def check_commands(scopes: list[Scope], *, probe: bool = True) -> list[Finding]:
+    from hooks.install import check_interpreter
+
+    found = []
+    by_command: dict[str, str] = {}
+    for s in scopes:
+        for _event, entry in registration.orchestra_handlers(s.data):
+            by_command.setdefault(entry["command"], s.name)
+    for command, scope in by_command.items():
+        fix = f"python -m hooks install --scope {scope} (registers this interpreter)"
+        python = registration.interpreter_of(command)
+        if python is None:
+            found.append(Finding("fail", "command", f"cannot read the interpreter of {command!r}",
+                                 fix))
+            continue
+        if not os.path.isabs(python):
+            found.append(Finding("fail", "interpreter", f"{command!r} ({scope}) runs {python!r} "
+                                 "from PATH, not an absolute interpreter: it depends on the "
+                                 "shell's PATH and may be a slow shim", fix))
+            continue
+        if not os.path.isfile(python) or not os.access(python, os.X_OK):
+            found.append(Finding("fail", "interpreter", f"{python} ({scope}) does not exist "
+                                 "any more (venv removed or Python upgraded?)", fix))
+            continue
+        problem = check_interpreter(python)
+        if problem:
+            found.append(Finding("fail", "module", problem,
+                                 f"pip install Orchestra into {python}, or {fix}"))
+            continue
+        canonical = registration.command_for(python)
+        if _words(command) != _words(canonical):
+            found.append(Finding("warn", "command", f"{command!r} is not the form install "
+                                 f"writes ({canonical!r}); not run", fix))
+            continue
+        found.extend(_probe(command, python) if probe else [])
+    return found
+
+
+def _words(command: str) -> list[str] | None:
+    import shlex
+
+    try:
+        return shlex.split(command)
+    except ValueError:
+        return None
+
+
+def _probe(command: str, python: str) -> list[Finding]:
+    """Run the command twice from a folder with a decoy ``hooks/``; (cold, warm) timings."""
+    with tempfile.TemporaryDirectory(prefix="orchestra-doctor-") as tmp:
+        cwd, home = os.path.join(tmp, "project"), os.path.join(tmp, "state")
+        os.makedirs(os.path.join(cwd, "hooks"))
+        with open(os.path.join(cwd, "hooks", "__init__.py"), "w", encoding="utf-8") as fh:
+            fh.write(_DECOY)
+        env = {k: v for k, v in os.environ.items() if k not in ("CLAUDE_ENV_FILE",)}
+        env.update(ORCHESTRA_HOME=home, ORCHESTRA_RECORD="", CLAUDE_PROJECT_DIR=cwd)
+        payload = json.dumps({"session_id": "orchestra-doctor-probe", "cwd": cwd,
+                              "transcript_path": os.path.join(tmp, "t.jsonl"),
+                              "hook_event_name": "Notification", "message": "doctor probe",
+                              "notification_type": "idle_prompt"}) + "\n"
+        timings = []
+        for _ in range(2):
+            started = time.monotonic()
+            try:
+                proc = subprocess.run(
+                    command if os.name != "nt" else [python, "-P", "-m", "hooks.dispatch"],
+                    shell=os.name != "nt", cwd=cwd, env=env, input=payload,
+                    capture_output=True, text=True, timeout=60)
+            except (OSError, subprocess.TimeoutExpired) as exc:
+                return [Finding("fail", "command", f"{command} could not run: {exc}")]
+            timings.append((time.monotonic() - started) * 1000)
+            if proc.returncode != 0:
+                last = (proc.stderr.strip().splitlines() or ["(no stderr)"])[-1]
+                return [Finding("fail", "command", f"{command} exits {proc.returncode} when run "
+                                f"from another folder: {last}",
+                                "python -m hooks install (re-registers with -P)")]
+    found = [Finding("ok", "command", f"{command} works from another folder (with a decoy "
+                     "hooks/ there)")]
+    cold, warm = timings
+    level = "warn" if warm > SLOW_MS else "ok"
+    found.append(Finding(level, "latency", f"one dispatch takes {warm:.0f} ms warm, "
+                         f"{cold:.0f} ms with a cold cache",
+                         "ORCHESTRA_TRACE=1 logs each handler's time; disable slow plugins"
+                         if level == "warn" else None))
+    return found
+
+
+def check_disabled(scopes: list[Scope]) -> list[Finding]:
+    found = []
+    managed_path = _MANAGED.get(sys.platform)
+    managed: dict[str, Any] = {}
+    if managed_path and os.path.isfile(managed_path):
+        try:
+            with open(managed_path, "rb") as fh:
+                managed = json.loads(fh.read()) or {}
+        except (OSError, ValueError):
+            managed = {}
+    if isinstance(managed, dict) and managed.get("disableAllHooks") is True:
+        return [Finding("fail", "disableAllHooks", f"the managed policy {managed_path} disables "
+                        "all hooks", "ask your administrator; it cannot be overridden")]
+    if isinstance(managed, dict) and managed.get("allowManagedHooksOnly") is True:
+        found.append(Finding("fail", "disableAllHooks", f"the managed policy {managed_path} "
+                             "allows managed hooks only", "ask your administrator"))
+    effective = None
+    for s in reversed(scopes):  # local, project, user: highest precedence first
+        value = s.data.get("disableAllHooks")
+        if isinstance(value, bool):
+            if value:
+                fix = f"remove \"disableAllHooks\" from {s.path}"
+                level = "fail" if effective is None else "warn"
+                found.append(Finding(level, "disableAllHooks", f"{s.name} settings set "
+                                     "disableAllHooks: true" + (" (overridden)" if effective
+                                                                is not None else ""), fix))
+            effective = value if effective is None else effective
+    if not found:
+        found.append(Finding("ok", "disableAllHooks", "hooks are not disabled"))
+    return found
+
+
+def check_recording(home: str) -> list[Finding]:
+    from hooks.recording import record_target
+
+    target = record_target(home)
+    if not target:
+        return []
+    return [Finding("warn", "record", f"every payload is being recorded to {target}",
+                    "python -m hooks record off (or unset ORCHESTRA_RECORD) when done")]
+
+
+def diagnose(project_dir: str | None, home: str, *, fix: bool = False,
+             probe: bool = True) -> list[Finding]:
+    """Every check, in report order (``probe=False`` does not run the registered commands,
+    only checks their interpreters)."""
+    scopes, found = read_scopes(project_dir)
+    found += check_registrations(scopes)
+    found += check_commands(scopes, probe=probe)
+    found += check_disabled(scopes)
+    found += check_state_root(home)
+    found += check_orphans(home, fix)
+    found += check_locks(home)
+    found += check_plugins(home)
+    found += check_recording(home)
+    return found
+
+
+def _configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--project-dir", metavar="DIR",
+                        help="project whose .claude/settings*.json to check (default: cwd)")
+    parser.add_argument("--fix", action="store_true",
+                        help="remove orphan temp files whose writer is dead")
+    parser.add_argument("--json", action="store_true", help="print the findings as JSON")
+
+
+def _run(args: argparse.Namespace, streams: Streams) -> int:
+    from hooks.dispatch import state_home
+
+    if args.project_dir is not None and not os.path.isdir(args.project_dir):
+        raise CliError(f"--project-dir {args.project_dir}: no such folder")
+    findings = diagnose(args.project_dir, state_home(), fix=args.fix)
+    failed = sum(1 for f in findings if f.level == "fail")
+    warned = sum(1 for f in findings if f.level == "warn")
+    if args.json:
+        streams.out.write(json.dumps([f.to_json() for f in findings], indent=2) + "\n")
+    else:
+        for f in findings:
+            label = {"ok": "ok  ", "warn": "warn", "fail": "FAIL"}[f.level]
+            streams.out.write(f"{label}  {f.check:<16} {f.message}\n")
+            if f.fix and f.level != "ok":
+                streams.out.write(f"      {'':<16} fix: {f.fix}\n")
+        streams.out.write(f"{failed} problem(s), {warned} warning(s)\n")
+    return 1 if failed else 0
+
+
+def main(argv: Sequence[str] | None = None, *, stdin: IO[str] | None = None,
+         stdout: IO[str] | None = None, stderr: IO[str] | None = None) -> int:
+    return run("doctor", "Check that Orchestra is registered, runs, and has a healthy state "
+               "root; exit 1 when something is broken.", _configure, _run, argv,
+               Streams(stdin, stdout, stderr))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

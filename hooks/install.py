@@ -1,0 +1,149 @@
+"""``python -m hooks install|uninstall``: register Orchestra in a Claude Code settings file.
+
+``install [--scope user|project|local] [--project-dir DIR] [--python PATH] [--dry-run]``
+merges :func:`hooks.registration.template` into the settings file of the scope with the
+absolute path of the interpreter (default: the one running this command), after checking
+that this interpreter can import Orchestra from an unrelated folder. It keeps every other
+hook and setting, is idempotent, writes a timestamped backup before any change, shows a
+unified diff instead of writing with ``--dry-run``, and refuses (exit 1, file untouched)
+when the file is not valid JSON.
+
+``uninstall [--scope ...] [--project-dir DIR] [--dry-run]`` removes exactly the handlers the
+recognition rule of :mod:`hooks.registration` matches, and nothing else.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+from collections.abc import Sequence
+from typing import IO, TYPE_CHECKING, Any
+
+from hooks import registration
+from hooks.cli import CliError, Streams, run
+from hooks.settings_file import SCOPES, SettingsFile, diff, load, render, save, settings_path
+
+if TYPE_CHECKING:
+    import argparse
+
+__all__ = ["check_interpreter", "install_main", "main", "uninstall_main"]
+
+#: Run by the candidate interpreter from an empty temporary folder.
+_PROBE = ("import hooks, hooks.dispatch; assert hooks.NAME == 'orchestra', hooks.__file__; "
+          "print(hooks.__file__)")
+
+
+def check_interpreter(python: str, timeout: float = 30.0) -> str | None:
+    """None when ``python -P`` imports Orchestra from an unrelated cwd, else the reason."""
+    if not os.path.isabs(python):
+        return f"{python!r} is not an absolute path"
+    if not os.path.isfile(python):
+        return f"{python} does not exist"
+    if not os.access(python, os.X_OK):
+        return f"{python} is not executable"
+    with tempfile.TemporaryDirectory(prefix="orchestra-probe-") as cwd:
+        try:
+            proc = subprocess.run([python, "-P", "-c", _PROBE], cwd=cwd, capture_output=True,
+                                  text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            return f"{python} could not be run: {exc}"
+    if proc.returncode != 0:
+        lines = (proc.stderr or proc.stdout).strip().splitlines()
+        last = lines[-1] if lines else f"exit code {proc.returncode}"
+        return f"{python} -P cannot import Orchestra's hooks.dispatch ({last})"
+    return None
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--scope", choices=SCOPES, default="user",
+                        help="user: ~/.claude/settings.json (default); project: "
+                        "DIR/.claude/settings.json; local: DIR/.claude/settings.local.json")
+    parser.add_argument("--project-dir", metavar="DIR",
+                        help="project folder for --scope project/local (default: the cwd)")
+    parser.add_argument("--dry-run", action="store_true",
+                        help="print the change as a unified diff; write nothing")
+
+
+def _configure_install(parser: argparse.ArgumentParser) -> None:
+    _common(parser)
+    parser.add_argument("--python", metavar="PATH",
+                        help="interpreter to register (default: the one running this command)")
+
+
+def _project_dir(args: argparse.Namespace) -> str | None:
+    if args.project_dir is None:
+        return None
+    if not os.path.isdir(args.project_dir):
+        raise CliError(f"--project-dir {args.project_dir}: no such folder")
+    return str(args.project_dir)
+
+
+def _install(args: argparse.Namespace, io: Streams) -> int:
+    python = os.path.abspath(args.python or sys.executable)
+    path = settings_path(args.scope, _project_dir(args))
+    settings = load(path)
+    problem = check_interpreter(python)
+    if problem:
+        raise CliError(f"refusing to install: {problem}. Install Orchestra into that "
+                       f"interpreter (pip install -e <orchestra checkout>) or pass --python")
+    new = registration.merge(settings.data, python)
+    return _apply(settings, new, args, io, "installed",
+                  f"Orchestra runs {registration.command_for(python)} for "
+                  f"{len(registration.EVENTS)} events")
+
+
+def _uninstall(args: argparse.Namespace, io: Streams) -> int:
+    path = settings_path(args.scope, _project_dir(args))
+    settings = load(path)
+    found = registration.orchestra_handlers(settings.data)
+    new = registration.remove(settings.data)
+    return _apply(settings, new, args, io, "uninstalled",
+                  f"removed {len(found)} Orchestra handler(s); other hooks kept")
+
+
+def _apply(settings: SettingsFile, new: dict[str, Any], args: argparse.Namespace, io: Streams,
+           verb: str, summary: str) -> int:
+    if new == settings.data:
+        io.out.write(f"{settings.path}: nothing to change (already {verb})\n")
+        return 0
+    text = render(new)
+    if args.dry_run:
+        io.out.write(diff(settings, text) or f"{settings.path}: nothing to change\n")
+        return 0
+    backup = save(settings, text)
+    io.out.write(f"{settings.path}: {verb}; {summary}\n")
+    io.out.write(f"backup: {backup}\n" if backup else "backup: none needed (new file)\n")
+    if verb == "installed" and args.scope == "project":
+        io.err.write("note: project settings are usually committed; the command holds this "
+                     "machine's interpreter path. Prefer --scope local for a shared repo.\n")
+    return 0
+
+
+def install_main(argv: Sequence[str] | None = None, *, stdin: IO[str] | None = None,
+                 stdout: IO[str] | None = None, stderr: IO[str] | None = None) -> int:
+    return run("install", "Register Orchestra's dispatcher in a Claude Code settings file.",
+               _configure_install, _install, argv, Streams(stdin, stdout, stderr))
+
+
+def uninstall_main(argv: Sequence[str] | None = None, *, stdin: IO[str] | None = None,
+                   stdout: IO[str] | None = None, stderr: IO[str] | None = None) -> int:
+    return run("uninstall", "Remove Orchestra's handlers (and nothing else) from a Claude Code "
+               "settings file.", _common, _uninstall, argv, Streams(stdin, stdout, stderr))
+
+
+def main(argv: Sequence[str] | None = None, *, stdin: IO[str] | None = None,
+         stdout: IO[str] | None = None, stderr: IO[str] | None = None) -> int:
+    """``install ...`` or ``uninstall ...`` (the first argument picks the verb)."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    verb = args.pop(0) if args else ""
+    entry = {"install": install_main, "uninstall": uninstall_main}.get(verb)
+    if entry is None:
+        (stderr or sys.stderr).write("usage: python -m hooks.install install|uninstall ...\n")
+        return 2
+    return entry(args, stdin=stdin, stdout=stdout, stderr=stderr)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

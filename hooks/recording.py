@@ -1,0 +1,158 @@
+"""Recording the payloads Claude Code sends, so a session can be replayed without Claude.
+
+Switched on by ``ORCHESTRA_RECORD=FILE`` (or the config key ``record``, which
+``python -m hooks record on FILE|off|status`` sets; see :func:`record_target`); the
+dispatcher then calls :func:`record_payload` for every event before dispatching it. Each
+payload becomes one JSON line, appended with a single ``write`` on an ``O_APPEND``
+descriptor (parallel hooks do not interleave), to a file created ``0600`` (folders ``0700``).
+
+The line is the payload itself — replayable as is — with the event log's redaction
+applied in place: secret-looking substrings (:func:`state.redact.redact`) and string
+values under secret-sounding keys become ``[REDACTED]``, and strings longer than
+:data:`MAX_STRING` are cut (a ``...[N more characters]`` marker says so). Keys, types and
+nesting are kept, and the fields a replay depends on (ids, names, paths) are never touched.
+Recording never fails the event: a problem is one line on stderr (Claude Code's debug log).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+from typing import Any
+
+__all__ = ["MAX_STRING", "main", "read_recording", "record_payload", "record_target",
+           "redact_payload"]
+
+MAX_STRING = 100_000
+#: Top-level fields a replay needs verbatim.
+_IDENTITY = frozenset({
+    "session_id", "transcript_path", "cwd", "prompt_id", "permission_mode", "agent_id",
+    "agent_type", "hook_event_name", "tool_name", "tool_use_id", "task_id", "turn_id",
+    "message_id", "agent_transcript_path", "file_path", "elicitation_id",
+})
+#: The event log's rule (:mod:`state.redact`): string values under these keys are masked.
+_SENSITIVE_KEY = re.compile(r"(?i)(password|passwd|secret|token|api[_-]?key|credential|private)")
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_BINARY = getattr(os, "O_BINARY", 0)
+
+
+def record_target(home: str) -> str | None:
+    """Where to record: ``$ORCHESTRA_RECORD``, else ``record`` in ``<home>/config.json``.
+
+    ``ORCHESTRA_RECORD`` set but empty switches recording off whatever the config says.
+    """
+    if "ORCHESTRA_RECORD" in os.environ:
+        return os.environ["ORCHESTRA_RECORD"] or None
+    try:
+        with open(os.path.join(home, "config.json"), "rb") as fh:
+            value = json.loads(fh.read()).get("record")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return value if isinstance(value, str) and value else None
+
+
+def redact_payload(payload: dict[str, Any]) -> dict[str, Any]:
+    """The payload with secrets masked and huge strings cut (see the module docstring)."""
+    return {key: value if key in _IDENTITY else _redact(key, value)
+            for key, value in payload.items()}
+
+
+def _redact(key: str, value: Any) -> Any:
+    from state.redact import REDACTED, redact
+
+    if isinstance(value, str):
+        if value and _SENSITIVE_KEY.search(key):
+            return REDACTED
+        if len(value) > MAX_STRING:
+            value = value[:MAX_STRING] + f"...[{len(value) - MAX_STRING} more characters]"
+        return redact(value)
+    if isinstance(value, dict):
+        return {k: _redact(str(k), v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_redact(key, v) for v in value]
+    return value
+
+
+def record_payload(payload: dict[str, Any], target: str) -> None:
+    """Append the redacted ``payload`` to ``target`` as one JSON line; never raises."""
+    try:
+        path = os.path.abspath(os.path.expanduser(target))
+        line = _line(redact_payload(payload))
+        folder = os.path.dirname(path)
+        if not os.path.isdir(folder):
+            os.makedirs(folder, mode=0o700, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | _NOFOLLOW | _BINARY, 0o600)
+        try:
+            os.write(fd, line)
+        finally:
+            os.close(fd)
+    except Exception as exc:  # a broken recording must never break the event
+        sys.stderr.write(f"orchestra: not recorded to {target}: {type(exc).__name__}: {exc}\n")
+
+
+def _line(payload: dict[str, Any]) -> bytes:
+    text = json.dumps(payload, ensure_ascii=False, separators=(",", ":")) + "\n"
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate (from a \ud800 escape): keep it escaped
+        return (json.dumps(payload, separators=(",", ":")) + "\n").encode("ascii")
+
+
+def read_recording(path: str) -> list[dict[str, Any]]:
+    """The payloads of a recording, in order; ``ValueError`` names the first bad line."""
+    payloads = []
+    with open(path, encoding="utf-8") as fh:
+        for number, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            try:
+                payload = json.loads(line)
+            except ValueError as exc:
+                raise ValueError(f"{path}, line {number}: not JSON ({exc})") from None
+            if not isinstance(payload, dict) or not isinstance(
+                    payload.get("hook_event_name"), str):
+                raise ValueError(f"{path}, line {number}: not a hook payload "
+                                 "(a JSON object with 'hook_event_name')")
+            payloads.append(payload)
+    return payloads
+
+
+# -- ``python -m hooks record on FILE | off | status`` ---------------------------------
+
+
+def main(argv: Any = None, *, stdin: Any = None, stdout: Any = None, stderr: Any = None) -> int:
+    """Switch the config key ``record`` (the environment variable still wins)."""
+    from hooks.cli import Streams, run
+
+    return run("record", "Record every payload Claude Code sends (config key 'record'; "
+               "ORCHESTRA_RECORD overrides it) for python -m hooks replay.",
+               _configure, _run, argv, Streams(stdin, stdout, stderr))
+
+
+def _configure(parser: Any) -> None:
+    sub = parser.add_subparsers(dest="verb", required=True, metavar="on FILE | off | status")
+    sub.add_parser("on", help="record to FILE").add_argument("file", metavar="FILE")
+    sub.add_parser("off", help="stop recording")
+    sub.add_parser("status", help="show where payloads are recorded")
+
+
+def _run(args: Any, streams: Any) -> int:
+    from hooks.dispatch import state_home
+
+    home = state_home()
+    if args.verb in ("on", "off"):
+        from pathlib import Path
+
+        from state.shared import set_config
+        from state.store import open_store
+
+        value = os.path.abspath(os.path.expanduser(args.file)) if args.verb == "on" else None
+        set_config(open_store(Path(home)), "record", value)
+    target = record_target(home)
+    env = os.environ.get("ORCHESTRA_RECORD")
+    source = "ORCHESTRA_RECORD" if env is not None else f"{home}/config.json"
+    streams.out.write(f"recording to {target} (from {source})\n" if target
+                      else f"not recording (from {source})\n")
+    return 0
