@@ -83,7 +83,8 @@ def on_post_tool_use(event: Event, ctx: HandlerContext) -> None:
     data = event.tool_input
     if tool == "TaskCreate":
         response = event.tool_response if isinstance(event.tool_response, dict) else {}
-        task = response.get("task") if isinstance(response.get("task"), dict) else response
+        nested = response.get("task")
+        task: dict[str, Any] = nested if isinstance(nested, dict) else response
         task_id = _task_id(task.get("id") or task.get("taskId"))
         if task_id is None:
             return

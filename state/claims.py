@@ -66,10 +66,10 @@ def live_claims(store: Storage, project: str, *, window: float,
                          and (record.get("path") in (None, p))]:
                 del latest[path]
             continue
-        path = record.get("path")
-        if isinstance(path, str) and ts >= threshold:
-            latest[path] = {"session": session, "path": path, "tool": record.get("tool"),
-                            "ts": ts, "at": iso(ts)}
+        target = record.get("path")
+        if isinstance(target, str) and ts >= threshold:
+            latest[target] = {"session": session, "path": target, "tool": record.get("tool"),
+                              "ts": ts, "at": iso(ts)}
     config = load_config(store)
     statuses: dict[str, str] = {}
     for claim in list(latest.values()):

@@ -165,3 +165,14 @@ def log_problems(store: Any, err: IO[str], prog: str) -> None:
     """Report what the store noticed while reading (a quarantined document...)."""
     for problem in getattr(store, "problems", []):
         err.write(f"{prog}: warning: {problem}\n")
+
+
+def open_cli_store() -> Any:
+    """The store for a CLI command: changes it commits fire ``on_state_change`` hooks."""
+    from hooks.state_triggers import attach
+    from state.paths import home
+    from state.store import open_store
+
+    store = open_store()
+    attach(store, str(home()))
+    return store

@@ -6,12 +6,19 @@ import argparse
 from collections.abc import Sequence
 from typing import IO, Any
 
-from state.cli import EXIT_CODES_HELP, CliParser, Output, add_common, log_problems, run_main
+from state.cli import (
+    EXIT_CODES_HELP,
+    CliParser,
+    Output,
+    add_common,
+    log_problems,
+    open_cli_store,
+    run_main,
+)
 from state.clock import parse_duration
 from state.errors import InvalidValueError
 from state.ids import resolve_session_id
 from state.paths import validate_id
-from state.store import open_store
 
 __all__ = ["main"]
 
@@ -61,11 +68,40 @@ def build_parser() -> CliParser:
     p.add_argument("--older-than", required=True, metavar="DURATION",
                    help="e.g. 7d, 12h, 30m, 90s")
     p.add_argument("--dry-run", action="store_true", help="only print what would be deleted")
+
+    p = verb("send", "send a durable message to a session, a project's sessions, or everyone")
+    target = p.add_mutually_exclusive_group(required=True)
+    target.add_argument("--to", metavar="SESSION_ID", help="one session")
+    target.add_argument("--project", metavar="PROJECT",
+                        help="every session of PROJECT, including ones that start later")
+    target.add_argument("--all", action="store_true", help="every session")
+    p.add_argument("--from", dest="sender", metavar="ID",
+                   help="sender (default $ORCHESTRA_SESSION_ID, else 'cli')")
+    p.add_argument("--urgent", action="store_true",
+                   help="may hold the recipient's next Stop once to show the message")
+    p.add_argument("text", metavar="TEXT", help="the message (data for the recipient, "
+                   "delivered at its next SessionStart, prompt or tool result)")
+
+    p = verb("inbox", "list messages for a session (pending ones; --all includes delivered)")
+    p.add_argument("session_id", metavar="SESSION_ID", nargs="?", default="-")
+    p.add_argument("--all", action="store_true", help="include messages already delivered")
+    p.add_argument("--mark-read", action="store_true",
+                   help="mark the pending messages delivered (they will not reach Claude)")
+
+    p = verb("claims", "list live file claims of a project (who last edited which file)")
+    p.add_argument("--project", metavar="P",
+                   help="the project (default: the project of $ORCHESTRA_SESSION_ID)")
+    p.add_argument("--window", metavar="DURATION",
+                   help="claims younger than this (default config claims.window_seconds)")
+
+    p = verb("release", "end a session's file claims (all, or one file with --path)")
+    p.add_argument("session_id", metavar="SESSION_ID", nargs="?", default="-")
+    p.add_argument("--path", metavar="FILE", help="only this file (absolute path)")
     return parser
 
 
 def _handle(args: argparse.Namespace, out: Output, err: IO[str]) -> int:
-    store = open_store()
+    store = open_cli_store()
     try:
         return _run(args, out, store)
     finally:  # also when the verb fails: say what was moved aside on the way
@@ -103,7 +139,53 @@ def _run(args: argparse.Namespace, out: Output, store: Any) -> int:
             raise InvalidValueError(str(exc)) from None
         removed = sessions.prune_sessions(store, older_than=seconds, dry_run=args.dry_run)
         out.json({"removed" if not args.dry_run else "would_remove": removed})
+    elif verb in ("send", "inbox", "claims", "release"):
+        _coordination(args, out, store)
     return 0
+
+
+def _coordination(args: argparse.Namespace, out: Output, store: Any) -> None:
+    """Messages and file claims (the coordination verbs)."""
+    import os
+
+    from state import claims, messages, sessions
+    from state.config import load_config, project_config
+
+    verb = args.verb
+    if verb == "send":
+        sender = args.sender or os.environ.get("ORCHESTRA_SESSION_ID") or "cli"
+        out.json(messages.send_message(
+            store, text=args.text, sender=sender, to_session=args.to, to_project=args.project,
+            to_all=args.all, urgent=args.urgent))
+    elif verb == "inbox":
+        sid = resolve_session_id(args.session_id)
+        if args.mark_read:
+            out.json(messages.take_undelivered(store, sid))
+        else:
+            out.json(messages.inbox(store, sid, include_delivered=args.all))
+    elif verb == "claims":
+        project = args.project
+        if project is None:
+            state = sessions.require_session(store, resolve_session_id(None))
+            project = state.get("project")
+            if not isinstance(project, str):
+                raise InvalidValueError("the current session has no project; use --project")
+        validate_id(project, "project id")
+        config = project_config(load_config(store), project)
+        try:
+            window = (parse_duration(args.window) if args.window
+                      else float(config["claims"]["window_seconds"]))
+        except ValueError as exc:
+            raise InvalidValueError(str(exc)) from None
+        live = claims.live_claims(store, project, window=window)
+        out.json(sorted(live.values(), key=lambda c: c["path"]))
+    elif verb == "release":
+        sid = resolve_session_id(args.session_id)
+        project = sessions.require_session(store, sid).get("project")
+        if not isinstance(project, str):
+            raise InvalidValueError(f"session {sid} has no project, so it holds no claims")
+        claims.release_claims(store, project, sid, args.path)
+        out.json({"released": sid, "project": project, "path": args.path})
 
 
 def main(

@@ -13,10 +13,10 @@ from state.cli import (
     add_common,
     add_value_mode,
     log_problems,
+    open_cli_store,
     run_main,
 )
 from state.query import parse_value
-from state.store import open_store
 
 __all__ = ["main"]
 
@@ -122,7 +122,7 @@ def build_parser() -> CliParser:
 
 
 def _handle(args: argparse.Namespace, out: Output, err: IO[str]) -> int:
-    store = open_store()
+    store = open_cli_store()
     try:
         return _run(args, out, store)
     finally:  # also when the verb fails: say what was moved aside on the way

@@ -15,9 +15,11 @@ from state.cli import (
     EXIT_CODES_HELP,
     CliParser,
     Output,
+    UsageError,
     add_common,
     add_value_mode,
     log_problems,
+    open_cli_store,
     run_main,
 )
 from state.errors import InvalidPathError, InvalidValueError
@@ -65,44 +67,86 @@ def build_parser() -> CliParser:
         return p
 
     p = verb("get", "print the value at PATH (a JSONPath prints the list of matches)")
-    p.add_argument("session_id", metavar="SESSION_ID")
-    p.add_argument("path", metavar="PATH", nargs="?", default=".")
+    _operands(p, "[SESSION_ID] [PATH]")
 
     p = verb("set", "set PATH to VALUE, creating missing objects")
-    p.add_argument("session_id", metavar="SESSION_ID")
-    p.add_argument("path", metavar="PATH")
-    p.add_argument("value", metavar="VALUE")
+    _operands(p, "[SESSION_ID] PATH VALUE")
     add_value_mode(p)
     _add_if_version(p)
 
     p = verb("merge", "deep-merge a JSON object into the object at PATH")
-    p.add_argument("session_id", metavar="SESSION_ID")
-    p.add_argument("path", metavar="PATH")
+    _operands(p, "[SESSION_ID] PATH")
     p.add_argument("--data", required=True, metavar="JSON", help="a JSON object")
     _add_if_version(p)
 
     p = verb("delete", "remove the value at PATH")
-    p.add_argument("session_id", metavar="SESSION_ID")
-    p.add_argument("path", metavar="PATH")
+    _operands(p, "[SESSION_ID] PATH")
     _add_if_version(p)
 
     p = verb("list-sessions", "list sessions with their status (like session_manager list)")
     p.add_argument("--project", metavar="P", help="only sessions of project P")
 
     p = verb("watch", "print the value at PATH as one JSON line each time it changes")
-    p.add_argument("session_id", metavar="SESSION_ID")
-    p.add_argument("path", metavar="PATH")
+    _operands(p, "[SESSION_ID] PATH")
     p.add_argument("--interval", type=float, default=0.5, metavar="S",
                    help="seconds between polls (default 0.5)")
     p.add_argument("--count", type=int, metavar="N", help="stop after N values")
     p.add_argument("--timeout", type=float, metavar="S", help="stop after S seconds")
 
     p = verb("events", "print the session's event log, one JSON object per line")
-    p.add_argument("session_id", metavar="SESSION_ID")
+    _operands(p, "[SESSION_ID]")
     p.add_argument("--since", metavar="T", help="ISO time or a duration ago (10m, 2h)")
     p.add_argument("--type", dest="event_type", metavar="EVENT", help="only this event name")
     p.add_argument("--tail", type=int, metavar="N", help="only the last N matching events")
     return parser
+
+
+def _operands(p: argparse.ArgumentParser, usage: str) -> None:
+    p.add_argument("operands", nargs="*", metavar="OPERAND",
+                   help=f"{usage}; SESSION_ID defaults to $ORCHESTRA_SESSION_ID ('-' too)")
+    p.usage = f"%(prog)s [options] {usage}"
+    p.set_defaults(operand_usage=usage)
+
+
+def _split_operands(args: argparse.Namespace) -> None:
+    """Fill ``args.session_id``/``path``/``value`` from the operands.
+
+    SESSION_ID may be omitted (or given as ``-``) when ``$ORCHESTRA_SESSION_ID`` is set.
+    ``get`` with one operand reads it as a PATH when it is a JSONPath or when
+    ``$ORCHESTRA_SESSION_ID`` is set and no session of that name exists.
+    """
+    import os
+
+    usage: str = args.operand_usage
+    names = [w.strip("[]") for w in usage.split()]
+    required = [w for w in usage.split() if not w.startswith("[")]
+    given = list(args.operands)
+    if len(given) > len(names) or len(given) < len(required):
+        raise UsageError(f"{args.verb} takes {usage} (see {PROG} {args.verb} --help)")
+    if args.verb == "get" and len(given) == 1:
+        env = os.environ.get("ORCHESTRA_SESSION_ID")
+        only = given[0]
+        if only.startswith("$") or (env and only != "-" and not _session_exists(only)):
+            given = ["-", only]
+    elif len(given) < len(names):
+        if not os.environ.get("ORCHESTRA_SESSION_ID") and names[0] == "SESSION_ID" and (
+                len(given) < len(names) - 1 or args.verb != "get"):
+            raise UsageError(f"{args.verb} takes {usage}: give SESSION_ID or set "
+                             f"ORCHESTRA_SESSION_ID (see {PROG} {args.verb} --help)")
+        given = ["-", *given]
+    values = dict(zip(names, given, strict=False))
+    args.session_id = values.get("SESSION_ID", "-")
+    args.path = values.get("PATH", ".")
+    args.value = values.get("VALUE")
+
+
+def _session_exists(name: str) -> bool:
+    from state.paths import session_key, validate_id
+
+    try:
+        return open_store().exists(session_key(validate_id(name, "session id"), "state.json"))
+    except ValueError:
+        return False
 
 
 def _add_if_version(p: argparse.ArgumentParser) -> None:
@@ -148,7 +192,7 @@ def _write(store: Any, sid: str, path: str, if_version: int | None, change: Any)
 
 
 def _handle(args: argparse.Namespace, out: Output, err: IO[str]) -> int:
-    store = open_store()
+    store = open_cli_store()
     try:
         return _run(args, out, store)
     finally:  # also when the verb fails: say what was moved aside on the way
@@ -157,6 +201,8 @@ def _handle(args: argparse.Namespace, out: Output, err: IO[str]) -> int:
 
 def _run(args: argparse.Namespace, out: Output, store: Any) -> int:
     verb = args.verb
+    if hasattr(args, "operands"):
+        _split_operands(args)
     if verb == "list-sessions":
         from state.paths import validate_id
         from state.sessions import list_sessions
