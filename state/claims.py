@@ -10,11 +10,13 @@ ends a session's claims early.
 
 from __future__ import annotations
 
-from typing import Any
-
 from state.clock import iso, now
 from state.paths import project_key
 from state.storage import Storage, decode_lines
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing stays off the dispatcher's hot path
+    from typing import Any
 
 __all__ = ["live_claims", "record_claim", "release_claims"]
 

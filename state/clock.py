@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import time
-from datetime import UTC, datetime
 
 __all__ = ["iso", "now", "parse_duration", "parse_time"]
 
@@ -18,8 +17,11 @@ def now() -> float:
 
 def iso(ts: float | None = None) -> str:
     """``2026-11-28T09:00:00.123Z`` for ``ts`` (default: now)."""
-    moment = datetime.fromtimestamp(now() if ts is None else ts, tz=UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    # time.gmtime, not datetime: this runs on every hook and datetime costs an import.
+    moment = now() if ts is None else ts
+    whole = int(moment // 1)
+    millis = min(999, int((moment - whole) * 1000))  # truncated, like datetime's
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole)) + f".{millis:03d}Z"
 
 
 def parse_time(text: str) -> float:
@@ -28,6 +30,8 @@ def parse_time(text: str) -> float:
         return now() - parse_duration(text)
     except ValueError:
         pass
+    from datetime import UTC, datetime
+
     try:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:

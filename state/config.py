@@ -8,11 +8,14 @@ set-config``), so the hot path only parses JSON.
 from __future__ import annotations
 
 import copy
-from typing import Any
 
 from state.paths import config_key
 from state.query import deep_merge
 from state.storage import Storage
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing stays off the dispatcher's hot path
+    from typing import Any
 
 __all__ = ["DEFAULTS", "load_config", "project_config"]
 

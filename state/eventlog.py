@@ -10,13 +10,16 @@ see the whole history across segments.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterator
-from typing import Any
 
 from state.clock import parse_time
 from state.errors import InvalidValueError
 from state.paths import session_key
 from state.storage import Storage
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing stays off the dispatcher's hot path
+    from collections.abc import Iterator
+    from typing import Any
 
 __all__ = ["EVENTS", "append_event", "read_events"]
 

@@ -20,12 +20,15 @@ from __future__ import annotations
 import os
 import stat
 import time
-from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from pathlib import Path
 
 from state.errors import LockTimeoutError, UnsafePathError
 from state.storage import DEFAULT_LOCK_TIMEOUT, Storage, _next_segment_number, _segment_name
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing and pathlib stay off the dispatcher's hot path
+    from collections.abc import Iterator
+    from pathlib import Path
 
 __all__ = ["FileStorage"]
 
@@ -35,40 +38,59 @@ _TMP_SUFFIX = ".tmp"
 
 
 class FileStorage(Storage):
-    """Documents and logs as files below ``root``."""
+    """Documents and logs as files below ``root``.
 
-    def __init__(self, root: Path, *, lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> None:
+    Internally every location is a plain ``str`` built with :mod:`os.path`:
+    importing :mod:`pathlib` costs more than a whole heartbeat, and this class is
+    on the dispatcher's hot path. :meth:`path` and :attr:`root` give ``Path``
+    objects to callers that want them.
+    """
+
+    def __init__(self, root: str | os.PathLike[str], *,
+                 lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> None:
         super().__init__(lock_timeout=lock_timeout)
-        self.root = Path(root)
+        self._root = os.fspath(root)
 
     def __repr__(self) -> str:
-        return f"FileStorage({str(self.root)!r})"
+        return f"FileStorage({self._root!r})"
+
+    @property
+    def root(self) -> Path:
+        from pathlib import Path
+
+        return Path(self._root)
 
     # -- paths ---------------------------------------------------------------------
 
     def path(self, key: str) -> Path:
+        """The file for ``key`` as a ``Path``."""
+        from pathlib import Path
+
+        return Path(self._file(key))
+
+    def _file(self, key: str) -> str:
         """The file for ``key``. Keys come from :mod:`state.paths`, never from users."""
         parts = key.split("/")
         if any(p in ("", ".", "..") for p in parts) or "\\" in key or "\0" in key:
             raise UnsafePathError(f"refusing key {key!r}")
-        return self.root.joinpath(*parts)
+        return os.path.join(self._root, *parts)
 
-    def _ensure_parent(self, path: Path) -> None:
-        """Create the folders from the root down to ``path``'s parent, refusing symlinks."""
-        self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
-        current = self.root
-        for part in path.relative_to(self.root).parts[:-1]:
-            current = current / part
+    def _ensure_parent(self, key: str) -> None:
+        """Create the folders from the root down to the key's folder, refusing symlinks."""
+        os.makedirs(self._root, mode=0o700, exist_ok=True)
+        current = self._root
+        for part in key.split("/")[:-1]:
+            current = os.path.join(current, part)
             try:
                 os.mkdir(current, 0o700)
             except FileExistsError:
-                if os.path.islink(current) or not current.is_dir():
+                if os.path.islink(current) or not os.path.isdir(current):
                     raise UnsafePathError(f"{current}: not a real folder (symlink?)") from None
 
-    def _check_parents(self, path: Path) -> None:
-        current = self.root
-        for part in path.relative_to(self.root).parts[:-1]:
-            current = current / part
+    def _check_parents(self, key: str) -> None:
+        current = self._root
+        for part in key.split("/")[:-1]:
+            current = os.path.join(current, part)
             if os.path.islink(current):
                 raise UnsafePathError(f"{current}: is a symlink; refusing to follow it")
 
@@ -78,9 +100,9 @@ class FileStorage(Storage):
     def _lock(self, key: str, timeout: float) -> Iterator[object]:
         from filelock import FileLock, Timeout  # heavy import: only writers pay it
 
-        path = self.path(key)
-        self._ensure_parent(path)
-        lock_path = path.with_name(path.name + ".lock")
+        path = self._file(key)
+        self._ensure_parent(key)
+        lock_path = path + ".lock"
         if os.path.islink(lock_path):
             raise UnsafePathError(f"{lock_path}: lock file is a symlink; refusing to follow it")
         try:
@@ -95,7 +117,7 @@ class FileStorage(Storage):
         except Timeout:
             raise LockTimeoutError(
                 f"{path}: another writer has held its lock for more than {timeout:g}s "
-                f"(lock file {lock_path.name})"
+                f"(lock file {os.path.basename(lock_path)})"
             ) from None
         except OSError as exc:
             if os.path.islink(lock_path):
@@ -107,9 +129,9 @@ class FileStorage(Storage):
             lock.release()
 
     def _read_bytes(self, key: str) -> bytes | None:
-        path = self.path(key)
+        path = self._file(key)
         try:
-            self._check_parents(path)
+            self._check_parents(key)
             fd = os.open(path, os.O_RDONLY | _NOFOLLOW | _BINARY)
         except FileNotFoundError:
             return None
@@ -128,16 +150,16 @@ class FileStorage(Storage):
             os.close(fd)
 
     def _write_document(self, key: str, data: bytes) -> None:
-        self._replace(self.path(key), data, durable=True)
+        self._replace(self._file(key), data, durable=True)
 
     def _write_volatile(self, key: str, data: bytes) -> None:
-        path = self.path(key)
-        self._ensure_parent(path)
-        self._replace(path, data, durable=False)
+        self._ensure_parent(key)
+        self._replace(self._file(key), data, durable=False)
 
-    def _replace(self, path: Path, data: bytes, *, durable: bool) -> None:
+    def _replace(self, path: str, data: bytes, *, durable: bool) -> None:
         # os.urandom, not secrets: importing secrets loads OpenSSL (~12 ms per CLI run).
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}{_TMP_SUFFIX}")
+        folder, name = os.path.split(path)
+        tmp = os.path.join(folder, f".{name}.{os.getpid()}.{os.urandom(4).hex()}{_TMP_SUFFIX}")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _BINARY, 0o600)
         try:
             try:
@@ -153,46 +175,46 @@ class FileStorage(Storage):
             _unlink_quietly(tmp)
             raise
         if durable:
-            _fsync_dir(path.parent)
+            _fsync_dir(folder)
 
     def _delete(self, key: str) -> bool:
-        path = self.path(key)
         try:
-            path.unlink()
+            os.unlink(self._file(key))
         except FileNotFoundError:
             return False
         return True
 
     def _quarantine(self, key: str) -> str:
-        path = self.path(key)
-        moved = path.with_name(f"{path.name}.corrupt-{time.strftime('%Y%m%dT%H%M%S')}")
+        path = self._file(key)
+        stamp = time.strftime("%Y%m%dT%H%M%S")
+        moved = f"{path}.corrupt-{stamp}"
         n = 1
-        while moved.exists():
+        while os.path.lexists(moved):
             n += 1
-            moved = moved.with_name(f"{path.name}.corrupt-{time.strftime('%Y%m%dT%H%M%S')}-{n}")
+            moved = f"{path}.corrupt-{stamp}-{n}"
         os.replace(path, moved)
-        return str(moved)
+        return moved
 
     def _cleanup_orphans(self, key: str) -> None:
-        path = self.path(key)
-        prefix = f".{path.name}."
+        folder, name = os.path.split(self._file(key))
+        prefix = f".{name}."
         try:
-            entries = list(os.scandir(path.parent))
+            entries = list(os.scandir(folder))
         except FileNotFoundError:
             return
         for entry in entries:
             if entry.name.startswith(prefix) and entry.name.endswith(_TMP_SUFFIX):
-                _unlink_quietly(Path(entry.path))
+                _unlink_quietly(entry.path)
 
     def _append_bytes(self, key: str, line: bytes) -> int:
-        path = self.path(key)
+        path = self._file(key)
         # O_RDWR (not O_WRONLY) so that the last byte can be checked: see _torn_tail.
         flags = os.O_RDWR | os.O_APPEND | os.O_CREAT | _NOFOLLOW | _BINARY
         try:
-            self._check_parents(path)
+            self._check_parents(key)
             fd = os.open(path, flags, 0o600)
         except FileNotFoundError:
-            self._ensure_parent(path)
+            self._ensure_parent(key)
             fd = os.open(path, flags, 0o600)
         except OSError as exc:
             if os.path.islink(path):
@@ -209,7 +231,7 @@ class FileStorage(Storage):
             os.close(fd)
 
     def _rotate(self, key: str, max_bytes: int) -> None:
-        path = self.path(key)
+        path = self._file(key)
         with self._lock(key, self.lock_timeout):
             try:
                 if os.lstat(path).st_size <= max_bytes:
@@ -217,32 +239,31 @@ class FileStorage(Storage):
             except FileNotFoundError:
                 return
             number = _next_segment_number(self._log_segments(key))
-            os.replace(path, self.path(_segment_name(key, number)))
+            os.replace(path, self._file(_segment_name(key, number)))
 
     def _log_segments(self, key: str) -> list[str]:
-        path = self.path(key)
-        stem = path.name[: -len(".jsonl")] + "."
+        folder_path, name = os.path.split(self._file(key))
+        stem = name[: -len(".jsonl")] + "."
         folder = key.rsplit("/", 1)[0] + "/" if "/" in key else ""
         try:
-            names = os.listdir(path.parent)
+            names = os.listdir(folder_path)
         except FileNotFoundError:
             return [key]
         rotated = sorted(
-            n for n in names if n.startswith(stem) and n.endswith(".jsonl") and n != path.name
+            n for n in names if n.startswith(stem) and n.endswith(".jsonl") and n != name
         )
         return [folder + n for n in rotated] + [key]
 
     def _children(self, prefix: str) -> list[str]:
-        folder = self.path(prefix)
         try:
-            return [e.name for e in os.scandir(folder) if not e.name.startswith(".")]
+            return [e.name for e in os.scandir(self._file(prefix)) if not e.name.startswith(".")]
         except FileNotFoundError:
             return []
 
     def _remove_tree(self, prefix: str) -> None:
         import shutil  # rare (prune); keep it off the start-up path
 
-        folder = self.path(prefix)
+        folder = self._file(prefix)
         if os.path.islink(folder):
             raise UnsafePathError(f"{folder}: is a symlink; refusing to remove through it")
         shutil.rmtree(folder, ignore_errors=True)
@@ -250,13 +271,20 @@ class FileStorage(Storage):
     def exists(self, key: str) -> bool:
         """Cheaper than reading: one ``lstat``; a symlink does not count."""
         try:
-            return stat.S_ISREG(os.lstat(self.path(key)).st_mode)
+            return stat.S_ISREG(os.lstat(self._file(key)).st_mode)
         except OSError:
             return False
 
+    def size(self, key: str) -> int:
+        """Bytes in the file for ``key`` (0 if absent): lets readers skip unchanged logs."""
+        try:
+            return os.stat(self._file(key)).st_size
+        except OSError:
+            return 0
+
     def stat_mtime(self, key: str) -> float | None:
         try:
-            st = os.lstat(self.path(key))
+            st = os.lstat(self._file(key))
         except FileNotFoundError:
             return None
         return st.st_mtime if stat.S_ISREG(st.st_mode) else None
@@ -283,7 +311,7 @@ def _torn_tail(fd: int) -> bool:
     return os.read(fd, 1) != b"\n"
 
 
-def _fsync_dir(folder: Path) -> None:
+def _fsync_dir(folder: str) -> None:
     """Make the rename durable. Windows cannot open folders; it journals renames."""
     if os.name == "nt":
         return
@@ -294,6 +322,6 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
-def _unlink_quietly(path: Path) -> None:
+def _unlink_quietly(path: str) -> None:
     with suppress(OSError):
-        path.unlink()
+        os.unlink(path)

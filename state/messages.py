@@ -20,13 +20,15 @@ from __future__ import annotations
 
 import contextlib
 import os
-import uuid
-from typing import Any
 
 from state.clock import iso, now
 from state.errors import InvalidValueError
 from state.paths import project_key, session_key, validate_id
 from state.storage import Storage, decode_lines
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing stays off the dispatcher's hot path
+    from typing import Any
 
 __all__ = [
     "MAX_TEXT",
@@ -52,7 +54,7 @@ def send_message(store: Storage, *, text: str, sender: str, to_session: str | No
     if len(text) > MAX_TEXT:
         raise InvalidValueError(f"the message is {len(text)} characters; the limit is {MAX_TEXT}")
     sender = sender if sender == "cli" else validate_id(sender, "sender id")
-    message: dict[str, Any] = {"id": "msg-" + uuid.uuid4().hex[:12], "ts": round(now(), 6),
+    message: dict[str, Any] = {"id": "msg-" + os.urandom(6).hex(), "ts": round(now(), 6),
                                "at": iso(), "from": sender, "text": text, "urgent": urgent}
     if to_session is not None:
         from state.sessions import require_session
@@ -81,17 +83,6 @@ def _sources(store: Storage, session_id: str) -> tuple[dict[str, Any], list[tupl
         with contextlib.suppress(ValueError):  # a hand-edited, invalid project id
             sources.append((f"project:{project}", project_key(project, "messages.jsonl")))
     return state, sources
-
-
-def _size(store: Storage, key: str) -> int:
-    raw_path = getattr(store, "path", None)
-    if raw_path is not None:
-        try:
-            return os.stat(raw_path(key)).st_size
-        except OSError:
-            return 0
-    data = store._read_bytes(key)
-    return len(data) if data else 0
 
 
 def _read_from(store: Storage, key: str, offset: int) -> tuple[int, list[dict[str, Any]]]:
@@ -134,7 +125,7 @@ def take_undelivered(store: Storage, session_id: str, *, urgent_only: bool = Fal
     saved = store.read(cursor_key) or {}
     cursor = saved.get("offsets", {})
     nothing_held = urgent_only or not saved.get("held")
-    if nothing_held and all(_size(store, key) <= int(cursor.get(name, 0)) for name, key in sources):
+    if nothing_held and all(store.size(key) <= int(cursor.get(name, 0)) for name, key in sources):
         return []  # nothing new: no lock taken
     since = _created_ts(state)
     taken: list[dict[str, Any]] = []

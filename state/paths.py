@@ -15,9 +15,12 @@ Layout::
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 from state.errors import InvalidIdError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from pathlib import Path
 
 __all__ = [
     "MAX_ID_LENGTH",
@@ -39,6 +42,8 @@ _RESERVED = frozenset(
 
 def home() -> Path:
     """The state root: ``$ORCHESTRA_HOME``, default ``~/.claude/orchestration``."""
+    from pathlib import Path
+
     configured = os.environ.get("ORCHESTRA_HOME")
     if configured:
         return Path(configured).expanduser()

@@ -16,9 +16,12 @@ from __future__ import annotations
 import functools
 import json
 import re
-from typing import Any
 
 from state.errors import InvalidPathError, InvalidQueryError, InvalidValueError, NotFoundError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing stays off the dispatcher's hot path
+    from typing import Any
 
 __all__ = [
     "deep_merge",

@@ -9,7 +9,10 @@ abbreviated.
 from __future__ import annotations
 
 import re
-from typing import Any
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing stays off the dispatcher's hot path
+    from typing import Any
 
 __all__ = ["SECRET_PATTERNS", "fingerprint", "redact", "summarize"]
 

@@ -13,13 +13,15 @@ is derived when read:
 
 from __future__ import annotations
 
-from typing import Any
-
 from state.clock import iso, now
 from state.config import load_config
 from state.errors import ConflictError, NotFoundError
 from state.paths import session_key, validate_id
 from state.storage import Storage
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing stays off the dispatcher's hot path
+    from typing import Any
 
 __all__ = [
     "create_session",

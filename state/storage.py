@@ -17,18 +17,24 @@ from __future__ import annotations
 
 import copy
 import json
-import threading
+import threading  # the dispatcher imports it anyway (handler isolation)
 import time
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
-from typing import Any
+from contextlib import contextmanager
 
 from state.errors import ConflictError, CorruptDocumentError, NotFoundError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing stays off the dispatcher's hot path
+    from collections.abc import Callable, Iterator
+    from contextlib import AbstractContextManager
+    from typing import Any, TypeAlias
+
+    #: Called after a committed write with (key, old document or None, new document).
+    ChangeListener: TypeAlias = Callable[[str, dict[str, Any] | None, dict[str, Any]], None]
 
 __all__ = [
     "DEFAULT_LOCK_TIMEOUT",
     "SCHEMA_VERSION",
-    "ChangeListener",
     "MemoryStorage",
     "Storage",
     "decode_document",
@@ -38,8 +44,6 @@ __all__ = [
 SCHEMA_VERSION = 1
 DEFAULT_LOCK_TIMEOUT = 5.0
 
-#: Called after a committed write with (key, old document or None, new document).
-ChangeListener = Callable[[str, "dict[str, Any] | None", "dict[str, Any]"], None]
 
 
 def encode_document(doc: dict[str, Any]) -> bytes:
@@ -209,6 +213,11 @@ class Storage:
 
     def exists(self, key: str) -> bool:
         return self._read_bytes(key) is not None
+
+    def size(self, key: str) -> int:
+        """Bytes stored at ``key`` (0 if absent)."""
+        data = self._read_bytes(key)
+        return len(data) if data else 0
 
     def remove_tree(self, prefix: str) -> None:
         """Delete everything below ``prefix`` (an ended session's folder)."""

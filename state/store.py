@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from state.filestore import FileStorage
 from state.paths import home
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import os
 
 __all__ = ["open_store"]
 
 
-def open_store(root: Path | None = None, *, lock_timeout: float | None = None) -> FileStorage:
+def open_store(
+    root: str | os.PathLike[str] | None = None, *, lock_timeout: float | None = None
+) -> FileStorage:
     """The file store at ``root`` (default :func:`state.paths.home`)."""
     store = FileStorage(root if root is not None else home())
     if lock_timeout is not None:
