@@ -57,11 +57,9 @@ class HandlerContext:
     def store(self) -> FileStorage:
         """The state store; state-change hooks fire after each committed write."""
         if self._store is None:
-            from state.store import open_store
+            from state.store import open_store  # takes a str: no pathlib on the hot path
 
-            from pathlib import Path
-
-            self._store = open_store(Path(self.home))
+            self._store = open_store(self.home)
             if self._on_change is not None:
                 self._store.subscribe(self._on_change)
         return self._store

@@ -48,7 +48,7 @@ CONTRACT: dict[str, EventContract] = {
     "PermissionRequest": _c(_COMMON, "decision"),
     "PermissionDenied": _c(_COMMON, "retry"),
     "PostToolUse": _c(_DECISION, "additionalContext", "updatedToolOutput",
-                      "updatedMCPToolOutput"),
+                      "updatedMCPToolOutput", "classifierContext"),
     "PostToolUseFailure": _c(_DECISION, "additionalContext"),
     "PostToolBatch": _c(_DECISION, "additionalContext"),
     "Notification": _NONE,

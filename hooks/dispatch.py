@@ -2,7 +2,9 @@
 
 Reads the whole of stdin, checks it, calls the handlers registered for the
 event (every-event handlers first), merges their answers, writes one JSON object
-to stdout (or nothing) and exits.
+to stdout (or nothing) and exits. Whatever handlers print — ``print``, writes to
+file descriptor 1, the output of child processes they start — goes to stderr,
+so stdout carries the reply only.
 
 Exit codes: 0 — done (a block is a JSON reply, not an exit code); 2 — only for
 TaskCompleted/TeammateIdle blocks, which Claude Code honours no other way; 1 —
@@ -67,9 +69,12 @@ def parse_event(data: bytes) -> dict[str, Any]:
     if not data.strip():
         raise InputError("no event on stdin (expected one JSON object)")
     try:
-        payload = json.loads(data)
+        # Strict: json.loads(bytes) would let encoded lone surrogates through.
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise InputError("event is not valid UTF-8") from None
+    try:
+        payload = json.loads(text)
     except ValueError as exc:
         raise InputError(f"event is not valid JSON ({exc})") from None
     except RecursionError:
@@ -178,11 +183,14 @@ def main(
     source = stdin if stdin is not None else sys.stdin
     home = state_home()
     real_stdout = sys.stdout
+    reply_fd: int | None = None
     try:
         raw = source.buffer.read() if hasattr(source, "buffer") else source.read()
-        data = raw.encode("utf-8", "surrogateescape") if isinstance(raw, str) else raw
+        data = raw.encode("utf-8", "surrogatepass") if isinstance(raw, str) else raw
         payload = parse_event(data)
         _record(payload, home)
+        if out is sys.__stdout__:
+            reply_fd = _divert_stdout()
         sys.stdout = sys.stderr  # a handler's print() must not corrupt the reply
         try:
             result = dispatch(payload, home, started=started)
@@ -197,15 +205,60 @@ def main(
         DispatchLog(home).error("dispatcher failed", exc)
         err.write(f"{PROG}: internal error: {type(exc).__name__}: {exc} "
                   f"(details in {os.path.join(home, 'logs', 'dispatch.log')})\n")
+        _restore_stdout(reply_fd)
         return 1
     if result.exit_code == 2:
         err.write((result.stderr or "blocked") + "\n")
     elif result.reply is not None:
-        out.write(json.dumps(result.reply, separators=(",", ":")) + "\n")
+        line = json.dumps(result.reply, separators=(",", ":")) + "\n"
+        if reply_fd is not None:
+            _write_fd(reply_fd, line.encode("utf-8"))
+        else:
+            out.write(line)
     out.flush()
+    err.flush()
     if result.abandoned and out is sys.__stdout__:
-        os._exit(result.exit_code)  # a handler thread still hangs: do not wait for it
+        # A handler thread still hangs: do not wait for it. Its output keeps going to
+        # stderr (fd 1 stays diverted), never after the reply.
+        os._exit(result.exit_code)
+    _restore_stdout(reply_fd)
     return result.exit_code
+
+
+def _divert_stdout() -> int | None:
+    """Point fd 1 at stderr while handlers run; return a duplicate of the real stdout.
+
+    ``print`` is caught by swapping ``sys.stdout``, but ``os.write(1, ...)`` and child
+    processes a handler starts (``subprocess.run(["git", ...])``) write to fd 1 itself.
+    """
+    real = sys.__stdout__
+    if real is None:
+        return None
+    try:
+        real.flush()
+        saved = os.dup(1)
+    except (OSError, ValueError):
+        return None
+    try:
+        os.dup2(2, 1)
+    except OSError:
+        os.close(saved)
+        return None
+    return saved
+
+
+def _restore_stdout(saved: int | None) -> None:
+    if saved is not None:
+        try:
+            os.dup2(saved, 1)
+        finally:
+            os.close(saved)
+
+
+def _write_fd(fd: int, data: bytes) -> None:
+    while data:
+        written = os.write(fd, data)
+        data = data[written:]
 
 
 def _record(payload: dict[str, Any], home: str) -> None:

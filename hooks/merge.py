@@ -11,13 +11,16 @@ Rules (each tested per event):
   PermissionRequest no decision is sent, so Claude Code shows its usual dialog.
 * ``decision: block`` wins over no decision; reasons are concatenated.
 * ``continue: false`` wins; ``stopReason``s are concatenated.
-* ``additionalContext`` and ``systemMessage`` are concatenated, each line
-  attributed to its handler as ``[handler] text``.
+* ``additionalContext``, ``classifierContext`` and ``systemMessage`` are
+  concatenated, each attributed to its handler as ``[handler] text``.
 * PermissionRequest ``decision``: deny > allow. Elicitation ``action``:
   cancel > decline > accept. PermissionDenied ``retry``: only if no one says no.
   ``watchPaths``: union. Other single-valued fields: the first handler's.
 * ``hookSpecificOutput.hookEventName`` is always set when there is one; fields the
-  event does not honour are dropped and reported in ``dropped``.
+  event does not honour, and values of the wrong JSON type (a list where Claude Code
+  reads a string...), are dropped and reported in ``dropped``; ``null`` means absent.
+  A malformed answer never makes the merge fail, so it cannot cancel another
+  handler's deny.
 * TaskCompleted and TeammateIdle honour a block only as exit code 2: the reply
   then becomes exit 2 with the reason on stderr.
 """
@@ -35,7 +38,17 @@ __all__ = ["Merged", "merge_replies"]
 _PERMISSION_RANK = {"allow": 0, "ask": 1, "defer": 2, "deny": 3}
 _MODEL_SWITCH_RANK = {"allow": 0, "ask": 1, "deny": 3}
 _ELICITATION_RANK = {"accept": 0, "decline": 1, "cancel": 2}
-_JOINED_SPECIFIC = ("additionalContext",)
+_JOINED_SPECIFIC = ("additionalContext", "classifierContext")
+# The JSON type Claude Code reads for each field; other values are dropped, not sent.
+_TOP_TYPES: dict[str, type] = {"continue": bool, "stopReason": str, "systemMessage": str,
+                               "decision": str, "reason": str}
+_SPECIFIC_TYPES: dict[str, type] = {
+    "additionalContext": str, "classifierContext": str, "initialUserMessage": str,
+    "sessionTitle": str, "displayContent": str, "permissionDecision": str,
+    "permissionDecisionReason": str, "action": str, "reloadSkills": bool,
+    "suppressOriginalPrompt": bool, "retry": bool, "updatedInput": dict, "content": dict,
+    "decision": dict, "watchPaths": list,
+}
 _MAX_TEXT = 9500  # Claude Code cuts strings at 10,000 characters
 
 
@@ -72,19 +85,26 @@ def merge_replies(event_name: str, votes: list[tuple[str, Any]]) -> Merged:
         for key, value in reply.items():
             if key == "hookSpecificOutput" and isinstance(value, dict):
                 for skey, svalue in value.items():
-                    if skey == "hookEventName":
+                    if skey == "hookEventName" or svalue is None:
                         continue
-                    if skey in contract.specific:
+                    if skey not in contract.specific:
+                        result.dropped.append(f"{name}: hookSpecificOutput.{skey}")
+                    elif not isinstance(svalue, _SPECIFIC_TYPES.get(skey, object)):
+                        result.dropped.append(f"{name}: hookSpecificOutput.{skey} "
+                                              f"(not a {_SPECIFIC_TYPES[skey].__name__})")
+                    else:
                         collected.setdefault("." + skey, []).append((name, svalue))
                         if skey == "permissionDecision":
                             reason = value.get("permissionDecisionReason")
                             collected.setdefault(".#reason", []).append((name, reason))
-                    else:
-                        result.dropped.append(f"{name}: hookSpecificOutput.{skey}")
-            elif key in contract.top:
-                collected.setdefault(key, []).append((name, value))
-            else:
+            elif value is None:
+                continue
+            elif key not in contract.top:
                 result.dropped.append(f"{name}: {key}")
+            elif not isinstance(value, _TOP_TYPES.get(key, object)):
+                result.dropped.append(f"{name}: {key} (not a {_TOP_TYPES[key].__name__})")
+            else:
+                collected.setdefault(key, []).append((name, value))
     if contract.silent or not collected:
         return result
 
@@ -167,13 +187,17 @@ def _merge_permission_request(collected: dict[str, list[tuple[str, Any]]],
             merged["interrupt"] = True
         specific["decision"] = merged
         return
-    rewrites = [v["updatedInput"] for _, v in decisions if "updatedInput" in v]
+    rewrites = [v["updatedInput"] for _, v in decisions if isinstance(v.get("updatedInput"), dict)]
     if len({repr(r) for r in rewrites}) > 1:
         return  # conflicting rewrites: send nothing, Claude Code asks the user as usual
     merged = {"behavior": "allow"}
     if rewrites:
         merged["updatedInput"] = rewrites[0]
-    permissions = [p for _, v in decisions for p in v.get("updatedPermissions", []) or []]
+    permissions: list[Any] = []
+    for _, v in decisions:
+        extra = v.get("updatedPermissions")
+        if isinstance(extra, list):
+            permissions.extend(p for p in extra if isinstance(p, dict))
     if permissions:
         merged["updatedPermissions"] = permissions
     specific["decision"] = merged
@@ -207,6 +231,6 @@ def _merge_misc(collected: dict[str, list[tuple[str, Any]]], specific: dict[str,
             specific[key] = values[0]  # several different rewrites: keep the real output
     for key in ("sessionTitle", "initialUserMessage", "displayContent", "suppressOriginalPrompt",
                 "reloadSkills"):
-        values = collected.get("." + key)
-        if values:
-            specific[key] = values[0][1]
+        first = collected.get("." + key)
+        if first:
+            specific[key] = first[0][1]

@@ -7,7 +7,9 @@ order — is cached as JSON under ``<root>/cache/``. The hot path then imports o
 the handler modules the event needs. The cache is rebuilt when its fingerprint
 changes: the interpreter, the mtimes of the folders on ``sys.path`` (installing
 or removing a package changes them), the plugin environment variables, the
-config file, and the files of the cached handler modules.
+config file, and the files of the cached handler modules. A plugin that fails to
+load (import error, misspelled hook name...) is left out, shown by ``python -m
+plugins list`` and written to the dispatch log each time the table is rebuilt.
 
 Environment (also documented in the README):
 
@@ -20,6 +22,7 @@ Environment (also documented in the README):
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -120,10 +123,12 @@ def fingerprint(home: str) -> str:
 
 
 def _cache_file(home: str) -> str:
-    import hashlib
-
-    tag = hashlib.sha1(sys.executable.encode("utf-8", "replace")).hexdigest()[:12]
-    return os.path.join(home, "cache", f"dispatch-{tag}.json")
+    # One cache per interpreter. FNV-1a rather than hashlib, whose import (OpenSSL) would
+    # cost more than the rest of the cache lookup on every event.
+    tag = 0xCBF29CE484222325
+    for byte in sys.executable.encode("utf-8", "replace"):
+        tag = ((tag ^ byte) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
+    return os.path.join(home, "cache", f"dispatch-{tag:016x}.json")
 
 
 def load_table(home: str) -> DispatchTable:
@@ -136,9 +141,22 @@ def load_table(home: str) -> DispatchTable:
     if cached is not None:
         return cached
     table = build_table(home)
+    _log_load_errors(home, table)
     if table.cacheable:
         _write_cache(path, stamp, table)
     return table
+
+
+def _log_load_errors(home: str, table: DispatchTable) -> None:
+    """Say in the dispatch log (once per rebuild) which plugins failed to load."""
+    failed = [p for p in table.plugins if p.get("status") == "error"]
+    if failed:
+        from hooks.log import DispatchLog
+
+        log = DispatchLog(home)
+        for entry in failed:
+            log.error(f"plugin {entry['name']} was not loaded: {entry.get('error')} "
+                      "(see `python -m plugins list`)")
 
 
 def _read_cache(path: str, stamp: str) -> DispatchTable | None:
@@ -153,21 +171,33 @@ def _read_cache(path: str, stamp: str) -> DispatchTable | None:
         calls = {hook: [Call(p, r, a, g, tuple(args)) for p, r, a, g, args in entries]
                  for hook, entries in data["calls"].items()}
         return DispatchTable(calls, data["plugins"], cacheable=True)
-    except (OSError, ValueError, KeyError, TypeError):
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None  # missing, stale or damaged (even "[]"): rebuild it
+
+
+def _module_file(name: str) -> str | None:
+    module = sys.modules.get(name)
+    if module is not None:
+        return getattr(module, "__file__", None)
+    try:  # a plugin that failed to import: watch its file too, so that fixing it is seen
+        import importlib.util
+
+        spec = importlib.util.find_spec(name)
+    except (ImportError, ValueError):
         return None
+    return spec.origin if spec is not None and spec.has_location else None
 
 
 def _write_cache(path: str, stamp: str, table: DispatchTable) -> None:
+    # Every plugin module, loaded or not: editing one changes no sys.path folder's mtime.
+    names = {(call.ref or "").partition(":")[0] for calls in table.calls.values() for call in calls}
+    names.update(str(p["module"]).partition(":")[0] for p in table.plugins if p.get("module"))
     files: dict[str, int] = {}
-    for calls in table.calls.values():
-        for call in calls:
-            module = sys.modules.get((call.ref or "").partition(":")[0])
-            file = getattr(module, "__file__", None)
-            if file:
-                try:
-                    files[file] = os.stat(file).st_mtime_ns
-                except OSError:
-                    pass
+    for name in sorted(n for n in names if n):
+        file = _module_file(name)
+        if file:
+            with contextlib.suppress(OSError):
+                files[file] = os.stat(file).st_mtime_ns
     data = {"format": _CACHE_FORMAT, "fingerprint": stamp, "files": files,
             "plugins": table.plugins,
             "calls": {hook: [c.to_json() for c in calls] for hook, calls in table.calls.items()}}
@@ -178,10 +208,8 @@ def _write_cache(path: str, stamp: str, table: DispatchTable) -> None:
             json.dump(data, fh)
         os.replace(tmp, path)
     except OSError:
-        try:
+        with contextlib.suppress(OSError):
             os.unlink(tmp)
-        except OSError:
-            pass
 
 
 # -- building (slow path) -------------------------------------------------------------
@@ -214,9 +242,8 @@ def _hook_names(pm: Any) -> list[str]:
 
 def _attribute_name(plugin: Any, function: Any) -> str | None:
     name = getattr(function, "__name__", None)
-    if name and getattr(plugin, name, None) in (function,) or (
-        name and getattr(getattr(plugin, name, None), "__func__", None) is function
-    ):
+    if name and (getattr(plugin, name, None) is function
+                 or getattr(getattr(plugin, name, None), "__func__", None) is function):
         return name
     for candidate in dir(plugin):
         value = getattr(plugin, candidate, None)

@@ -92,7 +92,7 @@ def _invoke(call: Call, kwargs: dict[str, Any], box: list[Any]) -> None:
     try:
         function = call.resolve()
         box.append(function(**{name: kwargs[name] for name in call.args}))
-    except BaseException as exc:  # noqa: BLE001 - SystemExit too: a handler may not end us
+    except BaseException as exc:  # SystemExit too: a handler may not end the dispatch
         reason = f"raised {type(exc).__name__}: {exc}"
         box.append(_Failure(reason, exc))
 

@@ -27,7 +27,8 @@ __all__ = ["DispatchOutcome", "run_dispatch"]
 
 
 class DispatchOutcome:
-    """What the dispatcher did: ``exit_code``, parsed ``reply`` (or None), ``stdout``, ``stderr``."""
+    """What the dispatcher did: ``exit_code``, parsed ``reply`` (or None), ``stdout``,
+    ``stderr``."""
 
     def __init__(self, exit_code: int, stdout: str, stderr: str) -> None:
         self.exit_code = exit_code
@@ -89,9 +90,9 @@ def run_dispatch(
                 table = registry.build_table(state_home, plugins)
             finally:
                 handlers.BUILTIN_HANDLERS = saved_builtins
-            registry.load_table = lambda home: table  # type: ignore[assignment]
+            registry.load_table = lambda home: table
         try:
             code = dispatch_module.main([], stdin=io.BytesIO(data), stdout=stdout, stderr=stderr)
         finally:
-            registry.load_table = original  # type: ignore[assignment]
+            registry.load_table = original
     return DispatchOutcome(code, stdout.getvalue(), stderr.getvalue())
