@@ -39,6 +39,7 @@ class HandlerContext:
         *,
         now: float | None = None,
         on_change: Callable[[str, Any, Any], None] | None = None,
+        stored_config: dict[str, Any] | None = None,
     ) -> None:
         self.event = event
         self.home = home
@@ -47,6 +48,7 @@ class HandlerContext:
         self._on_change = on_change
         self._store: FileStorage | None = None
         self._config: dict[str, Any] | None = None
+        self._stored_config = stored_config
 
     @property
     def session_id(self) -> str | None:
@@ -68,9 +70,12 @@ class HandlerContext:
     def config(self) -> dict[str, Any]:
         """The configuration with defaults applied (read once per dispatch)."""
         if self._config is None:
-            from state.config import load_config
+            from state.config import load_config, with_defaults
 
-            self._config = load_config(self.store)
+            if self._stored_config is not None:  # the dispatcher read it already
+                self._config = with_defaults(self._stored_config)
+            else:
+                self._config = load_config(self.store)
         return self._config
 
     def clock(self) -> float:

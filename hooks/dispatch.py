@@ -94,11 +94,21 @@ def parse_event(data: bytes) -> dict[str, Any]:
     return payload
 
 
-def _budget(event_name: str, home: str) -> tuple[float, float]:
+def read_config(home: str) -> dict[str, Any]:
+    """``config.json`` as stored (no defaults), read once per dispatch; ``{}`` if unusable."""
+    try:
+        with open(os.path.join(home, "config.json"), "rb") as fh:
+            config = json.loads(fh.read())
+    except (OSError, ValueError):
+        return {}
+    return config if isinstance(config, dict) else {}
+
+
+def _budget(event_name: str, config: dict[str, Any]) -> tuple[float, float]:
     """(seconds for the whole dispatch, seconds per handler)."""
     budget = _float_env("ORCHESTRA_BUDGET")
     if budget is None:
-        budget = _configured_budget(home, event_name)
+        budget = _configured_budget(config, event_name)
     if event_name == "SessionEnd":
         budget = min(budget, SESSION_END_BUDGET)
     handler = _float_env("ORCHESTRA_HANDLER_TIMEOUT") or DEFAULT_HANDLER_TIMEOUT
@@ -113,20 +123,18 @@ def _float_env(name: str) -> float | None:
     return value if value > 0 else None
 
 
-def _configured_budget(home: str, event_name: str) -> float:
+def _configured_budget(config: dict[str, Any], event_name: str) -> float:
     key = "session_end_budget_seconds" if event_name == "SessionEnd" else "budget_seconds"
-    try:
-        with open(os.path.join(home, "config.json"), "rb") as fh:
-            value = json.loads(fh.read()).get("dispatch", {}).get(key)
-        if isinstance(value, int | float) and value > 0:
-            return float(value)
-    except (OSError, ValueError, AttributeError):
-        pass
+    section = config.get("dispatch")
+    value = section.get(key) if isinstance(section, dict) else None
+    if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
+        return float(value)
     return DEFAULT_BUDGET
 
 
 def dispatch(payload: dict[str, Any], home: str, table: DispatchTable | None = None,
-             *, started: float | None = None) -> DispatchResult:
+             *, started: float | None = None,
+             config: dict[str, Any] | None = None) -> DispatchResult:
     """Run every handler for ``payload`` and merge their replies."""
     from hooks.context import HandlerContext
     from hooks.events import SPEC_NAMES, Event
@@ -139,8 +147,10 @@ def dispatch(payload: dict[str, Any], home: str, table: DispatchTable | None = N
 
         table = load_table(home)
     event = Event(payload)
-    budget, handler_timeout = _budget(event.name, home)
-    ctx = HandlerContext(event, home)
+    if config is None:
+        config = read_config(home)
+    budget, handler_timeout = _budget(event.name, config)
+    ctx = HandlerContext(event, home, stored_config=config)
     runner = Runner(event, ctx.log, deadline=started + budget, handler_timeout=handler_timeout,
                     trace=bool(os.environ.get("ORCHESTRA_TRACE")))
     change_calls = table.calls_for("on_state_change")
@@ -188,12 +198,13 @@ def main(
         raw = source.buffer.read() if hasattr(source, "buffer") else source.read()
         data = raw.encode("utf-8", "surrogatepass") if isinstance(raw, str) else raw
         payload = parse_event(data)
-        _record(payload, home)
+        config = read_config(home)
+        _record(payload, home, config)
         if out is sys.__stdout__:
             reply_fd = _divert_stdout()
         sys.stdout = sys.stderr  # a handler's print() must not corrupt the reply
         try:
-            result = dispatch(payload, home, started=started)
+            result = dispatch(payload, home, started=started, config=config)
         finally:
             sys.stdout = real_stdout
     except InputError as exc:
@@ -261,12 +272,14 @@ def _write_fd(fd: int, data: bytes) -> None:
         data = data[written:]
 
 
-def _record(payload: dict[str, Any], home: str) -> None:
-    """``ORCHESTRA_RECORD=FILE``: append the (redacted) payload for later replay."""
-    target = os.environ.get("ORCHESTRA_RECORD")
-    if target:
-        from hooks.recording import record_payload
+def _record(payload: dict[str, Any], home: str, config: dict[str, Any]) -> None:
+    """``ORCHESTRA_RECORD=FILE`` or config ``record``: append the (redacted) payload."""
+    if "ORCHESTRA_RECORD" not in os.environ and not config.get("record"):
+        return  # the common case: nothing to import
+    from hooks.recording import record_payload, record_target
 
+    target = record_target(home, config)
+    if target:
         record_payload(payload, target)
 
 

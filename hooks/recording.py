@@ -38,18 +38,21 @@ _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _BINARY = getattr(os, "O_BINARY", 0)
 
 
-def record_target(home: str) -> str | None:
+def record_target(home: str, config: dict[str, Any] | None = None) -> str | None:
     """Where to record: ``$ORCHESTRA_RECORD``, else ``record`` in ``<home>/config.json``.
 
     ``ORCHESTRA_RECORD`` set but empty switches recording off whatever the config says.
+    ``config`` is the stored config when the caller has read it already.
     """
     if "ORCHESTRA_RECORD" in os.environ:
         return os.environ["ORCHESTRA_RECORD"] or None
-    try:
-        with open(os.path.join(home, "config.json"), "rb") as fh:
-            value = json.loads(fh.read()).get("record")
-    except (OSError, ValueError, AttributeError):
-        return None
+    if config is None:
+        try:
+            with open(os.path.join(home, "config.json"), "rb") as fh:
+                config = json.loads(fh.read())
+        except (OSError, ValueError):
+            return None
+    value = config.get("record") if isinstance(config, dict) else None
     return value if isinstance(value, str) and value else None
 
 

@@ -150,7 +150,7 @@ def on_pre_skill_shell_command(event: Event, ctx: HandlerContext) -> Reply:
 
 @hookspec
 def on_pre_tool_use(event: Event, ctx: HandlerContext) -> Reply:
-    """``PreToolUse``: fires when before Claude runs a tool (``tool_name``, ``tool_input``,
+    """``PreToolUse``: fires when Claude is about to run a tool (``tool_name``, ``tool_input``,
     ``tool_use_id``).
 
     :return: a partial reply; honoured here: ``permissionDecision`` allow/ask/defer/deny (merged:
@@ -306,7 +306,8 @@ def on_teammate_idle(event: Event, ctx: HandlerContext) -> Reply:
 
 @hookspec
 def on_pre_compact(event: Event, ctx: HandlerContext) -> Reply:
-    """``PreCompact``: fires when before the conversation is compacted (``trigger`` manual/auto).
+    """``PreCompact``: fires when the conversation is about to be compacted
+    (``trigger`` manual/auto).
 
     :return: a partial reply; honoured here: ``decision: block`` stops the compaction.
         ``None`` means nothing to add.
@@ -315,7 +316,7 @@ def on_pre_compact(event: Event, ctx: HandlerContext) -> Reply:
 
 @hookspec
 def on_post_compact(event: Event, ctx: HandlerContext) -> Reply:
-    """``PostCompact``: fires when after compaction (``compact_summary``).
+    """``PostCompact``: fires when compaction has finished (``compact_summary``).
 
     :return: a partial reply; honoured here: nothing; any reply is dropped.
         ``None`` means nothing to add.
@@ -324,7 +325,7 @@ def on_post_compact(event: Event, ctx: HandlerContext) -> Reply:
 
 @hookspec
 def on_pre_model_switch(event: Event, ctx: HandlerContext) -> Reply:
-    """``PreModelSwitch``: fires when before the model changes (``from_model``, ``to_model``).
+    """``PreModelSwitch``: fires when the model is about to change (``from_model``, ``to_model``).
 
     :return: a partial reply; honoured here: ``permissionDecision`` allow/deny/ask +
             ``permissionDecisionReason``.
@@ -334,7 +335,7 @@ def on_pre_model_switch(event: Event, ctx: HandlerContext) -> Reply:
 
 @hookspec
 def on_post_model_switch(event: Event, ctx: HandlerContext) -> Reply:
-    """``PostModelSwitch``: fires when after the model changed.
+    """``PostModelSwitch``: fires when the model has changed.
 
     :return: a partial reply; honoured here: ``additionalContext``.
         ``None`` means nothing to add.

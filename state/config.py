@@ -17,7 +17,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing stays off the dispatcher's hot path
     from typing import Any
 
-__all__ = ["DEFAULTS", "load_config", "project_config"]
+__all__ = ["DEFAULTS", "load_config", "project_config", "with_defaults"]
 
 DEFAULTS: dict[str, Any] = {
     "config_version": "2.0.0",
@@ -37,10 +37,14 @@ DEFAULTS: dict[str, Any] = {
 
 def load_config(store: Storage) -> dict[str, Any]:
     """The stored config over :data:`DEFAULTS` (a fresh copy the caller may change)."""
+    return with_defaults(store.read(config_key()) or {})
+
+
+def with_defaults(stored: dict[str, Any]) -> dict[str, Any]:
+    """``stored`` (a config document as read) over :data:`DEFAULTS`, as a fresh copy."""
     merged = copy.deepcopy(DEFAULTS)
-    stored = store.read(config_key())
     if stored:
-        deep_merge(merged, stored)
+        deep_merge(merged, copy.deepcopy(stored))
     return merged
 
 

@@ -251,8 +251,6 @@ def test_python_m_hooks_smoke(tmp_path: Path) -> None:
     assert len(proc.stdout.splitlines()) == len(_demo())
 
 
-@pytest.mark.xfail(reason="hooks/dispatch.py reads only ORCHESTRA_RECORD; it should ask "
-                          "hooks.recording.record_target(home) (reported)", strict=False)
 def test_config_record_switch_reaches_the_dispatcher(cli: Any, env: Any, tmp_path: Path,
                                                      payload: Any) -> None:
     target = tmp_path / "by-config.jsonl"
