@@ -28,7 +28,7 @@ from hooks.settings_file import SCOPES, SettingsFile, diff, load, render, save, 
 if TYPE_CHECKING:
     import argparse
 
-__all__ = ["check_interpreter", "install_main", "main", "uninstall_main"]
+__all__ = ["check_interpreter", "compile_bytecode", "install_main", "main", "uninstall_main"]
 
 #: Run by the candidate interpreter from an empty temporary folder.
 _PROBE = ("import hooks, hooks.dispatch; assert hooks.NAME == 'orchestra', hooks.__file__; "
@@ -54,6 +54,26 @@ def check_interpreter(python: str, timeout: float = 30.0) -> str | None:
         last = lines[-1] if lines else f"exit code {proc.returncode}"
         return f"{python} -P cannot import Orchestra's hooks.dispatch ({last})"
     return None
+
+
+#: Compiles Orchestra's packages for the registered interpreter. Every hook is a new
+#: process; without .pyc files (an editable install run under PYTHONDONTWRITEBYTECODE,
+#: which is common) each event would recompile every module it imports.
+_COMPILE = ("import compileall, importlib, os; "
+            "ok = all(compileall.compile_dir(os.path.dirname(importlib.import_module(p).__file__),"
+            " quiet=1) for p in ('hooks', 'handlers', 'state', 'styles', 'plugins')); "
+            "raise SystemExit(0 if ok else 1)")
+
+
+def compile_bytecode(python: str, timeout: float = 120.0) -> bool:
+    """Write .pyc files for Orchestra's packages with ``python``; True on success."""
+    with tempfile.TemporaryDirectory(prefix="orchestra-compile-") as cwd:
+        try:
+            proc = subprocess.run([python, "-P", "-c", _COMPILE], cwd=cwd, capture_output=True,
+                                  timeout=timeout, stdin=subprocess.DEVNULL)
+        except (OSError, subprocess.TimeoutExpired):
+            return False
+    return proc.returncode == 0
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -89,6 +109,9 @@ def _install(args: argparse.Namespace, io: Streams) -> int:
         raise CliError(f"refusing to install: {problem}. Install Orchestra into that "
                        f"interpreter (pip install -e <orchestra checkout>) or pass --python")
     new = registration.merge(settings.data, python)
+    if not args.dry_run and not compile_bytecode(python):
+        io.err.write("note: could not write .pyc files for Orchestra; hooks will still work, "
+                     "more slowly, if its folders are read-only\n")
     return _apply(settings, new, args, io, "installed",
                   f"Orchestra runs {registration.command_for(python)} for "
                   f"{len(registration.EVENTS)} events")
