@@ -15,6 +15,7 @@ No traceback ever reaches the terminal except with ``ORCHESTRA_DEBUG=1``.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
 import os
 import sys
@@ -82,6 +83,10 @@ def run(
     except KeyboardInterrupt:
         streams.err.write(f"{PROG} {prog}: interrupted\n")
         return 130
+    except BrokenPipeError:  # `... | head`: the reader left; nothing worth reporting
+        with contextlib.suppress(OSError):
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - silence the flush at exit
+        return 0
     except Exception as exc:
         if os.environ.get("ORCHESTRA_DEBUG"):
             raise
