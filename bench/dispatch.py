@@ -19,6 +19,11 @@ time. Usage::
     python bench/dispatch.py [--runs 30]
     python bench/dispatch.py --events-preloaded 100000 [--runs 30]
     python bench/dispatch.py --importtime
+    python bench/dispatch.py --peer-python /path/to/venv-with-cchooks/bin/python
+
+``--peer-python`` adds a column for a peer measured in the same run: cchooks (``pip install
+cchooks`` into that interpreter's environment) parsing the same payload and replying
+success — no state, no plugins — with ratios dispatcher/peer.
 """
 
 from __future__ import annotations
@@ -45,7 +50,9 @@ EVENTS = {
 }
 BARE = "python -c pass"
 FLOOR = 'python -c "import json, pluggy"'
-DISPATCH = "python -m hooks.dispatch"
+DISPATCH = "python -P -m hooks.dispatch"
+PEER = "cchooks (peer)"
+PEER_SCRIPT = "from cchooks import create_context; create_context().output.exit_success()"
 
 
 def _env(home: Path) -> dict[str, str]:
@@ -80,14 +87,17 @@ def _payload(name: str, **changes: str) -> bytes:
     return (json.dumps(data, separators=(",", ":")) + "\n").encode("utf-8")
 
 
-def _commands() -> dict[str, list[str]]:
+def _commands(peer_python: str | None = None) -> dict[str, list[str]]:
     py = sys.executable
-    return {BARE: [py, "-c", "pass"], FLOOR: [py, "-c", "import json, pluggy"],
-            DISPATCH: [py, "-m", "hooks.dispatch"]}
+    commands = {BARE: [py, "-c", "pass"], FLOOR: [py, "-c", "import json, pluggy"],
+                DISPATCH: [py, "-P", "-m", "hooks.dispatch"]}
+    if peer_python:
+        commands[PEER] = [peer_python, "-c", PEER_SCRIPT]
+    return commands
 
 
-def per_event(runs: int) -> int:
-    commands = _commands()
+def per_event(runs: int, peer_python: str | None = None) -> int:
+    commands = _commands(peer_python)
     with tempfile.TemporaryDirectory(prefix="orchestra-bench-") as tmp:
         home = Path(tmp) / "home"
         home.mkdir()
@@ -115,8 +125,12 @@ def per_event(runs: int) -> int:
         floor = statistics.median(times[event, FLOOR])
         bare = statistics.median(times[event, BARE])
         dispatch = statistics.median(times[event, DISPATCH])
-        print(f"{event:<18}{cells[0]:>17}{cells[1]:>34}{cells[2]:>26}"
-              f"{dispatch / floor:>12.2f}{dispatch / bare:>11.2f}")
+        line = (f"{event:<18}{cells[0]:>17}{cells[1]:>34}{cells[2]:>26}"
+                f"{dispatch / floor:>12.2f}{dispatch / bare:>11.2f}")
+        if peer_python:
+            peer = statistics.median(times[event, PEER])
+            line += f"   peer {cells[3]}  disp/peer {dispatch / peer:.2f}"
+        print(line)
     return 0
 
 
@@ -220,6 +234,8 @@ def main(argv: list[str] | None = None) -> int:
                              "one")
     parser.add_argument("--importtime", action="store_true",
                         help="show the import cost of one warm PreToolUse dispatch")
+    parser.add_argument("--peer-python", metavar="PYTHON",
+                        help="also time cchooks (installed for PYTHON) on the same payloads")
     args = parser.parse_args(argv)
     if args.runs < 1:
         parser.error("--runs must be at least 1")
@@ -227,7 +243,7 @@ def main(argv: list[str] | None = None) -> int:
         return importtime()
     if args.events_preloaded is not None:
         return events_preloaded(args.runs, args.events_preloaded)
-    return per_event(args.runs)
+    return per_event(args.runs, args.peer_python)
 
 
 if __name__ == "__main__":
