@@ -167,6 +167,25 @@ def log_problems(store: Any, err: IO[str], prog: str) -> None:
         err.write(f"{prog}: warning: {problem}\n")
 
 
+def with_store(
+    prog: str, run: Callable[[argparse.Namespace, Output, Any], int]
+) -> Callable[[argparse.Namespace, Output, IO[str]], int]:
+    """A ``run_main`` handler that opens the CLI store and runs ``run(args, out, store)``.
+
+    Problems the store noticed on the way (a corrupt document moved aside) are
+    reported on stderr even when the verb then fails.
+    """
+
+    def handle(args: argparse.Namespace, out: Output, err: IO[str]) -> int:
+        store = open_cli_store()
+        try:
+            return run(args, out, store)
+        finally:
+            log_problems(store, err, prog)
+
+    return handle
+
+
 def open_cli_store() -> Any:
     """The store for a CLI command: changes it commits fire ``on_state_change`` hooks."""
     from hooks.state_triggers import attach

@@ -11,9 +11,8 @@ from state.cli import (
     CliParser,
     Output,
     add_common,
-    log_problems,
-    open_cli_store,
     run_main,
+    with_store,
 )
 from state.clock import parse_duration
 from state.errors import InvalidValueError
@@ -98,14 +97,6 @@ def build_parser() -> CliParser:
     p.add_argument("session_id", metavar="SESSION_ID", nargs="?", default="-")
     p.add_argument("--path", metavar="FILE", help="only this file (absolute path)")
     return parser
-
-
-def _handle(args: argparse.Namespace, out: Output, err: IO[str]) -> int:
-    store = open_cli_store()
-    try:
-        return _run(args, out, store)
-    finally:  # also when the verb fails: say what was moved aside on the way
-        log_problems(store, err, PROG)
 
 
 def _run(args: argparse.Namespace, out: Output, store: Any) -> int:
@@ -195,7 +186,7 @@ def main(
     stdout: IO[str] | None = None,
     stderr: IO[str] | None = None,
 ) -> int:
-    return run_main(PROG, build_parser(), _handle, argv, stdout, stderr)
+    return run_main(PROG, build_parser(), with_store(PROG, _run), argv, stdout, stderr)
 
 
 def run() -> None:

@@ -12,9 +12,8 @@ from state.cli import (
     Output,
     add_common,
     add_value_mode,
-    log_problems,
-    open_cli_store,
     run_main,
+    with_store,
 )
 from state.query import parse_value
 
@@ -121,14 +120,6 @@ def build_parser() -> CliParser:
     return parser
 
 
-def _handle(args: argparse.Namespace, out: Output, err: IO[str]) -> int:
-    store = open_cli_store()
-    try:
-        return _run(args, out, store)
-    finally:  # also when the verb fails: say what was moved aside on the way
-        log_problems(store, err, PROG)
-
-
 def _run(args: argparse.Namespace, out: Output, store: Any) -> int:
     from state import shared
 
@@ -188,7 +179,7 @@ def main(
     stdout: IO[str] | None = None,
     stderr: IO[str] | None = None,
 ) -> int:
-    return run_main(PROG, build_parser(), _handle, argv, stdout, stderr)
+    return run_main(PROG, build_parser(), with_store(PROG, _run), argv, stdout, stderr)
 
 
 def run() -> None:

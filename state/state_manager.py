@@ -18,9 +18,8 @@ from state.cli import (
     UsageError,
     add_common,
     add_value_mode,
-    log_problems,
-    open_cli_store,
     run_main,
+    with_store,
 )
 from state.errors import InvalidPathError, InvalidValueError
 from state.query import (
@@ -191,14 +190,6 @@ def _write(store: Any, sid: str, path: str, if_version: int | None, change: Any)
     return result
 
 
-def _handle(args: argparse.Namespace, out: Output, err: IO[str]) -> int:
-    store = open_cli_store()
-    try:
-        return _run(args, out, store)
-    finally:  # also when the verb fails: say what was moved aside on the way
-        log_problems(store, err, PROG)
-
-
 def _run(args: argparse.Namespace, out: Output, store: Any) -> int:
     verb = args.verb
     if hasattr(args, "operands"):
@@ -301,7 +292,7 @@ def main(
     stdout: IO[str] | None = None,
     stderr: IO[str] | None = None,
 ) -> int:
-    return run_main(PROG, build_parser(), _handle, argv, stdout, stderr)
+    return run_main(PROG, build_parser(), with_store(PROG, _run), argv, stdout, stderr)
 
 
 def run() -> None:
