@@ -201,10 +201,12 @@ def _write_cache(path: str, stamp: str, table: DispatchTable) -> None:
     data = {"format": _CACHE_FORMAT, "fingerprint": stamp, "files": files,
             "plugins": table.plugins,
             "calls": {hook: [c.to_json() for c in calls] for hook, calls in table.calls.items()}}
-    tmp = f"{path}.{os.getpid()}.tmp"
+    tmp = f"{path}.{os.getpid()}.{os.urandom(4).hex()}.tmp"
     try:
         os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
-        with open(tmp, "w", encoding="utf-8") as fh:
+        # Private, never through a symlink: the table says which modules get imported.
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+        with os.fdopen(os.open(tmp, flags, 0o600), "w", encoding="utf-8") as fh:
             json.dump(data, fh)
         os.replace(tmp, path)
     except OSError:
