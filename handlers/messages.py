@@ -33,23 +33,30 @@ def _escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def _attribute(text: str) -> str:
+    """An attribute value cannot end early either."""
+    return _escape(text).replace('"', "&quot;")
+
+
 def frame_messages(messages: list[dict[str, Any]], session_id: str, limit: int) -> str:
     """The bounded, framed text for ``messages`` (oldest first)."""
     parts = [PREAMBLE.format(n=len(messages))]
     used = len(parts[0])
     shown = 0
     for message in messages:
-        sender = _escape(str(message.get("from", "?")))[:64]
-        audience = message.get("to") or {}
-        scope = ("project " + str(audience["project"]) if "project" in audience
+        # Lines in a message log may have been written by hand: bound every attribute.
+        sender = _attribute(str(message.get("from", "?"))[:64])
+        audience = message.get("to")
+        audience = audience if isinstance(audience, dict) else {}
+        scope = ("project " + str(audience["project"])[:128] if "project" in audience
                  else "everyone" if audience.get("all") else "this session")
         text = _escape(str(message.get("text", "")))
         budget = max(200, limit - used - 300)
         if len(text) > budget:
             text = text[:budget] + f"... [{len(text) - budget} more characters]"
         urgent = ' urgent="true"' if message.get("urgent") else ""
-        block = (f'<orchestra-message from="{sender}" to="{_escape(scope)}" '
-                 f'at="{_escape(str(message.get("at", "")))}"{urgent}>\n{text}\n'
+        block = (f'<orchestra-message from="{sender}" to="{_attribute(scope)}" '
+                 f'at="{_attribute(str(message.get("at", ""))[:40])}"{urgent}>\n{text}\n'
                  "</orchestra-message>")
         if shown and used + len(block) > limit:
             break

@@ -32,7 +32,7 @@ def read_usage(path: str, offset: int, seen: list[str]) -> tuple[int, list[dict[
     """New complete lines after ``offset``: (new offset, [{model, usage}])."""
     try:
         size = os.path.getsize(path)
-    except OSError:
+    except (OSError, ValueError):  # ValueError: a NUL in the path
         return offset, []
     if size < offset:  # the transcript was replaced: start again
         offset = 0

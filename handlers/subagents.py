@@ -27,6 +27,10 @@ def _agents(event: Event, ctx: HandlerContext, change: Any) -> None:
 
     assert event.session_id is not None
     with ctx.store.transaction(session_key(event.session_id, "state.json")) as doc:
+        if "session_id" not in doc:  # the stored one was corrupt and has just been moved aside
+            from handlers.session import _ensure
+
+            _ensure(event, ctx, doc)
         active = doc.setdefault("active_work", {})
         agents = active.setdefault("agents", {})
         change(agents)

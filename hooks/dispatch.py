@@ -39,6 +39,9 @@ PROG = "orchestra"
 DEFAULT_BUDGET = 5.0
 SESSION_END_BUDGET = 1.0  # Claude Code gives all SessionEnd hooks 1.5 s together
 DEFAULT_HANDLER_TIMEOUT = 2.0
+#: Share of the budget (at most 1 s) kept for the built-in handlers: a plugin that hangs
+#: cannot keep the event from being recorded.
+BUILTIN_RESERVE = 0.25
 
 
 class InputError(Exception):
@@ -152,7 +155,8 @@ def dispatch(payload: dict[str, Any], home: str, table: DispatchTable | None = N
     budget, handler_timeout = _budget(event.name, config)
     ctx = HandlerContext(event, home, stored_config=config)
     runner = Runner(event, ctx.log, deadline=started + budget, handler_timeout=handler_timeout,
-                    trace=bool(os.environ.get("ORCHESTRA_TRACE")))
+                    trace=bool(os.environ.get("ORCHESTRA_TRACE")),
+                    reserve=min(budget * BUILTIN_RESERVE, 1.0))
     change_calls = table.calls_for("on_state_change")
     if change_calls:
         from hooks.triggers import change_listener

@@ -14,10 +14,10 @@ from pathlib import Path
 __all__ = ["Finding", "check_locks", "check_orphans", "check_plugins", "check_state_root",
            "find_orphans"]
 
-#: ``.<name>.<pid>.<hex>.tmp`` (documents, settings files) and ``<name>.<pid>.tmp``
+#: ``.<name>.<pid>.<hex>.tmp`` (documents, settings files) and ``<name>.<pid>[.<hex>].tmp``
 #: (the registry cache): temp files of an atomic write that did not finish.
 _TMP_NAMES = (re.compile(r"^\.(?P<name>.+)\.(?P<pid>\d+)\.[0-9a-f]+\.tmp$"),
-              re.compile(r"^(?P<name>[^.].*)\.(?P<pid>\d+)\.tmp$"))
+              re.compile(r"^(?P<name>[^.].*?)\.(?P<pid>\d+)(?:\.[0-9a-f]{8})?\.tmp$"))
 #: On Windows a dead pid cannot be told apart cheaply; an old temp file is taken as orphan.
 _WINDOWS_ORPHAN_AGE = 3600.0
 

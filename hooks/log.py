@@ -26,6 +26,8 @@ class DispatchLog:
         line = f"{stamp} {os.getpid()} {level} {message}\n".encode("utf-8", "replace")
         try:
             os.makedirs(self.folder, mode=0o700, exist_ok=True)
+            if os.path.islink(self.folder):
+                return  # never write through a symlinked folder (outside the state root)
             fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | _NOFOLLOW, 0o600)
             try:
                 os.write(fd, line)

@@ -100,7 +100,7 @@ def _disabled(home: str) -> set[str]:
         with open(_config_path(home), "rb") as fh:
             config = json.loads(fh.read())
         names.update(n for n in config.get("plugins", {}).get("disabled", []) if isinstance(n, str))
-    except (OSError, ValueError, AttributeError):
+    except (OSError, ValueError, AttributeError, TypeError):  # a hand-edited config: ignored
         pass
     return names
 
@@ -161,6 +161,8 @@ def _log_load_errors(home: str, table: DispatchTable) -> None:
 
 def _read_cache(path: str, stamp: str) -> DispatchTable | None:
     try:
+        if os.path.islink(os.path.dirname(path)):
+            return None  # a symlinked cache folder leads outside the state root
         with open(path, "rb") as fh:
             data = json.loads(fh.read())
         if data.get("fingerprint") != stamp:
@@ -204,6 +206,8 @@ def _write_cache(path: str, stamp: str, table: DispatchTable) -> None:
     tmp = f"{path}.{os.getpid()}.{os.urandom(4).hex()}.tmp"
     try:
         os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+        if os.path.islink(os.path.dirname(path)):
+            return  # nor through a symlinked cache folder
         # Private, never through a symlink: the table says which modules get imported.
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
         with os.fdopen(os.open(tmp, flags, 0o600), "w", encoding="utf-8") as fh:

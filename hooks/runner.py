@@ -6,6 +6,10 @@ daemon thread that the dispatcher waits for at most until the handler's
 deadline. A handler that raises (even ``SystemExit``) or overruns is logged and
 skipped; the others still run. A *guard* handler that fails on a decision event
 is turned into a refusal naming it (fail closed).
+
+The last ``reserve`` seconds of the budget belong to the built-in handlers: a
+plugin that overruns can use up its own share, never the time the session, the
+heartbeat and the event log need to record the event.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from __future__ import annotations
 import threading
 import time
 
+from handlers import BUILTIN_HANDLERS
 from hooks.contract import DECISION_EVENTS
 
 TYPE_CHECKING = False
@@ -30,12 +35,13 @@ class Runner:
     """Runs calls against one event within a budget; remembers failures."""
 
     def __init__(self, event: Event, log: DispatchLog, *, deadline: float,
-                 handler_timeout: float, trace: bool = False) -> None:
+                 handler_timeout: float, trace: bool = False, reserve: float = 0.0) -> None:
         self.event = event
         self.log = log
         self.deadline = deadline
         self.handler_timeout = handler_timeout
         self.trace = trace
+        self.reserve = reserve  # seconds before the deadline only built-in handlers may use
         self.abandoned = False  # a thread is still running a handler that overran
         self.failures: list[str] = []
 
@@ -52,6 +58,8 @@ class Runner:
 
     def call(self, call: Call, kwargs: dict[str, Any]) -> Any:
         remaining = self.deadline - time.monotonic()
+        if self.reserve and call.ref not in BUILTIN_HANDLERS:
+            remaining -= self.reserve
         if remaining <= 0:
             return _Failure("was not run: the dispatch budget was used up")
         box: list[Any] = []

@@ -23,7 +23,7 @@ from typing import IO, Any, NoReturn
 
 from state.errors import EXIT_ERROR, EXIT_USAGE, StateError
 
-__all__ = ["EXIT_CODES_HELP", "CliParser", "Output", "UsageError", "run_main"]
+__all__ = ["EXIT_CODES_HELP", "CliParser", "Output", "UsageError", "dumps", "run_main"]
 
 EXIT_CODES_HELP = """exit codes:
   0 ok   1 error   2 usage/invalid input   3 not found
@@ -77,12 +77,20 @@ class Output:
         self.compact = compact
 
     def json(self, value: Any) -> None:
-        if self.compact:
-            text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-        else:
-            text = json.dumps(value, ensure_ascii=False, indent=2)
+        text = dumps(value, separators=(",", ":")) if self.compact else dumps(value, indent=2)
         self.stream.write(text + "\n")
         self.stream.flush()
+
+
+def dumps(value: Any, **options: Any) -> str:
+    """JSON text, non-ASCII kept readable; escaped if it holds a lone surrogate (stored
+    from a ``\\ud800`` escape in a payload), which no UTF-8 stream could print."""
+    text = json.dumps(value, ensure_ascii=False, **options)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(value, **options)
+    return text
 
 
 def run_main(
@@ -117,7 +125,8 @@ def run_main(
     except BrokenPipeError:
         return 0  # e.g. `... | head`: the reader went away, nothing to report
     except OSError as exc:
-        err.write(f"{prog}: error: {exc.strerror or exc}: {exc.filename or ''}\n".rstrip() + "\n")
+        where = f": {exc.filename}" if exc.filename else ""
+        err.write(f"{prog}: error: {exc.strerror or exc}{where}\n")
         return EXIT_ERROR
     except Exception as exc:
         where = _log_traceback(prog)

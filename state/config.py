@@ -10,7 +10,6 @@ from __future__ import annotations
 import copy
 
 from state.paths import config_key
-from state.query import deep_merge
 from state.storage import Storage
 
 TYPE_CHECKING = False
@@ -41,18 +40,46 @@ def load_config(store: Storage) -> dict[str, Any]:
 
 
 def with_defaults(stored: dict[str, Any]) -> dict[str, Any]:
-    """``stored`` (a config document as read) over :data:`DEFAULTS`, as a fresh copy."""
+    """``stored`` (a config document as read) over :data:`DEFAULTS`, as a fresh copy.
+
+    A value whose type does not match its default (a hand-edited ``"claims": "warn"`` or
+    ``"max_bytes": "big"``) is ignored, so that the handlers always see usable settings;
+    ``shared_state set-config`` validates what it writes.
+    """
     merged = copy.deepcopy(DEFAULTS)
     if stored:
-        deep_merge(merged, copy.deepcopy(stored))
+        _typed_merge(merged, copy.deepcopy(stored))
     return merged
 
 
 def project_config(config: dict[str, Any], project: str) -> dict[str, Any]:
     """Global settings with the overrides under ``projects.<project>`` applied."""
     merged = {k: copy.deepcopy(v) for k, v in config.items() if k != "projects"}
-    overrides = config.get("projects", {}).get(project)
+    projects = config.get("projects")
+    overrides = projects.get(project) if isinstance(projects, dict) else None
     if isinstance(overrides, dict):
-        deep_merge(merged, copy.deepcopy(overrides))
+        _typed_merge(merged, copy.deepcopy(overrides))
     merged["project"] = project
     return merged
+
+
+def _typed_merge(target: dict[str, Any], data: dict[str, Any]) -> None:
+    """Like :func:`state.query.deep_merge`, but a value of another type than the one it
+    would replace is skipped."""
+    for key, value in data.items():
+        current = target.get(key)
+        if key not in target or current is None:
+            target[key] = value
+        elif isinstance(current, dict):
+            if isinstance(value, dict):
+                _typed_merge(current, value)
+        elif _same_kind(current, value):
+            target[key] = value
+
+
+def _same_kind(default: Any, value: Any) -> bool:
+    if isinstance(default, bool) or isinstance(value, bool):
+        return isinstance(default, bool) and isinstance(value, bool)
+    if isinstance(default, int | float):
+        return isinstance(value, int | float)
+    return isinstance(value, type(default))

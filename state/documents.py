@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from state.errors import InvalidValueError
 
@@ -80,6 +80,22 @@ class Config(_Doc):
     dispatch: DispatchConfig = Field(default_factory=DispatchConfig)  # type: ignore[arg-type]
     plugins: PluginsConfig = Field(default_factory=PluginsConfig)
     record: str | None = None
+
+    @field_validator("default_project")
+    @classmethod
+    def _default_project_is_an_id(cls, value: str | None) -> str | None:
+        from state.paths import validate_id  # a project id becomes a folder name
+
+        return None if value is None else validate_id(value, "project id")
+
+    @field_validator("projects")
+    @classmethod
+    def _projects_are_ids(cls, value: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        from state.paths import validate_id
+
+        for project in value:
+            validate_id(project, "project id")
+        return value
 
 
 class Tool(_Open):

@@ -171,11 +171,14 @@ class FileStorage(Storage):
             if os.path.islink(path):
                 raise UnsafePathError(f"{path}: is a symlink; refusing to replace it")
             os.replace(tmp, path)
-        except BaseException:
+        except BaseException as exc:
             _unlink_quietly(tmp)
-            raise
+            raise _named(exc, path) from None
         if durable:
-            _fsync_dir(folder)
+            try:
+                _fsync_dir(folder)
+            except OSError as exc:
+                raise _named(exc, folder) from None
 
     def _delete(self, key: str) -> bool:
         try:
@@ -227,6 +230,8 @@ class FileStorage(Storage):
             else:
                 _write_all(fd, b"\n" + line if _torn_tail(fd) else line)
             return os.fstat(fd).st_size
+        except OSError as exc:
+            raise _named(exc, path) from None
         finally:
             os.close(fd)
 
@@ -288,6 +293,14 @@ class FileStorage(Storage):
         except FileNotFoundError:
             return None
         return st.st_mtime if stat.S_ISREG(st.st_mode) else None
+
+
+def _named(exc: BaseException, path: str) -> BaseException:
+    """``exc``, naming ``path`` if it is an I/O error that names no file (a failed
+    ``write``/``fsync``: "No space left on device" alone does not say where)."""
+    if isinstance(exc, OSError) and exc.filename is None and exc.errno is not None:
+        return OSError(exc.errno, exc.strerror, path)
+    return exc
 
 
 def _write_all(fd: int, data: bytes) -> None:

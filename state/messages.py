@@ -149,8 +149,14 @@ def take_undelivered(store: Storage, session_id: str, *, urgent_only: bool = Fal
         doc["delivered_count"] = int(doc.get("delivered_count", 0)) + len(taken)
         if taken:
             doc["last_delivered_at"] = iso()
-    taken.sort(key=lambda m: m.get("ts", 0))
+    taken.sort(key=_sent_at)
     return taken
+
+
+def _sent_at(message: dict[str, Any]) -> float:
+    """Sort key: a line written by hand may carry any ``ts``, or none."""
+    ts = message.get("ts")
+    return float(ts) if isinstance(ts, int | float) and not isinstance(ts, bool) else 0.0
 
 
 def inbox(store: Storage, session_id: str, *, include_delivered: bool = False
@@ -175,7 +181,7 @@ def inbox(store: Storage, session_id: str, *, include_delivered: bool = False
                 if include_delivered or not delivered:
                     out.append({**message, "delivered": delivered})
             position = line_end
-    out.sort(key=lambda m: m.get("ts", 0))
+    out.sort(key=_sent_at)
     return out
 
 

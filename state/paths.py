@@ -54,7 +54,8 @@ def validate_id(value: object, kind: str = "id") -> str:
     """Return ``value`` if it is safe to use as one path component, else raise.
 
     Allowed: 1-128 ASCII letters, digits, ``-``, ``_`` and ``.``, starting with a
-    letter or digit (so never ``.``, ``..`` or a hidden file), not a name
+    letter or digit (so never ``.``, ``..`` or a hidden file), not ending with
+    ``.`` (which Windows strips, so ``a.`` would alias ``a``), not a name
     Windows reserves. Everything else — separators, NUL, whitespace, unicode
     look-alikes — is refused with an :class:`InvalidIdError` naming ``kind``.
     """
@@ -72,6 +73,8 @@ def validate_id(value: object, kind: str = "id") -> str:
         )
     if not value[0].isalnum():
         raise InvalidIdError(f"invalid {kind} {value!r}: must start with a letter or digit")
+    if value.endswith("."):  # Windows drops a trailing dot: "a." would be the file "a"
+        raise InvalidIdError(f"invalid {kind} {value!r}: must not end with '.'")
     if value.split(".")[0].lower() in _RESERVED:
         raise InvalidIdError(f"invalid {kind} {value!r}: reserved device name")
     return value

@@ -237,6 +237,8 @@ def set_member(store: Storage, project: str, name: str, *, role: str | None = No
                tools: list[str] | None = None,
                capabilities: list[str] | None = None) -> dict[str, Any]:
     """Add or change a team member (a person, a tool or an agent role)."""
+    for tool in tools or []:
+        validate_id(tool, "tool name")
     return _upsert(store, project, "team.json", "members", name, "member name", {
         "role": role, "tools": tools, "capabilities": capabilities,
     })

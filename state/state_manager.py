@@ -244,9 +244,9 @@ def get_or_create(doc: dict[str, Any], parts: list[str]) -> dict[str, Any]:
 
 
 def _compact(value: Any) -> str:
-    import json
+    from state.cli import dumps
 
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return dumps(value, separators=(",", ":"))
 
 
 _MISSING = object()

@@ -48,7 +48,21 @@ DEFAULT_LOCK_TIMEOUT = 5.0
 
 def encode_document(doc: dict[str, Any]) -> bytes:
     """Documents are pretty-printed so people can read and diff them."""
-    return (json.dumps(doc, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+    try:
+        return (json.dumps(doc, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate (from a \ud800 escape): keep it escaped
+        return (json.dumps(doc, indent=2) + "\n").encode("utf-8")
+
+
+#: Containers the handlers build on, by document name. A document where one of them has
+#: another type (edited by hand) is as unusable as one that does not parse: corrupt.
+_CONTAINERS: dict[str, tuple[tuple[str, type], ...]] = {
+    "state.json": (("session_id", str), ("active_work", dict), ("active_work.agents", dict)),
+    "tasks.json": (("tasks", dict),),
+    "inbox.json": (("offsets", dict), ("held", list)),
+    "usage.json": (("transcripts", dict), ("tokens", dict), ("by_model", dict),
+                   ("seen_message_ids", list)),
+}
 
 
 def decode_document(key: str, raw: bytes) -> dict[str, Any]:
@@ -58,11 +72,25 @@ def decode_document(key: str, raw: bytes) -> dict[str, Any]:
         raise CorruptDocumentError(f"{key}: not valid JSON ({exc})") from None
     if not isinstance(doc, dict):
         raise CorruptDocumentError(f"{key}: expected a JSON object, found {type(doc).__name__}")
+    for path, kind in _CONTAINERS.get(key.rsplit("/", 1)[-1], ()):
+        value: Any = doc
+        for part in path.split("."):
+            value = value.get(part) if isinstance(value, dict) else None
+        if value is not None and not isinstance(value, kind):
+            raise CorruptDocumentError(f"{key}: {path} should be a JSON {_JSON_TYPES[kind]}, "
+                                       f"found {type(value).__name__}")
     return doc
 
 
+_JSON_TYPES: dict[type, str] = {dict: "object", list: "array", str: "string"}
+
+
 def encode_record(record: dict[str, Any]) -> bytes:
-    return (json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
+    try:
+        return (json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n"
+                ).encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate: escaped, the line stays valid UTF-8
+        return (json.dumps(record, separators=(",", ":")) + "\n").encode("utf-8")
 
 
 def decode_lines(data: bytes) -> Iterator[dict[str, Any]]:
