@@ -314,4 +314,5 @@ def test_32_dispatchers_x_50_events_with_cli_writer_and_reader(
     assert dispatch_log_errors(root) == []
     report(processes=WORKERS, events=len(sent), messages=len(messages), deliveries=deliveries,
            cli_reads=reader_result["reads"] + cli_reads[0], documents=checked["documents"],
-           log_lines=checked["log_lines"], seconds=round(load_seconds, 1))
+           log_lines=checked["log_lines"], blank_log_lines=checked["blank_log_lines"],
+           seconds=round(load_seconds, 1))
