@@ -1,4 +1,4 @@
-"""Fixtures shared by the handler and coordination tests: a fresh state root and in-process dispatch.
+"""Fixtures shared by the handler and coordination tests: a fresh state root, in-process dispatch.
 
 Folders with their own needs (tests/state, tests/dispatch, ...) define their own fixtures,
 which take precedence there.
