@@ -48,7 +48,7 @@ CWD = f"/work/{PROJECT}"
 MESSAGES = 24
 
 WORKER = """
-import io, json, os, sys, time
+import io, json, os, sys, threading, time
 from hooks.dispatch import main
 events = json.load(open(sys.argv[1]))
 go = sys.argv[2]
@@ -59,6 +59,9 @@ for event in events:
     out, err = io.StringIO(), io.StringIO()
     code = main([], stdin=io.BytesIO(json.dumps(event).encode()), stdout=out, stderr=err)
     results.append([code, out.getvalue(), err.getvalue()])
+for thread in threading.enumerate():  # a handler that overran its limit on an overloaded
+    if thread.name.startswith("orchestra:"):  # machine finishes (see the overruns count)
+        thread.join()
 json.dump(results, sys.stdout)
 """
 
@@ -311,8 +314,12 @@ def test_32_dispatchers_x_50_events_with_cli_writer_and_reader(
     assert reader_result["reads"] > 0 and cli_reads[0] > 0 and cli_reads[1] == 0
 
     checked = check_state_tree(root)
-    assert dispatch_log_errors(root) == []
+    # A handler that overran its time limit (2 s) is the budget at work, not a fault of the
+    # state: it happens only on an overloaded machine and is counted; anything else fails.
+    errors = dispatch_log_errors(root)
+    overruns = [e for e in errors if "overran its time limit" in e]
+    assert errors == overruns, errors
     report(processes=WORKERS, events=len(sent), messages=len(messages), deliveries=deliveries,
            cli_reads=reader_result["reads"] + cli_reads[0], documents=checked["documents"],
            log_lines=checked["log_lines"], blank_log_lines=checked["blank_log_lines"],
-           seconds=round(load_seconds, 1))
+           handler_overruns=len(overruns), seconds=round(load_seconds, 1))
