@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import sys
 from typing import Any
 
@@ -32,8 +31,6 @@ _IDENTITY = frozenset({
     "agent_type", "hook_event_name", "tool_name", "tool_use_id", "task_id", "turn_id",
     "message_id", "agent_transcript_path", "file_path", "elicitation_id",
 })
-#: The event log's rule (:mod:`state.redact`): string values under these keys are masked.
-_SENSITIVE_KEY = re.compile(r"(?i)(password|passwd|secret|token|api[_-]?key|credential|private)")
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _BINARY = getattr(os, "O_BINARY", 0)
 
@@ -63,10 +60,10 @@ def redact_payload(payload: dict[str, Any]) -> dict[str, Any]:
 
 
 def _redact(key: str, value: Any) -> Any:
-    from state.redact import REDACTED, redact
+    from state.redact import REDACTED, is_sensitive_key, redact
 
     if isinstance(value, str):
-        if value and _SENSITIVE_KEY.search(key):
+        if value and is_sensitive_key(key):
             return REDACTED
         if len(value) > MAX_STRING:
             value = value[:MAX_STRING] + f"...[{len(value) - MAX_STRING} more characters]"
