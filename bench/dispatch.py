@@ -39,7 +39,8 @@ import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+from _timing import REPO, p90, time_run  # bench/ is on sys.path when run as a script
+
 PAYLOADS = REPO / "tests" / "payloads"
 EVENTS = {
     "PreToolUse Bash": "PreToolUse.Bash.json",
@@ -66,19 +67,8 @@ def _env(home: Path) -> dict[str, str]:
     return env
 
 
-def _time(cmd: list[str], env: dict[str, str], stdin: bytes = b"") -> float:
-    start = time.perf_counter()
-    done = subprocess.run(cmd, input=stdin, env=env, cwd=REPO, capture_output=True,
-                          check=False)
-    elapsed = time.perf_counter() - start
-    if done.returncode != 0:
-        raise SystemExit(f"failed ({done.returncode}): {' '.join(cmd)}\n{done.stderr.decode()}")
-    return elapsed
 
 
-def _p90(values: list[float]) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(0.9 * (len(ordered) - 1)))]
 
 
 def _payload(name: str, **changes: str) -> bytes:
@@ -105,12 +95,12 @@ def per_event(runs: int, peer_python: str | None = None) -> int:
         stdins = {event: _payload(name) for event, name in EVENTS.items()}
         for stdin in stdins.values():  # warm .pyc files, the page cache and the dispatch cache
             for cmd in commands.values():
-                _time(cmd, env, stdin)
+                time_run(cmd, env, stdin)
         times: dict[tuple[str, str], list[float]] = {(e, c): [] for e in EVENTS for c in commands}
         for _ in range(runs):  # interleaved, so drift hits every command alike
             for event, stdin in stdins.items():
                 for name, cmd in commands.items():
-                    times[event, name].append(_time(cmd, env, stdin))
+                    times[event, name].append(time_run(cmd, env, stdin))
 
     print(f"python {sys.version.split()[0]} ({sys.executable})")
     print(f"{runs} runs of each command per event, interleaved; ms (median / p90)")
@@ -121,7 +111,7 @@ def per_event(runs: int, peer_python: str | None = None) -> int:
         cells = []
         for name in commands:
             values = times[event, name]
-            cells.append(f"{statistics.median(values) * 1000:6.1f} / {_p90(values) * 1000:6.1f}")
+            cells.append(f"{statistics.median(values) * 1000:6.1f} / {p90(values) * 1000:6.1f}")
         floor = statistics.median(times[event, FLOOR])
         bare = statistics.median(times[event, BARE])
         dispatch = statistics.median(times[event, DISPATCH])
@@ -174,15 +164,15 @@ def events_preloaded(runs: int, count: int) -> int:
         stdins = {label: _payload("PostToolUse.Bash.json", session_id=sid)
                   for label, sid in sessions.items()}
         for stdin in stdins.values():  # create both sessions, warm every cache
-            _time(dispatch, env, stdin)
+            time_run(dispatch, env, stdin)
         log = home / "sessions" / sessions["preloaded"] / "events.jsonl"
         size = _fill_event_log(log, count, sessions["preloaded"])
         for stdin in stdins.values():
-            _time(dispatch, env, stdin)
+            time_run(dispatch, env, stdin)
         times: dict[str, list[float]] = {label: [] for label in sessions}
         for _ in range(runs):
             for label, stdin in stdins.items():
-                times[label].append(_time(dispatch, env, stdin))
+                times[label].append(time_run(dispatch, env, stdin))
         with open(log, "rb") as fh:
             lines = sum(1 for _ in fh)
 
@@ -191,7 +181,7 @@ def events_preloaded(runs: int, count: int) -> int:
           f"events.jsonl: {lines} lines, {size / 1e6:.1f} MB (one file, no rotation)")
     print(f"{'session':<12}{'median ms':>11}{'p90 ms':>9}")
     for label, values in times.items():
-        print(f"{label:<12}{statistics.median(values) * 1000:>11.1f}{_p90(values) * 1000:>9.1f}")
+        print(f"{label:<12}{statistics.median(values) * 1000:>11.1f}{p90(values) * 1000:>9.1f}")
     ratio = statistics.median(times["preloaded"]) / statistics.median(times["fresh"])
     print(f"preloaded/fresh: {ratio:.2f}")
     return 0
@@ -205,7 +195,7 @@ def importtime(top: int = 25) -> int:
         env = _env(home)
         stdin = _payload(EVENTS["PreToolUse Bash"])
         for _ in range(2):
-            _time(dispatch, env, stdin)
+            time_run(dispatch, env, stdin)
         done = subprocess.run([sys.executable, "-X", "importtime", *dispatch[1:]], input=stdin,
                               env=env, cwd=REPO, capture_output=True, check=True)
     rows = []

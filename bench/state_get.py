@@ -22,10 +22,10 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+from _timing import REPO, p90, time_run  # bench/ is on sys.path when run as a script
+
 SESSION_ID = "bench-session"
 
 
@@ -70,18 +70,8 @@ def _env(home: Path, *, bytecode: bool = True) -> dict[str, str]:
     return env
 
 
-def _time(cmd: list[str], env: dict[str, str]) -> float:
-    start = time.perf_counter()
-    done = subprocess.run(cmd, env=env, cwd=REPO, capture_output=True)
-    elapsed = time.perf_counter() - start
-    if done.returncode != 0:
-        raise SystemExit(f"failed ({done.returncode}): {' '.join(cmd)}\n{done.stderr.decode()}")
-    return elapsed
 
 
-def _p90(values: list[float]) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(0.9 * (len(ordered) - 1)))]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -105,11 +95,11 @@ def main(argv: list[str] | None = None) -> int:
                 py, "-m", "state.state_manager", "get", SESSION_ID, "$.active_work.current_epic"],
         }
         for cmd in commands.values():  # warm the page cache and .pyc files
-            _time(cmd, env)
+            time_run(cmd, env)
         times: dict[str, list[float]] = {name: [] for name in commands}
         for _ in range(args.runs):  # interleaved, so drift hits every command alike
             for name, cmd in commands.items():
-                times[name].append(_time(cmd, env))
+                times[name].append(time_run(cmd, env))
 
     print(f"python {sys.version.split()[0]} ({py})")
     print(f"state.json: {size / 1e6:.2f} MB, {args.runs} runs each, interleaved, "
@@ -118,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'command':<32}{'median ms':>11}{'p90 ms':>9}{'x floor':>9}")
     for name, values in times.items():
         median = statistics.median(values)
-        print(f"{name:<32}{median * 1000:>11.1f}{_p90(values) * 1000:>9.1f}"
+        print(f"{name:<32}{median * 1000:>11.1f}{p90(values) * 1000:>9.1f}"
               f"{median / floor:>9.2f}")
     return 0
 
