@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from state import session_manager, shared_state, state_manager
 from state.errors import InvalidIdError
 from state.paths import MAX_ID_LENGTH, project_key, session_key, validate_id
+from tests._id_verbs import STATE_VERBS
 
 BAD_IDS = [
     "..", ".", "/", "\\", "\0", "a\0b", "", "x" * 129, "../x", "/etc/passwd", "a/../../b",
@@ -77,41 +78,7 @@ MAINS: dict[str, Callable[..., int]] = {
     "session_manager": session_manager.main,
     "shared_state": shared_state.main,
 }
-# {} is where the bad id goes.
-VERBS = [
-    ("state_manager", ["get", "{}", "mode"]),
-    ("state_manager", ["get", "{}", "$.mode"]),
-    ("state_manager", ["set", "{}", "mode", "x"]),
-    ("state_manager", ["merge", "{}", "active_work", "--data", "{}"]),
-    ("state_manager", ["delete", "{}", "mode"]),
-    ("state_manager", ["watch", "{}", "mode", "--count", "1", "--timeout", "0.1"]),
-    ("state_manager", ["events", "{}"]),
-    ("state_manager", ["list-sessions", "--project", "{}"]),
-    ("session_manager", ["create", "--id", "{}"]),
-    ("session_manager", ["create", "--project", "{}"]),
-    ("session_manager", ["list", "--project", "{}"]),
-    ("session_manager", ["show", "{}"]),
-    ("session_manager", ["heartbeat", "{}"]),
-    ("session_manager", ["end", "{}"]),
-    ("shared_state", ["get-config", "{}"]),
-    ("shared_state", ["register-tool", "{}", "--capabilities", "read"]),
-    ("shared_state", ["unregister-tool", "{}"]),
-    ("shared_state", ["update-epic", "{}", "e1", "--status", "planned"]),
-    ("shared_state", ["update-epic", "p1", "{}", "--status", "planned"]),
-    ("shared_state", ["update-epic", "p1", "e1", "--sprint", "{}"]),
-    ("shared_state", ["list-epics", "{}"]),
-    ("shared_state", ["update-sprint", "{}", "sp1"]),
-    ("shared_state", ["update-sprint", "p1", "{}"]),
-    ("shared_state", ["update-sprint", "p1", "sp1", "--epic", "{}"]),
-    ("shared_state", ["list-sprints", "{}"]),
-    ("shared_state", ["set-member", "{}", "alice"]),
-    ("shared_state", ["set-member", "p1", "{}"]),
-    ("shared_state", ["remove-member", "{}", "alice"]),
-    ("shared_state", ["remove-member", "p1", "{}"]),
-    ("shared_state", ["list-team", "{}"]),
-    ("shared_state", ["decide", "{}", "--title", "t", "--rationale", "r", "--by", "me"]),
-    ("shared_state", ["list-decisions", "{}"]),
-]
+VERBS = STATE_VERBS  # {} is where the bad id goes
 # The list; every other bad id is refused by the same validate_id (above).
 CLI_BAD_IDS = ["..", ".", "/", "\\", "a\0b", "", "x" * 129, "../x", "/etc/passwd", "a/../../b",
                "\uff53ession", "a\u2215b", "CON", " s1"]  # \uff53: fullwidth s
