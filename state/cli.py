@@ -196,11 +196,12 @@ def with_store(
 
 
 def open_cli_store() -> Any:
-    """The store for a CLI command: changes it commits fire ``on_state_change`` hooks."""
-    from hooks.state_triggers import attach
+    """The store for a CLI command: the store observers (:mod:`state.observers`) see the
+    changes it commits, which is how they reach the plugins' ``on_state_change``."""
+    from state.observers import attach_observers
     from state.paths import home
     from state.store import open_store
 
     store = open_store()
-    attach(store, str(home()))
+    attach_observers(store, str(home()))
     return store

@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
-from hooks import registration
-from hooks.doctor import diagnose
-from hooks.doctor_state import find_orphans
+from hooks.tooling import registration
+from hooks.tooling.doctor import diagnose
+from hooks.tooling.doctor_state import find_orphans
 
 DECOY_INIT = "raise SystemExit('decoy hooks package imported')\n"
 

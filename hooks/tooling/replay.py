@@ -1,6 +1,6 @@
 """``python -m hooks replay FILE.jsonl``: feed a recorded session through the dispatcher.
 
-Each line of ``FILE.jsonl`` is one payload (what :mod:`hooks.recording` writes, or the
+Each line of ``FILE.jsonl`` is one payload (what :mod:`hooks.tooling.record` writes, or the
 shipped ``examples/sessions/*.jsonl``). They are dispatched in order and each result is
 printed as one JSON line: ``{"n", "event", "tool"?, "exit_code", "reply", "stderr"?}``
 (``stderr`` only when the exit code is not 0).
@@ -35,7 +35,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import IO, TYPE_CHECKING, Any
 
-from hooks.cli import CliError, Streams, run
+from hooks.tooling.cli import CliError, Streams, run
 
 if TYPE_CHECKING:
     import argparse
@@ -157,7 +157,7 @@ def _configure(parser: argparse.ArgumentParser) -> None:
 def _run(args: argparse.Namespace, streams: Streams) -> int:
     import tempfile
 
-    from hooks.recording import read_recording
+    from hooks.tooling.record import read_recording
 
     if args.update_golden and not args.golden:
         raise CliError("--update-golden needs --golden FILE")

@@ -1,7 +1,7 @@
 """``python -m hooks install|uninstall``: register Orchestra in a Claude Code settings file.
 
 ``install [--scope user|project|local] [--project-dir DIR] [--python PATH] [--dry-run]``
-merges :func:`hooks.registration.template` into the settings file of the scope with the
+merges :func:`hooks.tooling.registration.template` into the settings file of the scope with the
 absolute path of the interpreter (default: the one running this command), after checking
 that this interpreter can import Orchestra from an unrelated folder. It keeps every other
 hook and setting, is idempotent, writes a timestamped backup before any change, shows a
@@ -9,7 +9,7 @@ unified diff instead of writing with ``--dry-run``, and refuses (exit 1, file un
 when the file is not valid JSON.
 
 ``uninstall [--scope ...] [--project-dir DIR] [--dry-run]`` removes exactly the handlers the
-recognition rule of :mod:`hooks.registration` matches, and nothing else.
+recognition rule of :mod:`hooks.tooling.registration` matches, and nothing else.
 """
 
 from __future__ import annotations
@@ -21,9 +21,17 @@ import tempfile
 from collections.abc import Sequence
 from typing import IO, TYPE_CHECKING, Any
 
-from hooks import registration
-from hooks.cli import CliError, Streams, run
-from hooks.settings_file import SCOPES, SettingsFile, diff, load, render, save, settings_path
+from hooks.tooling import registration
+from hooks.tooling.cli import CliError, Streams, run
+from hooks.tooling.settings_file import (
+    SCOPES,
+    SettingsFile,
+    diff,
+    load,
+    render,
+    save,
+    settings_path,
+)
 
 if TYPE_CHECKING:
     import argparse
@@ -163,7 +171,8 @@ def main(argv: Sequence[str] | None = None, *, stdin: IO[str] | None = None,
     verb = args.pop(0) if args else ""
     entry = {"install": install_main, "uninstall": uninstall_main}.get(verb)
     if entry is None:
-        (stderr or sys.stderr).write("usage: python -m hooks.install install|uninstall ...\n")
+        (stderr or sys.stderr).write(
+            "usage: python -m hooks.tooling.install install|uninstall ...\n")
         return 2
     return entry(args, stdin=stdin, stdout=stdout, stderr=stderr)
 

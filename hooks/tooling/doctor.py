@@ -29,16 +29,16 @@ import time
 from collections.abc import Sequence
 from typing import IO, TYPE_CHECKING, Any
 
-from hooks import registration
-from hooks.cli import CliError, Streams, run
-from hooks.doctor_state import (
+from hooks.tooling import registration
+from hooks.tooling.cli import CliError, Streams, run
+from hooks.tooling.doctor_state import (
     Finding,
     check_locks,
     check_orphans,
     check_plugins,
     check_state_root,
 )
-from hooks.settings_file import SCOPES, load, settings_path
+from hooks.tooling.settings_file import SCOPES, load, settings_path
 
 if TYPE_CHECKING:
     import argparse
@@ -139,7 +139,7 @@ def _lookalikes(data: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
 
 
 def check_commands(scopes: list[Scope], *, probe: bool = True) -> list[Finding]:
-    from hooks.install import check_interpreter
+    from hooks.tooling.install import check_interpreter
 
     found = []
     by_command: dict[str, str] = {}
@@ -258,7 +258,7 @@ def check_disabled(scopes: list[Scope]) -> list[Finding]:
 
 
 def check_recording(home: str) -> list[Finding]:
-    from hooks.recording import record_target
+    from hooks.capture import record_target
 
     target = record_target(home)
     if not target:
