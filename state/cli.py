@@ -23,11 +23,51 @@ from typing import IO, Any, NoReturn
 
 from state.errors import EXIT_ERROR, EXIT_USAGE, StateError
 
-__all__ = ["EXIT_CODES_HELP", "CliParser", "Output", "UsageError", "dumps", "run_main"]
+__all__ = ["EXIT_CODES_HELP", "CliParser", "Front", "Output", "UsageError", "VerbTable", "dumps",
+           "run_main"]
 
 EXIT_CODES_HELP = """exit codes:
   0 ok   1 error   2 usage/invalid input   3 not found
   4 conflict (--if-version)   5 lock timeout   130 interrupted"""
+
+
+class Front:
+    """How a CLI is presented when another command fronts it (``orchestra``).
+
+    ``prog`` replaces the CLI's own name in usage lines and errors; ``names`` shows some
+    verbs under other names (``{"list": "who"}``); ``examples`` (by the verb's own name)
+    end that verb's ``--help``.
+    """
+
+    __slots__ = ("examples", "names", "prog")
+
+    def __init__(self, prog: str, *, names: dict[str, str] | None = None,
+                 examples: dict[str, str] | None = None) -> None:
+        self.prog = prog
+        self.names = names or {}
+        self.examples = examples or {}
+
+    def epilog(self, verb: str) -> str:
+        example = self.examples.get(verb)
+        return EXIT_CODES_HELP + (f"\n\nexample:\n  {example}" if example else "")
+
+
+class VerbTable:
+    """The verbs of a CLI as argparse sub-commands; ``args.verb`` is always the verb's own
+    name, whatever name a :class:`Front` shows it under."""
+
+    def __init__(self, parser: argparse.ArgumentParser, front: Front | None) -> None:
+        self.front = front
+        self._sub = parser.add_subparsers(dest="shown_verb", required=True, metavar="VERB")
+
+    def add(self, name: str, help_text: str) -> argparse.ArgumentParser:
+        front = self.front
+        shown = front.names.get(name, name) if front else name
+        epilog = front.epilog(name) if front else EXIT_CODES_HELP
+        p = self._sub.add_parser(shown, help=help_text, description=help_text, epilog=epilog)
+        p.set_defaults(verb=name, verb_prog=p.prog)  # verb_prog: "orchestra who", for messages
+        add_common(p)
+        return p
 
 
 class UsageError(StateError):

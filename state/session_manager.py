@@ -9,14 +9,16 @@ from typing import IO, Any
 from state.cli import (
     EXIT_CODES_HELP,
     CliParser,
+    Front,
     Output,
+    VerbTable,
     add_common,
     run_main,
     with_store,
 )
 from state.clock import parse_duration
 from state.errors import InvalidValueError
-from state.ids import resolve_session_id
+from state.ids import current_session_id, resolve_session_id
 from state.paths import validate_id
 
 __all__ = ["main"]
@@ -33,15 +35,11 @@ Status comes from the last heartbeat (every hook event is one):
   ended: SessionEnd fired or 'end' was run."""
 
 
-def build_parser() -> CliParser:
-    parser = CliParser(prog=PROG, description=DESCRIPTION, epilog=EXIT_CODES_HELP)
+def build_parser(front: Front | None = None) -> CliParser:
+    parser = CliParser(prog=front.prog if front else PROG, description=DESCRIPTION,
+                       epilog=EXIT_CODES_HELP)
     add_common(parser)
-    sub = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
-
-    def verb(name: str, help_text: str) -> argparse.ArgumentParser:
-        p = sub.add_parser(name, help=help_text, description=help_text, epilog=EXIT_CODES_HELP)
-        add_common(p)
-        return p
+    verb = VerbTable(parser, front).add
 
     p = verb("create", "create a session and print it (its id is 'session_id')")
     p.add_argument("--mode", default="development", help="free text, e.g. development, review")
@@ -75,7 +73,7 @@ def build_parser() -> CliParser:
                         help="every session of PROJECT, including ones that start later")
     target.add_argument("--all", action="store_true", help="every session")
     p.add_argument("--from", dest="sender", metavar="ID",
-                   help="sender (default $ORCHESTRA_SESSION_ID, else 'cli')")
+                   help="sender (default: the current session, else 'cli')")
     p.add_argument("--urgent", action="store_true",
                    help="may hold the recipient's next Stop once to show the message")
     p.add_argument("text", metavar="TEXT", help="the message (data for the recipient, "
@@ -86,10 +84,16 @@ def build_parser() -> CliParser:
     p.add_argument("--all", action="store_true", help="include messages already delivered")
     p.add_argument("--mark-read", action="store_true",
                    help="mark the pending messages delivered (they will not reach Claude)")
+    p.add_argument("--follow", action="store_true",
+                   help="keep running: print each new message as one line of text (framed as "
+                   "data) as it arrives and mark it delivered, so hooks do not repeat it; "
+                   "this is what the plugin's monitor runs")
+    p.add_argument("--interval", type=float, default=1.0, metavar="S",
+                   help="with --follow: seconds between checks (default 1)")
 
     p = verb("claims", "list live file claims of a project (who last edited which file)")
     p.add_argument("--project", metavar="P",
-                   help="the project (default: the project of $ORCHESTRA_SESSION_ID)")
+                   help="the project (default: the current session's project)")
     p.add_argument("--window", metavar="DURATION",
                    help="claims younger than this (default config claims.window_seconds)")
 
@@ -137,20 +141,28 @@ def _run(args: argparse.Namespace, out: Output, store: Any) -> int:
 
 def _coordination(args: argparse.Namespace, out: Output, store: Any) -> None:
     """Messages and file claims (the coordination verbs)."""
-    import os
 
     from state import claims, messages, sessions
     from state.config import load_config, project_config
 
     verb = args.verb
     if verb == "send":
-        sender = args.sender or os.environ.get("ORCHESTRA_SESSION_ID") or "cli"
+        sender = args.sender or current_session_id() or "cli"
         out.json(messages.send_message(
             store, text=args.text, sender=sender, to_session=args.to, to_project=args.project,
             to_all=args.all, urgent=args.urgent))
     elif verb == "inbox":
         sid = resolve_session_id(args.session_id)
-        if args.mark_read:
+        if args.follow:
+            if args.all or args.mark_read or args.interval <= 0:
+                raise InvalidValueError("--follow takes only --interval (a positive number)")
+
+            def write(line: str) -> None:
+                out.stream.write(line + "\n")
+                out.stream.flush()
+
+            messages.follow(store, sid, write, interval=args.interval)
+        elif args.mark_read:
             out.json(messages.take_undelivered(store, sid))
         else:
             out.json(messages.inbox(store, sid, include_delivered=args.all))
@@ -185,8 +197,10 @@ def main(
     stdin: IO[str] | None = None,
     stdout: IO[str] | None = None,
     stderr: IO[str] | None = None,
+    front: Front | None = None,
 ) -> int:
-    return run_main(PROG, build_parser(), with_store(PROG, _run), argv, stdout, stderr)
+    prog = front.prog if front else PROG
+    return run_main(prog, build_parser(front), with_store(prog, _run), argv, stdout, stderr)
 
 
 def run() -> None:

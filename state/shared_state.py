@@ -9,7 +9,9 @@ from typing import IO, Any
 from state.cli import (
     EXIT_CODES_HELP,
     CliParser,
+    Front,
     Output,
+    VerbTable,
     add_common,
     add_value_mode,
     run_main,
@@ -36,15 +38,11 @@ def _csv(values: list[str] | None) -> list[str] | None:
     return [v.strip() for chunk in values for v in chunk.split(",") if v.strip()]
 
 
-def build_parser() -> CliParser:
-    parser = CliParser(prog=PROG, description=DESCRIPTION, epilog=EXIT_CODES_HELP)
+def build_parser(front: Front | None = None) -> CliParser:
+    parser = CliParser(prog=front.prog if front else PROG, description=DESCRIPTION,
+                       epilog=EXIT_CODES_HELP)
     add_common(parser)
-    sub = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
-
-    def verb(name: str, help_text: str) -> argparse.ArgumentParser:
-        p = sub.add_parser(name, help=help_text, description=help_text, epilog=EXIT_CODES_HELP)
-        add_common(p)
-        return p
+    verb = VerbTable(parser, front).add
 
     p = verb("get-config", "print the config (with PROJECT: with that project's overrides)")
     p.add_argument("project", metavar="PROJECT", nargs="?")
@@ -178,8 +176,10 @@ def main(
     stdin: IO[str] | None = None,
     stdout: IO[str] | None = None,
     stderr: IO[str] | None = None,
+    front: Front | None = None,
 ) -> int:
-    return run_main(PROG, build_parser(), with_store(PROG, _run), argv, stdout, stderr)
+    prog = front.prog if front else PROG
+    return run_main(prog, build_parser(front), with_store(prog, _run), argv, stdout, stderr)
 
 
 def run() -> None:

@@ -14,8 +14,10 @@ from typing import IO, Any
 from state.cli import (
     EXIT_CODES_HELP,
     CliParser,
+    Front,
     Output,
     UsageError,
+    VerbTable,
     add_common,
     add_value_mode,
     run_main,
@@ -51,19 +53,16 @@ PATH is a dot path (active_work.current_epic, active_work.tasks.1.status;
 escape a dot inside a key as '\\.' or write the key as ["a.b"]) or a JSONPath
 expression starting with '$' (get only), e.g.
   state_manager get SID '$.active_work.tasks[?(@.status=="pending")]'
-SESSION_ID defaults to $ORCHESTRA_SESSION_ID when given as '-'.
+SESSION_ID defaults to the current session ($ORCHESTRA_SESSION_ID, else
+$CLAUDE_CODE_SESSION_ID) when omitted or given as '-'.
 VALUE is parsed as JSON when it is valid JSON, else taken as a string."""
 
 
-def build_parser() -> CliParser:
-    parser = CliParser(prog=PROG, description=DESCRIPTION, epilog=EXIT_CODES_HELP)
+def build_parser(front: Front | None = None) -> CliParser:
+    parser = CliParser(prog=front.prog if front else PROG, description=DESCRIPTION,
+                       epilog=EXIT_CODES_HELP)
     add_common(parser)
-    sub = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
-
-    def verb(name: str, help_text: str) -> argparse.ArgumentParser:
-        p = sub.add_parser(name, help=help_text, description=help_text, epilog=EXIT_CODES_HELP)
-        add_common(p)
-        return p
+    verb = VerbTable(parser, front).add
 
     p = verb("get", "print the value at PATH (a JSONPath prints the list of matches)")
     _operands(p, "[SESSION_ID] [PATH]")
@@ -102,7 +101,7 @@ def build_parser() -> CliParser:
 
 def _operands(p: argparse.ArgumentParser, usage: str) -> None:
     p.add_argument("operands", nargs="*", metavar="OPERAND",
-                   help=f"{usage}; SESSION_ID defaults to $ORCHESTRA_SESSION_ID ('-' too)")
+                   help=f"{usage}; SESSION_ID defaults to the current session ('-' too)")
     p.usage = f"%(prog)s [options] {usage}"
     p.set_defaults(operand_usage=usage)
 
@@ -114,24 +113,24 @@ def _split_operands(args: argparse.Namespace) -> None:
     ``get`` with one operand reads it as a PATH when it is a JSONPath or when
     ``$ORCHESTRA_SESSION_ID`` is set and no session of that name exists.
     """
-    import os
+    from state.ids import current_session_id
 
     usage: str = args.operand_usage
     names = [w.strip("[]") for w in usage.split()]
     required = [w for w in usage.split() if not w.startswith("[")]
     given = list(args.operands)
     if len(given) > len(names) or len(given) < len(required):
-        raise UsageError(f"{args.verb} takes {usage} (see {PROG} {args.verb} --help)")
+        raise UsageError(f"{args.shown_verb} takes {usage} (see {args.verb_prog} --help)")
     if args.verb == "get" and len(given) == 1:
-        env = os.environ.get("ORCHESTRA_SESSION_ID")
+        env = current_session_id()
         only = given[0]
         if only.startswith("$") or (env and only != "-" and not _session_exists(only)):
             given = ["-", only]
     elif len(given) < len(names):
-        if not os.environ.get("ORCHESTRA_SESSION_ID") and names[0] == "SESSION_ID" and (
+        if not current_session_id() and names[0] == "SESSION_ID" and (
                 len(given) < len(names) - 1 or args.verb != "get"):
-            raise UsageError(f"{args.verb} takes {usage}: give SESSION_ID or set "
-                             f"ORCHESTRA_SESSION_ID (see {PROG} {args.verb} --help)")
+            raise UsageError(f"{args.shown_verb} takes {usage}: give SESSION_ID or set "
+                             f"ORCHESTRA_SESSION_ID (see {args.verb_prog} --help)")
         given = ["-", *given]
     values = dict(zip(names, given, strict=False))
     args.session_id = values.get("SESSION_ID", "-")
@@ -291,8 +290,10 @@ def main(
     stdin: IO[str] | None = None,
     stdout: IO[str] | None = None,
     stderr: IO[str] | None = None,
+    front: Front | None = None,
 ) -> int:
-    return run_main(PROG, build_parser(), with_store(PROG, _run), argv, stdout, stderr)
+    prog = front.prog if front else PROG
+    return run_main(prog, build_parser(front), with_store(prog, _run), argv, stdout, stderr)
 
 
 def run() -> None:

@@ -43,6 +43,8 @@ from hooks.tooling.settings_file import SCOPES, load, settings_path
 if TYPE_CHECKING:
     import argparse
 
+    from state.cli import Front
+
 __all__ = ["Finding", "diagnose", "main"]
 
 SLOW_MS = 1000.0
@@ -312,10 +314,11 @@ def _run(args: argparse.Namespace, streams: Streams) -> int:
 
 
 def main(argv: Sequence[str] | None = None, *, stdin: IO[str] | None = None,
-         stdout: IO[str] | None = None, stderr: IO[str] | None = None) -> int:
+         stdout: IO[str] | None = None, stderr: IO[str] | None = None,
+         front: Front | None = None) -> int:
     return run("doctor", "Check that Orchestra is registered, runs, and has a healthy state "
                "root; exit 1 when something is broken.", _configure, _run, argv,
-               Streams(stdin, stdout, stderr))
+               Streams(stdin, stdout, stderr, front))
 
 
 if __name__ == "__main__":

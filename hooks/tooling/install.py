@@ -14,6 +14,7 @@ recognition rule of :mod:`hooks.tooling.registration` matches, and nothing else.
 
 from __future__ import annotations
 
+import argparse
 import os
 import subprocess
 import sys
@@ -34,7 +35,7 @@ from hooks.tooling.settings_file import (
 )
 
 if TYPE_CHECKING:
-    import argparse
+    from state.cli import Front
 
 __all__ = ["check_interpreter", "compile_bytecode", "install_main", "main", "uninstall_main"]
 
@@ -98,6 +99,9 @@ def _configure_install(parser: argparse.ArgumentParser) -> None:
     _common(parser)
     parser.add_argument("--python", metavar="PATH",
                         help="interpreter to register (default: the one running this command)")
+    parser.add_argument("--styles", action=argparse.BooleanOptionalAction, default=False,
+                        help="also install the four output styles for the same scope "
+                        "(orchestra install does, unless --no-styles)")
 
 
 def _project_dir(args: argparse.Namespace) -> str | None:
@@ -120,9 +124,39 @@ def _install(args: argparse.Namespace, io: Streams) -> int:
     if not args.dry_run and not compile_bytecode(python):
         io.err.write("note: could not write .pyc files for Orchestra; hooks will still work, "
                      "more slowly, if its folders are read-only\n")
-    return _apply(settings, new, args, io, "installed",
+    code = _apply(settings, new, args, io, "installed",
                   f"Orchestra runs {registration.command_for(python)} for "
                   f"{len(registration.EVENTS)} events")
+    if args.dry_run:
+        return code
+    from hooks.dispatch import state_home
+    from hooks.launcher import ensure_launcher
+
+    folder = ensure_launcher(state_home(), python)
+    io.out.write(f"orchestra for Claude's Bash: {os.path.join(folder, 'orchestra')} "
+                 "(put on its PATH at every SessionStart)\n")
+    if args.styles:
+        _install_styles(args, io)
+    return code
+
+
+def _install_styles(args: argparse.Namespace, io: Streams) -> None:
+    """The output styles for the scope: a refusal is a note, the hooks stay installed."""
+    from pathlib import Path
+
+    from state.errors import StateError
+    from styles.install import install_styles, target_dir
+
+    project = None if args.scope == "user" else Path(args.project_dir or os.getcwd()).resolve()
+    folder = target_dir(project=project)
+    try:
+        actions = install_styles(folder, force=False)
+    except StateError as exc:
+        io.err.write(f"note: output styles not installed: {exc}\n")
+        return
+    changed = sum(action.verb != "unchanged" for action in actions)
+    io.out.write(f"output styles: {folder} ({changed} written, "
+                 f"{len(actions) - changed} unchanged); select one in /config\n")
 
 
 def _uninstall(args: argparse.Namespace, io: Streams) -> int:
@@ -153,15 +187,17 @@ def _apply(settings: SettingsFile, new: dict[str, Any], args: argparse.Namespace
 
 
 def install_main(argv: Sequence[str] | None = None, *, stdin: IO[str] | None = None,
-                 stdout: IO[str] | None = None, stderr: IO[str] | None = None) -> int:
+                 stdout: IO[str] | None = None, stderr: IO[str] | None = None,
+         front: Front | None = None) -> int:
     return run("install", "Register Orchestra's dispatcher in a Claude Code settings file.",
-               _configure_install, _install, argv, Streams(stdin, stdout, stderr))
+               _configure_install, _install, argv, Streams(stdin, stdout, stderr, front))
 
 
 def uninstall_main(argv: Sequence[str] | None = None, *, stdin: IO[str] | None = None,
-                   stdout: IO[str] | None = None, stderr: IO[str] | None = None) -> int:
+                   stdout: IO[str] | None = None, stderr: IO[str] | None = None,
+         front: Front | None = None) -> int:
     return run("uninstall", "Remove Orchestra's handlers (and nothing else) from a Claude Code "
-               "settings file.", _common, _uninstall, argv, Streams(stdin, stdout, stderr))
+               "settings file.", _common, _uninstall, argv, Streams(stdin, stdout, stderr, front))
 
 
 def main(argv: Sequence[str] | None = None, *, stdin: IO[str] | None = None,

@@ -40,6 +40,8 @@ from hooks.tooling.cli import CliError, Streams, run
 if TYPE_CHECKING:
     import argparse
 
+    from state.cli import Front
+
 __all__ = ["main", "normalise", "replay"]
 
 _DROPPED_ENV = ("CLAUDE_ENV_FILE", "ORCHESTRA_SESSION_ID", "CLAUDE_CODE_SESSION_ID")
@@ -207,10 +209,11 @@ def _compare(golden: str, lines: list[str], streams: Streams) -> int:
 
 
 def main(argv: Sequence[str] | None = None, *, stdin: IO[str] | None = None,
-         stdout: IO[str] | None = None, stderr: IO[str] | None = None) -> int:
+         stdout: IO[str] | None = None, stderr: IO[str] | None = None,
+         front: Front | None = None) -> int:
     return run("replay", "Feed a recorded session through the dispatcher, in order, and print "
                "each event's exit code and reply.", _configure, _run, argv,
-               Streams(stdin, stdout, stderr))
+               Streams(stdin, stdout, stderr, front))
 
 
 if __name__ == "__main__":
