@@ -122,9 +122,12 @@ def _split_operands(args: argparse.Namespace) -> None:
     if len(given) > len(names) or len(given) < len(required):
         raise UsageError(f"{args.shown_verb} takes {usage} (see {args.verb_prog} --help)")
     if args.verb == "get" and len(given) == 1:
-        env = current_session_id()
         only = given[0]
-        if only.startswith("$") or (env and only != "-" and not _session_exists(only)):
+        if only.startswith("$") or (only != "-" and not _session_exists(only)):
+            if not current_session_id():
+                raise UsageError(f"get {only}: there is no session {only!r} and no current "
+                                 "session (neither ORCHESTRA_SESSION_ID nor "
+                                 "CLAUDE_CODE_SESSION_ID is set): give SESSION_ID PATH")
             given = ["-", only]
     elif len(given) < len(names):
         if not current_session_id() and names[0] == "SESSION_ID" and (
