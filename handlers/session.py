@@ -11,7 +11,10 @@ The project a session belongs to is decided once, at its first event, by
    ``_`` and ``.`` replaced by ``-``.
 
 Sessions Orchestra first sees after they started (installed mid-session) are
-created at their first event of any kind.
+created at their first event of any kind. A session registered ahead of its start
+(``orchestra session create --id X``, as an orchestrator does before ``claude
+--session-id X``) gets its project, cwd and source at its SessionStart like a new one;
+a project given to ``create`` is kept.
 """
 
 from __future__ import annotations
@@ -115,6 +118,10 @@ def on_session_start(event: Event, ctx: HandlerContext) -> None:
     with ctx.store.transaction(session_key(sid, "state.json")) as doc:
         is_new = "session_id" not in doc
         _ensure(event, ctx, doc)
+        if doc.get("project") is None:
+            # Registered ahead (`session_manager create --id X`, then `claude --session-id
+            # X`) without a project: it gets one now, as a new session would.
+            doc["project"] = project_for(event, ctx.config)
         doc["status"] = "active"
         doc["ended_at"] = None
         doc.pop("end_reason", None)

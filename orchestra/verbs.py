@@ -45,10 +45,10 @@ def _import(module: str) -> Any:
 
 
 def _front(prog: str, *, names: dict[str, str] | None = None,
-           examples: dict[str, str] | None = None) -> Any:
+           examples: dict[str, str] | None = None, example: str | None = None) -> Any:
     from state.cli import Front
 
-    return Front(prog, names=names, examples=examples)
+    return Front(prog, names=names, examples=examples, example=example)
 
 
 def view(name: str) -> Runner:
@@ -80,8 +80,9 @@ def group(module: str, prog: str, examples: dict[str, str]) -> Runner:
     """``orchestra <name> VERB ...``: every verb of ``module``, under ``orchestra <name>``."""
 
     def run(argv: list[str], example: str, io: Streams) -> int:
+        front = _front(prog, examples=examples, example=example)
         code: int = _import(module).main(argv, stdin=io[0], stdout=io[1], stderr=io[2],
-                                         front=_front(prog, examples=examples))
+                                         front=front)
         return code
 
     return run

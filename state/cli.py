@@ -36,19 +36,21 @@ class Front:
 
     ``prog`` replaces the CLI's own name in usage lines and errors; ``names`` shows some
     verbs under other names (``{"list": "who"}``); ``examples`` (by the verb's own name)
-    end that verb's ``--help``.
+    end that verb's ``--help``, and ``example`` ends the CLI's own ``--help``.
     """
 
-    __slots__ = ("examples", "names", "prog")
+    __slots__ = ("example", "examples", "names", "prog")
 
     def __init__(self, prog: str, *, names: dict[str, str] | None = None,
-                 examples: dict[str, str] | None = None) -> None:
+                 examples: dict[str, str] | None = None, example: str | None = None) -> None:
         self.prog = prog
         self.names = names or {}
         self.examples = examples or {}
+        self.example = example
 
-    def epilog(self, verb: str) -> str:
-        example = self.examples.get(verb)
+    def epilog(self, verb: str | None = None) -> str:
+        """Exit codes, then the example of ``verb`` (None: of the CLI itself)."""
+        example = self.examples.get(verb) if verb else self.example
         return EXIT_CODES_HELP + (f"\n\nexample:\n  {example}" if example else "")
 
 

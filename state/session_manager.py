@@ -37,7 +37,7 @@ Status comes from the last heartbeat (every hook event is one):
 
 def build_parser(front: Front | None = None) -> CliParser:
     parser = CliParser(prog=front.prog if front else PROG, description=DESCRIPTION,
-                       epilog=EXIT_CODES_HELP)
+                       epilog=front.epilog() if front else EXIT_CODES_HELP)
     add_common(parser)
     verb = VerbTable(parser, front).add
 

@@ -40,7 +40,7 @@ def _csv(values: list[str] | None) -> list[str] | None:
 
 def build_parser(front: Front | None = None) -> CliParser:
     parser = CliParser(prog=front.prog if front else PROG, description=DESCRIPTION,
-                       epilog=EXIT_CODES_HELP)
+                       epilog=front.epilog() if front else EXIT_CODES_HELP)
     add_common(parser)
     verb = VerbTable(parser, front).add
 

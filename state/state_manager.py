@@ -60,7 +60,7 @@ VALUE is parsed as JSON when it is valid JSON, else taken as a string."""
 
 def build_parser(front: Front | None = None) -> CliParser:
     parser = CliParser(prog=front.prog if front else PROG, description=DESCRIPTION,
-                       epilog=EXIT_CODES_HELP)
+                       epilog=front.epilog() if front else EXIT_CODES_HELP)
     add_common(parser)
     verb = VerbTable(parser, front).add
 

@@ -34,7 +34,8 @@ _DRY = {"install": "would install", "update": "would update", "unchanged": "unch
 
 def build_parser(front: Front | None = None) -> CliParser:
     parser = CliParser(prog=front.prog if front else f"python -m {PROG}",
-                       description=DESCRIPTION, epilog=EXIT_CODES_HELP)
+                       description=DESCRIPTION,
+                       epilog=front.epilog() if front else EXIT_CODES_HELP)
     verb = VerbTable(parser, front).add
     p = verb("install", "copy the styles where Claude Code finds them")
     where = p.add_mutually_exclusive_group()

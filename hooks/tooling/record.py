@@ -35,13 +35,14 @@ def read_recording(path: str) -> list[dict[str, Any]]:
     return payloads
 
 
-def main(argv: Any = None, *, stdin: Any = None, stdout: Any = None, stderr: Any = None) -> int:
+def main(argv: Any = None, *, stdin: Any = None, stdout: Any = None, stderr: Any = None,
+         front: Any = None) -> int:
     """Switch the config key ``record`` (the environment variable still wins)."""
     from hooks.tooling.cli import Streams, run
 
     return run("record", "Record every payload Claude Code sends (config key 'record'; "
                "ORCHESTRA_RECORD overrides it) for python -m hooks replay.",
-               _configure, _run, argv, Streams(stdin, stdout, stderr))
+               _configure, _run, argv, Streams(stdin, stdout, stderr, front))
 
 
 def _configure(parser: Any) -> None:
