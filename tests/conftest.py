@@ -18,7 +18,8 @@ def _outside_any_session(monkeypatch: pytest.MonkeyPatch) -> None:
     """A test runs in no Claude Code session unless it says so: the CLIs take the current
     session from these variables, and a surrounding session must not leak into them."""
     for name in ("ORCHESTRA_SESSION_ID", "CLAUDE_CODE_SESSION_ID", "CLAUDE_ENV_FILE",
-                 "CLAUDE_PLUGIN_ROOT", "CLAUDE_PLUGIN_DATA", "ORCHESTRA_PLUGIN_DATA"):
+                 "CLAUDE_PLUGIN_ROOT", "CLAUDE_PLUGIN_DATA", "ORCHESTRA_PLUGIN_DATA",
+                 "ORCHESTRA_PLUGIN_ROOT"):
         monkeypatch.delenv(name, raising=False)
 
 

@@ -13,7 +13,12 @@ Checks, each reported as ``ok``, ``warn`` or ``FAIL`` with a fix:
   root with exit 0; its latency (cold, then warm) is measured;
 * the state root (``ORCHESTRA_HOME``): writable, private, no orphan temp files (``--fix``
   removes those whose writer is dead), no held or symlinked locks; plugin load errors;
-* ``disableAllHooks`` and ``ORCHESTRA_RECORD``/config ``record``.
+* ``disableAllHooks`` and ``ORCHESTRA_RECORD``/config ``record``;
+* in plugin mode (run through the plugin's ``bin/orchestra``, which sets
+  ``ORCHESTRA_PLUGIN_ROOT``): the plugin's environment, and no registration in a settings
+  file beside the plugin's own (each event would be dispatched twice). Before that
+  environment exists the launcher answers ``doctor`` itself
+  (:mod:`hooks.tooling.bootstrap`).
 
 Exit code 1 when anything FAILs, else 0.
 """
@@ -78,7 +83,7 @@ def read_scopes(project_dir: str | None) -> tuple[list[Scope], list[Finding]]:
     return scopes, found
 
 
-def check_registrations(scopes: list[Scope]) -> list[Finding]:
+def check_registrations(scopes: list[Scope], plugin_root: str | None = None) -> list[Finding]:
     found = []
     commands: dict[str, dict[str, set[str]]] = {}  # event -> command -> scopes
     for s in scopes:
@@ -126,10 +131,32 @@ def check_registrations(scopes: list[Scope]) -> list[Finding]:
         found.append(Finding("warn", "duplicates", f"registered in several scopes "
                              f"({', '.join(sorted(used))}); identical commands run once",
                              "keep one scope: python -m hooks uninstall --scope <other>"))
-    if not commands:
+    if plugin_root:
+        found.append(Finding("ok", "registration", f"plugin: {plugin_root} registers Orchestra "
+                             f"for {len(registration.EVENTS)} event(s) (hooks/hooks.json)"))
+        for scope in sorted(used):
+            found.append(Finding("fail", "duplicates", f"Orchestra runs as a plugin and is "
+                                 f"also registered in {scope} settings: every event is "
+                                 "dispatched twice",
+                                 f"orchestra uninstall --scope {scope}"
+                                 + ("" if scope == "user" else " --project-dir <project>")))
+    elif not commands:
         found.append(Finding("fail", "registration", "Orchestra is not registered in any "
                              "settings file", "python -m hooks install"))
     return found
+
+
+def check_plugin_environment(plugin_root: str | None) -> list[Finding]:
+    """The plugin's virtualenv (only asked when this runs through the plugin launcher)."""
+    data = os.environ.get("ORCHESTRA_PLUGIN_DATA")
+    if not plugin_root or not data:
+        return []
+    from hooks.tooling.bootstrap import Layout, read_stamp
+
+    stamp = read_stamp(Layout(data))
+    version = stamp[0] if stamp else "?"
+    return [Finding("ok", "plugin env", f"{os.path.join(data, 'venv')}: Orchestra {version}, "
+                    f"{sys.executable}")]
 
 
 def _lookalikes(data: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
@@ -273,8 +300,10 @@ def diagnose(project_dir: str | None, home: str, *, fix: bool = False,
              probe: bool = True) -> list[Finding]:
     """Every check, in report order (``probe=False`` does not run the registered commands,
     only checks their interpreters)."""
+    plugin_root = os.environ.get("ORCHESTRA_PLUGIN_ROOT") or None
     scopes, found = read_scopes(project_dir)
-    found += check_registrations(scopes)
+    found += check_registrations(scopes, plugin_root)
+    found += check_plugin_environment(plugin_root)
     found += check_commands(scopes, probe=probe)
     found += check_disabled(scopes)
     found += check_state_root(home)

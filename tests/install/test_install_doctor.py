@@ -62,6 +62,21 @@ def test_not_registered_is_broken(cli: Any) -> None:
     assert "fix: python -m hooks install" in result.out
 
 
+def test_plugin_mode_needs_no_settings_and_refuses_a_second_registration(
+        cli: Any, env: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run through the plugin launcher (which sets ORCHESTRA_PLUGIN_ROOT), doctor accepts
+    the plugin's own registration, and fails a settings registration beside it."""
+    monkeypatch.setenv("ORCHESTRA_PLUGIN_ROOT", "/plugins/orchestra")
+    result = cli("doctor")
+    assert "FAIL  registration" not in result.out
+    assert "ok    registration     plugin: /plugins/orchestra registers Orchestra" in result.out
+    assert cli("install").code == 0
+    result = cli("doctor")
+    assert result.code == 1
+    assert "Orchestra runs as a plugin and is also registered in user settings" in result.out
+    assert "fix: orchestra uninstall --scope user" in result.out
+
+
 def test_duplicate_registration_is_found(cli: Any, env: Any, other_python: str) -> None:
     assert cli("install").code == 0
     assert cli("install", "--scope", "project", "--python", other_python).code == 0
