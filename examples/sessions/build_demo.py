@@ -1,7 +1,14 @@
-"""Build ``demo.jsonl``: one whole Claude Code session assembled from the captured payloads.
+"""Build the shipped recordings from the captured payloads.
 
-    python examples/sessions/build_demo.py          # rewrite demo.jsonl
-    python examples/sessions/build_demo.py --check  # exit 1 if demo.jsonl is out of date
+    python examples/sessions/build_demo.py          # rewrite demo.jsonl and team-day.jsonl
+    python examples/sessions/build_demo.py --check  # exit 1 if either is out of date
+
+``team-day.jsonl`` (the README's main job) is a *scenario*: a team's day on the project
+``shop`` — three sessions (one ended, one idle, one live), a sprint with epics, tasks in
+every column (one blocked), messages between the sessions, a file both sessions edit (a
+claim), decisions and registered tools — written as hook payloads plus replay directives
+(``{"clock": "-14m"}``, ``{"orchestra": [...]}``; see :mod:`hooks.tooling.replay`).
+:mod:`team_day` beside this file builds it; ``demo.jsonl`` is one whole session:
 
 Every line starts from a real payload in ``tests/payloads/`` (Claude Code 2.1.332). The
 captures come from several sessions, so the session id, transcript paths, prompt id and
@@ -123,22 +130,32 @@ def session() -> list[dict[str, Any]]:
     return events
 
 
-def render() -> str:
+def render(lines: list[dict[str, Any]] | None = None) -> str:
     return "".join(json.dumps(e, ensure_ascii=False, separators=(",", ":")) + "\n"
-                   for e in session())
+                   for e in (session() if lines is None else lines))
+
+
+def outputs() -> dict[Path, str]:
+    sys.path.insert(0, str(HERE))
+    from team_day import TEAM_DAY, team_day
+
+    return {OUTPUT: render(), TEAM_DAY: render(team_day())}
 
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
-    text = render()
-    if "--check" in args:
-        current = OUTPUT.read_text(encoding="utf-8") if OUTPUT.exists() else ""
-        if current != text:
-            sys.stderr.write(f"{OUTPUT} is out of date: run python {__file__}\n")
-            return 1
-        return 0
-    OUTPUT.write_text(text, encoding="utf-8")
-    return 0
+    stale = []
+    for path, text in outputs().items():
+        current = path.read_text(encoding="utf-8") if path.exists() else ""
+        if current == text:
+            continue
+        if "--check" in args:
+            stale.append(path)
+        else:
+            path.write_text(text, encoding="utf-8")
+    for path in stale:
+        sys.stderr.write(f"{path} is out of date: run python {__file__}\n")
+    return 1 if stale else 0
 
 
 if __name__ == "__main__":

@@ -17,7 +17,12 @@ __all__ = ["main", "read_recording"]
 
 
 def read_recording(path: str) -> list[dict[str, Any]]:
-    """The payloads of a recording, in order; ``ValueError`` names the first bad line."""
+    """The lines of a recording, in order; ``ValueError`` names the first bad line.
+
+    A line is a hook payload (a JSON object with ``hook_event_name``) or, in a scenario
+    such as ``examples/sessions/team-day.jsonl``, a replay directive: ``{"clock": "-12m"}``
+    or ``{"orchestra": [ARGV...]}`` (see :mod:`hooks.tooling.replay`).
+    """
     payloads = []
     with open(path, encoding="utf-8") as fh:
         for number, line in enumerate(fh, start=1):
@@ -27,12 +32,41 @@ def read_recording(path: str) -> list[dict[str, Any]]:
                 payload = json.loads(line)
             except ValueError as exc:
                 raise ValueError(f"{path}, line {number}: not JSON ({exc})") from None
-            if not isinstance(payload, dict) or not isinstance(
-                    payload.get("hook_event_name"), str):
-                raise ValueError(f"{path}, line {number}: not a hook payload "
-                                 "(a JSON object with 'hook_event_name')")
+            problem = _problem(payload)
+            if problem:
+                raise ValueError(f"{path}, line {number}: {problem}")
             payloads.append(payload)
     return payloads
+
+
+def _problem(line: Any) -> str | None:
+    if not isinstance(line, dict):
+        return "not a hook payload (a JSON object with 'hook_event_name')"
+    if isinstance(line.get("hook_event_name"), str):
+        return None
+    if set(line) == {"clock"}:
+        value = line["clock"]
+        if value == "now" or (isinstance(value, str) and value.startswith("-")
+                              and _duration(value[1:])):
+            return None
+        return "'clock' is 'now' or a duration ago such as '-12m'"
+    if set(line) == {"orchestra"}:
+        argv = line["orchestra"]
+        if isinstance(argv, list) and argv and all(isinstance(a, str) for a in argv):
+            return None
+        return "'orchestra' is a list of arguments, such as [\"shared\", \"list-tools\"]"
+    return ("not a hook payload (a JSON object with 'hook_event_name') nor a replay "
+            "directive ({'clock': ...} or {'orchestra': [...]})")
+
+
+def _duration(text: str) -> bool:
+    from state.clock import parse_duration
+
+    try:
+        parse_duration(text)
+    except ValueError:
+        return False
+    return True
 
 
 def main(argv: Any = None, *, stdin: Any = None, stdout: Any = None, stderr: Any = None,
