@@ -70,7 +70,7 @@ def check_interpreter(python: str, timeout: float = 30.0) -> str | None:
 #: which is common) each event would recompile every module it imports.
 _COMPILE = ("import compileall, importlib, os; "
             "ok = all(compileall.compile_dir(os.path.dirname(importlib.import_module(p).__file__),"
-            " quiet=1) for p in ('hooks', 'handlers', 'state', 'styles', 'plugins')); "
+            " quiet=1) for p in ('hooks', 'handlers', 'orchestra', 'state', 'styles', 'plugins')); "
             "raise SystemExit(0 if ok else 1)")
 
 
