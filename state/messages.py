@@ -8,6 +8,9 @@ A message is one line in an append-only log, by audience:
   it was created)
 * to everyone:      ``messages.jsonl`` at the root (same rule)
 
+A session never receives its own project or broadcast messages; a direct message
+to itself is delivered like any other (a note to self).
+
 Each recipient keeps a read cursor in ``sessions/<id>/inbox.json``: the byte
 offset up to which each log has been delivered. :func:`take_undelivered` advances
 it inside one transaction, so when parallel hooks of one session race, exactly
@@ -105,10 +108,10 @@ def _created_ts(state: dict[str, Any]) -> float:
 
 
 def _addressed(message: dict[str, Any], session_id: str, since: float, source: str) -> bool:
+    if source == "session":
+        return True  # a direct message, also one to oneself (a note to self)
     if message.get("from") == session_id:
         return False  # a session does not receive its own project or broadcast messages
-    if source == "session":
-        return True
     ts = message.get("ts")
     return isinstance(ts, int | float) and ts >= since
 
