@@ -7,8 +7,8 @@ The project a session belongs to is decided once, at its first event, by
    (``shared_state set-config projects.myapp.root /path/to/myapp``);
 2. else ``default_project`` from the config;
 3. else derived from the folder name of ``$CLAUDE_PROJECT_DIR`` (or the event's
-   ``cwd``), lower-cased, with characters other than letters, digits, ``-``,
-   ``_`` and ``.`` replaced by ``-``.
+   ``cwd``) by :func:`state.paths.project_slug`: lower-cased, with characters
+   other than letters, digits, ``-``, ``_`` and ``.`` replaced by ``-``.
 
 Sessions Orchestra first sees after they started (installed mid-session) are
 created at their first event of any kind.
@@ -45,7 +45,9 @@ def project_for(event: Event, config: dict[str, Any]) -> str | None:
     if isinstance(default, str) and default and _is_id(default):
         return default
     if folder:
-        return _slug(os.path.basename(os.path.normpath(folder)))
+        from state.paths import project_slug
+
+        return project_slug(os.path.basename(os.path.normpath(folder)))
     return None
 
 
@@ -58,17 +60,6 @@ def _is_id(value: str) -> bool:
     except ValueError:
         return False
     return True
-
-
-def _slug(name: str) -> str | None:
-    from state.paths import validate_id
-
-    cleaned = "".join(c if c.isascii() and (c.isalnum() or c in "-_.") else "-"
-                      for c in name.lower()).strip("-._")[:64]
-    try:
-        return validate_id(cleaned, "project id")
-    except ValueError:
-        return None
 
 
 def _ensure(event: Event, ctx: HandlerContext, doc: dict[str, Any]) -> None:

@@ -10,6 +10,7 @@ from state.cli import (
     EXIT_CODES_HELP,
     CliParser,
     Output,
+    UsageError,
     add_common,
     run_main,
     with_store,
@@ -31,6 +32,21 @@ Claude Code's session id; 'create' makes one by hand (scripts, tests).
 Status comes from the last heartbeat (every hook event is one):
   active < presence.active_seconds (300) <= idle < presence.idle_seconds (1800) <= stale
   ended: SessionEnd fired or 'end' was run."""
+
+
+SEND_DESCRIPTION = """\
+Send a durable message to one session (--to), every session of a project
+(--project) or every session (--all). Each recipient gets it once, at its next
+SessionStart, prompt or tool result, framed as data from another session.
+A sender never receives its own --project or --all message; a message --to
+oneself is delivered (a note to self).
+
+PROJECT is spelled as sessions spell it: the project of a session in folder
+'MyApp' is 'myapp' (lower-cased; characters other than letters, digits, '-',
+'_' and '.' become '-'), so --project MyApp reaches it. A project that no
+session has had and that is not configured (projects.<id>, default_project)
+is refused with exit 3, naming the known projects; --new-project sends to it
+anyway (to sessions that start in it later)."""
 
 
 def build_parser() -> CliParser:
@@ -69,13 +85,17 @@ def build_parser() -> CliParser:
     p.add_argument("--dry-run", action="store_true", help="only print what would be deleted")
 
     p = verb("send", "send a durable message to a session, a project's sessions, or everyone")
+    p.description = SEND_DESCRIPTION
     target = p.add_mutually_exclusive_group(required=True)
     target.add_argument("--to", metavar="SESSION_ID", help="one session")
     target.add_argument("--project", metavar="PROJECT",
-                        help="every session of PROJECT, including ones that start later")
+                        help="every session of PROJECT, including ones that start later "
+                        "(spelled as sessions spell it: see above)")
     target.add_argument("--all", action="store_true", help="every session")
     p.add_argument("--from", dest="sender", metavar="ID",
                    help="sender (default $ORCHESTRA_SESSION_ID, else 'cli')")
+    p.add_argument("--new-project", action="store_true",
+                   help="with --project: the project is new (no session has had it yet)")
     p.add_argument("--urgent", action="store_true",
                    help="may hold the recipient's next Stop once to show the message")
     p.add_argument("text", metavar="TEXT", help="the message (data for the recipient, "
@@ -145,8 +165,12 @@ def _coordination(args: argparse.Namespace, out: Output, store: Any) -> None:
     verb = args.verb
     if verb == "send":
         sender = args.sender or os.environ.get("ORCHESTRA_SESSION_ID") or "cli"
+        if args.new_project and args.project is None:
+            raise UsageError("--new-project goes with --project")
+        project = (sessions.resolve_project(store, args.project, new=args.new_project)
+                   if args.project is not None else None)
         out.json(messages.send_message(
-            store, text=args.text, sender=sender, to_session=args.to, to_project=args.project,
+            store, text=args.text, sender=sender, to_session=args.to, to_project=project,
             to_all=args.all, urgent=args.urgent))
     elif verb == "inbox":
         sid = resolve_session_id(args.session_id)

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 from state.clock import iso, now
 from state.config import load_config
-from state.errors import ConflictError, NotFoundError
-from state.paths import session_key, validate_id
+from state.errors import ConflictError, InvalidValueError, NotFoundError, StateError
+from state.paths import project_slug, session_key, validate_id
 from state.storage import Storage
 
 TYPE_CHECKING = False
@@ -27,8 +27,10 @@ __all__ = [
     "create_session",
     "end_session",
     "heartbeat",
+    "known_projects",
     "list_sessions",
     "prune_sessions",
+    "resolve_project",
     "session_status",
     "session_summary",
 ]
@@ -200,3 +202,67 @@ def prune_sessions(store: Storage, *, older_than: float, dry_run: bool = False) 
         if not dry_run:
             store.remove_tree(f"sessions/{sid}")
     return removed
+
+
+def known_projects(store: Storage, config: dict[str, Any] | None = None) -> set[str]:
+    """Projects Orchestra knows: configured (``projects.<id>``, ``default_project``),
+    had by a session, or holding project data other than messages (epics, team,
+    claims...). A message log alone proves nothing: a typo once made one."""
+    config = config if config is not None else load_config(store)
+    known = {p for p in config.get("projects", {}) if _is_id(p)}
+    default = config.get("default_project")
+    if isinstance(default, str) and _is_id(default):
+        known.add(default)
+    for sid in session_ids(store):
+        try:
+            project = (store.read(session_key(sid, STATE)) or {}).get("project")
+        except StateError:
+            continue  # a symlinked session folder: refused, and not a witness
+        if isinstance(project, str) and _is_id(project):
+            known.add(project)
+    for name in store.list_children("projects"):
+        if _is_id(name) and any(not entry.startswith("messages.")
+                                for entry in store.list_children(f"projects/{name}")):
+            known.add(name)
+    return known
+
+
+def resolve_project(store: Storage, name: str, *, new: bool = False) -> str:
+    """The id of project ``name`` as sessions spell it (see :func:`state.paths.project_slug`).
+
+    ``name`` itself if Orchestra knows it, else its slug, else the one known project
+    with the same slug (``MyApp`` configured, ``myapp`` given). A project nobody
+    knows is refused (:class:`NotFoundError`, naming the known ones) unless ``new``
+    says it is intended; it is then spelled as a session in a folder of that name
+    would spell it.
+    """
+    validate_id(name, "project id")
+    known = known_projects(store)
+    slug = project_slug(name)
+    if name in known:
+        return name
+    if slug is not None and slug in known:
+        return slug
+    same = sorted(p for p in known if project_slug(p) == slug)
+    if slug is not None and len(same) == 1:
+        return same[0]
+    if new:
+        if slug is None:
+            raise InvalidValueError(f"invalid project id {name!r}: nothing left after "
+                                    "normalising it (see --help)")
+        return slug
+    spelled = f" (normalised: {slug!r})" if slug not in (None, name) else ""
+    listed = sorted(known)
+    names = ", ".join(listed[:20]) + (f" and {len(listed) - 20} more" if len(listed) > 20
+                                      else "")
+    raise NotFoundError(f"no project {name!r}{spelled}: no session has had it and it is not "
+                        f"configured; known projects: {names or 'none'} "
+                        "(--new-project sends to a project no session has had yet)")
+
+
+def _is_id(value: object) -> bool:
+    try:
+        validate_id(value, "project id")
+    except ValueError:
+        return False
+    return True
