@@ -9,13 +9,17 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from state import session_manager
+from state import session_manager, state_manager
 from tests.coordination._helpers import context_of
 from tests.handlers._support import payload
 
@@ -29,6 +33,10 @@ def cli(main: Callable[..., int], *argv: str) -> tuple[int, Any, str]:
 
 def sm(*argv: str) -> tuple[int, Any, str]:
     return cli(session_manager.main, *argv)
+
+
+def st(*argv: str) -> tuple[int, Any, str]:
+    return cli(state_manager.main, *argv)
 
 
 # -- 7. messages to oneself ------------------------------------------------------------------
@@ -82,3 +90,58 @@ def test_send_project_uses_the_sessions_spelling_and_refuses_unknown_projects(
     dispatch(payload("SessionStart.startup", "delta", cwd="/home/dev/Next_Big"))
     assert sm("send", "--project", "Next_Big", "again")[0] == 0
     assert sm("send", "--to", "alpha", "--new-project", "x")[0] == 2
+
+
+# -- 1. --if-version checks the version the user reads ---------------------------------------
+
+
+def test_if_version_is_the_session_version_that_get_prints(
+        home: Path, dispatch: Callable[..., Any]) -> None:
+    dispatch(payload("SessionStart.startup", "alpha"))
+    dispatch(payload("PostToolUse.TaskCreate", "alpha"))  # tasks.json: task 1, by the hook
+    task = "active_work.tasks.1.status"
+
+    version = st("get", "alpha", "version")[1]
+    assert st("set", "alpha", task, "in_progress")[0] == 0  # another writer, on a task
+    code, out, err = st("set", "alpha", task, "done", "--if-version", str(version))
+    assert code == 4 and out is None and f"since version {version}" in err
+    assert st("get", "alpha", task)[1] == "in_progress"  # the other write was kept
+    code, _, _ = st("set", "alpha", "mode", "review", "--if-version", str(version))
+    assert code == 4  # a change to tasks.json changes the session's version too
+
+    version = st("get", "alpha", "version")[1]  # a version the user read is honoured
+    assert st("set", "alpha", task, "done", "--if-version", str(version))[0] == 0
+    assert st("get", "alpha", "version")[1] == version + 1
+    assert st("get", "alpha")[1]["version"] == version + 1
+    assert st("set", "alpha", "mode", "review", "--if-version", str(version))[0] == 4
+    assert st("merge", "alpha", "active_work.tasks.1", "--data", '{"owner": "me"}',
+              "--if-version", str(version + 1))[0] == 0
+    assert st("delete", "alpha", "active_work.current_epic",
+              "--if-version", str(version + 2))[0] == 0
+
+    version = st("get", "alpha", "version")[1]
+    dispatch(payload("PostToolUse.TaskCreate", "alpha", tool_use_id="toolu_2",
+                     tool_response={"task": {"id": "2", "subject": "by the hook"}}))
+    assert st("set", "alpha", "active_work.tasks.2.status", "done",
+              "--if-version", str(version))[0] == 4  # a hook's write counts as well
+
+
+def test_parallel_conditional_writes_to_both_documents_one_wins(
+        home: Path, dispatch: Callable[..., Any]) -> None:
+    """Writers of state.json and of tasks.json holding the same version: exactly one wins."""
+    dispatch(payload("SessionStart.startup", "alpha"))
+    dispatch(payload("PostToolUse.TaskCreate", "alpha"))
+    version = str(st("get", "alpha", "version")[1])
+    env = {**os.environ, "ORCHESTRA_HOME": str(home)}
+    writes = [["active_work.tasks.1.status", f"writer-{i}"] if i % 2 else ["mode", f"writer-{i}"]
+              for i in range(6)]
+
+    def write(argv: list[str]) -> int:
+        return subprocess.run([sys.executable, "-m", "state.state_manager", "set", "alpha",
+                               *argv, "--if-version", version], env=env, capture_output=True,
+                              timeout=120, check=False).returncode
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        codes = list(pool.map(write, writes))
+    assert sorted(codes) == [0, 4, 4, 4, 4, 4], codes
+    assert st("get", "alpha", "version")[1] == int(version) + 1
