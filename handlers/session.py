@@ -72,22 +72,39 @@ def _ensure(event: Event, ctx: HandlerContext, doc: dict[str, Any]) -> None:
         doc.update(new_session_state(sid, mode="claude-code",
                                      project=project_for(event, ctx.config)))
         doc["created_at"] = doc["updated_at"] = iso(ctx.now)
+        _keep_identity(ctx, doc)
     for key in ("cwd", "transcript_path", "permission_mode"):
         value = event.text(key)
         if value:
             doc[key] = value
 
 
+def _keep_identity(ctx: HandlerContext, doc: dict[str, Any]) -> None:
+    """A document rebuilt after a quarantine is the same session: it keeps its
+    ``created_at`` (which decides its messages), project and mode. A new one has its
+    identity recorded for such a day (see :mod:`state.sessions`)."""
+    from state.clock import iso
+    from state.sessions import recover_identity, remember_identity
+
+    recovered = recover_identity(ctx.store, doc["session_id"])
+    if recovered:
+        doc.update(recovered)
+        doc["rebuilt_at"] = iso(ctx.now)
+    remember_identity(ctx.store, doc)
+
+
 @hookimpl(tryfirst=True)
 def on_event(event: Event, ctx: HandlerContext) -> None:
-    """Create the session at the first event we see of it (cheap check afterwards)."""
+    """Create the session at the first event we see of it, or rebuild it at once when
+    its document is corrupt (reading moves it aside), so that every handler of this
+    event finds the session."""
     sid = event.session_id
     if sid is None or event.name in ("SessionStart", "SessionEnd"):
         return
     from state.paths import session_key
 
     key = session_key(sid, "state.json")
-    if ctx.store.exists(key):
+    if ctx.store.read(key) is not None:
         return
     with ctx.store.transaction(key) as doc:
         _ensure(event, ctx, doc)

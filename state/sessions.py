@@ -2,8 +2,17 @@
 
 A session is the folder ``sessions/<id>/``. Its ``state.json`` is the document the
 CLIs and handlers change; ``heartbeat.json`` is rewritten (atomically, without a
-lock: last writer wins) on every event, so presence costs O(1) per hook. Status
-is derived when read:
+lock: last writer wins) on every event, so presence costs O(1) per hook.
+
+``identity.json`` keeps what a session *is* — id, ``created_at``, project, mode —
+apart from the busy ``state.json``: written when the session is created and when
+its project or mode changes, read only when a corrupt ``state.json`` has been
+moved aside and the document is rebuilt (:func:`recover_identity`). The rebuilt
+session so keeps its ``created_at``, which decides which project and broadcast
+messages are its own, and its project. Sessions older than ``identity.json``
+recover ``created_at`` from the first line of their event log.
+
+Status is derived when read:
 
 * ``ended``  — ``state.json`` says so (SessionEnd or ``session_manager end``);
 * ``active`` — last heartbeat younger than ``presence.active_seconds`` (300 s);
@@ -30,6 +39,8 @@ __all__ = [
     "known_projects",
     "list_sessions",
     "prune_sessions",
+    "recover_identity",
+    "remember_identity",
     "resolve_project",
     "session_status",
     "session_summary",
@@ -38,6 +49,9 @@ __all__ = [
 STATE = "state.json"
 HEARTBEAT = "heartbeat.json"
 TASKS = "tasks.json"
+IDENTITY = "identity.json"
+#: What a rebuilt session document takes over from identity.json.
+IDENTITY_FIELDS = ("session_id", "created_at", "project", "mode")
 
 
 def new_session_state(session_id: str, *, mode: str, project: str | None) -> dict[str, Any]:
@@ -69,8 +83,57 @@ def create_session(
         if "session_id" in doc:
             raise ConflictError(f"session {sid} already exists")
         doc.update(new_session_state(sid, mode=mode, project=project))
+    created = store.require(session_key(sid, STATE))
+    remember_identity(store, created)
     heartbeat(store, sid)
-    return store.require(session_key(sid, STATE))
+    return created
+
+
+def remember_identity(store: Storage, state: dict[str, Any]) -> None:
+    """Keep the identity of the session ``state`` describes in ``identity.json``
+    (written only when it differs from the one stored)."""
+    sid = state.get("session_id")
+    if not isinstance(sid, str):
+        return
+    record = {name: state.get(name) for name in IDENTITY_FIELDS}
+    key = session_key(sid, IDENTITY)
+    stored = store.read(key) or {}
+    if all(stored.get(name) == value for name, value in record.items()):
+        return
+    with store.transaction(key) as doc:
+        doc.update(record)
+
+
+def recover_identity(store: Storage, session_id: str) -> dict[str, Any]:
+    """What a session document rebuilt after a quarantine takes over from the lost one.
+
+    ``created_at``, ``project`` and ``mode`` from ``identity.json``; without one (a
+    session older than it, or a lost one too), ``created_at`` from the first event
+    the session logged. Empty for a session never seen before.
+    """
+    from state.clock import iso
+    from state.eventlog import EVENTS
+
+    try:
+        stored = store.read(session_key(session_id, IDENTITY)) or {}
+    except StateError:
+        stored = {}  # refused (a symlink): the event log may still tell
+    found: dict[str, Any] = {}
+    if stored.get("session_id") == session_id:
+        for name, valid in (("created_at", lambda v: isinstance(v, str) and v),
+                            ("project", _is_id), ("mode", lambda v: isinstance(v, str))):
+            if valid(stored.get(name)):
+                found[name] = stored[name]
+    if "created_at" not in found:
+        try:
+            for record in store.read_log(session_key(session_id, EVENTS)):
+                ts = record.get("ts")
+                if isinstance(ts, int | float) and not isinstance(ts, bool):
+                    found["created_at"] = iso(ts)
+                    break
+        except StateError:
+            pass
+    return found
 
 
 def heartbeat(store: Storage, session_id: str, *, event: str | None = None,

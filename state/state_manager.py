@@ -202,6 +202,10 @@ def _write(store: Any, sid: str, path: str, if_version: int | None, change: Any)
                 "active_work.tasks.<id>..., not as part of active_work"
             )
         validate_document(key, doc)
+    if key.endswith("/" + STATE):
+        from state.sessions import remember_identity
+
+        remember_identity(store, doc)  # a changed project or mode survives a rebuild
     return result
 
 

@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 
 from state import session_manager, state_manager
+from state.clock import parse_time
 from tests.coordination._helpers import context_of
 from tests.handlers._support import payload
 
@@ -145,3 +146,46 @@ def test_parallel_conditional_writes_to_both_documents_one_wins(
         codes = list(pool.map(write, writes))
     assert sorted(codes) == [0, 4, 4, 4, 4, 4], codes
     assert st("get", "alpha", "version")[1] == int(version) + 1
+
+
+# -- 2. a corrupt state.json is rebuilt as the same session -----------------------------------
+
+
+@pytest.mark.parametrize("found_by", ["the next event", "a CLI", "the next event, identity lost"])
+def test_rebuilt_session_keeps_its_identity_and_pending_messages(
+        home: Path, dispatch: Callable[..., Any], found_by: str) -> None:
+    dispatch(payload("SessionStart.startup", "alpha"))
+    dispatch(payload("SessionStart.startup", "beta"))
+    assert st("set", "beta", "mode", "review")[0] == 0
+    before = sm("show", "beta")[1]
+    for argv in (["--project", "project", "for the project"], ["--all", "for everyone"],
+                 ["--to", "beta", "for beta"]):
+        assert sm("send", "--from", "alpha", *argv)[0] == 0
+    folder = home / "sessions" / "beta"
+    (folder / "state.json").write_bytes(b'{"session_id": "beta", "proj')  # torn
+    if found_by == "a CLI":
+        code, _, err = sm("show", "beta")
+        assert code == 3 and "moved aside" in err
+    if found_by.endswith("identity lost"):
+        (folder / "identity.json").write_bytes(b"garbage")
+
+    # The first event after the damage runs with a session document: it records a claim
+    # and delivers every pending message.
+    first = dispatch(payload("PostToolUse.Bash", "beta", tool_name="Write",
+                             tool_input={"file_path": "/home/dev/project/b.py", "content": "x"}))
+    text = context_of(first)
+    for message in ("for the project", "for everyone", "for beta"):
+        assert text.count(message) == 1, (message, text)
+    assert len(list(folder.glob("state.json.corrupt-*"))) == 1
+    claims = sm("claims", "--project", "project")[1]
+    assert [c["session"] for c in claims] == ["beta"]
+    after = sm("show", "beta")[1]
+    assert after["project"] == "project"
+    if found_by.endswith("identity lost"):  # from the first logged event: the same instant,
+        # but the log keeps microseconds and created_at milliseconds
+        assert abs(parse_time(after["created_at"]) - parse_time(before["created_at"])) < 0.002
+    else:
+        assert after["created_at"] == before["created_at"] and after["mode"] == "review"
+    assert sm("inbox", "beta")[1] == []
+    assert len(sm("inbox", "beta", "--all")[1]) == 3
+    assert "orchestra-message" not in context_of(dispatch(payload("UserPromptSubmit", "beta")))
