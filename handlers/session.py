@@ -64,14 +64,12 @@ def _is_id(value: str) -> bool:
 
 def _ensure(event: Event, ctx: HandlerContext, doc: dict[str, Any]) -> None:
     """Fill a new session document (idempotent)."""
-    from state.clock import iso
     from state.sessions import new_session_state
 
     if "session_id" not in doc:
         sid = event.session_id or ""
         doc.update(new_session_state(sid, mode="claude-code",
-                                     project=project_for(event, ctx.config)))
-        doc["created_at"] = doc["updated_at"] = iso(ctx.now)
+                                     project=project_for(event, ctx.config), at=ctx.now))
         _keep_identity(ctx, doc)
     for key in ("cwd", "transcript_path", "permission_mode"):
         value = event.text(key)

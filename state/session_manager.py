@@ -41,6 +41,12 @@ SessionStart, prompt or tool result, framed as data from another session.
 A sender never receives its own --project or --all message; a message --to
 oneself is delivered (a note to self).
 
+A --project or --all message lives --ttl (default 24h): it reaches every
+session of its audience that was live when it was sent or starts before it
+expires (a session that existed in time gets it at its next event, however
+late), never a session that starts after it expired. A --to message waits
+for its session however long it takes.
+
 PROJECT is spelled as sessions spell it: the project of a session in folder
 'MyApp' is 'myapp' (lower-cased; characters other than letters, digits, '-',
 '_' and '.' become '-'), so --project MyApp reaches it. A project that no
@@ -98,6 +104,9 @@ def build_parser() -> CliParser:
                    help="with --project: the project is new (no session has had it yet)")
     p.add_argument("--urgent", action="store_true",
                    help="may hold the recipient's next Stop once to show the message")
+    p.add_argument("--ttl", metavar="DURATION",
+                   help="with --project or --all: how long sessions that start later still "
+                   "get it (default 24h; e.g. 30m, 12h, 2d; at most 365d)")
     p.add_argument("text", metavar="TEXT", help="the message (data for the recipient, "
                    "delivered at its next SessionStart, prompt or tool result)")
 
@@ -167,11 +176,15 @@ def _coordination(args: argparse.Namespace, out: Output, store: Any) -> None:
         sender = args.sender or os.environ.get("ORCHESTRA_SESSION_ID") or "cli"
         if args.new_project and args.project is None:
             raise UsageError("--new-project goes with --project")
+        try:
+            ttl = parse_duration(args.ttl) if args.ttl is not None else None
+        except ValueError as exc:
+            raise InvalidValueError(f"--ttl: {exc}") from None
         project = (sessions.resolve_project(store, args.project, new=args.new_project)
                    if args.project is not None else None)
         out.json(messages.send_message(
             store, text=args.text, sender=sender, to_session=args.to, to_project=project,
-            to_all=args.all, urgent=args.urgent))
+            to_all=args.all, urgent=args.urgent, ttl=ttl))
     elif verb == "inbox":
         sid = resolve_session_id(args.session_id)
         if args.mark_read:

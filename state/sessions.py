@@ -4,7 +4,8 @@ A session is the folder ``sessions/<id>/``. Its ``state.json`` is the document t
 CLIs and handlers change; ``heartbeat.json`` is rewritten (atomically, without a
 lock: last writer wins) on every event, so presence costs O(1) per hook.
 
-``identity.json`` keeps what a session *is* — id, ``created_at``, project, mode —
+``identity.json`` keeps what a session *is* — id, ``created_at`` (and
+``created_ts``, the same to the microsecond), project, mode —
 apart from the busy ``state.json``: written when the session is created and when
 its project or mode changes, read only when a corrupt ``state.json`` has been
 moved aside and the document is rebuilt (:func:`recover_identity`). The rebuilt
@@ -51,17 +52,22 @@ HEARTBEAT = "heartbeat.json"
 TASKS = "tasks.json"
 IDENTITY = "identity.json"
 #: What a rebuilt session document takes over from identity.json.
-IDENTITY_FIELDS = ("session_id", "created_at", "project", "mode")
+IDENTITY_FIELDS = ("session_id", "created_at", "created_ts", "project", "mode")
 
 
-def new_session_state(session_id: str, *, mode: str, project: str | None) -> dict[str, Any]:
-    stamp = iso()
+def new_session_state(session_id: str, *, mode: str, project: str | None,
+                      at: float | None = None) -> dict[str, Any]:
+    """A new session document. ``created_ts`` is ``created_at`` to the microsecond:
+    which project and broadcast messages are the session's depends on it."""
+    moment = now() if at is None else at
+    stamp = iso(moment)
     return {
         "session_id": session_id,
         "mode": mode,
         "project": project,
         "status": "active",
         "created_at": stamp,
+        "created_ts": round(moment, 6),
         "updated_at": stamp,
         "ended_at": None,
         "active_work": {"current_epic": None, "current_sprint": None, "agents": {}},
@@ -121,19 +127,24 @@ def recover_identity(store: Storage, session_id: str) -> dict[str, Any]:
     found: dict[str, Any] = {}
     if stored.get("session_id") == session_id:
         for name, valid in (("created_at", lambda v: isinstance(v, str) and v),
-                            ("project", _is_id), ("mode", lambda v: isinstance(v, str))):
+                            ("created_ts", _is_number), ("project", _is_id),
+                            ("mode", lambda v: isinstance(v, str))):
             if valid(stored.get(name)):
                 found[name] = stored[name]
     if "created_at" not in found:
         try:
             for record in store.read_log(session_key(session_id, EVENTS)):
                 ts = record.get("ts")
-                if isinstance(ts, int | float) and not isinstance(ts, bool):
-                    found["created_at"] = iso(ts)
+                if _is_number(ts):
+                    found["created_at"], found["created_ts"] = iso(ts), ts
                     break
         except StateError:
             pass
     return found
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def heartbeat(store: Storage, session_id: str, *, event: str | None = None,

@@ -12,6 +12,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -189,3 +190,73 @@ def test_rebuilt_session_keeps_its_identity_and_pending_messages(
     assert sm("inbox", "beta")[1] == []
     assert len(sm("inbox", "beta", "--all")[1]) == 3
     assert "orchestra-message" not in context_of(dispatch(payload("UserPromptSubmit", "beta")))
+
+
+# -- 3. project and broadcast messages reach sessions that start before they expire -----------
+
+
+def test_project_and_broadcast_messages_live_for_their_ttl(
+        home: Path, dispatch: Callable[..., Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    dispatch(payload("SessionStart.startup", "alpha"))
+    dispatch(payload("SessionStart.startup", "gamma"))  # live, but quiet until after expiry
+    monkeypatch.setenv("ORCHESTRA_SESSION_ID", "alpha")
+    code, frozen, _ = sm("send", "--project", "project", "main is frozen for the release")
+    assert code == 0 and frozen["expires"] - frozen["ts"] == pytest.approx(24 * 3600)
+    code, deploy, _ = sm("send", "--all", "--ttl", "2d", "deploy at five")
+    assert code == 0 and deploy["expires"] - deploy["ts"] == pytest.approx(2 * 86400)
+    assert deploy["expires_at"] > deploy["at"]
+    code, brief, _ = sm("send", "--project", "project", "--ttl", "300ms", "short-lived")
+    assert code == 0
+    while time.time() <= brief["expires"]:
+        time.sleep(0.02)
+
+    # beta starts after "short-lived" expired, before the others do.
+    started = context_of(dispatch(payload("SessionStart.startup", "beta")))
+    assert started.count("main is frozen for the release") == 1
+    assert started.count("deploy at five") == 1 and "short-lived" not in started
+    # gamma existed before "short-lived" expired: it gets it at its next event, however late.
+    late = context_of(dispatch(payload("UserPromptSubmit", "gamma")))
+    for text in ("main is frozen for the release", "deploy at five", "short-lived"):
+        assert late.count(text) == 1, text
+    for sid in ("beta", "gamma"):
+        again = context_of(dispatch(payload("PostToolUse.Bash", sid)))
+        assert "orchestra-message" not in again, f"{sid} got a message twice"
+    assert "short-lived" not in json.dumps(sm("inbox", "beta", "--all")[1])
+    assert "orchestra-message" not in context_of(dispatch(payload("PostToolUse.Bash", "alpha")))
+
+    for argv in (["--project", "project", "--ttl", "0"], ["--all", "--ttl", "soon"],
+                 ["--all", "--ttl", "400d"], ["--to", "beta", "--ttl", "1h"]):
+        code, out, err = sm("send", *argv, "x")
+        assert (code, out) == (2, None) and len(err.splitlines()) == 1 and "--ttl" in err
+
+
+PARALLEL_HOOK = """
+import io, sys
+from hooks.dispatch import main
+out = io.StringIO()
+main([], stdin=io.BytesIO(sys.stdin.read().encode()), stdout=out, stderr=sys.stderr)
+print(out.getvalue().strip() or "{}")
+"""
+
+
+def test_a_session_starting_later_gets_each_project_message_once_under_parallel_hooks(
+        home: Path, dispatch: Callable[..., Any]) -> None:
+    dispatch(payload("SessionStart.startup", "alpha"))
+    for i in range(10):
+        assert sm("send", "--from", "alpha", "--project", "project", f"news-{i:02d}")[0] == 0
+        assert sm("send", "--from", "alpha", "--all", f"all-{i:02d}")[0] == 0
+    # The late session is created by an event that delivers nothing (Orchestra installed
+    # mid-session), then its next tool results come in parallel.
+    assert dispatch(payload("PreToolUse.Bash", "late")).reply is None
+    env = {**os.environ, "ORCHESTRA_HOME": str(home)}
+    event = json.dumps(payload("PostToolUse.Bash", "late"))
+
+    def hook(_: int) -> str:
+        return subprocess.run([sys.executable, "-P", "-c", PARALLEL_HOOK], input=event,
+                              capture_output=True, text=True, env=env, timeout=120,
+                              check=True).stdout
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        outputs = "".join(pool.map(hook, range(8)))
+    for i in range(10):
+        assert outputs.count(f"news-{i:02d}") == 1 and outputs.count(f"all-{i:02d}") == 1
