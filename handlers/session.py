@@ -70,6 +70,9 @@ def _ensure(event: Event, ctx: HandlerContext, doc: dict[str, Any]) -> None:
         sid = event.session_id or ""
         doc.update(new_session_state(sid, mode="claude-code",
                                      project=project_for(event, ctx.config), at=ctx.now))
+        folder = os.environ.get("CLAUDE_PROJECT_DIR") or event.cwd
+        if folder:  # the root its files are claimed relative to (state.claims)
+            doc["project_dir"] = folder
         _keep_identity(ctx, doc)
     for key in ("cwd", "transcript_path", "permission_mode"):
         value = event.text(key)

@@ -260,3 +260,66 @@ def test_a_session_starting_later_gets_each_project_message_once_under_parallel_
         outputs = "".join(pool.map(hook, range(8)))
     for i in range(10):
         assert outputs.count(f"news-{i:02d}") == 1 and outputs.count(f"all-{i:02d}") == 1
+
+
+# -- 4. claims compare the real file, relative to the project ---------------------------------
+
+
+def _bash(sid: str, command: str, cwd: Path, phase: str = "Pre") -> dict[str, Any]:
+    return payload(f"{phase}ToolUse.Bash", sid, cwd=str(cwd), tool_input={"command": command})
+
+
+def _edit(sid: str, path: Path, cwd: Path, phase: str = "Pre") -> dict[str, Any]:
+    return payload(f"{phase}ToolUse.Bash", sid, cwd=str(cwd), tool_name="Edit",
+                   tool_input={"file_path": str(path), "old_string": "a", "new_string": "b"})
+
+
+def _asks(outcome: Any, holder: str) -> str:
+    reply = outcome.reply or {}
+    specific = reply.get("hookSpecificOutput") or {}
+    assert specific.get("permissionDecision") == "ask", reply
+    reason = str(specific["permissionDecisionReason"])
+    assert f"session {holder}" in reason, reason
+    return reason
+
+
+def test_claims_see_the_same_file_however_it_is_written(
+        home: Path, tmp_path: Path, dispatch: Callable[..., Any]) -> None:
+    tmp_path = Path(os.path.realpath(tmp_path))  # the paths claims show are real paths
+    project = tmp_path / "machine-1" / "proj"
+    (project / "src").mkdir(parents=True)
+    (project / "src" / "app.py").write_text("a\n")
+    (project / "link").symlink_to(project / "src", target_is_directory=True)
+    for sid in ("alpha", "beta"):
+        dispatch(payload("SessionStart.startup", sid, cwd=str(project)))
+    dispatch(_edit("alpha", project / "src" / "app.py", project, phase="Post"))
+
+    reason = _asks(dispatch(_edit("beta", project / "link" / "app.py", project)), "alpha")
+    assert f"{project}/link/app.py" not in reason and f"{project}/src/app.py" in reason
+    for command in ("cd src && echo hi > app.py", "echo hi &> src/app.py",
+                    "sed --in-place=.bak 's/a/b/' src/app.py", "cd link; sed -i s/a/b/ app.py",
+                    "cp /etc/hostname link/"):
+        if command.startswith("cp"):
+            dispatch(_edit("alpha", project / "src" / "hostname", project, phase="Post"))
+        _asks(dispatch(_bash("beta", command, project)), "alpha")
+    assert dispatch(_bash("beta", "cat src/app.py > /dev/null", project)).reply is None
+
+    # A move into a folder claims the file it makes there, not the folder.
+    (project / "new.py").write_text("n\n")
+    dispatch(_bash("beta", "mv new.py src/", project, phase="Post"))
+    files = {(c["file"], c["session"]) for c in sm("claims", "--project", "proj")[1]}
+    assert ("src/new.py", "beta") in files and ("src", "beta") not in files
+    _asks(dispatch(_edit("alpha", project / "src" / "new.py", project)), "beta")
+
+    # The identity is project-relative: another checkout of the project (another machine,
+    # another path) edits the same file; the claim is shown with the holder's real path.
+    other = tmp_path / "machine-2" / "proj"
+    (other / "src").mkdir(parents=True)
+    dispatch(payload("SessionStart.startup", "gamma", cwd=str(other)))
+    _asks(dispatch(_edit("gamma", other / "src" / "app.py", other)), "alpha")
+    listed = {c["file"]: c for c in sm("claims", "--project", "proj")[1]}
+    assert listed["src/app.py"]["path"] == f"{project}/src/app.py"
+    # A file outside the project is claimed by its absolute real path.
+    outside = tmp_path / "outside.txt"
+    dispatch(_bash("alpha", f"echo x > {outside}", project, phase="Post"))
+    assert str(outside) in {c["file"] for c in sm("claims", "--project", "proj")[1]}
