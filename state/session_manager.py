@@ -16,7 +16,7 @@ from state.cli import (
     with_store,
 )
 from state.clock import parse_duration
-from state.errors import InvalidValueError
+from state.errors import InvalidValueError, NotFoundError
 from state.ids import resolve_session_id
 from state.paths import validate_id
 
@@ -53,6 +53,17 @@ PROJECT is spelled as sessions spell it: the project of a session in folder
 session has had and that is not configured (projects.<id>, default_project)
 is refused with exit 3, naming the known projects; --new-project sends to it
 anyway (to sessions that start in it later)."""
+
+
+RELEASE_DESCRIPTION = """\
+End a session's file claims: all of them, or with --path the one on FILE.
+
+FILE is resolved the way claims are: relative to the current folder, symlinks
+followed, then taken relative to the project's root (projects.<id>.root, else
+the folder the session's project came from), so 'link/app.py' releases the
+claim on 'src/app.py' when link points to src. Prints the released session,
+project, the resolved path and the claimed files released ('file' in
+'claims'). A --path the session holds no live claim on exits 3."""
 
 
 def build_parser() -> CliParser:
@@ -123,8 +134,11 @@ def build_parser() -> CliParser:
                    help="claims younger than this (default config claims.window_seconds)")
 
     p = verb("release", "end a session's file claims (all, or one file with --path)")
+    p.description = RELEASE_DESCRIPTION
     p.add_argument("session_id", metavar="SESSION_ID", nargs="?", default="-")
-    p.add_argument("--path", metavar="FILE", help="only this file (absolute path)")
+    p.add_argument("--path", metavar="FILE",
+                   help="only this file: absolute or relative to the current folder, resolved "
+                   "like claims are (exit 3 if the session holds no live claim on it)")
     return parser
 
 
@@ -209,11 +223,28 @@ def _coordination(args: argparse.Namespace, out: Output, store: Any) -> None:
         out.json(sorted(live.values(), key=lambda c: c["path"]))
     elif verb == "release":
         sid = resolve_session_id(args.session_id)
-        project = sessions.require_session(store, sid).get("project")
+        state = sessions.require_session(store, sid)
+        project = state.get("project")
         if not isinstance(project, str):
             raise InvalidValueError(f"session {sid} has no project, so it holds no claims")
-        claims.release_claims(store, project, sid, args.path)
-        out.json({"released": sid, "project": project, "path": args.path})
+        config = load_config(store)
+        window = float(project_config(config, project)["claims"]["window_seconds"])
+        held = sorted(file for file, claim in claims.live_claims(store, project,
+                                                                 window=window).items()
+                      if claim["session"] == sid)
+        file = real = None
+        if args.path is not None:
+            if not args.path or "\0" in args.path:
+                raise InvalidValueError("--path is empty or holds a NUL character")
+            file, real = claims.claim_file(os.path.abspath(os.path.expanduser(args.path)),
+                                           claims.project_root(config, project, state))
+            if file not in held:
+                raise NotFoundError(
+                    f"session {sid} holds no live claim on {args.path} (resolved to {file!r} "
+                    f"in project {project}); its claims: {', '.join(held) or 'none'}")
+            held = [file]
+        claims.release_claims(store, project, sid, file)
+        out.json({"released": sid, "project": project, "path": real, "files": held})
 
 
 def main(

@@ -323,3 +323,36 @@ def test_claims_see_the_same_file_however_it_is_written(
     outside = tmp_path / "outside.txt"
     dispatch(_bash("alpha", f"echo x > {outside}", project, phase="Post"))
     assert str(outside) in {c["file"] for c in sm("claims", "--project", "proj")[1]}
+
+
+# -- 6. release --path resolves the path like claims do ---------------------------------------
+
+
+def test_release_path_resolves_like_claims_and_says_when_nothing_matched(
+        home: Path, tmp_path: Path, dispatch: Callable[..., Any],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path = Path(os.path.realpath(tmp_path))
+    project = tmp_path / "proj"
+    (project / "src").mkdir(parents=True)
+    (project / "link").symlink_to(project / "src", target_is_directory=True)
+    for sid in ("alpha", "beta"):
+        dispatch(payload("SessionStart.startup", sid, cwd=str(project)))
+    for name in ("app.py", "util.py"):
+        dispatch(_edit("alpha", project / "src" / name, project, phase="Post"))
+    monkeypatch.chdir(project / "src")
+
+    code, out, err = sm("release", "alpha", "--path", "../link/app.py")
+    assert (code, err) == (0, "")
+    assert out == {"released": "alpha", "project": "proj", "path": f"{project}/src/app.py",
+                   "files": ["src/app.py"]}
+    assert dispatch(_edit("beta", project / "src" / "app.py", project)).reply is None
+    _asks(dispatch(_edit("beta", project / "src" / "util.py", project)), "alpha")  # still held
+
+    for missing in ("app.py", "../src/nothing.py", str(project / "link" / "app.py")):
+        code, out, err = sm("release", "alpha", "--path", missing)
+        assert code == 3 and out is None and len(err.splitlines()) == 1
+        assert "holds no live claim" in err and "src/util.py" in err
+    code, out, _ = sm("release", "alpha", "--path", "util.py")
+    assert code == 0 and out["files"] == ["src/util.py"]
+    assert dispatch(_edit("beta", project / "src" / "util.py", project)).reply is None
+    assert sm("release", "alpha")[1]["files"] == []
