@@ -7,8 +7,8 @@ The project a session belongs to is decided once, at its first event, by
    (``shared_state set-config projects.myapp.root /path/to/myapp``);
 2. else ``default_project`` from the config;
 3. else derived from the folder name of ``$CLAUDE_PROJECT_DIR`` (or the event's
-   ``cwd``), lower-cased, with characters other than letters, digits, ``-``,
-   ``_`` and ``.`` replaced by ``-``.
+   ``cwd``) by :func:`state.paths.project_slug`: lower-cased, with characters
+   other than letters, digits, ``-``, ``_`` and ``.`` replaced by ``-``.
 
 Sessions Orchestra first sees after they started (installed mid-session) are
 created at their first event of any kind. A session registered ahead of its start
@@ -48,7 +48,9 @@ def project_for(event: Event, config: dict[str, Any]) -> str | None:
     if isinstance(default, str) and default and _is_id(default):
         return default
     if folder:
-        return _slug(os.path.basename(os.path.normpath(folder)))
+        from state.paths import project_slug
+
+        return project_slug(os.path.basename(os.path.normpath(folder)))
     return None
 
 
@@ -63,43 +65,50 @@ def _is_id(value: str) -> bool:
     return True
 
 
-def _slug(name: str) -> str | None:
-    from state.paths import validate_id
-
-    cleaned = "".join(c if c.isascii() and (c.isalnum() or c in "-_.") else "-"
-                      for c in name.lower()).strip("-._")[:64]
-    try:
-        return validate_id(cleaned, "project id")
-    except ValueError:
-        return None
-
-
 def _ensure(event: Event, ctx: HandlerContext, doc: dict[str, Any]) -> None:
     """Fill a new session document (idempotent)."""
-    from state.clock import iso
     from state.sessions import new_session_state
 
     if "session_id" not in doc:
         sid = event.session_id or ""
         doc.update(new_session_state(sid, mode="claude-code",
-                                     project=project_for(event, ctx.config)))
-        doc["created_at"] = doc["updated_at"] = iso(ctx.now)
+                                     project=project_for(event, ctx.config), at=ctx.now))
+        folder = os.environ.get("CLAUDE_PROJECT_DIR") or event.cwd
+        if folder:  # the root its files are claimed relative to (state.claims)
+            doc["project_dir"] = folder
+        _keep_identity(ctx, doc)
     for key in ("cwd", "transcript_path", "permission_mode"):
         value = event.text(key)
         if value:
             doc[key] = value
 
 
+def _keep_identity(ctx: HandlerContext, doc: dict[str, Any]) -> None:
+    """A document rebuilt after a quarantine is the same session: it keeps its
+    ``created_at`` (which decides its messages), project and mode. A new one has its
+    identity recorded for such a day (see :mod:`state.sessions`)."""
+    from state.clock import iso
+    from state.sessions import recover_identity, remember_identity
+
+    recovered = recover_identity(ctx.store, doc["session_id"])
+    if recovered:
+        doc.update(recovered)
+        doc["rebuilt_at"] = iso(ctx.now)
+    remember_identity(ctx.store, doc)
+
+
 @hookimpl(tryfirst=True)
 def on_event(event: Event, ctx: HandlerContext) -> None:
-    """Create the session at the first event we see of it (cheap check afterwards)."""
+    """Create the session at the first event we see of it, or rebuild it at once when
+    its document is corrupt (reading moves it aside), so that every handler of this
+    event finds the session."""
     sid = event.session_id
     if sid is None or event.name in ("SessionStart", "SessionEnd"):
         return
     from state.paths import session_key
 
     key = session_key(sid, "state.json")
-    if ctx.store.exists(key):
+    if ctx.store.read(key) is not None:
         return
     with ctx.store.transaction(key) as doc:
         _ensure(event, ctx, doc)

@@ -35,7 +35,7 @@ from state.query import (
     set_path,
 )
 from state.store import open_store
-from state.view import route, session_view
+from state.view import check_session_version, route, session_view
 
 __all__ = ["main"]
 
@@ -53,9 +53,22 @@ PATH is a dot path (active_work.current_epic, active_work.tasks.1.status;
 escape a dot inside a key as '\\.' or write the key as ["a.b"]) or a JSONPath
 expression starting with '$' (get only), e.g.
   state_manager get SID '$.active_work.tasks[?(@.status=="pending")]'
+<<<<<<< HEAD
 SESSION_ID defaults to the current session ($ORCHESTRA_SESSION_ID, else
 $CLAUDE_CODE_SESSION_ID) when omitted or given as '-'.
 VALUE is parsed as JSON when it is valid JSON, else taken as a string."""
+=======
+SESSION_ID defaults to $ORCHESTRA_SESSION_ID when given as '-'.
+VALUE is parsed as JSON when it is valid JSON, else taken as a string.
+
+'version' is the version of the whole session: every change to state.json or
+tasks.json (by a CLI or a hook) adds one. Read it, then write with
+--if-version N: the write happens only if nobody changed the session since
+(exit 4 otherwise), whichever file PATH lives in:
+  V=$(state_manager get SID version)
+  state_manager set SID active_work.tasks.1.status done --if-version "$V"
+"""
+>>>>>>> i17
 
 
 def build_parser(front: Front | None = None) -> CliParser:
@@ -152,7 +165,8 @@ def _session_exists(name: str) -> bool:
 
 def _add_if_version(p: argparse.ArgumentParser) -> None:
     p.add_argument("--if-version", type=int, metavar="N",
-                   help="write only if the document is still at version N (else exit 4)")
+                   help="write only if the session is still at version N, the number "
+                   "'get SESSION_ID version' prints (else exit 4, nothing written)")
 
 
 def _session_id(raw: str) -> str:
@@ -173,13 +187,19 @@ def _read(store: Any, sid: str, path: str) -> Any:
 def _write(store: Any, sid: str, path: str, if_version: int | None, change: Any) -> Any:
     """Route PATH to its document and apply ``change(doc, parts)`` in one transaction."""
     from state.documents import validate_document
-    from state.sessions import STATE, require_session
+    from state.paths import session_key
+    from state.sessions import STATE, TASKS, require_session
 
     if is_jsonpath(path):
         raise InvalidPathError("JSONPath is for reading; use a dot path to change state")
     require_session(store, sid)
     key, parts = route(sid, parse_path(path))
-    with store.transaction(key, expect_version=if_version) as doc:
+    condition: dict[str, Any] = {}
+    if if_version is not None:  # the session's version spans state.json and tasks.json
+        other = session_key(sid, TASKS if key.endswith("/" + STATE) else STATE)
+        condition = {"also_lock": (other,),
+                     "precondition": check_session_version(sid, key, if_version)}
+    with store.transaction(key, **condition) as doc:
         result = change(doc, parts)
         active = doc.get("active_work")
         if key.endswith("/" + STATE) and isinstance(active, dict) and "tasks" in active:
@@ -189,6 +209,10 @@ def _write(store: Any, sid: str, path: str, if_version: int | None, change: Any)
                 "active_work.tasks.<id>..., not as part of active_work"
             )
         validate_document(key, doc)
+    if key.endswith("/" + STATE):
+        from state.sessions import remember_identity
+
+        remember_identity(store, doc)  # a changed project or mode survives a rebuild
     return result
 
 

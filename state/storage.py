@@ -19,7 +19,7 @@ import copy
 import json
 import threading  # the dispatcher imports it anyway (handler isolation)
 import time
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 
 from state.errors import ConflictError, CorruptDocumentError, NotFoundError
 
@@ -31,6 +31,9 @@ if TYPE_CHECKING:  # typing stays off the dispatcher's hot path
 
     #: Called after a committed write with (key, old document or None, new document).
     ChangeListener: TypeAlias = Callable[[str, dict[str, Any] | None, dict[str, Any]], None]
+    #: Called under the locks with (the document or None, {other locked key: document}).
+    Precondition: TypeAlias = Callable[
+        [dict[str, Any] | None, dict[str, dict[str, Any] | None]], None]
 
 __all__ = [
     "DEFAULT_LOCK_TIMEOUT",
@@ -153,6 +156,8 @@ class Storage:
         expect_version: int | None = None,
         create: bool = True,
         timeout: float | None = None,
+        also_lock: tuple[str, ...] = (),
+        precondition: Precondition | None = None,
     ) -> AbstractContextManager[dict[str, Any]]:
         """Read-modify-write ``key`` atomically.
 
@@ -162,14 +167,25 @@ class Storage:
         inside the block leaves the stored document untouched. ``expect_version``
         makes the write conditional: :class:`ConflictError` if someone else wrote
         since that version was read.
+
+        ``also_lock`` holds the locks of other documents for the whole transaction
+        (all locks are taken in key order, so two such transactions cannot
+        deadlock), and ``precondition(document, {other key: document})`` is called
+        under them before the block runs: it raises to refuse the write. That is
+        how a condition spanning several documents (a session's version) is
+        checked without a window for another writer.
         """
-        return self._transaction(key, expect_version, create, timeout)
+        return self._transaction(key, expect_version, create, timeout, also_lock, precondition)
 
     @contextmanager
     def _transaction(
-        self, key: str, expect_version: int | None, create: bool, timeout: float | None
+        self, key: str, expect_version: int | None, create: bool, timeout: float | None,
+        also_lock: tuple[str, ...] = (), precondition: Precondition | None = None,
     ) -> Iterator[dict[str, Any]]:
-        with self._lock(key, self.lock_timeout if timeout is None else timeout):
+        wait = self.lock_timeout if timeout is None else timeout
+        with ExitStack() as locks:
+            for name in sorted({key, *also_lock}):
+                locks.enter_context(self._lock(name, wait))
             self._cleanup_orphans(key)
             old = self._load_locked(key)
             if old is None and not create:
@@ -180,6 +196,8 @@ class Storage:
                     f"{key}: changed since version {expect_version} "
                     f"(now version {current_version}); read it again and retry"
                 )
+            if precondition is not None:
+                precondition(old, {name: self._load_locked(name) for name in also_lock})
             fresh = {"schema_version": SCHEMA_VERSION}
             doc = copy.deepcopy(old) if old is not None else dict(fresh)
             yield doc
@@ -188,7 +206,7 @@ class Storage:
             doc.setdefault("schema_version", SCHEMA_VERSION)
             doc["version"] = current_version + 1
             self._write_document(key, encode_document(doc))
-        for listener in self._listeners:
+        for listener in self._listeners:  # after the locks: a listener may write again
             listener(key, old, doc)
 
     def _load_locked(self, key: str) -> dict[str, Any] | None:

@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 
-from handlers.claims import bash_targets
 from state.shared import set_config
 from state.store import open_store
 from tests.coordination._helpers import context_of
@@ -131,12 +130,34 @@ def test_bash_writes_claim_files(home: Path, dispatch: Callable[..., Any]) -> No
     ("printf x >> log.txt", ["log.txt"]),
     ("cat a | tee -a one.txt two.txt", ["one.txt", "two.txt"]),
     ("sed -i 's/a/b/' f1 f2", ["f1", "f2"]),
+    ("sed -i.bak -e s/a/b/ -e s/c/d/ f", ["f"]),
+    ("sed -Ei s/a/b/ f", ["f"]),
+    ("sed -i '' s/a/b/ f", ["f"]),  # BSD
+    ("sed --in-place=.bak 's/x/y/' src/app.py", ["src/app.py"]),
+    ("sed -n p f > g", ["g"]),
     ("mv old.py new.py", ["new.py"]),
-    ("cp -r src/ dest/", ["dest/"]),
+    ("mv new.py src/", ["src/new.py"]),
+    ("mv a.py b.py lib", ["lib/a.py", "lib/b.py"]),
+    ("mv -t lib a.py", ["lib/a.py"]),
+    ("cp -r src/ dest/", ["dest/src"]),
     ("ls > /dev/null 2>&1", []),
     ('echo "a > b"', []),
+    ("echo '>' x", []),
     ("git status && echo 1 >> n.txt", ["n.txt"]),
     ("grep -r foo .", []),
+    ("echo hi &> src/app.py", ["src/app.py"]),
+    ("echo x 2> err.log >&2", ["err.log"]),
+    ("cd src && echo hi > app.py", ["src/app.py"]),
+    ("(cd src; echo > a) ; echo > b", ["src/a", "b"]),
+    ("cd /abs/where && echo > x", ["/abs/where/x"]),
+    ("cd $(dirname f) && echo > x", []),
+    ('echo hi > "$OUT"', []),
+    ("cat > f <<EOF\nnot > a target\nEOF\necho > y", ["f", "y"]),
+    ("LC_ALL=C sudo sed -i s/a/b/ conf 2>/dev/null", ["conf"]),
 ])
 def test_bash_targets(command: str, targets: list[str]) -> None:
-    assert bash_targets(command) == targets
+    from handlers.bash_writes import bash_targets
+
+    base = "/nonexistent/w"
+    expected = [t if t.startswith("/") else f"{base}/{t}" for t in targets]
+    assert bash_targets(command, base) == expected
