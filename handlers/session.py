@@ -127,7 +127,8 @@ def on_session_start(event: Event, ctx: HandlerContext) -> None:
     with ctx.store.transaction(session_key(sid, "state.json")) as doc:
         is_new = "session_id" not in doc
         _ensure(event, ctx, doc)
-        if doc.get("project") is None:
+        adopted = doc.get("project") is None
+        if adopted:
             # Registered ahead (`session_manager create --id X`, then `claude --session-id
             # X`) without a project: it gets one now, as a new session would.
             doc["project"] = project_for(event, ctx.config)
@@ -152,6 +153,10 @@ def on_session_start(event: Event, ctx: HandlerContext) -> None:
                     break
                 except ValueError:
                     continue
+    if adopted and doc.get("project") is not None:
+        from state.sessions import remember_identity
+
+        remember_identity(ctx.store, doc)  # a rebuild after damage keeps the project
 
 
 @hookimpl

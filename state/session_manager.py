@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from collections.abc import Sequence
 from typing import IO, Any
 
@@ -11,23 +12,15 @@ from state.cli import (
     CliParser,
     Front,
     Output,
-<<<<<<< HEAD
-    VerbTable,
-=======
     UsageError,
->>>>>>> i17
+    VerbTable,
     add_common,
     run_main,
     with_store,
 )
 from state.clock import parse_duration
-<<<<<<< HEAD
-from state.errors import InvalidValueError
-from state.ids import current_session_id, resolve_session_id
-=======
 from state.errors import InvalidValueError, NotFoundError
-from state.ids import resolve_session_id
->>>>>>> i17
+from state.ids import current_session_id, resolve_session_id
 from state.paths import validate_id
 
 __all__ = ["main"]
@@ -44,11 +37,6 @@ Status comes from the last heartbeat (every hook event is one):
   ended: SessionEnd fired or 'end' was run."""
 
 
-<<<<<<< HEAD
-def build_parser(front: Front | None = None) -> CliParser:
-    parser = CliParser(prog=front.prog if front else PROG, description=DESCRIPTION,
-                       epilog=front.epilog() if front else EXIT_CODES_HELP)
-=======
 SEND_DESCRIPTION = """\
 Send a durable message to one session (--to), every session of a project
 (--project) or every session (--all). Each recipient gets it once, at its next
@@ -81,9 +69,9 @@ project, the resolved path and the claimed files released ('file' in
 'claims'). A --path the session holds no live claim on exits 3."""
 
 
-def build_parser() -> CliParser:
-    parser = CliParser(prog=PROG, description=DESCRIPTION, epilog=EXIT_CODES_HELP)
->>>>>>> i17
+def build_parser(front: Front | None = None) -> CliParser:
+    parser = CliParser(prog=front.prog if front else PROG, description=DESCRIPTION,
+                       epilog=front.epilog() if front else EXIT_CODES_HELP)
     add_common(parser)
     verb = VerbTable(parser, front).add
 
@@ -121,13 +109,9 @@ def build_parser() -> CliParser:
                         "(spelled as sessions spell it: see above)")
     target.add_argument("--all", action="store_true", help="every session")
     p.add_argument("--from", dest="sender", metavar="ID",
-<<<<<<< HEAD
                    help="sender (default: the current session, else 'cli')")
-=======
-                   help="sender (default $ORCHESTRA_SESSION_ID, else 'cli')")
     p.add_argument("--new-project", action="store_true",
                    help="with --project: the project is new (no session has had it yet)")
->>>>>>> i17
     p.add_argument("--urgent", action="store_true",
                    help="may hold the recipient's next Stop once to show the message")
     p.add_argument("--ttl", metavar="DURATION",
@@ -207,10 +191,7 @@ def _coordination(args: argparse.Namespace, out: Output, store: Any) -> None:
 
     verb = args.verb
     if verb == "send":
-<<<<<<< HEAD
         sender = args.sender or current_session_id() or "cli"
-=======
-        sender = args.sender or os.environ.get("ORCHESTRA_SESSION_ID") or "cli"
         if args.new_project and args.project is None:
             raise UsageError("--new-project goes with --project")
         try:
@@ -219,7 +200,6 @@ def _coordination(args: argparse.Namespace, out: Output, store: Any) -> None:
             raise InvalidValueError(f"--ttl: {exc}") from None
         project = (sessions.resolve_project(store, args.project, new=args.new_project)
                    if args.project is not None else None)
->>>>>>> i17
         out.json(messages.send_message(
             store, text=args.text, sender=sender, to_session=args.to, to_project=project,
             to_all=args.all, urgent=args.urgent, ttl=ttl))

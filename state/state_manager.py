@@ -53,12 +53,8 @@ PATH is a dot path (active_work.current_epic, active_work.tasks.1.status;
 escape a dot inside a key as '\\.' or write the key as ["a.b"]) or a JSONPath
 expression starting with '$' (get only), e.g.
   state_manager get SID '$.active_work.tasks[?(@.status=="pending")]'
-<<<<<<< HEAD
 SESSION_ID defaults to the current session ($ORCHESTRA_SESSION_ID, else
 $CLAUDE_CODE_SESSION_ID) when omitted or given as '-'.
-VALUE is parsed as JSON when it is valid JSON, else taken as a string."""
-=======
-SESSION_ID defaults to $ORCHESTRA_SESSION_ID when given as '-'.
 VALUE is parsed as JSON when it is valid JSON, else taken as a string.
 
 'version' is the version of the whole session: every change to state.json or
@@ -68,7 +64,6 @@ tasks.json (by a CLI or a hook) adds one. Read it, then write with
   V=$(state_manager get SID version)
   state_manager set SID active_work.tasks.1.status done --if-version "$V"
 """
->>>>>>> i17
 
 
 def build_parser(front: Front | None = None) -> CliParser:

@@ -284,7 +284,9 @@ def test_two_sessions_message_each_other(settings_box: Box, claude_bin: Path) ->
     def send_direct(body: dict[str, Any]) -> list[dict[str, Any]]:
         return [tool_use("Bash", {"command": f"orchestra send --to {b} 'please rebase on main'"})]
 
-    box.claude(claude_bin, Script(main=[send_direct, ["sent"]]), args=("--resume", a))
-    _proc, b_again = box.claude(claude_bin, Script(main=[["B again"]]), args=("--resume", b),
-                                prompt="next")
+    # A resumed conversation holds its earlier turns: the scripts go on from there.
+    box.claude(claude_bin, Script(main=[send_project, ["sent"], send_direct, ["sent"]]),
+               args=("--resume", a))
+    _proc, b_again = box.claude(claude_bin, Script(main=[["B here"], ["B again"]]),
+                                args=("--resume", b), prompt="next")
     assert "please rebase on main" in json.dumps(b_again.bodies("main"))
