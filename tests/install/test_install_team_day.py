@@ -53,6 +53,8 @@ def test_the_day_holds_messages_and_a_claim(replayed: Path) -> None:
     code, inbox, err = run("inbox", BO, "--all")
     assert code == 0, err
     assert [m["from"] for m in json.loads(inbox)] == [CY]
+    code, inbox, err = run("inbox", CY, "--all")  # sent before cy started, within its TTL
+    assert [(m["from"], m["delivered"]) for m in json.loads(inbox)] == [(BO, True)], err
     code, claims, err = run("claims", "--project", "shop", "--window", "1d")
     assert code == 0, err
     assert {c["path"].rsplit("/", 1)[-1] for c in json.loads(claims)} >= {"cart.py"}
