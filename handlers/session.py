@@ -35,17 +35,19 @@ _FORK_PARENT_FIELDS = ("parent_session_id", "forked_from_session_id", "fork_pare
 
 
 def project_for(event: Event, config: dict[str, Any]) -> str | None:
+    from state.paths import is_id  # a hand-edited config may hold anything
+
     folder = os.environ.get("CLAUDE_PROJECT_DIR") or event.cwd
     if folder:
         here = os.path.normcase(os.path.abspath(folder))
         for project, settings in sorted(config.get("projects", {}).items()):
             root = settings.get("root") if isinstance(settings, dict) else None
-            if isinstance(root, str) and root and _is_id(project):
+            if isinstance(root, str) and root and is_id(project):
                 base = os.path.normcase(os.path.abspath(os.path.expanduser(root)))
                 if here == base or here.startswith(base.rstrip(os.sep) + os.sep):
                     return str(project)
     default = config.get("default_project")
-    if isinstance(default, str) and default and _is_id(default):
+    if isinstance(default, str) and default and is_id(default):
         return default
     if folder:
         from state.paths import project_slug
@@ -53,16 +55,6 @@ def project_for(event: Event, config: dict[str, Any]) -> str | None:
         return project_slug(os.path.basename(os.path.normpath(folder)))
     return None
 
-
-def _is_id(value: str) -> bool:
-    """A hand-edited config may hold anything: a project id must be able to name a folder."""
-    from state.paths import validate_id
-
-    try:
-        validate_id(value, "project id")
-    except ValueError:
-        return False
-    return True
 
 
 def _ensure(event: Event, ctx: HandlerContext, doc: dict[str, Any]) -> None:

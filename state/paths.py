@@ -26,6 +26,7 @@ __all__ = [
     "MAX_ID_LENGTH",
     "config_key",
     "home",
+    "is_id",
     "project_key",
     "project_slug",
     "session_key",
@@ -95,6 +96,16 @@ def project_slug(name: str) -> str | None:
         return validate_id(cleaned, "project id")
     except ValueError:
         return None
+
+
+def is_id(value: object) -> bool:
+    """Whether ``value`` passes :func:`validate_id` (for data that may hold anything, such
+    as a hand-edited config)."""
+    try:
+        validate_id(value)
+    except ValueError:
+        return False
+    return True
 
 
 def config_key() -> str:

@@ -26,7 +26,7 @@ from __future__ import annotations
 from state.clock import iso, now
 from state.config import load_config
 from state.errors import ConflictError, InvalidValueError, NotFoundError, StateError
-from state.paths import project_slug, session_key, validate_id
+from state.paths import is_id, project_slug, session_key, validate_id
 from state.storage import Storage
 
 TYPE_CHECKING = False
@@ -127,7 +127,7 @@ def recover_identity(store: Storage, session_id: str) -> dict[str, Any]:
     found: dict[str, Any] = {}
     if stored.get("session_id") == session_id:
         for name, valid in (("created_at", lambda v: isinstance(v, str) and v),
-                            ("created_ts", _is_number), ("project", _is_id),
+                            ("created_ts", _is_number), ("project", is_id),
                             ("mode", lambda v: isinstance(v, str))):
             if valid(stored.get(name)):
                 found[name] = stored[name]
@@ -283,19 +283,19 @@ def known_projects(store: Storage, config: dict[str, Any] | None = None) -> set[
     had by a session, or holding project data other than messages (epics, team,
     claims...). A message log alone proves nothing: a typo once made one."""
     config = config if config is not None else load_config(store)
-    known = {p for p in config.get("projects", {}) if _is_id(p)}
+    known = {p for p in config.get("projects", {}) if is_id(p)}
     default = config.get("default_project")
-    if isinstance(default, str) and _is_id(default):
+    if isinstance(default, str) and is_id(default):
         known.add(default)
     for sid in session_ids(store):
         try:
             project = (store.read(session_key(sid, STATE)) or {}).get("project")
         except StateError:
             continue  # a symlinked session folder: refused, and not a witness
-        if isinstance(project, str) and _is_id(project):
+        if isinstance(project, str) and is_id(project):
             known.add(project)
     for name in store.list_children("projects"):
-        if _is_id(name) and any(not entry.startswith("messages.")
+        if is_id(name) and any(not entry.startswith("messages.")
                                 for entry in store.list_children(f"projects/{name}")):
             known.add(name)
     return known
@@ -333,10 +333,3 @@ def resolve_project(store: Storage, name: str, *, new: bool = False) -> str:
                         f"configured; known projects: {names or 'none'} "
                         "(--new-project sends to a project no session has had yet)")
 
-
-def _is_id(value: object) -> bool:
-    try:
-        validate_id(value, "project id")
-    except ValueError:
-        return False
-    return True

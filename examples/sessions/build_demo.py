@@ -38,7 +38,7 @@ AGENT = "a97237ab0781df962"
 FILE = f"{PROJECT}/hello.txt"
 
 
-def _load(name: str) -> dict[str, Any]:
+def load_payload(name: str) -> dict[str, Any]:
     data: dict[str, Any] = json.loads((PAYLOADS / f"{name}.json").read_text(encoding="utf-8"))
     return data
 
@@ -58,7 +58,7 @@ def _unify(payload: dict[str, Any], *, prompt: bool = True) -> dict[str, Any]:
 def _tool(base: str, tool: str, tool_use_id: str, tool_input: dict[str, Any],
           **fields: Any) -> dict[str, Any]:
     """A derived tool payload: ``base`` with another tool, input and fields."""
-    out = _unify(_load(base))
+    out = _unify(load_payload(base))
     out["tool_name"] = tool
     out["tool_input"] = tool_input
     out["tool_use_id"] = tool_use_id
@@ -71,24 +71,24 @@ def _tool(base: str, tool: str, tool_use_id: str, tool_input: dict[str, Any],
 
 
 def session() -> list[dict[str, Any]]:
-    bash_fail = _load("PostToolUseFailure.Bash")
+    bash_fail = load_payload("PostToolUseFailure.Bash")
     agent_input = {"description": "Say ok", "prompt": "Reply with the single word ok.",
                    "subagent_type": "general-purpose"}
-    task_input = _load("PostToolUse.TaskCreate")["tool_input"]
+    task_input = load_payload("PostToolUse.TaskCreate")["tool_input"]
     update_input = {"taskId": "1", "status": "completed"}
-    write_input = _load("PreToolUse.Write")["tool_input"]
+    write_input = load_payload("PreToolUse.Write")["tool_input"]
     edit_input = {"file_path": FILE, "old_string": "hello", "new_string": "hello, world",
                   "replace_all": False}
-    prompt = _unify(_load("UserPromptSubmit"))
+    prompt = _unify(load_payload("UserPromptSubmit"))
     prompt["prompt"] = ("Create hello.txt, make it say hello, world, check it, run ls on a "
                         "missing folder, ask a subagent to say ok, and track it as a task.")
     events = [
-        _unify(_load("SessionStart.startup")),
-        _unify(_load("InstructionsLoaded.session_start")),
+        _unify(load_payload("SessionStart.startup")),
+        _unify(load_payload("InstructionsLoaded.session_start")),
         prompt,
-        _unify(_load("PreToolUse.Bash")),
-        _unify(_load("PostToolUse.Bash")),
-        _unify(_load("PostToolBatch.single")),
+        _unify(load_payload("PreToolUse.Bash")),
+        _unify(load_payload("PostToolUse.Bash")),
+        _unify(load_payload("PostToolBatch.single")),
         _tool("PreToolUse.Write", "Write", "toolu_fake0012", write_input),
         _tool("PostToolUse.Bash", "Write", "toolu_fake0012", write_input, duration_ms=4,
               tool_response={"type": "create", "filePath": FILE, "content": "hello\n",
@@ -108,24 +108,24 @@ def session() -> list[dict[str, Any]]:
         _tool("PreToolUse.Bash", "Bash", bash_fail["tool_use_id"], bash_fail["tool_input"]),
         _unify(bash_fail),
         _tool("PreToolUse.Bash", "Agent", "toolu_demo0006", agent_input),
-        _unify(_load("SubagentStart")),
-        _unify(_load("SubagentStop")),
+        _unify(load_payload("SubagentStart")),
+        _unify(load_payload("SubagentStop")),
         _tool("PostToolUse.Bash", "Agent", "toolu_demo0006", agent_input, duration_ms=2140,
               tool_response={"status": "completed", "prompt": agent_input["prompt"],
                              "agentId": AGENT, "content": [{"type": "text", "text": "ok"}],
                              "totalDurationMs": 2131, "totalTokens": 0,
                              "totalToolUseCount": 0}),
         _tool("PreToolUse.Bash", "TaskCreate", "toolu_demo0007", task_input),
-        _unify(_load("TaskCreated")),
+        _unify(load_payload("TaskCreated")),
         _tool("PostToolUse.TaskCreate", "TaskCreate", "toolu_demo0007", task_input),
         _tool("PreToolUse.Bash", "TaskUpdate", "toolu_demo0008", update_input),
-        _unify(_load("TaskCompleted")),
+        _unify(load_payload("TaskCompleted")),
         _tool("PostToolUse.Bash", "TaskUpdate", "toolu_demo0008", update_input, duration_ms=6,
               tool_response={"success": True, "taskId": "1", "updatedFields": ["status"],
                              "statusChange": {"from": "pending", "to": "completed"}}),
-        _unify(_load("MessageDisplay")),
-        _unify(_load("Stop")),
-        _unify(_load("SessionEnd.other")),
+        _unify(load_payload("MessageDisplay")),
+        _unify(load_payload("Stop")),
+        _unify(load_payload("SessionEnd.other")),
     ]
     return events
 

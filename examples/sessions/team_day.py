@@ -17,12 +17,10 @@ epics, the team and decisions. Built by ``build_demo.py``; deterministic.
 from __future__ import annotations
 
 import copy
-import json
-from pathlib import Path
 from typing import Any
 
-HERE = Path(__file__).resolve().parent
-PAYLOADS = HERE.parents[1] / "tests" / "payloads"
+from build_demo import HERE, load_payload
+
 TEAM_DAY = HERE / "team-day.jsonl"
 
 PROJECT = "shop"
@@ -33,11 +31,6 @@ BO = "5a9d2e47-1c3b-4f86-b0d5-2e7a9c4f1d68"
 CY = "c3e81f20-94ab-47d6-8e15-7b2f0a6d9c34"
 
 
-def _load(name: str) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads((PAYLOADS / f"{name}.json").read_text(encoding="utf-8"))
-    return data
-
-
 class Session:
     """Payloads of one session, in the shapes Claude Code 2.1.332 sends."""
 
@@ -46,7 +39,7 @@ class Session:
         self.calls = 0
 
     def _payload(self, name: str, **fields: Any) -> dict[str, Any]:
-        out = copy.deepcopy(_load(name))
+        out = copy.deepcopy(load_payload(name))
         out["session_id"] = self.id
         out["transcript_path"] = f"/home/dev/.claude/projects/-home-dev-shop/{self.id}.jsonl"
         out["cwd"] = CWD

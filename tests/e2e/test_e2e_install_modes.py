@@ -28,6 +28,7 @@ from typing import Any
 
 import pytest
 
+from ._scenario import _strings
 from .claude_cli import REPO_ROOT, run_claude
 from .fake_api import FakeAnthropic, Script, tool_use
 
@@ -108,17 +109,6 @@ def _fresh_copy(target: Path) -> Path:
 
 
 # -- what the model runs ----------------------------------------------------------------
-
-
-def _strings(value: Any) -> Iterator[str]:
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, dict):
-        for item in value.values():
-            yield from _strings(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from _strings(item)
 
 
 def _context_commands(body: dict[str, Any]) -> list[str]:
