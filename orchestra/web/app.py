@@ -120,10 +120,14 @@ def _decisions(r: StateReader, q: Request) -> dict[str, Any]:
 
 
 def create_app(store: Any, *, token: str, port: int, hosts: set[str] | None,
-               hub_interval: float | None = None) -> Guard:
-    """The application for ``store``, guarded by ``token`` (see :mod:`.security`)."""
+               hub: Hub | None = None) -> Guard:
+    """The application for ``store``, guarded by ``token`` (see :mod:`.security`).
+
+    ``hub`` watches the store for the event stream; pass one to be able to
+    :meth:`~orchestra.web.live.Hub.stop` the streams when the server shuts down.
+    """
     reader = StateReader(store)
-    hub = Hub(store) if hub_interval is None else Hub(store, interval=hub_interval)
+    hub = hub if hub is not None else Hub(store)
     page = (STATIC / "index.html").read_text("utf-8").replace("{{csrf}}", csrf_token(token))
 
     def index(request: Request) -> Response:
@@ -193,6 +197,8 @@ async def _events_of(hub: Hub, listener: Listener) -> AsyncIterator[bytes]:
             except TimeoutError:
                 yield b": keep-alive\n\n"
                 continue
+            if kind == "bye":  # the server is stopping: end the response cleanly
+                return
             yield f"event: {kind}\ndata: {json.dumps(data)}\n\n".encode()
     finally:
         hub.unsubscribe(listener)

@@ -116,39 +116,47 @@ def _handle(args: argparse.Namespace, out: Output, err: IO[str]) -> int:
     except ImportError:
         raise _Failure("needs the web extra: pip install 'orchestra[web]'") from None
     from orchestra.web.app import create_app
+    from orchestra.web.live import Hub
     from orchestra.web.security import new_token
     from state.store import open_store
 
     sock = _bind(args.host, args.port)
     port = sock.getsockname()[1]
     token = new_token()
-    app = create_app(open_store(), token=token, port=port,
-                     hosts=None if remote else allowed_hosts(port))
+    store = open_store()
+    hub = Hub(store)
+    app = create_app(store, token=token, port=port,
+                     hosts=None if remote else allowed_hosts(port), hub=hub)
     url = f"http://{_url_host(args.host)}:{port}/?token={token}"
-    if remote:
-        err.write(f"{PROG}: warning: listening on {args.host}, reachable from other "
-                  "machines; the traffic is plain HTTP and the URL's token is the only "
-                  "key: prefer an ssh tunnel to a loopback server\n")
-    out.stream.write(f"{PROG}: listening on {args.host}:{port} (Ctrl-C stops it)\n"
-                     f"open {url}\n")
-    out.stream.flush()
-    if args.open:
-        import webbrowser
 
-        webbrowser.open(url)
+    class Server(uvicorn.Server):
+        async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+            hub.stop()  # open event streams end now, not at the graceful-shutdown timeout
+            await super().shutdown(sockets)
+
     config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off",
                             ws="none", proxy_headers=False, server_header=False,
-                            timeout_graceful_shutdown=1)
-    try:
-        uvicorn.Server(config).run(sockets=[sock])
+                            timeout_graceful_shutdown=2)
+    try:  # from here on Ctrl-C is the normal way to stop
+        if remote:
+            err.write(f"{PROG}: warning: listening on {args.host}, reachable from other "
+                      "machines; the traffic is plain HTTP and the URL's token is the only "
+                      "key: prefer an ssh tunnel to a loopback server\n")
+        out.stream.write(f"{PROG}: listening on {args.host}:{port} (Ctrl-C stops it)\n"
+                         f"open {url}\n")
+        out.stream.flush()
+        if args.open:
+            import webbrowser
+
+            webbrowser.open(url)
+        Server(config).run(sockets=[sock])
     except KeyboardInterrupt:
-        pass  # uvicorn re-raises the Ctrl-C it handled: stopping is the normal end
+        pass  # Ctrl-C (uvicorn re-raises the one it handled): stopping is the normal end
     finally:
         sock.close()
     out.stream.write(f"{PROG}: stopped\n")
     out.stream.flush()
     return 0
-
 
 
 def main(argv: Sequence[str] | None = None, *, stdin: IO[str] | None = None,

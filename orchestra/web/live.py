@@ -17,7 +17,6 @@ everyone after a burst of more than :data:`MAX_READ` bytes in one log.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import os
 from dataclasses import dataclass, field
@@ -83,11 +82,14 @@ class Hub:
             self._task.cancel()
             self._task = None
 
-    async def close(self) -> None:
+    def stop(self) -> None:
+        """End every open stream (the server is shutting down); call in the event loop."""
+        for listener in list(self.listeners):
+            while not listener.queue.empty():
+                listener.queue.get_nowait()
+            listener.queue.put_nowait(("bye", None))
         if self._task is not None:
             self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
             self._task = None
 
     async def _run(self) -> None:
