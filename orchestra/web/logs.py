@@ -127,28 +127,37 @@ def line_ts(line: bytes) -> float | None:
 
 
 def _first_ts_after(fd: int, offset: int, limit: int) -> tuple[int, float | None]:
-    """(start of the first whole line after ``offset``, its time) within ``limit``."""
-    os.lseek(fd, offset, os.SEEK_SET)
-    data = _read(fd, min(CHUNK, limit - offset))
-    if offset > 0:
+    """(start of the first whole line after ``offset`` that has a time, that time), looking
+    no further than ``limit``; ``(limit, None)`` if there is none."""
+    position = offset
+    data = b""
+    skip_partial = offset > 0  # ``offset`` may be inside a line: start at the next one
+    while position < limit or data:
         cut = data.find(b"\n")
         if cut < 0:
-            return limit, None
-        offset, data = offset + cut + 1, data[cut + 1:]
-    while data:
-        cut = data.find(b"\n")
-        if cut < 0:
-            return limit, None
-        ts = line_ts(data[:cut])
+            if position >= limit:
+                return limit, None
+            os.lseek(fd, position, os.SEEK_SET)
+            more = _read(fd, min(CHUNK, limit - position))
+            if not more:
+                return limit, None
+            data += more
+            position += len(more)
+            continue
+        line, data = data[:cut], data[cut + 1:]
+        start = position - len(data) - cut - 1
+        if skip_partial:
+            skip_partial = False
+            continue
+        ts = line_ts(line)
         if ts is not None:
-            return offset, ts
-        offset, data = offset + cut + 1, data[cut + 1:]
+            return start, ts
     return limit, None
 
 
 def offset_before(path: str, ts: float) -> int:
-    """A byte offset ending a whole line, such that the lines before it are (nearly all)
-    older than ``ts`` and the lines from it on are not: O(log size) reads.
+    """A byte offset ending a whole line, such that the lines from it on are newer than
+    ``ts`` and the lines before it (nearly all) are not: O(log size) reads.
 
     Lines of parallel writers can be a little out of order, so callers still
     check each record's time; this only tells them where to start.
@@ -162,14 +171,14 @@ def offset_before(path: str, ts: float) -> int:
         while high - low > CHUNK:
             middle = (low + high) // 2
             start, found = _first_ts_after(fd, middle, high)
-            if found is None or start >= high:
-                high = middle
-            elif found < ts:
+            if found is None:
+                break  # one line spans the rest of the window: read the window whole
+            if found <= ts:
                 low = start
             else:
                 high = start
         # The end of the window: the caller reads backwards from here and skips the few
-        # lines between ``low`` and ``high`` that are not older than ``ts``.
+        # lines between ``low`` and ``high`` that are newer than it wants.
         return high
     finally:
         os.close(fd)
@@ -216,8 +225,8 @@ def _scan_source(source: Source, cursor: Cursor | None) -> Iterator[tuple[float,
     segments = source.segments()
     start, end = len(segments) - 1, None
     if cursor is not None:
-        # Skip the newer segments: a segment whose first line is not older than the
-        # cursor holds nothing for this page.
+        # Skip the newer segments: a segment whose first line is newer than the cursor
+        # holds nothing for this page.
         while start > 0 and _segment_starts_after(segments[start], cursor[0]):
             start -= 1
         end = offset_before(segments[start], cursor[0])
@@ -241,7 +250,7 @@ def _segment_starts_after(path: str, ts: float) -> bool:
         _start, first = _first_ts_after(fd, 0, size)
     finally:
         os.close(fd)
-    return first is None or first >= ts
+    return first is None or first > ts
 
 
 @dataclass
