@@ -39,6 +39,7 @@ __all__ = [
 ]
 
 CHUNK = 1 << 16
+FIRST_CHUNK = 1 << 13
 #: How much later than a file's mtime its last record's ``ts`` may be (the time is taken
 #: before the line is written; clocks of parallel writers differ by a little).
 SLACK = 2.0
@@ -84,8 +85,10 @@ def reverse_lines(path: str, end: int | None = None) -> Iterator[bytes]:
         size = os.fstat(fd).st_size
         position = size if end is None else min(end, size)
         pending = b""
+        step = min(FIRST_CHUNK, CHUNK)  # a page often needs only a few lines of each log
         while position > 0:
-            start = max(0, position - CHUNK)
+            start = max(0, position - step)
+            step = min(step * 4, CHUNK)
             os.lseek(fd, start, os.SEEK_SET)
             pending = _read(fd, position - start) + pending
             position = start
