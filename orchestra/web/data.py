@@ -30,8 +30,9 @@ MAX_PER_PAGE = 200
 #: Bytes of an event's summary sent with a page (the log keeps up to a few KB per field).
 SUMMARY_CHARS = 1500
 #: Where an event says what it was about, in order of preference.
-_DETAIL_KEYS = ("command", "file_path", "pattern", "url", "description", "prompt", "subject",
-                "message", "reason", "source", "error", "last_assistant_message", "task")
+_DETAIL_KEYS = ("command", "file_path", "pattern", "url", "subject", "task_subject", "prompt",
+                "description", "message", "delta", "reason", "source", "error",
+                "last_assistant_message", "task")
 
 
 def _per_page(value: int) -> int:
@@ -306,6 +307,9 @@ def _detail(summary: Any) -> str:
     if not isinstance(summary, dict):
         return ""
     places = [summary, summary.get("tool_input")]
+    task = summary.get("tool_input")
+    if isinstance(task, dict) and task.get("taskId") and task.get("status"):
+        return f"task {str(task['taskId'])[:40]} -> {str(task['status'])[:40]}"
     for key in _DETAIL_KEYS:
         for place in places:
             value = place.get(key) if isinstance(place, dict) else None

@@ -77,10 +77,10 @@ class Hub:
             self._task = asyncio.get_running_loop().create_task(self._run())
 
     def unsubscribe(self, listener: Listener) -> None:
+        # The watching task ends by itself after its current check once nobody listens.
+        # Not cancelled: its check runs in a thread, which a cancel would not stop, and a
+        # second task would then share the offsets with it.
         self.listeners.discard(listener)
-        if not self.listeners and self._task is not None:
-            self._task.cancel()
-            self._task = None
 
     def stop(self) -> None:
         """End every open stream (the server is shutting down); call in the event loop."""

@@ -13,7 +13,7 @@ const TOPICS = {
 const MAX_LIVE_ROWS = 500;
 
 const state = { page: "sessions", params: new URLSearchParams(), source: null, streamKey: "",
-                reloadTimer: null, loading: 0, inFlight: false, pending: [] };
+                reloadTimer: null, loading: 0, inFlight: false, pending: [], shown: new Set() };
 
 // ---- small helpers ------------------------------------------------------------------
 
@@ -145,8 +145,7 @@ async function load() {
     banner("");
     RENDER[page](data);
     // Events pushed while the page was on its way: show those it does not hold.
-    const held = new Set((data.events || []).map(eventKey));
-    for (const event of state.pending) if (!held.has(eventKey(event))) showLive(event);
+    for (const event of state.pending) showLive(event);
   } catch (error) {
     if (ticket === state.loading && error.message !== "not authorised") banner(`Could not load ${page}: ${error.message}`);
   } finally {
@@ -177,6 +176,7 @@ function pick(params, ...names) {
 }
 
 function fillProjects(projects) {
+  document.getElementById("project-ids").replaceChildren(...projects.map(p => h("option", { value: p })));
   for (const select of document.querySelectorAll("select[data-projects]")) {
     const keep = select.value;
     const first = select.options[0];
@@ -206,8 +206,16 @@ function pageButtons(page, data) {
 
 function rows(page, list, make) {
   const body = part(page, "rows").tBodies[0];
+  // A reload must not take the keyboard focus away: it goes back to the same row.
+  const focused = document.activeElement && body.contains(document.activeElement)
+    ? document.activeElement.closest("tr") : null;
+  const key = focused ? (focused.dataset.session || String([...body.rows].indexOf(focused))) : null;
   body.replaceChildren(...list.map(make));
   part(page, "empty").hidden = list.length > 0;
+  if (key !== null) {
+    const again = [...body.rows].find(r => r.dataset.session === key) || body.rows[Number(key)];
+    if (again) again.focus({ preventScroll: true });
+  }
 }
 
 function sessionLink(id) {
@@ -242,6 +250,7 @@ const RENDER = {
   },
 
   events(data) {
+    state.shown = new Set(data.events.map(eventKey));
     rows("events", data.events, eventRow);
     const next = data.next;
     const before = state.params.get("before");
@@ -317,11 +326,18 @@ const RENDER = {
 };
 
 function showLive(event) {
+  // The stream and a page load race: an event may come both ways. Show it once.
+  const key = eventKey(event);
+  if (state.shown.has(key)) return;
+  state.shown.add(key);
   const body = part("events", "rows").tBodies[0];
   const row = eventRow(event);
   row.classList.add("new");
   body.prepend(row);
-  while (body.rows.length > MAX_LIVE_ROWS) body.lastElementChild.remove();
+  while (body.rows.length > MAX_LIVE_ROWS) {
+    state.shown.delete(body.lastElementChild.dataset.key);
+    body.lastElementChild.remove();
+  }
   part("events", "empty").hidden = true;
 }
 
@@ -329,7 +345,7 @@ function eventRow(e) {
   const detail = e.summary
     ? h("details", {}, h("summary", { text: e.detail || "details" }), h("pre", { text: e.summary }))
     : e.detail;
-  return h("tr", { tabindex: -1, "data-event": e.event || "" },
+  return h("tr", { tabindex: -1, "data-event": e.event || "", "data-key": eventKey(e) },
     h("td", { title: e.t || "" }, h("time", { datetime: e.t || "" }, clock(e.t))),
     h("td", {}, sessionLink(e.session)),
     h("td", { text: e.event || "" }),
@@ -391,7 +407,7 @@ function setupForms() {
     const to = form.elements.to.value;
     target.hidden = to === "all";
     form.elements.target.required = to !== "all";
-    form.elements.target.setAttribute("list", to === "session" ? "session-ids" : "");
+    form.elements.target.setAttribute("list", to === "session" ? "session-ids" : "project-ids");
   });
   form.addEventListener("submit", async event => {
     event.preventDefault();
@@ -458,4 +474,9 @@ document.addEventListener("DOMContentLoaded", () => {
   document.getElementById("help-button").addEventListener("click", () => document.getElementById("help").showModal());
   window.addEventListener("hashchange", route);
   route();
+  // Suggestions for the session and project fields, whichever page was opened first.
+  api("/api/sessions?per_page=200").then(data => {
+    fillProjects(data.projects);
+    fillSessionIds(data.sessions.map(s => s.session_id));
+  }).catch(() => {});
 });
