@@ -46,6 +46,7 @@ class Screen:
         self._shown: list[str] = []
 
     def __enter__(self) -> Screen:
+        _enable_ansi()
         self.stream.write(ENTER)
         self.stream.flush()
         return self
@@ -76,6 +77,20 @@ class Screen:
         self._shown = lines
         self.stream.write("".join(parts))
         self.stream.flush()
+
+
+def _enable_ansi() -> None:
+    """Windows consoles interpret escape sequences only once asked to (Windows 10+)."""
+    if os.name != "nt":
+        return
+    with suppress(Exception):  # an old console: the frames come out as text, still usable
+        import ctypes
+
+        kernel = ctypes.windll.kernel32  # type: ignore[attr-defined]
+        handle = kernel.GetStdHandle(-11)  # STD_OUTPUT_HANDLE
+        mode = ctypes.c_uint32()
+        if kernel.GetConsoleMode(handle, ctypes.byref(mode)):
+            kernel.SetConsoleMode(handle, mode.value | 0x0004)  # VIRTUAL_TERMINAL_PROCESSING
 
 
 def fit_frame(frame: list[str], status: str, size: tuple[int, int]) -> list[str]:
