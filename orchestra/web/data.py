@@ -17,7 +17,7 @@ from typing import Any
 from orchestra.web import logs
 from state.clock import iso, now
 from state.config import load_config, project_config
-from state.errors import InvalidValueError, NotFoundError
+from state.errors import InvalidIdError, InvalidValueError, NotFoundError
 from state.filestore import FileStorage
 from state.paths import session_key, validate_id
 from state.sessions import session_ids, session_status
@@ -128,11 +128,8 @@ class StateReader:
             raise InvalidValueError(f"unknown status {status[:20]!r} "
                                     f"(one of {', '.join(STATUS_ORDER)})")
         config, at = load_config(self.store), now()
-        ids = session_ids(self.store)
-        with self._lock:  # forget the rows of pruned sessions
-            for gone in self._rows.keys() - set(ids):
-                del self._rows[gone]
-        rows = [self._present(r, config, at) for r in map(self._row, ids) if r is not None]
+        raw = self._all_rows()
+        rows = [self._present(r, config, at) for r in raw]
         counts = {s: 0 for s in STATUS_ORDER}
         for r in rows:
             counts[r["status"]] = counts.get(r["status"], 0) + 1
@@ -146,13 +143,29 @@ class StateReader:
         page = max(1, min(int(page), pages))
         return {"at": iso(at), "total": len(rows), "counts": counts, "matching": len(chosen),
                 "page": page, "pages": pages, "per_page": size,
-                "projects": self.projects(),
+                "projects": self.projects(raw),
                 "sessions": chosen[(page - 1) * size: page * size]}
 
-    def projects(self) -> list[str]:
-        from styles.views.snapshot import known_projects
+    def _all_rows(self) -> list[dict[str, Any]]:
+        ids = session_ids(self.store)
+        with self._lock:  # forget the rows of pruned sessions
+            for gone in self._rows.keys() - set(ids):
+                del self._rows[gone]
+        return [r for r in map(self._row, ids) if r is not None]
 
-        return sorted(known_projects(self.store))
+    def projects(self, rows: list[dict[str, Any]] | None = None) -> list[str]:
+        """Projects with a folder, in the config, or named by a session (like the views)."""
+        from state.shared import list_projects
+
+        names = set(list_projects(self.store))
+        for row in self._all_rows() if rows is None else rows:  # cached: nothing re-read
+            name = row["project"]
+            if isinstance(name, str) and name not in names:
+                try:
+                    names.add(validate_id(name, "project id"))
+                except InvalidIdError:
+                    continue
+        return sorted(names)
 
     # -- events --------------------------------------------------------------------
 
