@@ -129,15 +129,8 @@ def _handle(args: argparse.Namespace, out: Output, err: IO[str]) -> int:
                      hosts=None if remote else allowed_hosts(port), hub=hub)
     url = f"http://{_url_host(args.host)}:{port}/?token={token}"
 
-    class Server(uvicorn.Server):
-        async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
-            hub.stop()  # open event streams end now, not at the graceful-shutdown timeout
-            await super().shutdown(sockets)
-
-    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off",
-                            ws="none", proxy_headers=False, server_header=False,
-                            timeout_graceful_shutdown=2)
-    try:  # from here on Ctrl-C is the normal way to stop
+    def announce() -> None:
+        """Once the server accepts connections (and Ctrl-C stops it gracefully)."""
         if remote:
             err.write(f"{PROG}: warning: listening on {args.host}, reachable from other "
                       "machines; the traffic is plain HTTP and the URL's token is the only "
@@ -146,9 +139,25 @@ def _handle(args: argparse.Namespace, out: Output, err: IO[str]) -> int:
                          f"open {url}\n")
         out.stream.flush()
         if args.open:
+            import threading
             import webbrowser
 
-            webbrowser.open(url)
+            threading.Thread(target=webbrowser.open, args=(url,), daemon=True).start()
+
+    class Server(uvicorn.Server):
+        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+            await super().startup(sockets)
+            if self.started:
+                announce()
+
+        async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+            hub.stop()  # open event streams end now, not at the graceful-shutdown timeout
+            await super().shutdown(sockets)
+
+    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off",
+                            ws="none", proxy_headers=False, server_header=False,
+                            timeout_graceful_shutdown=2)
+    try:
         Server(config).run(sockets=[sock])
     except KeyboardInterrupt:
         pass  # Ctrl-C (uvicorn re-raises the one it handled): stopping is the normal end
