@@ -10,29 +10,24 @@ from __future__ import annotations
 
 import json
 import os
-import threading
 from collections.abc import Iterator
 from typing import Any
 
 from orchestra.web import logs
+from orchestra.web.items import event_item, message_item
+from orchestra.web.sessions import SessionRows
 from state.clock import iso, now
 from state.config import load_config, project_config
-from state.errors import InvalidIdError, InvalidValueError, NotFoundError
+from state.errors import InvalidValueError, NotFoundError
 from state.filestore import FileStorage
 from state.paths import session_key, validate_id
-from state.sessions import session_ids, session_status
+from state.sessions import session_ids
 from state.storage import Storage
 
-__all__ = ["StateReader"]
+__all__ = ["SENDER", "StateReader", "event_item", "message_item"]
 
 STATUS_ORDER = {"active": 0, "idle": 1, "stale": 2, "ended": 3}
 MAX_PER_PAGE = 200
-#: Bytes of an event's summary sent with a page (the log keeps up to a few KB per field).
-SUMMARY_CHARS = 1500
-#: Where an event says what it was about, in order of preference.
-_DETAIL_KEYS = ("command", "file_path", "pattern", "url", "subject", "task_subject", "prompt",
-                "description", "message", "delta", "reason", "source", "error",
-                "last_assistant_message", "task")
 
 
 def _per_page(value: int) -> int:
@@ -53,71 +48,9 @@ class StateReader:
         self.store = store
         #: The same store when it keeps files: logs are then read by byte offset.
         self.files = store if isinstance(store, FileStorage) else None
-        self._rows: dict[str, tuple[Any, dict[str, Any]]] = {}
-        self._lock = threading.Lock()
+        self.rows = SessionRows(store)
 
     # -- sessions ------------------------------------------------------------------
-
-    def _signature(self, sid: str) -> Any:
-        """The three files a session row is made of, by ``stat``; None without files."""
-        if self.files is None:
-            return None
-        out: list[tuple[int, int, int] | None] = []
-        for name in ("state.json", "heartbeat.json", "tasks.json"):
-            try:
-                st = os.stat(self.files.path(session_key(sid, name)))
-                out.append((st.st_mtime_ns, st.st_size, st.st_ino))
-            except OSError:
-                out.append(None)
-        return tuple(out)
-
-    def _row(self, sid: str) -> dict[str, Any] | None:
-        """What a session row shows that does not depend on the clock (cached by stat)."""
-        signature = self._signature(sid)
-        with self._lock:
-            cached = self._rows.get(sid)
-        if cached is not None and signature is not None and cached[0] == signature:
-            return cached[1]
-        from state.sessions import last_heartbeat
-
-        state = self.store.read(session_key(sid, "state.json"))
-        if state is None:
-            return None
-        beat = last_heartbeat(self.store, sid)
-        tasks = (self.store.read(session_key(sid, "tasks.json")) or {}).get("tasks", {})
-        doing = [t for t in tasks.values() if isinstance(t, dict)
-                 and t.get("status") == "in_progress"]
-        agents = (state.get("active_work") or {}).get("agents") or {}
-        row = {
-            "session_id": sid,
-            "project": state.get("project"),
-            "mode": state.get("mode"),
-            "machine": state.get("machine"),
-            "cwd": state.get("cwd"),
-            "state_status": state.get("status"),
-            "beat": beat,
-            "created_at": state.get("created_at"),
-            "ended_at": state.get("ended_at"),
-            "current_task": (doing[0].get("subject") or doing[0].get("id")) if doing else None,
-            "tasks_total": sum(1 for t in tasks.values() if isinstance(t, dict)),
-            "agents_busy": sum(1 for a in agents.values()
-                               if isinstance(a, dict) and a.get("status") == "busy"),
-        }
-        with self._lock:
-            self._rows[sid] = (signature, row)
-        return row
-
-    def _present(self, row: dict[str, Any], config: dict[str, Any], at: float) -> dict[str, Any]:
-        beat = row["beat"]
-        status, age = session_status({"status": row["state_status"]}, beat, config, at)
-        last = beat.get("at")
-        return {k: v for k, v in row.items() if k not in ("beat", "state_status")} | {
-            "status": status,
-            "idle_seconds": round(age, 1) if age is not None else None,
-            "last_heartbeat": iso(last) if isinstance(last, int | float) else None,
-            "last_event": beat.get("event"),
-            "last_tool": beat.get("tool"),
-        }
 
     def sessions(self, *, project: str | None = None, status: str | None = None,
                  page: int = 1, per_page: int = 50) -> dict[str, Any]:
@@ -128,8 +61,8 @@ class StateReader:
             raise InvalidValueError(f"unknown status {status[:20]!r} "
                                     f"(one of {', '.join(STATUS_ORDER)})")
         config, at = load_config(self.store), now()
-        raw = self._all_rows()
-        rows = [self._present(r, config, at) for r in raw]
+        raw = self.rows.all()
+        rows = [self.rows.present(r, config, at) for r in raw]
         counts = {s: 0 for s in STATUS_ORDER}
         for r in rows:
             counts[r["status"]] = counts.get(r["status"], 0) + 1
@@ -146,26 +79,8 @@ class StateReader:
                 "projects": self.projects(raw),
                 "sessions": chosen[(page - 1) * size: page * size]}
 
-    def _all_rows(self) -> list[dict[str, Any]]:
-        ids = session_ids(self.store)
-        with self._lock:  # forget the rows of pruned sessions
-            for gone in self._rows.keys() - set(ids):
-                del self._rows[gone]
-        return [r for r in map(self._row, ids) if r is not None]
-
     def projects(self, rows: list[dict[str, Any]] | None = None) -> list[str]:
-        """Projects with a folder, in the config, or named by a session (like the views)."""
-        from state.shared import list_projects
-
-        names = set(list_projects(self.store))
-        for row in self._all_rows() if rows is None else rows:  # cached: nothing re-read
-            name = row["project"]
-            if isinstance(name, str) and name not in names:
-                try:
-                    names.add(validate_id(name, "project id"))
-                except InvalidIdError:
-                    continue
-        return sorted(names)
+        return self.rows.projects(rows)
 
     # -- events --------------------------------------------------------------------
 
@@ -313,46 +228,3 @@ def _target(value: Any, kind: str) -> str:
     if not isinstance(value, str) or not value:
         raise InvalidValueError(f"choose a {kind.split()[0]} to send to")
     return validate_id(value, kind)
-
-
-def _detail(summary: Any) -> str:
-    """One line saying what an event was about (the command, the file, the prompt...)."""
-    if not isinstance(summary, dict):
-        return ""
-    places = [summary, summary.get("tool_input")]
-    task = summary.get("tool_input")
-    if isinstance(task, dict) and task.get("taskId") and task.get("status"):
-        return f"task {str(task['taskId'])[:40]} -> {str(task['status'])[:40]}"
-    for key in _DETAIL_KEYS:
-        for place in places:
-            value = place.get(key) if isinstance(place, dict) else None
-            if isinstance(value, str) and value.strip():
-                return " ".join(value.split())[:300]
-    return ""
-
-
-def event_item(record: dict[str, Any]) -> dict[str, Any]:
-    """An event as the page shows it: the record's fields, its session, one line of detail."""
-    summary = record.get("summary")
-    text = json.dumps(summary, ensure_ascii=False) if summary is not None else ""
-    return {
-        "session": record.get("_label"), "cursor": record.get("_cursor"),
-        "ts": record.get("ts"), "t": record.get("t"), "event": record.get("event"),
-        "tool": record.get("tool"), "decision": record.get("decision"),
-        "agent_type": record.get("agent_type"), "duration_ms": record.get("duration_ms"),
-        "detail": _detail(summary),
-        "summary": text if len(text) <= SUMMARY_CHARS else text[:SUMMARY_CHARS] + "...",
-    }
-
-
-def message_item(message: dict[str, Any]) -> dict[str, Any]:
-    to: dict[str, Any] = message["to"] if isinstance(message.get("to"), dict) else {}
-    if to.get("session"):
-        recipient = f"session {to['session']}"
-    elif to.get("project"):
-        recipient = f"project {to['project']}"
-    else:
-        recipient = "everyone"
-    return {"id": message.get("id"), "at": message.get("at"), "ts": message.get("ts"),
-            "from": message.get("from"), "to": recipient, "text": message.get("text"),
-            "urgent": bool(message.get("urgent")), "delivered": message.get("delivered")}

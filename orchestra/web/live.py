@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from orchestra.changes import Scan, changed_topics, scan
-from orchestra.web.data import event_item
+from orchestra.web.items import event_item
 
 __all__ = ["INTERVAL", "Hub", "Listener"]
 
