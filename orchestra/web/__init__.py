@@ -2,8 +2,10 @@
 
 Modules: :mod:`.cli` (the command: binding rules, token, start), :mod:`.security`
 (token, cookie, CSRF, Host/Origin checks), :mod:`.app` (routes), :mod:`.data` (what
-the pages show), :mod:`.logs` (logs read from the end), :mod:`.live` (change
-detection and the event stream). The dispatcher never imports this package.
+the pages show), :mod:`.sessions` (cached session rows), :mod:`.items` (records as
+rows), :mod:`.logs` (logs read from the end), :mod:`.live` (change detection and the
+event stream); the page itself is ``static/``. The dispatcher never imports this
+package, and only :mod:`.app` and :mod:`.cli` import the web extra.
 """
 
 from __future__ import annotations
