@@ -102,6 +102,29 @@ def tool(module: str, function: str, internal: str, *, prepend: tuple[str, ...] 
     return run
 
 
+def command(module: str) -> Runner:
+    """``orchestra <name> ...``: a command of Orchestra's own (``module.main``)."""
+
+    def run(argv: list[str], example: str, io: Streams) -> int:
+        prog = f"orchestra {_import(module).PROG.split()[-1]}"
+        code: int = _import(module).main(argv, stdin=io[0], stdout=io[1], stderr=io[2],
+                                         front=_front(prog, example=example))
+        return code
+
+    return run
+
+
+def watch(argv: list[str], example: str, io: Streams) -> int:
+    """``orchestra watch [VIEW]`` redraws a view; ``orchestra watch [SESSION] PATH`` prints
+    one value of the session's state each time it changes (``state_manager watch``)."""
+    from styles.views import VIEWS
+
+    words = [a for a in argv if not a.startswith("-")]
+    if not words or any(word in VIEWS for word in words) or "--help" in argv or "-h" in argv:
+        return command("orchestra.watch")(argv, example, io)
+    return sub(STM, "watch")(argv, example, io)
+
+
 SM, STM, SH = "state.session_manager", "state.state_manager", "state.shared_state"
 
 #: (module, verb or internal name) -> the name ``orchestra`` shows.
@@ -199,8 +222,10 @@ def _verbs() -> dict[str, Verb]:
              "orchestra merge active_work --data '{\"notes\": \"wip\"}'", sub(STM, "merge")),
         Verb("delete", "state", "remove the value at a dot path",
              "orchestra delete active_work.notes", sub(STM, "delete")),
-        Verb("watch", "state", "print a value each time it changes",
-             "orchestra watch active_work.current_task --count 2", sub(STM, "watch")),
+        Verb("watch", "state", "a value as it changes ([SESSION] PATH), or a view redrawn live",
+             "orchestra watch board --project myapp", watch),
+        Verb("serve", "views", "a private live web dashboard on localhost (token in the URL)",
+             "orchestra serve --port 8765 --open", command("orchestra.web.cli")),
         Verb("events", "state", "the session's event log, one JSON line per event",
              "orchestra events --type PostToolUse --tail 5", sub(STM, "events")),
         Verb("claims", "state", "who last edited which file of the project",

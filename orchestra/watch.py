@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from typing import IO, Any
 
-from state.cli import EXIT_CODES_HELP, CliParser, Output, UsageError, run_main
+from state.cli import EXIT_CODES_HELP, CliParser, Front, Output, UsageError, run_main
 from state.errors import StateError
 from styles.views import VIEWS
 
@@ -40,13 +40,17 @@ It needs nothing but an ANSI terminal, so it works over ssh and in tmux.
 When stdout is not a terminal it prints plain text: the view, then the view again
 each time what it shows changes (one frame per change).
 
---project, --session and --sprint are those of 'python -m styles.render'."""
+--project, --session and --sprint are those of 'python -m styles.render'.
+
+'orchestra watch [SESSION_ID] PATH' (a PATH, not a view) instead prints one value of
+the session's state each time it changes, as 'orchestra state watch' does."""
 
 _AS_OF = re.compile(r"as of \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC")
 
 
-def build_parser() -> CliParser:
-    parser = CliParser(prog=PROG, description=DESCRIPTION, epilog=EXIT_CODES_HELP)
+def build_parser(front: Front | None = None) -> CliParser:
+    parser = CliParser(prog=PROG, description=DESCRIPTION,
+                       epilog=front.epilog() if front else EXIT_CODES_HELP)
     parser.add_argument("view", metavar="VIEW", nargs="?", default="dashboard",
                         choices=list(VIEWS), help="one of: " + ", ".join(VIEWS)
                         + " (default dashboard)")
@@ -242,10 +246,11 @@ def main(
     stdin: IO[str] | None = None,
     stdout: IO[str] | None = None,
     stderr: IO[str] | None = None,
+    front: Front | None = None,
 ) -> int:
     """``orchestra watch [VIEW] [--project P] [--session S] [--interval SEC] ...``."""
     keys = stdin if stdin is not None else sys.stdin
-    return run_main(PROG, build_parser(), _handle_with(keys), argv, stdout, stderr)
+    return run_main(PROG, build_parser(front), _handle_with(keys), argv, stdout, stderr)
 
 
 if __name__ == "__main__":

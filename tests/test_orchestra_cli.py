@@ -143,3 +143,21 @@ def test_inbox_follow_prints_each_new_message_once_framed_as_data(home: Path,
     assert "to project project" in lines[1] and lines[1].rstrip().endswith('"second"')
     # Delivered: the next hook of beta adds nothing.
     assert dispatch(payload("UserPromptSubmit", "beta")).reply is None
+
+
+def test_watch_takes_a_state_path_or_a_view(home: Path, dispatch: Callable[..., Any]) -> None:
+    import os
+
+    dispatch(payload("SessionStart.startup", "alpha"))
+    code, out, err = run("watch", "alpha", "active_work.current_sprint", "--count", "1")
+    assert (code, out) == (0, "null\n"), err  # a state path: state_manager watch
+    env = {**os.environ, "ORCHESTRA_HOME": str(home)}
+    live = subprocess.Popen([sys.executable, "-m", "orchestra", "watch", "board"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:  # a view: the live view, one plain frame per change when piped
+        first = live.stdout.readline() if live.stdout else ""
+        second = live.stdout.readline() if live.stdout else ""
+    finally:
+        live.terminate()
+        live.wait(timeout=10)
+    assert first.startswith("+---") and "ORCHESTRA BOARD" in second

@@ -9,7 +9,7 @@ import socket
 from collections.abc import Sequence
 from typing import IO
 
-from state.cli import EXIT_CODES_HELP, CliParser, Output, UsageError, run_main
+from state.cli import EXIT_CODES_HELP, CliParser, Front, Output, UsageError, run_main
 from state.errors import StateError
 
 __all__ = ["allowed_hosts", "is_loopback", "main"]
@@ -34,8 +34,9 @@ tunnel: ssh -L 8765:127.0.0.1:8765 host, then open the printed URL locally.
 Needs the web extra: pip install 'orchestra[web]'. Ctrl-C stops the server."""
 
 
-def build_parser() -> CliParser:
-    parser = CliParser(prog=PROG, description=DESCRIPTION, epilog=EXIT_CODES_HELP)
+def build_parser(front: Front | None = None) -> CliParser:
+    parser = CliParser(prog=PROG, description=DESCRIPTION,
+                       epilog=front.epilog() if front else EXIT_CODES_HELP)
     parser.add_argument("--host", metavar="H", default="127.0.0.1",
                         help="address to listen on (default 127.0.0.1)")
     parser.add_argument("--port", metavar="N", type=int, default=DEFAULT_PORT,
@@ -169,9 +170,10 @@ def _handle(args: argparse.Namespace, out: Output, err: IO[str]) -> int:
 
 
 def main(argv: Sequence[str] | None = None, *, stdin: IO[str] | None = None,
-         stdout: IO[str] | None = None, stderr: IO[str] | None = None) -> int:
+         stdout: IO[str] | None = None, stderr: IO[str] | None = None,
+         front: Front | None = None) -> int:
     """``orchestra serve [--host H] [--port N] [--open] [--allow-remote]``."""
-    return run_main(PROG, build_parser(), _handle, argv, stdout, stderr)
+    return run_main(PROG, build_parser(front), _handle, argv, stdout, stderr)
 
 
 if __name__ == "__main__":
