@@ -39,11 +39,14 @@ TASKS = "tasks.json"
 
 
 def new_session_state(session_id: str, *, mode: str, project: str | None) -> dict[str, Any]:
+    from state.machine import machine_id
+
     stamp = iso()
     return {
         "session_id": session_id,
         "mode": mode,
         "project": project,
+        "machine": machine_id(),
         "status": "active",
         "created_at": stamp,
         "updated_at": stamp,
@@ -122,6 +125,7 @@ def session_summary(store: Storage, session_id: str, config: dict[str, Any] | No
     return {
         "session_id": session_id,
         "project": state.get("project"),
+        "machine": state.get("machine"),
         "mode": state.get("mode"),
         "status": status,
         "last_heartbeat": iso(beat["at"]) if isinstance(beat.get("at"), int | float) else None,
