@@ -147,3 +147,26 @@ def test_file_backend_never_imports_the_postgres_modules(
                  "UserPromptSubmit", "Stop"):
         probe = _probe(a, payload(name, "alpha"))
         assert probe == {"code": 0, "psycopg": False, "postgres": False}, name
+
+
+def test_watch_on_one_machine_sees_a_change_made_on_another(
+        make_machine: Callable[..., Machine]) -> None:
+    import subprocess
+
+    from tests.postgres.conftest import REPO
+
+    a, b = make_machine("a"), make_machine("b")
+    _start(a, "alpha")
+    watcher = subprocess.Popen(
+        [sys.executable, "-m", "state.state_manager", "watch", "alpha",
+         "active_work.current_epic", "--count", "2", "--timeout", "60", "--interval", "30"],
+        env=a.env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert watcher.stdout is not None
+        assert watcher.stdout.readline().strip() == "null"
+        b.cli("state.state_manager", "set", "alpha", "active_work.current_epic", "epic-7")
+        out, err = watcher.communicate(timeout=60)
+    finally:
+        watcher.kill()
+    assert watcher.returncode == 0, err
+    assert out.strip() == '"epic-7"'
