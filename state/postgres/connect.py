@@ -1,8 +1,9 @@
 """Connecting to the server within a deadline, and remembering that it is away.
 
 libpq's ``connect_timeout`` cannot go below 2 seconds, longer than a hook's
-handler may take, so the attempt runs in a daemon thread that the caller waits
-for at most ``timeout`` seconds; a late connection is simply dropped. A failed
+handler may take, so the attempt — importing psycopg included — runs in a daemon
+thread that the caller waits for at most ``timeout`` seconds; a late connection
+is simply dropped. A failed
 attempt writes ``<state root>/pg/down``; for ``retry_seconds`` afterwards hooks
 treat the server as away without trying (one attempt per window, not one per
 event), while CLIs always try.
@@ -30,11 +31,18 @@ class StoreUnavailableError(StateError):
 
 def connect(url: str, timeout: float, *, application: str = "orchestra") -> Any:
     """An autocommit psycopg connection, or :class:`StoreUnavailableError` within ``timeout``."""
-    import psycopg
-
     box: list[Any] = []
 
     def attempt() -> None:
+        try:
+            # Imported here, inside the deadline: on a busy machine the import alone can
+            # take longer than the connection.
+            import psycopg
+        except ImportError:
+            box.append(StoreUnavailableError(
+                "the PostgreSQL store is selected (ORCHESTRA_STORE_URL or config store.url) "
+                "but psycopg is not installed: pip install 'orchestra[postgres]'"))
+            return
         try:
             conn = psycopg.connect(url, autocommit=True, connect_timeout=max(2, int(timeout) + 1),
                                    application_name=application)
@@ -54,6 +62,8 @@ def connect(url: str, timeout: float, *, application: str = "orchestra") -> Any:
         raise StoreUnavailableError(
             f"PostgreSQL at {describe(url)} did not answer within {timeout:g}s")
     outcome = box[0]
+    if isinstance(outcome, StoreUnavailableError):
+        raise outcome
     if isinstance(outcome, BaseException):
         reason = " ".join(str(outcome).split())[:300]
         raise StoreUnavailableError(f"cannot reach PostgreSQL at {describe(url)}: "

@@ -11,7 +11,8 @@ the server it uses. Keys (all optional):
   (default ``orchestra``; ``$ORCHESTRA_STORE_SCHEMA`` wins);
 * ``sync_seconds``    — how old the local read cache may be before a hook
   connects to look for news (default 10; 0: every hook that reads connects);
-* ``connect_timeout`` — seconds a connection attempt may take (default 0.8);
+* ``connect_timeout`` — seconds a connection attempt may take, importing psycopg
+  included (default 1.0);
 * ``retry_seconds``   — after a failed attempt, hooks do not try again for this
   long (default 5): a stopped server costs one attempt, not one per event.
 """
@@ -33,7 +34,7 @@ DEFAULTS: dict[str, Any] = {
     "url": None,
     "schema": "orchestra",
     "sync_seconds": 10.0,
-    "connect_timeout": 0.8,
+    "connect_timeout": 1.0,
     "retry_seconds": 5.0,
 }
 _SCHEMA = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")

@@ -54,6 +54,9 @@ if TYPE_CHECKING:
 __all__ = ["PgStorage"]
 
 _CONFIG = config_key()
+#: Documents changed only with the server's lock: a message inbox's cursor advanced from a
+#: cached copy could deliver a message twice.
+ONLINE_ONLY = frozenset({"inbox.json"})
 
 
 class PgStorage(Storage):
@@ -80,7 +83,8 @@ class PgStorage(Storage):
         self._state = "new"  # new -> online | offline (for the rest of this process)
         self._offline_reason = ""
         self._listener: Any = None
-        self.connects = 0  #: connections opened by this store (the benchmark reports it)
+        self.connects = 0  #: connections opened by this store
+        self._told_queued = False
 
     def __repr__(self) -> str:
         from state.postgres.connect import describe
@@ -178,7 +182,9 @@ class PgStorage(Storage):
         self._flush(conn)
 
     def _went_away(self, reason: str) -> None:
-        self._state, self._offline_reason = "offline", reason
+        from state.postgres.settings import redact
+
+        self._state, self._offline_reason = "offline", redact(reason)
         record_outcome(self._pg, False, reason)
 
     def close(self) -> None:
@@ -203,12 +209,12 @@ class PgStorage(Storage):
 
     def _defer(self, op: dict[str, Any]) -> None:
         self.outbox.put(op)
+        if self._state == "offline" and not self.hook and not self._told_queued:
+            self._told_queued = True  # a CLI says once that its change waits locally
+            self.problems.append(f"{self._offline_reason}; the change is queued in "
+                                 f"{self.outbox.folder} and sent when the server is back")
         if self._state == "online":
-            self.sync()
-        elif self._state == "new" and self.hook:
-            age = self.outbox.oldest_age()
-            if age is not None and age > self.max_staleness:
-                self.sync()  # shipping is due: connect now (unless the breaker says no)
+            self.sync()  # connected anyway: ship it now, after what was waiting
 
     def _flush(self, conn: Any) -> None:
         from state.machine import machine_id
@@ -233,7 +239,8 @@ class PgStorage(Storage):
                         self.problems.append(f"outbox operation {name} refused by the server "
                                              f"({exc}); kept in pg/outbox/failed")
 
-        self.outbox.flush(apply, timeout=max(1.0, self.lock_timeout))
+        # A hook does not wait long for another process's flush: it ships the same operations.
+        self.outbox.flush(apply, timeout=0.5 if self.hook else max(1.0, self.lock_timeout))
 
     def _apply(self, conn: Any, op: dict[str, Any], op_id: str) -> None:
         kind, key = op.get("op"), op.get("key")
@@ -429,8 +436,8 @@ class PgStorage(Storage):
         try:
             conn = self._take()
         except StoreUnavailableError:
-            if expect_version is not None:
-                raise  # a conditional write needs the server's answer
+            if expect_version is not None or key.rsplit("/", 1)[-1] in ONLINE_ONLY:
+                raise  # the server's answer is needed (a condition, an exactly-once cursor)
             with self._offline_transaction(key, create, timeout) as doc:
                 yield doc
             return
