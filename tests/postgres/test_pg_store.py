@@ -165,3 +165,30 @@ def test_doctor_on_a_stopped_server_says_so_in_one_check(tmp_path: Path) -> None
     assert checks[0][0] is False and "cannot reach PostgreSQL" in checks[0][1]
     assert checks[0][2]
     assert doctor_report(None, root=str(tmp_path)) == []  # file store: nothing to check
+
+
+def test_first_use_without_rights_to_create_the_schema_says_to_run_migrate(
+        pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+    import os
+    import uuid
+
+    import psycopg
+
+    from state import session_manager
+
+    role = "limited_" + uuid.uuid4().hex[:8]
+    with psycopg.connect(pg_url, autocommit=True) as admin:
+        admin.execute(f"CREATE ROLE {role} LOGIN PASSWORD 'limited-pw'")
+    passfile = tmp_path / "pgpass"
+    passfile.write_text(f"127.0.0.1:*:*:{role}:limited-pw\n")
+    passfile.chmod(0o600)
+    monkeypatch.setenv("PGPASSFILE", str(passfile))
+    monkeypatch.setenv("ORCHESTRA_HOME", str(tmp_path / "machine"))
+    monkeypatch.setenv("ORCHESTRA_STORE_URL", pg_url.replace("orchestra@", f"{role}@"))
+    out, err = io.StringIO(), io.StringIO()
+    code = session_manager.main(["list"], stdout=out, stderr=err)
+    assert code == 1 and out.getvalue() == ""
+    assert len(err.getvalue().splitlines()) == 1
+    assert "run `orchestra migrate`" in err.getvalue()
+    assert os.environ["ORCHESTRA_STORE_SCHEMA"] in err.getvalue()
