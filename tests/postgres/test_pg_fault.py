@@ -77,6 +77,8 @@ def test_server_stopped_mid_session_loses_and_duplicates_nothing(
         assert hook.code == 0, hook.stderr
         assert hook.seconds < BUDGET, hook  # fail open within the budget
     assert a.outbox() == [] and b.outbox() == []
+    print(f"{len(hooks)} hooks, slowest {max(h.seconds for h in hooks):.2f}s "
+          f"(budget {BUDGET:g}s)")  # shown with pytest -s
 
     events = a.cli("state.state_manager", "events", "s1")
     bash = [e["tool_use_id"] for e in events if e.get("tool") == "Bash"]
