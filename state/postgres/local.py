@@ -79,6 +79,10 @@ class Cache:
         with suppress(OSError, ValueError):
             self.files._delete(key)
 
+    def drop_tree(self, prefix: str) -> None:
+        with suppress(OSError, ValueError):
+            self.files.remove_tree(prefix)
+
 
 class Outbox:
     """Operations waiting for the server, in the order they were made."""

@@ -422,6 +422,7 @@ class PgStorage(Storage):
     def remove_tree(self, prefix: str) -> None:
         with self._conn() as conn:
             server.remove_tree(conn, self._s, self.schema, prefix)
+        self.cache.drop_tree(prefix)
 
     # -- transactions --------------------------------------------------------------------
 
