@@ -39,7 +39,7 @@ def attach(store: Storage, home: str) -> None:
             return
         event = Event({"hook_event_name": "StateChange", "source": "cli"})
         ctx = HandlerContext(event, home)
-        ctx._store = store  # type: ignore[assignment]  # the CLI's own store, already open
+        ctx._store = store  # the CLI's own store, already open
         runner = Runner(event, ctx.log, deadline=time.monotonic() + _BUDGET,
                         handler_timeout=_HANDLER_TIMEOUT)
         for path, before, after in changed_paths(old or {}, new):

@@ -59,12 +59,15 @@ def new_session_state(session_id: str, *, mode: str, project: str | None,
                       at: float | None = None) -> dict[str, Any]:
     """A new session document. ``created_ts`` is ``created_at`` to the microsecond:
     which project and broadcast messages are the session's depends on it."""
+    from state.machine import machine_id
+
     moment = now() if at is None else at
     stamp = iso(moment)
     return {
         "session_id": session_id,
         "mode": mode,
         "project": project,
+        "machine": machine_id(),
         "status": "active",
         "created_at": stamp,
         "created_ts": round(moment, 6),
@@ -198,6 +201,7 @@ def session_summary(store: Storage, session_id: str, config: dict[str, Any] | No
     return {
         "session_id": session_id,
         "project": state.get("project"),
+        "machine": state.get("machine"),
         "mode": state.get("mode"),
         "status": status,
         "last_heartbeat": iso(beat["at"]) if isinstance(beat.get("at"), int | float) else None,

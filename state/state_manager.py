@@ -300,8 +300,9 @@ def _watch(store: Any, args: argparse.Namespace, out: Output) -> int:
                     return 0
             if deadline is not None and time.monotonic() >= deadline:
                 return 0
-            time.sleep(args.interval if deadline is None
-                       else max(0.0, min(args.interval, deadline - time.monotonic())))
+            # Wakes early when the session changes (PostgreSQL: LISTEN/NOTIFY).
+            store.wait_for_change([f"sessions/{sid}/"], args.interval if deadline is None
+                                  else max(0.0, min(args.interval, deadline - time.monotonic())))
     except KeyboardInterrupt:
         return 0
 

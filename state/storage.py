@@ -269,6 +269,43 @@ class Storage:
         """Delete everything below ``prefix`` (an ended session's folder)."""
         self._remove_tree(prefix)
 
+    # -- waiting, queries, connections -----------------------------------------------
+
+    def wait_for_change(self, keys: list[str], timeout: float) -> bool:
+        """Wait up to ``timeout`` seconds for a change to one of ``keys`` (a key ending in
+        ``/`` stands for everything below it); True if something changed.
+
+        This default polls (a PostgreSQL store is told by the server instead), so
+        ``watch``-style loops can block here rather than sleep.
+        """
+        before = [self._fingerprint(k) for k in keys]
+        deadline = time.monotonic() + max(0.0, timeout)
+        while True:
+            if [self._fingerprint(k) for k in keys] != before:
+                return True
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            time.sleep(min(0.1, left))
+
+    def _fingerprint(self, key: str) -> object:
+        """Something that changes when ``key`` (or anything below ``key/``) changes."""
+        if key.endswith("/"):
+            prefix = key.rstrip("/")
+            return [(name, self._fingerprint(f"{prefix}/{name}"))
+                    for name in self.list_children(prefix)]
+        return self._read_bytes(key)
+
+    def query_jsonpath(self, key: str, expression: str) -> list[Any]:
+        """Values matching JSONPath ``expression`` in the document at ``key`` ([] if absent)."""
+        from state.query import jsonpath_query
+
+        doc = self.read(key)
+        return [] if doc is None else jsonpath_query(doc, expression)
+
+    def close(self) -> None:
+        """Release connections (a networked store); nothing to do for files or memory."""
+
     # -- primitives for backends ---------------------------------------------------
 
     def _lock(self, key: str, timeout: float) -> AbstractContextManager[object]:
