@@ -22,12 +22,14 @@ from state.cli import (
     with_store,
 )
 from state.errors import InvalidPathError, InvalidValueError
+from state.jsonpath import SYNTAX_HELP
 from state.query import (
     deep_merge,
     delete_path,
     get_path,
     is_jsonpath,
     jsonpath_query,
+    jsonpath_reads,
     parse_path,
     parse_value,
     set_path,
@@ -49,10 +51,12 @@ A session is shown as one JSON document:
 
 PATH is a dot path (active_work.current_epic, active_work.tasks.1.status;
 escape a dot inside a key as '\\.' or write the key as ["a.b"]) or a JSONPath
-expression starting with '$' (get only), e.g.
-  state_manager get SID '$.active_work.tasks[?(@.status=="pending")]'
+query starting with '$' (get and watch only), e.g.
+  state_manager get SID '$.active_work.tasks[?@.status=="pending"]'
 SESSION_ID defaults to $ORCHESTRA_SESSION_ID when given as '-'.
-VALUE is parsed as JSON when it is valid JSON, else taken as a string."""
+VALUE is parsed as JSON when it is valid JSON, else taken as a string.
+
+""" + SYNTAX_HELP
 
 
 def build_parser() -> CliParser:
@@ -67,6 +71,7 @@ def build_parser() -> CliParser:
 
     p = verb("get", "print the value at PATH (a JSONPath prints the list of matches)")
     _operands(p, "[SESSION_ID] [PATH]")
+    p.epilog = f"{SYNTAX_HELP}\n\n{EXIT_CODES_HELP}"
 
     p = verb("set", "set PATH to VALUE, creating missing objects")
     _operands(p, "[SESSION_ID] PATH VALUE")
@@ -90,6 +95,7 @@ def build_parser() -> CliParser:
     p.add_argument("--interval", type=float, default=0.5, metavar="S",
                    help="seconds between polls (default 0.5)")
     p.add_argument("--count", type=int, metavar="N", help="stop after N values")
+    p.epilog = f"PATH may be a JSONPath: see {PROG} get --help.\n\n{EXIT_CODES_HELP}"
     p.add_argument("--timeout", type=float, metavar="S", help="stop after S seconds")
 
     p = verb("events", "print the session's event log, one JSON object per line")
@@ -161,7 +167,7 @@ def _session_id(raw: str) -> str:
 
 def _read(store: Any, sid: str, path: str) -> Any:
     if is_jsonpath(path):
-        wants_metrics = "metrics" in path or ".." in path or path.rstrip(".*") == "$"
+        wants_metrics = jsonpath_reads(path, "metrics")  # checks the query before any read
         return jsonpath_query(session_view(store, sid, with_metrics=wants_metrics), path)
     parts = parse_path(path)
     with_metrics = not parts or parts[0] == "metrics"

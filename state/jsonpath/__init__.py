@@ -14,15 +14,16 @@ from __future__ import annotations
 
 import functools
 
-from state.jsonpath import nodes as n
 from state.jsonpath.errors import JSONPathSyntaxError, UnsupportedJSONPathError
-from state.jsonpath.parser import parse_query
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
+    from state.jsonpath.nodes import Query
+
 __all__ = [
+    "SYNTAX_HELP",
     "JSONPathSyntaxError",
     "UnsupportedJSONPathError",
     "compile_query",
@@ -32,16 +33,39 @@ __all__ = [
     "to_postgres",
 ]
 
-#: More segments than this (all queries of a query together) could exhaust
-#: jsonpath-ng's recursion, which goes one level deeper per segment.
-MAX_SEGMENTS = 100
+SYNTAX_HELP = """\
+JSONPath (RFC 9535), for get and watch; the result is the list of matches:
+  $                    the whole session document
+  .name  ['name']      a member; quote any other name: $.files['main.py'],
+                       $.active_work.tasks['task-001'] (a dotted name is
+                       letters, digits and _, not starting with a digit)
+  [0]  [-1]            an array element (negative: from the end)
+  [1:5]  [::2]         a slice start:end:step of an array
+  .*  [*]              every member or element
+  ..name  ..*  ..[0]   the same at any depth below
+  ['a','b']  [0,-1]    several selectors, results in that order
+  [?COND]              the members or elements for which COND holds, with @ the
+                       candidate and $ the document, e.g.
+                       $.active_work.tasks[?@.status=='pending'].subject;
+                       the form [?(@.status=="pending")] is valid too
+COND: A == B (also != < <= > >=) where A and B are 'strings', numbers, true,
+  false, null, singular queries (@.a, @['b'][0], $.x) or functions;
+  @.a alone: "has member a"; combine with && || ! and ( ).
+Functions: length(V) count(Q) value(Q) match(V, 'regex') search(V, 'regex');
+  regexes are I-Regexp (RFC 9485): . [a-z] \\p{Lu} * + ? {n,m} ( | ).
+Strings take 'single' or "double" quotes; \\' \\" \\\\ \\n \\uXXXX escapes.
+Anything else (no quotes around a name, '=', '=~', a space after '.') exits 2
+with the position of the first error; no query is answered by a guess."""
 
 
 @functools.lru_cache(maxsize=256)
-def parse(text: str) -> n.Query:
+def parse(text: str) -> Query:
     """The syntax tree of ``text``, checked against RFC 9535 (cached)."""
+    from state.jsonpath.parser import parse_query
+    from state.jsonpath.walk import check_size
+
     query = parse_query(text)
-    _check_size(text, query)
+    check_size(text, query)
     return query
 
 
@@ -58,7 +82,7 @@ def evaluate(text: str, document: Any) -> list[Any]:
     return [match.value for match in compile_query(text).find(document)]
 
 
-def to_postgres(query: n.Query) -> str | None:
+def to_postgres(query: Query) -> str | None:
     """The SQL/JSON path for ``jsonb_path_query(doc, path, silent => true)`` that
     selects the same nodes as ``query``, or None outside the shared subset."""
     from state.jsonpath.postgres import translate
@@ -66,53 +90,9 @@ def to_postgres(query: n.Query) -> str | None:
     return translate(query)
 
 
-def reads_member(query: n.Query, name: str) -> bool:
+def reads_member(query: Query, name: str) -> bool:
     """Could ``query`` select or test the root's member ``name``? (Conservative: a
     wildcard, a descendant segment or a filter on the root may.)"""
-    if not query.segments:
-        return True
-    first = query.segments[0]
-    if first.descendant:
-        return True
-    for selector in first.selectors:
-        if isinstance(selector, n.Filter | n.Wildcard):
-            return True
-        if isinstance(selector, n.Name) and selector.name == name:
-            return True
-    return any(reads_member(q, name) for q in _queries(query) if q.root == "$")
+    from state.jsonpath.walk import reads_member as reads
 
-
-def _queries(query: n.Query) -> list[n.Query]:
-    """The queries inside the filters of ``query``, at any depth."""
-    found: list[n.Query] = []
-    stack: list[Any] = [query]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, n.Query):
-            if node is not query:
-                found.append(node)
-            stack.extend(node.segments)
-        elif isinstance(node, n.Segment):
-            stack.extend(node.selectors)
-        elif isinstance(node, n.Filter):
-            stack.append(node.expr)
-        elif isinstance(node, n.Or | n.And):
-            stack.extend(node.operands)
-        elif isinstance(node, n.Not):
-            stack.append(node.operand)
-        elif isinstance(node, n.Exists):
-            stack.append(node.query)
-        elif isinstance(node, n.Comparison):
-            stack.extend((node.left, node.right))
-        elif isinstance(node, n.Call):
-            stack.extend(node.args)
-    return found
-
-
-def _check_size(text: str, query: n.Query) -> None:
-    segments = [s for q in (query, *_queries(query)) for s in q.segments]
-    if len(segments) > MAX_SEGMENTS:
-        last = max(s.pos for s in segments)
-        raise UnsupportedJSONPathError(
-            text, last, f"more than {MAX_SEGMENTS} segments in all (this query has "
-            f"{len(segments)})")
+    return reads(query, name)

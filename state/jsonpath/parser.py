@@ -127,8 +127,7 @@ class _Parser:
             if ch == ".":
                 segments.append(self.dot_segment())
             elif ch == "[":
-                seg_start = self.i
-                segments.append(n.Segment(self.bracketed(), False, seg_start))
+                segments.append(self.bracketed(self.i, descendant=False))
             else:
                 self.i = before  # the blank space belongs to what follows
                 return n.Query(root, tuple(segments), start)
@@ -142,7 +141,7 @@ class _Parser:
             self.i += 1
             return n.Segment((n.Wildcard(self.i - 1),), descendant, start)
         if descendant and ch == "[":
-            return n.Segment(self.bracketed(), True, start)
+            return self.bracketed(start, descendant=True)
         if ch and _name_first(ch):
             return n.Segment((self.member_name(),), descendant, start)
         after = "'..'" if descendant else "'.'"
@@ -175,22 +174,27 @@ class _Parser:
         self.i = j
         return n.Name(s[start:j], start)
 
-    def bracketed(self) -> tuple[n.Selector, ...]:
+    def bracketed(self, start: int, *, descendant: bool) -> n.Segment:
         open_at = self.i
         self.i += 1
         self.enter()
         selectors: list[n.Selector] = []
+        spaced = False
         while True:
+            before = self.i
             self.blank()
+            if selectors and self.peek() == "]":
+                self.fail("expected a selector after ','")
             selectors.append(self.selector())
             self.blank()
+            spaced = spaced or self.s[before:self.i].strip(_BLANK) != self.s[before:self.i]
             ch = self.peek()
             if ch == ",":
                 self.i += 1
             elif ch == "]":
                 self.i += 1
                 self.depth -= 1
-                return tuple(selectors)
+                return n.Segment(tuple(selectors), descendant, start, spaced)
             elif not ch:
                 self.fail("unclosed '[': expected ',' or ']'", open_at)
             else:
@@ -494,6 +498,11 @@ class _Parser:
             word = self.identifier()
             if self.peek() == "(":
                 return self.call(word, start)
+            after = self.i
+            self.blank()
+            if self.peek() == "(" and word in FUNCTIONS:
+                self.fail(f"no blank space is allowed between {word} and '('", after)
+            self.i = after
             if word in ("true", "false", "null"):
                 return n.Literal({"true": True, "false": False, "null": None}[word], start)
             self.fail(f"unknown word {word!r}: quote strings ('{word}'), start queries with "
@@ -566,8 +575,9 @@ class _Parser:
 
     def comparable(self, expr: n.Comparable, op: str) -> None:
         if isinstance(expr, n.Query) and not expr.singular:
-            self.fail(f"only a singular query (names and indexes, one per step) can be "
-                      f"compared with {op!r}; wrap it in value() or count()", expr.pos)
+            self.fail(f"only a singular query (one name or index per step, no blank space "
+                      f"inside its brackets) can be compared with {op!r}; wrap it in value() "
+                      "or count()", expr.pos)
         if isinstance(expr, n.Call) and FUNCTIONS[expr.name][1] != "value":
             self.fail(f"{expr.name}() gives a condition, not a value: it cannot be compared",
                       expr.pos)
@@ -579,8 +589,8 @@ class _Parser:
                 return
             if isinstance(arg, n.Query):
                 if not arg.singular:
-                    self.fail(f"{where} must be a single value: a singular query (names "
-                              "and indexes only), a literal or value(...)", at)
+                    self.fail(f"{where} must be a single value: a singular query (one name "
+                              "or index per step), a literal or value(...)", at)
                 return
             if isinstance(arg, n.Call) and FUNCTIONS[arg.name][1] == "value":
                 return
