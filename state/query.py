@@ -37,7 +37,8 @@ __all__ = [
 
 
 def is_jsonpath(path: str) -> bool:
-    return path.startswith("$")
+    """A JSONPath starts with ``$``; leading blank space is a JSONPath error, not a key."""
+    return path.lstrip(" \t\n\r").startswith("$")
 
 
 def parse_path(path: str) -> list[str]:

@@ -131,7 +131,7 @@ def _split_operands(args: argparse.Namespace) -> None:
     if args.verb == "get" and len(given) == 1:
         env = os.environ.get("ORCHESTRA_SESSION_ID")
         only = given[0]
-        if only.startswith("$") or (env and only != "-" and not _session_exists(only)):
+        if is_jsonpath(only) or (env and only != "-" and not _session_exists(only)):
             given = ["-", only]
     elif len(given) < len(names):
         if not os.environ.get("ORCHESTRA_SESSION_ID") and names[0] == "SESSION_ID" and (
