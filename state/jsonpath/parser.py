@@ -59,6 +59,7 @@ class _Parser:
         self.s = text
         self.i = 0
         self.depth = 0
+        self.sources: dict[int, list[int]] = {}  # string start: offset of each character
 
     # -- helpers -----------------------------------------------------------------------
 
@@ -279,10 +280,12 @@ class _Parser:
         start = self.i
         self.i += 1
         out: list[str] = []
+        sources = self.sources[start] = []
         while True:
             if self.i >= len(s):
                 self.fail("unclosed string: expected " + quote, start)
             ch = s[self.i]
+            sources.append(self.i)
             if ch == quote:
                 self.i += 1
                 return "".join(out)
@@ -556,6 +559,8 @@ class _Parser:
             self.fail(f"{name}() takes {count}, not {len(args)}", start)
         for number, ((arg, at), kind) in enumerate(zip(args, params, strict=True), 1):
             self.argument(name, number, arg, kind, at)
+        if name in ("match", "search"):
+            self.pattern(args[1][0])
         return n.Call(name, tuple(self.as_argument(a, k) for (a, _), k in zip(
             args, params, strict=True)), start)
 
@@ -604,6 +609,20 @@ class _Parser:
         if isinstance(arg, n.Literal) or (
                 isinstance(arg, n.Call) and FUNCTIONS[arg.name][1] == "value"):
             self.fail(f"{where} must be a condition", at)
+
+    def pattern(self, arg: n.Argument) -> None:
+        """A literal pattern must be an I-Regexp. (The RFC makes a bad one match
+        nothing; a typo in a query deserves an error instead.)"""
+        if not isinstance(arg, n.Literal) or not isinstance(arg.value, str):
+            return
+        from state.jsonpath.iregexp import IRegexpError, translate
+
+        try:
+            translate(arg.value)
+        except IRegexpError as exc:
+            sources = self.sources.get(arg.pos, [])
+            at = sources[exc.offset] if exc.offset < len(sources) else arg.pos
+            self.fail(f"the pattern is not an I-Regexp (RFC 9485): {exc.reason}", at)
 
     @staticmethod
     def as_argument(arg: n.Argument, kind: str) -> n.Argument:
