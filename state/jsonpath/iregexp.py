@@ -7,7 +7,8 @@ What the translation takes care of, beyond escaping:
 * ``\\p{..}``/``\\P{..}`` (Unicode categories, which ``re`` lacks) become explicit
   character ranges, computed from :mod:`unicodedata` on first use;
 * ``^`` and ``$`` anchor at the start and end of the whole string, as in the
-  ECMAScript mapping the RFC describes (and as the compliance suite expects).
+  ECMAScript mapping the RFC describes (and as the compliance suite expects);
+  ``\\^`` or ``[$]`` match the characters themselves.
 
 A pattern that is not an I-Regexp makes ``match()``/``search()`` false (RFC 9535,
 section 2.4.6); a literal one is reported when the query is parsed instead.
@@ -240,6 +241,7 @@ class _Translator:
                 self.i += 1
                 parts.append(_hex(ord("-")))
                 continue
+            low_at = self.i
             low = self.class_char()
             if isinstance(low, tuple):
                 parts.append(_class_body(low))
@@ -250,7 +252,7 @@ class _Translator:
                 if isinstance(high, tuple):
                     self.fail("a range cannot end with a category")
                 if ord(high) < ord(low):
-                    self.fail(f"range {low!r}-{high!r} is out of order")
+                    self.fail(f"range {low!r}-{high!r} is out of order", low_at)
                 parts.append(f"{_hex(ord(low))}-{_hex(ord(high))}")
             else:
                 parts.append(_hex(ord(low)))
