@@ -155,6 +155,9 @@ class _Parser:
             self.fail(f"a quoted name goes in brackets, without {after}: ['name']")
         if ch == ".":
             self.fail("'...' is not a segment: use '..' for descendants")
+        if ch == "`":
+            self.fail("`...` operators are jsonpath-ng's, not RFC 9535: use the functions "
+                      "length(), count(), value(), match() and search() in a filter")
         if ch == "[":
             self.fail("no '.' before '[': write $.a[0] or $['a']")
         self.expected(f"a member name or '*' after {after}"
@@ -431,6 +434,8 @@ class _Parser:
         left = self.primary()
         before = self.i
         self.blank()
+        if self.peek() and self.peek() in "+-*/":
+            self.fail("arithmetic is not part of RFC 9535 JSONPath")
         op = self.operator()
         if op is None:
             self.i = before

@@ -168,6 +168,8 @@ def test_singular_queries() -> None:
     ("$[?1]", 4, "a literal on its own is not a condition"),
     ("$[?@.a == True]", 11, "literals are lowercase: true"),
     ("$[?@.a == pending]", 11, "quote strings ('pending')"),
+    ("$[?@.a + 1 == 2]", 8, "arithmetic is not part of RFC 9535"),
+    ("$.a.`len`", 5, "use the functions length()"),
     ("$[?foo(@)]", 4, "unknown function foo()"),
     ("$[?length (@) == 1]", 10, "no blank space is allowed between length and '('"),
     ("$[?length(@)]", 4, "length() gives a value, not a condition"),
