@@ -103,9 +103,7 @@ class _Parser:
         while j < len(s) and s[j] in _BLANK:
             j += 1
         ch = s[j]
-        if ch == "-" and i > 0 and (_name_first(s[i - 1]) or s[i - 1] in _DIGITS):
-            self.fail("'-' cannot appear in a dotted name: quote the name, as in "
-                      "['task-001']", j)
+        self.dash_in_name(j)
         if ch in "(":
             self.fail("unexpected '(': only filters '[?...]' and functions use "
                       "parentheses", j)
@@ -114,6 +112,13 @@ class _Parser:
                       "inside a filter '[?...]'", j)
         self.fail(f"unexpected {_describe(s, j)} after the query; a segment starts "
                   "with '.', '..' or '['", j)
+
+    def dash_in_name(self, at: int) -> None:
+        """``$.task-001``: the most likely slip, given Orchestra's ids."""
+        s = self.s
+        if s[at:at + 1] == "-" and at > 0 and (_name_first(s[at - 1]) or s[at - 1] in _DIGITS):
+            self.fail("'-' cannot appear in a dotted name: quote the name, as in "
+                      "['task-001']", at)
 
     def query(self) -> n.Query:
         """``$`` or ``@`` at ``self.i``, then its segments (blank space between them)."""
@@ -147,8 +152,10 @@ class _Parser:
             return n.Segment((self.member_name(),), descendant, start)
         after = "'..'" if descendant else "'.'"
         if ch and ch in _DIGITS:
+            word = self.word()
+            index = f" or [{word}] for an index" if word.isdigit() else ""
             self.fail(f"a name after {after} cannot start with a digit: write "
-                      f"['{self.word()}'] for a member or [{self.word()}] for an index")
+                      f"['{word}'] for a member{index}")
         if ch and ch in _BLANK:
             self.fail(f"whitespace is not allowed after {after}")
         if ch in ("'", '"'):
@@ -435,6 +442,7 @@ class _Parser:
         before = self.i
         self.blank()
         if self.peek() and self.peek() in "+-*/":
+            self.dash_in_name(self.i)
             self.fail("arithmetic is not part of RFC 9535 JSONPath")
         op = self.operator()
         if op is None:

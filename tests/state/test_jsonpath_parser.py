@@ -142,6 +142,8 @@ def test_singular_queries() -> None:
     ("$.a b", 5, "unexpected 'b' after the query"),
     ("$.tasks.task-001", 13, "quote the name, as in ['task-001']"),
     ("$.1", 3, "cannot start with a digit: write ['1'] for a member or [1] for an index"),
+    ("$.1a", 3, "write ['1a'] for a member"),
+    ("$[?@.task-001 == 1]", 10, "quote the name, as in ['task-001']"),
     ("$. a", 3, "whitespace is not allowed after '.'"),
     ("$.'a'", 3, "a quoted name goes in brackets"),
     ("$.[0]", 3, "no '.' before '['"),
