@@ -95,8 +95,8 @@ def build_parser() -> CliParser:
     p.add_argument("--interval", type=float, default=0.5, metavar="S",
                    help="seconds between polls (default 0.5)")
     p.add_argument("--count", type=int, metavar="N", help="stop after N values")
-    p.epilog = f"PATH may be a JSONPath: see {PROG} get --help.\n\n{EXIT_CODES_HELP}"
     p.add_argument("--timeout", type=float, metavar="S", help="stop after S seconds")
+    p.epilog = f"PATH may be a JSONPath: see {PROG} get --help.\n\n{EXIT_CODES_HELP}"
 
     p = verb("events", "print the session's event log, one JSON object per line")
     _operands(p, "[SESSION_ID]")

@@ -187,8 +187,8 @@ class _Parser:
 
     def bracketed(self, start: int, *, descendant: bool) -> n.Segment:
         open_at = self.i
-        self.i += 1
         self.enter()
+        self.i += 1
         selectors: list[n.Selector] = []
         spaced = False
         while True:
@@ -485,8 +485,8 @@ class _Parser:
 
     def parenthesised(self) -> n.Logical:
         open_at = self.i
-        self.i += 1
         self.enter()
+        self.i += 1
         self.blank()
         inner = self.condition(self.logical_or())
         self.blank()
@@ -547,8 +547,9 @@ class _Parser:
             known = ", ".join(f"{f}()" for f in FUNCTIONS)
             self.fail(f"unknown function {name}(): the functions are {known}", start)
         params, _ = FUNCTIONS[name]
-        self.i += 1  # '('
         self.enter()
+        self.i += 1  # '('
+
         self.blank()
         args: list[tuple[n.Argument, int]] = []
         if self.peek() != ")":
