@@ -549,7 +549,6 @@ class _Parser:
         params, _ = FUNCTIONS[name]
         self.enter()
         self.i += 1  # '('
-
         self.blank()
         args: list[tuple[n.Argument, int]] = []
         if self.peek() != ")":
