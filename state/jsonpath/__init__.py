@@ -82,12 +82,14 @@ def evaluate(text: str, document: Any) -> list[Any]:
     return [match.value for match in compile_query(text).find(document)]
 
 
-def to_postgres(query: Query) -> str | None:
-    """The SQL/JSON path for ``jsonb_path_query(doc, path, silent => true)`` that
-    selects the same nodes as ``query``, or None outside the shared subset."""
+def to_postgres(query: Query | str) -> str | None:
+    """The SQL/JSON path for ``jsonb_path_query(doc, path, '{}', true)`` (``silent``)
+    that selects the same nodes as ``query``, or None outside the subset the two
+    dialects agree on (see :mod:`state.jsonpath.postgres`). A string is parsed
+    first, and raises like :func:`parse`."""
     from state.jsonpath.postgres import translate
 
-    return translate(query)
+    return translate(parse(query) if isinstance(query, str) else query)
 
 
 def reads_member(query: Query, name: str) -> bool:

@@ -36,6 +36,7 @@ from state.jsonpath import parse, to_postgres
 ])
 def test_translations(query: str, path: str | None) -> None:
     assert to_postgres(parse(query)) == path
+    assert to_postgres(query) == path
 
 
 @pytest.mark.parametrize("query", [
