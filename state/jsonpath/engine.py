@@ -180,9 +180,10 @@ def _singular(query: n.Query) -> Getter:
     objects per step for every candidate of a filter: the dominant cost of
     filtering a large collection, for a lookup the RFC defines completely.
     """
-    steps = [s.selectors[0] for s in query.segments]
-    keys = [(isinstance(s, n.Name), s.name if isinstance(s, n.Name) else s.index)
-            for s in steps if isinstance(s, n.Name | n.Index)]
+    keys: list[str | int] = [
+        s.name if isinstance(s, n.Name) else s.index
+        for s in (seg.selectors[0] for seg in query.segments)
+        if isinstance(s, n.Name | n.Index)]
     from_root = query.root == "$"
 
     def lookup(d: DatumInContext) -> Any:
@@ -190,8 +191,8 @@ def _singular(query: n.Query) -> Getter:
             while d.context is not None:
                 d = d.context
         value = d.value
-        for is_name, key in keys:
-            if is_name:
+        for key in keys:
+            if isinstance(key, str):
                 if not isinstance(value, dict) or key not in value:
                     return NOTHING
             elif not isinstance(value, list) or not -len(value) <= key < len(value):
