@@ -25,9 +25,7 @@ class FilterParser(Scanner):
     """Parses what follows ``?`` in a filter selector (queries come from the subclass)."""
 
     def query(self) -> n.Query:
-        raise NotImplementedError
-
-    def dash_in_name(self, at: int) -> None:
+        """``$...`` or ``@...`` at the position (defined by the parser proper)."""
         raise NotImplementedError
 
     # -- filter expressions -------------------------------------------------------------------

@@ -57,13 +57,6 @@ class _Parser(FilterParser):
         self.fail(f"unexpected {describe(s, j)} after the query; a segment starts "
                   "with '.', '..' or '['", j)
 
-    def dash_in_name(self, at: int) -> None:
-        """``$.task-001``: the most likely slip, given Orchestra's ids."""
-        s = self.s
-        if s[at:at + 1] == "-" and at > 0 and (name_first(s[at - 1]) or s[at - 1] in DIGITS):
-            self.fail("'-' cannot appear in a dotted name: quote the name, as in "
-                      "['task-001']", at)
-
     def query(self) -> n.Query:
         """``$`` or ``@`` at ``self.i``, then its segments (blank space between them)."""
         start = self.i

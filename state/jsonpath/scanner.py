@@ -67,6 +67,13 @@ class Scanner:
             raise UnsupportedJSONPathError(
                 self.s, self.i, f"nested more than {MAX_DEPTH} levels deep")
 
+    def dash_in_name(self, at: int) -> None:
+        """``$.task-001``: the most likely slip, given Orchestra's ids."""
+        s = self.s
+        if s[at:at + 1] == "-" and at > 0 and (name_first(s[at - 1]) or s[at - 1] in DIGITS):
+            self.fail("'-' cannot appear in a dotted name: quote the name, as in "
+                      "['task-001']", at)
+
     def word(self) -> str:
         j = self.i
         while j < len(self.s) and (self.s[j] in DIGITS or name_first(self.s[j])):
