@@ -10,7 +10,10 @@ Stdlib only. Builds a session whose ``state.json`` is about 1 MB in a temporary
 and prints the median and 90th percentile wall time of each and their ratio to
 the floor. Usage::
 
-    python bench/state_get.py [--runs 30] [--size-mb 1.0]
+    python bench/state_get.py [--runs 30] [--size-mb 1.0] [--jsonpath QUERY ...]
+
+``--jsonpath`` adds a row per extra query, e.g. a filter over every agent:
+``--jsonpath "$.active_work.agents[?@.status=='busy'].n"``.
 """
 
 from __future__ import annotations
@@ -78,6 +81,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=30, help="runs of each command (default 30)")
     parser.add_argument("--size-mb", type=float, default=1.0, help="state.json size (default 1)")
+    parser.add_argument("--jsonpath", action="append", default=[], metavar="QUERY",
+                        help="also time `get SID QUERY` (repeatable)")
     parser.add_argument("--no-bytecode", action="store_true",
                         help="keep PYTHONDONTWRITEBYTECODE as set (every run compiles sources)")
     args = parser.parse_args(argv)
@@ -94,6 +99,8 @@ def main(argv: list[str] | None = None) -> int:
             "state_manager get (JSONPath)": [
                 py, "-m", "state.state_manager", "get", SESSION_ID, "$.active_work.current_epic"],
         }
+        for query in args.jsonpath:
+            commands[f"get {query}"] = [py, "-m", "state.state_manager", "get", SESSION_ID, query]
         for cmd in commands.values():  # warm the page cache and .pyc files
             time_run(cmd, env)
         times: dict[str, list[float]] = {name: [] for name in commands}
@@ -105,10 +112,11 @@ def main(argv: list[str] | None = None) -> int:
     print(f"state.json: {size / 1e6:.2f} MB, {args.runs} runs each, interleaved, "
           f"bytecode cache {'off' if args.no_bytecode else 'on'}")
     floor = statistics.median(times["python -c pass"])
-    print(f"{'command':<32}{'median ms':>11}{'p90 ms':>9}{'x floor':>9}")
+    width = max(32, *(len(name) + 2 for name in times))
+    print(f"{'command':<{width}}{'median ms':>11}{'p90 ms':>9}{'x floor':>9}")
     for name, values in times.items():
         median = statistics.median(values)
-        print(f"{name:<32}{median * 1000:>11.1f}{p90(values) * 1000:>9.1f}"
+        print(f"{name:<{width}}{median * 1000:>11.1f}{p90(values) * 1000:>9.1f}"
               f"{median / floor:>9.2f}")
     return 0
 

@@ -24,12 +24,14 @@ from state.cli import (
     with_store,
 )
 from state.errors import InvalidPathError, InvalidValueError
+from state.jsonpath import SYNTAX_HELP
 from state.query import (
     deep_merge,
     delete_path,
     get_path,
     is_jsonpath,
     jsonpath_query,
+    jsonpath_reads,
     parse_path,
     parse_value,
     set_path,
@@ -51,8 +53,8 @@ A session is shown as one JSON document:
 
 PATH is a dot path (active_work.current_epic, active_work.tasks.1.status;
 escape a dot inside a key as '\\.' or write the key as ["a.b"]) or a JSONPath
-expression starting with '$' (get only), e.g.
-  state_manager get SID '$.active_work.tasks[?(@.status=="pending")]'
+query starting with '$' (get and watch only), e.g.
+  state_manager get SID '$.active_work.tasks[?@.status=="pending"]'
 SESSION_ID defaults to the current session ($ORCHESTRA_SESSION_ID, else
 $CLAUDE_CODE_SESSION_ID) when omitted or given as '-'.
 VALUE is parsed as JSON when it is valid JSON, else taken as a string.
@@ -63,7 +65,8 @@ tasks.json (by a CLI or a hook) adds one. Read it, then write with
 (exit 4 otherwise), whichever file PATH lives in:
   V=$(state_manager get SID version)
   state_manager set SID active_work.tasks.1.status done --if-version "$V"
-"""
+
+""" + SYNTAX_HELP
 
 
 def build_parser(front: Front | None = None) -> CliParser:
@@ -74,6 +77,7 @@ def build_parser(front: Front | None = None) -> CliParser:
 
     p = verb("get", "print the value at PATH (a JSONPath prints the list of matches)")
     _operands(p, "[SESSION_ID] [PATH]")
+    p.epilog = f"{SYNTAX_HELP}\n\n{p.epilog}"  # the exit codes and the example stay last
 
     p = verb("set", "set PATH to VALUE, creating missing objects")
     _operands(p, "[SESSION_ID] PATH VALUE")
@@ -98,6 +102,7 @@ def build_parser(front: Front | None = None) -> CliParser:
                    help="seconds between polls (default 0.5)")
     p.add_argument("--count", type=int, metavar="N", help="stop after N values")
     p.add_argument("--timeout", type=float, metavar="S", help="stop after S seconds")
+    p.epilog = f"PATH may be a JSONPath: see {PROG} get --help.\n\n{EXIT_CODES_HELP}"
 
     p = verb("events", "print the session's event log, one JSON object per line")
     _operands(p, "[SESSION_ID]")
@@ -131,7 +136,7 @@ def _split_operands(args: argparse.Namespace) -> None:
         raise UsageError(f"{args.shown_verb} takes {usage} (see {args.verb_prog} --help)")
     if args.verb == "get" and len(given) == 1:
         only = given[0]
-        if only.startswith("$") or (only != "-" and not _session_exists(only)):
+        if is_jsonpath(only) or (only != "-" and not _session_exists(only)):
             if not current_session_id():
                 raise UsageError(f"get {only}: there is no session {only!r} and no current "
                                  "session (neither ORCHESTRA_SESSION_ID nor "
@@ -172,7 +177,7 @@ def _session_id(raw: str) -> str:
 
 def _read(store: Any, sid: str, path: str) -> Any:
     if is_jsonpath(path):
-        wants_metrics = "metrics" in path or ".." in path or path.rstrip(".*") == "$"
+        wants_metrics = jsonpath_reads(path, "metrics")  # checks the query before any read
         return jsonpath_query(session_view(store, sid, with_metrics=wants_metrics), path)
     parts = parse_path(path)
     with_metrics = not parts or parts[0] == "metrics"

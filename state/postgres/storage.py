@@ -48,9 +48,10 @@ from state.storage import (
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from state.storage import Precondition
     from collections.abc import Iterator
     from typing import Any
+
+    from state.storage import Precondition
 
 __all__ = ["PgStorage"]
 
