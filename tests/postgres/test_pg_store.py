@@ -254,3 +254,25 @@ def test_session_queries_through_the_cli_agree_on_both_backends(
     assert outputs["file"][0] == ["t1", "t3"]
     assert served == ["$.tasks[?(@.status=='pending')].subject", "$.tasks.*.status",
                       "$.project", "$.mode"]
+
+
+def test_orchestra_doctor_checks_the_configured_server(
+        pg: PgStorage, pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``orchestra doctor`` reports the PostgreSQL store (and never its password); a server
+    it cannot reach is a FAIL with a fix."""
+    import io
+
+    from orchestra.cli import main
+
+    with pg.transaction("sessions/s-doctor/state.json") as doc:
+        doc["a"] = 1  # the schema exists
+    monkeypatch.setenv("ORCHESTRA_HOME", str(tmp_path / "machine"))
+    out = io.StringIO()
+    main(["doctor"], stdout=out, stderr=io.StringIO())
+    assert "ok    store" in out.getvalue() and "round trip" in out.getvalue(), out.getvalue()
+    monkeypatch.setenv("ORCHESTRA_STORE_URL", "postgresql://nobody@127.0.0.1:1/none")
+    out = io.StringIO()
+    assert main(["doctor"], stdout=out, stderr=io.StringIO()) == 1
+    report = out.getvalue()
+    assert "FAIL  store" in report and "cannot reach PostgreSQL" in report
+    assert "fix:" in report.split("FAIL  store", 1)[1].splitlines()[1]
