@@ -276,3 +276,26 @@ def test_orchestra_doctor_checks_the_configured_server(
     report = out.getvalue()
     assert "FAIL  store" in report and "cannot reach PostgreSQL" in report
     assert "fix:" in report.split("FAIL  store", 1)[1].splitlines()[1]
+
+
+def test_the_web_dashboard_hears_of_changes_made_on_another_machine(
+        pg: PgStorage, pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``orchestra serve`` on a PostgreSQL store: a change another machine commits reaches
+    the live hub through LISTEN/NOTIFY and reloads the open pages."""
+    import threading
+
+    from orchestra.web.live import Hub
+
+    with pg.transaction("sessions/s-web/state.json") as doc:
+        doc["a"] = 1  # the schema exists
+    other = open_store(tmp_path / "other-machine")
+    hub = Hub(pg, interval=5.0)
+    result: list[set[str]] = []
+    watcher = threading.Thread(target=lambda: result.append(hub.check()[0]))
+    watcher.start()
+    time.sleep(0.5)  # the hub is listening
+    with other.transaction("sessions/s-web/state.json") as doc:
+        doc["a"] = 2
+    watcher.join(timeout=10)
+    other.close()
+    assert result and {"resync", "sessions"} <= result[0]
