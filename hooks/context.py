@@ -50,6 +50,12 @@ class HandlerContext:
         self._config: dict[str, Any] | None = None
         self._stored_config = stored_config
 
+    def listen(self, listener: Callable[[str, Any, Any], None]) -> None:
+        """Call ``listener`` after every committed write (the state-change hooks)."""
+        self._on_change = listener
+        if self._store is not None:
+            self._store.subscribe(listener)
+
     @property
     def session_id(self) -> str | None:
         """The event's session id (already validated by the dispatcher), or None."""

@@ -31,7 +31,10 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import IO, Any
 
+    from hooks.context import HandlerContext
+    from hooks.events import Event
     from hooks.registry import DispatchTable
+    from hooks.runner import Runner
 
 __all__ = ["DispatchResult", "dispatch", "main"]
 
@@ -157,25 +160,75 @@ def dispatch(payload: dict[str, Any], home: str, table: DispatchTable | None = N
     runner = Runner(event, ctx.log, deadline=started + budget, handler_timeout=handler_timeout,
                     trace=bool(os.environ.get("ORCHESTRA_TRACE")),
                     reserve=min(budget * BUILTIN_RESERVE, 1.0))
-    change_calls = table.calls_for("on_state_change")
+    off = _switched_off(ctx, table, event)
+
+    def calls_for(hook: str) -> list[Any]:
+        calls = table.calls_for(hook)
+        return [c for c in calls if c.plugin not in off] if off else calls
+
+    change_calls = calls_for("on_state_change")
     if change_calls:
         from hooks.triggers import change_listener
 
-        ctx._on_change = change_listener(runner, change_calls, ctx)
+        ctx.listen(change_listener(runner, change_calls, ctx))
+    from hooks.drift import sightings
+
+    drift = sightings(payload)
     kwargs = {"event": event, "ctx": ctx}
-    votes = runner.run(table.calls_for("on_event"), kwargs)
+    votes = runner.run(calls_for("on_event"), kwargs)
     spec = SPEC_NAMES.get(event.name)
     if spec is not None:
-        votes += runner.run(table.calls_for(spec), kwargs)
+        votes += runner.run(calls_for(spec), kwargs)
     merged = merge_replies(event.name, votes)
     if merged.dropped:
+        from hooks.drift import reply_sightings
+
         ctx.log.warning(f"{event.name}: dropped reply fields the event does not honour: "
                         + "; ".join(merged.dropped))
-    after = table.calls_for("after_dispatch")
+        drift += reply_sightings(event.name, merged.dropped)
+    after = calls_for("after_dispatch")
     if after:
         runner.run(after, {**kwargs, "reply": merged.reply})
+    _note(ctx, event, runner, drift, payload, time.monotonic() - started)
     return DispatchResult(merged.reply, merged.exit_code, merged.stderr, runner.failures,
                           runner.abandoned)
+
+
+def _switched_off(ctx: HandlerContext, table: DispatchTable, event: Event) -> set[str]:
+    """The plugins :mod:`state.switches` turns off for this event's session and project."""
+    from state.switches import SWITCHES, switched_off
+
+    try:
+        doc = ctx.store.read(SWITCHES)
+    except Exception as exc:  # an unreadable switches file must not stop the event
+        ctx.log.warning(f"switches ignored: {exc}")
+        return set()
+    if not doc:
+        return set()
+    project = None
+    if doc.get("projects"):
+        from handlers.session import project_for
+
+        project = project_for(event, ctx.config)
+    return switched_off(doc, set(table.plugin_names()), event.session_id, project)
+
+
+def _note(ctx: HandlerContext, event: Event, runner: Runner, drift: list[Any],
+            payload: dict[str, Any], seconds: float) -> None:
+    """Telemetry of this dispatch, and what drifted (never fails the event)."""
+    try:
+        if drift:
+            from hooks.drift import record
+
+            record(ctx.store, drift, payload, ctx.now)
+        sid = event.session_id
+        if sid is not None:
+            from hooks.telemetry import record as record_stats
+
+            record_stats(ctx.store, sid, event.name, event.tool_name, runner.calls, seconds,
+                         ctx.now)
+    except Exception as exc:
+        ctx.log.warning(f"telemetry not recorded: {type(exc).__name__}: {exc}")
 
 
 def main(

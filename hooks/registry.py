@@ -85,6 +85,10 @@ class DispatchTable:
     def calls_for(self, hook: str) -> list[Call]:
         return self.calls.get(hook, [])
 
+    def plugin_names(self) -> list[str]:
+        """Every plugin with a handler in the table."""
+        return sorted({call.plugin for calls in self.calls.values() for call in calls})
+
 
 def _split(value: str | None) -> list[str]:
     return [v.strip() for v in (value or "").split(",") if v.strip()]

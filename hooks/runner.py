@@ -44,16 +44,26 @@ class Runner:
         self.reserve = reserve  # seconds before the deadline only built-in handlers may use
         self.abandoned = False  # a thread is still running a handler that overran
         self.failures: list[str] = []
+        #: (plugin, hook, seconds, "" | "error" | "overrun" | "skipped", context characters)
+        self.calls: list[tuple[str, str, float, str, int]] = []
 
     def run(self, calls: list[Call], kwargs: dict[str, Any]) -> list[tuple[str, Any]]:
-        """Call each handler; return ``(plugin, reply)`` votes in call order."""
+        """Call each handler; return ``(plugin, reply)`` votes in call order. Each call is
+        also noted in :attr:`calls` for :mod:`hooks.telemetry`."""
+        from hooks.telemetry import context_chars
+
         votes: list[tuple[str, Any]] = []
         for call in calls:
+            started = time.monotonic()
             outcome = self.call(call, kwargs)
+            status, chars = "", 0
             if isinstance(outcome, _Failure):
+                status = outcome.kind
                 self._failed(call, outcome.reason, outcome.exc, votes)
             elif outcome is not None:
                 votes.append((call.plugin, outcome))
+                chars = context_chars(outcome)
+            self.calls.append((call.plugin, call.attr, time.monotonic() - started, status, chars))
         return votes
 
     def call(self, call: Call, kwargs: dict[str, Any]) -> Any:
@@ -61,7 +71,7 @@ class Runner:
         if self.reserve and call.ref not in BUILTIN_HANDLERS:
             remaining -= self.reserve
         if remaining <= 0:
-            return _Failure("was not run: the dispatch budget was used up")
+            return _Failure("was not run: the dispatch budget was used up", kind="skipped")
         box: list[Any] = []
         thread = threading.Thread(target=_invoke, args=(call, kwargs, box), daemon=True,
                                   name=f"orchestra:{call.plugin}.{call.attr}")
@@ -71,7 +81,7 @@ class Runner:
         thread.join(limit)
         if thread.is_alive():
             self.abandoned = True
-            return _Failure(f"overran its time limit of {limit:.2f}s")
+            return _Failure(f"overran its time limit of {limit:.2f}s", kind="overrun")
         if self.trace:
             elapsed = (time.monotonic() - started) * 1000
             self.log.info(f"trace {self.event.name} {call.plugin}.{call.attr} {elapsed:.2f}ms")
@@ -89,11 +99,13 @@ class Runner:
 
 
 class _Failure:
-    __slots__ = ("exc", "reason")
+    __slots__ = ("exc", "kind", "reason")
 
-    def __init__(self, reason: str, exc: BaseException | None = None) -> None:
+    def __init__(self, reason: str, exc: BaseException | None = None, *,
+                 kind: str = "error") -> None:
         self.reason = reason
         self.exc = exc
+        self.kind = kind  # error, overrun or skipped (the budget was used up)
 
 
 def _invoke(call: Call, kwargs: dict[str, Any], box: list[Any]) -> None:

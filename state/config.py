@@ -30,6 +30,7 @@ DEFAULTS: dict[str, Any] = {
     "messages": {"max_context_chars": 4000, "hold_stop_for_urgent": True},
     "dispatch": {"budget_seconds": 5.0, "session_end_budget_seconds": 1.0},
     "plugins": {"disabled": []},
+    "store": {"url": None},
     "record": None,
 }
 

@@ -1,0 +1,105 @@
+"""Drift: what Claude Code sent or a plugin answered that Orchestra's contract does not know.
+
+A new Claude Code release shows up here as a report, never as a breakage: an unknown
+event is still dispatched (``on_event`` handlers, heartbeat and event log included) and
+the dispatcher still exits 0. Four kinds are noticed:
+
+* ``event`` — an event name that is not one of the 34 of :mod:`hooks.events`;
+* ``field`` — a top-level payload field the event's model does not have (:mod:`hooks.fields`);
+* ``tool`` — a ``tool_name`` outside :data:`KNOWN_TOOLS` (``mcp__*`` tools are expected);
+* ``reply_field`` — a reply field a handler returned for an event that does not honour it
+  (:func:`hooks.merge.merge_replies` drops those).
+
+Checking a payload is a few set lookups. Only a sighting is written: one line in
+``<root>/drift.jsonl`` (``{"at", "kind", "name", "event", "detail", "version"}``; rotated at
+:data:`MAX_BYTES`), with the Claude Code version when the transcript tells it.
+``orchestra drift`` counts the lines (first and last seen, versions).
+"""
+
+from __future__ import annotations
+
+from hooks.fields import COMMON_FIELDS, EVENT_FIELDS
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from state.storage import Storage
+
+__all__ = ["DRIFT_LOG", "KNOWN_TOOLS", "MAX_BYTES", "record", "reply_sightings", "sightings"]
+
+DRIFT_LOG = "drift.jsonl"
+MAX_BYTES = 2_000_000
+
+#: Tool names of Claude Code 2.1.x (and the legacy ones payloads still carry).
+KNOWN_TOOLS = frozenset({
+    "Agent", "AskUserQuestion", "Bash", "BashOutput", "Edit", "EnterPlanMode",
+    "ExitPlanMode", "Glob", "Grep", "KillShell", "LS", "ListMcpResourcesTool", "MultiEdit",
+    "NotebookEdit", "NotebookRead", "PowerShell", "Read", "ReadMcpResourceTool", "Skill",
+    "SlashCommand", "Task", "TaskCreate", "TaskGet", "TaskList", "TaskOutput", "TaskStop",
+    "TaskUpdate", "TodoRead", "TodoWrite", "WebFetch", "WebSearch", "Write",
+})
+
+Sighting = tuple[str, str, str, str]  # kind, name, event, detail
+
+
+def sightings(payload: dict[str, Any]) -> list[Sighting]:
+    """What in ``payload`` the contract does not know (usually nothing)."""
+    event = str(payload.get("hook_event_name"))
+    known = EVENT_FIELDS.get(event)
+    found: list[Sighting] = []
+    if known is None:
+        found.append(("event", event, event, ""))
+    else:
+        found += [("field", key, event, "") for key in payload
+                  if key not in COMMON_FIELDS and key not in known]
+    tool = payload.get("tool_name")
+    if isinstance(tool, str) and tool not in KNOWN_TOOLS and not tool.startswith("mcp__"):
+        found.append(("tool", tool[:100], event, ""))
+    return found
+
+
+def reply_sightings(event: str, dropped: list[str]) -> list[Sighting]:
+    """The reply fields :class:`hooks.merge.Merged` dropped because ``event`` does not
+    honour them (``"plugin: field"``); values of the wrong type are a plugin's bug, not drift."""
+    found: list[Sighting] = []
+    for entry in dropped:
+        plugin, _sep, field = entry.partition(": ")
+        if field and "(" not in field and field != "reply is not an object":
+            found.append(("reply_field", field, event, plugin))
+    return found
+
+
+def record(store: Storage, found: list[Sighting], payload: dict[str, Any], at: float) -> None:
+    """Append one line per sighting to :data:`DRIFT_LOG`."""
+    from state.clock import iso
+
+    version = claude_version(payload.get("transcript_path"))
+    stamp = iso(at)
+    for kind, name, event, detail in found:
+        line: dict[str, Any] = {"at": stamp, "kind": kind, "name": name[:200],
+                                "event": event[:100]}
+        if detail:
+            line["detail"] = detail[:200]
+        if version:
+            line["version"] = version
+        store.append(DRIFT_LOG, line, max_bytes=MAX_BYTES)
+
+
+def claude_version(transcript: Any) -> str | None:
+    """The Claude Code version a transcript's first lines name (``"version":"2.1.332"``)."""
+    if not isinstance(transcript, str) or not transcript:
+        return None
+    try:
+        with open(transcript, "rb") as fh:
+            head = fh.read(65536)
+    except OSError:
+        return None
+    marker = b'"version":"'
+    start = head.find(marker)
+    if start < 0:
+        return None
+    start += len(marker)
+    end = head.find(b'"', start, start + 40)
+    value = head[start:end].decode("ascii", "replace") if end > start else ""
+    return value if value[:1].isdigit() else None
