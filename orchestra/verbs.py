@@ -22,7 +22,7 @@ GROUPS = {
     "sessions": "sessions",
     "state": "state of the current session (SESSION_ID defaults to it)",
     "shared": "everything else the seed CLIs do",
-    "tooling": "getting Orchestra into Claude Code",
+    "tooling": "tooling: into Claude Code, and how it runs there",
 }
 
 Streams = tuple["IO[str] | None", "IO[str] | None", "IO[str] | None"]
@@ -102,13 +102,13 @@ def tool(module: str, function: str, internal: str, *, prepend: tuple[str, ...] 
     return run
 
 
-def command(module: str) -> Runner:
-    """``orchestra <name> ...``: a command of Orchestra's own (``module.main``)."""
+def command(module: str, name: str, function: str = "main") -> Runner:
+    """``orchestra <name> ...``: a command of Orchestra's own (``module.function``)."""
 
     def run(argv: list[str], example: str, io: Streams) -> int:
-        prog = f"orchestra {_import(module).PROG.split()[-1]}"  # "migrate", "orchestra watch"
-        code: int = _import(module).main(argv, stdin=io[0], stdout=io[1], stderr=io[2],
-                                         front=_front(prog, example=example))
+        entry = getattr(_import(module), function)
+        code: int = entry(argv, stdin=io[0], stdout=io[1], stderr=io[2],
+                          front=_front(f"orchestra {name}", example=example))
         return code
 
     return run
@@ -121,7 +121,7 @@ def watch(argv: list[str], example: str, io: Streams) -> int:
 
     words = [a for a in argv if not a.startswith("-")]
     if not words or any(word in VIEWS for word in words) or "--help" in argv or "-h" in argv:
-        return command("orchestra.watch")(argv, example, io)
+        return command("orchestra.watch", "watch")(argv, example, io)
     return sub(STM, "watch")(argv, example, io)
 
 
@@ -225,7 +225,7 @@ def _verbs() -> dict[str, Verb]:
         Verb("watch", "state", "a value as it changes ([SESSION] PATH), or a view redrawn live",
              "orchestra watch board --project myapp", watch),
         Verb("serve", "views", "a private live web dashboard on localhost (token in the URL)",
-             "orchestra serve --port 8765 --open", command("orchestra.web.cli")),
+             "orchestra serve --port 8765 --open", command("orchestra.web.cli", "serve")),
         Verb("events", "state", "the session's event log, one JSON line per event",
              "orchestra events --type PostToolUse --tail 5", sub(STM, "events")),
         Verb("claims", "state", "who last edited which file of the project",
@@ -257,9 +257,20 @@ def _verbs() -> dict[str, Verb]:
              tool("hooks.tooling.record", "main", "record")),
         Verb("migrate", "tooling", "create/upgrade the PostgreSQL schema; copy a store "
              "between files and a server", "orchestra migrate --from ~/.claude/orchestration "
-             "--to postgresql://orchestra@db.internal/orchestra", command("state.migrate")),
-        Verb("plugins", "tooling", "built-in and third-party plugins, their hooks and errors",
-             "orchestra plugins --json", tool("plugins.__main__", "main", "list",
+             "--to postgresql://orchestra@db.internal/orchestra",
+             command("state.migrate", "migrate")),
+        Verb("stats", "tooling", "per handler and event: calls, p50/p95 time, errors, context",
+             "orchestra stats --session --since 1h", command("orchestra.stats", "stats")),
+        Verb("drift", "tooling", "events, fields, tools and reply fields Orchestra does not know",
+             "orchestra drift --since 7d", command("orchestra.drift", "drift")),
+        Verb("disable", "tooling", "turn a handler or plugin off (--session [S], --project P)",
+             "orchestra disable claims --session",
+             command("orchestra.switches", "disable", "disable_main")),
+        Verb("enable", "tooling", "turn a handler or plugin back on (same scopes)",
+             "orchestra enable claims --session",
+             command("orchestra.switches", "enable", "enable_main")),
+        Verb("plugins", "tooling", "plugins and handlers, their hooks, errors, what runs where",
+             "orchestra plugins --session", tool("plugins.__main__", "main", "list",
                                                prepend=("list",))),
         Verb("styles", "tooling", "install or list the four output styles",
              "orchestra styles install --project .",

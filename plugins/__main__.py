@@ -31,16 +31,46 @@ def _parser(front: Front | None = None) -> argparse.ArgumentParser:
                        epilog=front.epilog("list") if front else None,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    scope = p.add_mutually_exclusive_group()
+    scope.add_argument("--session", metavar="S", nargs="?", const="-",
+                       help="show what runs for session S ('--session' alone: the current "
+                       "one), after the switches of orchestra disable/enable")
+    scope.add_argument("--project", metavar="P",
+                       help="show what runs for the sessions of project P")
     return parser
 
 
+def _effective(plugins: list[dict[str, Any]], home: str, session: str | None,
+               project: str | None) -> None:
+    """Mark each plugin with what the switches (:mod:`state.switches`) make of it."""
+    from state.paths import session_key
+    from state.store import open_store
+    from state.switches import SWITCHES, effective
+
+    store = open_store(home)
+    doc = store.read(SWITCHES)
+    if session is not None and project is None:
+        state = store.read(session_key(session, "state.json")) or {}
+        project = state.get("project") if isinstance(state.get("project"), str) else None
+    for plugin in plugins:
+        if plugin.get("status") != "loaded":
+            plugin["runs"], plugin["switched_by"] = False, plugin.get("status")
+            continue
+        on, scope = effective(doc, plugin["name"], session, project)
+        plugin["runs"], plugin["switched_by"] = on, scope
+
+
 def _table(plugins: list[dict[str, Any]]) -> str:
-    rows = [("NAME", "SOURCE", "VERSION", "STATUS", "HOOKS")]
+    scoped = any("runs" in p for p in plugins)
+    rows = [("NAME", "SOURCE", "VERSION", "STATUS", *(("RUNS",) if scoped else ()), "HOOKS")]
     for p in plugins:
         hooks = ", ".join(p.get("hooks", [])) or "-"
-        rows.append((p["name"], p["source"], p.get("version") or "-", p.get("status", "?"), hooks))
-    widths = [max(len(r[i]) for r in rows) for i in range(4)]
-    lines = ["  ".join(r[i].ljust(widths[i]) for i in range(4)) + "  " + r[4] for r in rows]
+        runs = (("yes" if p["runs"] else f"no ({p.get('switched_by')})",) if scoped else ())
+        rows.append((p["name"], p["source"], p.get("version") or "-", p.get("status", "?"),
+                     *runs, hooks))
+    n = len(rows[0]) - 1
+    widths = [max(len(r[i]) for r in rows) for i in range(n)]
+    lines = ["  ".join(r[i].ljust(widths[i]) for i in range(n)) + "  " + r[n] for r in rows]
     for p in plugins:
         if p.get("error"):
             lines.append(f"error in {p['name']}: {p['error']}")
@@ -68,10 +98,18 @@ def main(
         from hooks.dispatch import state_home
         from hooks.registry import build_table
 
-        table = build_table(state_home())
+        home = state_home()
+        table = build_table(home)
+        if args.session is not None or args.project is not None:
+            from state.ids import resolve_session_id
+            from state.paths import validate_id
+
+            session = resolve_session_id(args.session) if args.session is not None else None
+            project = validate_id(args.project, "project id") if args.project else None
+            _effective(table.plugins, home, session, project)
     except Exception as exc:
-        err.write(f"{prog}: error: {type(exc).__name__}: {exc}\n")
-        return 1
+        err.write(f"{prog}: error: {exc if isinstance(exc, ValueError) else repr(exc)}\n")
+        return 2 if isinstance(exc, ValueError) else 1
     if args.json:
         out.write(json.dumps(table.plugins, indent=2) + "\n")
     else:

@@ -1,0 +1,171 @@
+"""``orchestra stats``: which handler slows a session down, or fills its context.
+
+Reads the telemetry the dispatcher appends at every event (:mod:`hooks.telemetry`) and
+shows, per handler and per event kind: calls, median and 95th-percentile time, errors,
+overruns, and the characters of context the handler injected (which the user pays for
+in tokens). A ``(dispatch)`` row per event kind is the whole dispatch.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+from typing import IO, Any
+
+from state.cli import EXIT_CODES_HELP, CliParser, Front, Output, run_main
+
+__all__ = ["collect", "main", "summarize"]
+
+PROG = "orchestra stats"
+
+DESCRIPTION = """\
+Per handler and per event kind: calls, p50 and p95 time (ms), errors, overruns (a
+handler that ran past its time limit), skipped (the dispatch budget was used up) and
+the characters of context it injected into Claude's. Rows are sorted by total time.
+Without --session or --project: every session."""
+
+
+def build_parser(front: Front | None = None) -> CliParser:
+    parser = CliParser(prog=front.prog if front else PROG, description=DESCRIPTION,
+                       epilog=front.epilog() if front else EXIT_CODES_HELP)
+    scope = parser.add_mutually_exclusive_group()
+    scope.add_argument("--session", metavar="S", nargs="?", const="-",
+                       help="one session ('--session' alone: the current one)")
+    scope.add_argument("--project", metavar="P", help="the sessions of project P")
+    parser.add_argument("--since", metavar="T", help="ISO time or a duration ago (10m, 2h, 7d)")
+    parser.add_argument("--json", action="store_true", help="print the rows as JSON")
+    parser.add_argument("--compact", action="store_true", help="with --json: compact JSON")
+    return parser
+
+
+def collect(store: Any, *, session: str | None = None, project: str | None = None,
+            since: float | None = None) -> list[dict[str, Any]]:
+    """The telemetry lines of the chosen sessions, oldest segment first."""
+    from hooks.telemetry import STATS_LOG
+    from state.paths import session_key, validate_id
+
+    if session is not None:
+        sessions = [validate_id(session, "session id")]
+        from state.sessions import require_session
+
+        require_session(store, sessions[0])
+    else:
+        sessions = [s for s in store.list_children("sessions") if _is_id(s)]
+    lines = []
+    for sid in sessions:
+        if project is not None:
+            state = store.read(session_key(sid, "state.json")) or {}
+            if state.get("project") != project:
+                continue
+        for line in store.read_log(session_key(sid, STATS_LOG)):
+            ts = line.get("ts")
+            if since is not None and not (isinstance(ts, int | float) and ts >= since):
+                continue
+            lines.append(line)
+    return lines
+
+
+def _is_id(name: str) -> bool:
+    from state.paths import is_id
+
+    return is_id(name)
+
+
+def _percentile(values: list[float], share: float) -> float:
+    """Nearest rank: the smallest value with at least ``share`` of them at or below it."""
+    ordered = sorted(values)
+    rank = max(1, -(-len(ordered) * share // 1))
+    return ordered[int(rank) - 1]
+
+
+def summarize(lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per (handler, event kind), plus a ``(dispatch)`` row per event kind."""
+    groups: dict[tuple[str, str], dict[str, Any]] = {}
+
+    def group(handler: str, event: str) -> dict[str, Any]:
+        return groups.setdefault((handler, event), {
+            "handler": handler, "event": event, "ms": [], "errors": 0, "overruns": 0,
+            "skipped": 0, "context_chars": 0})
+
+    for line in lines:
+        event = str(line.get("event", "?"))
+        total = line.get("ms")
+        if isinstance(total, int | float):
+            group("(dispatch)", event)["ms"].append(float(total))
+        for entry in line.get("h", []):
+            if not (isinstance(entry, list) and len(entry) == 5):
+                continue  # a line written by hand, or by another version
+            plugin, _hook, spent, status, chars = entry
+            row = group(str(plugin), event)
+            if isinstance(spent, int | float):
+                row["ms"].append(float(spent))
+            if status == "error":
+                row["errors"] += 1
+            elif status == "overrun":
+                row["overruns"] += 1
+            elif status == "skipped":
+                row["skipped"] += 1
+            if isinstance(chars, int):
+                row["context_chars"] += chars
+    rows = []
+    for row in groups.values():
+        times = row.pop("ms")
+        row.update(calls=len(times), total_ms=round(sum(times), 2),
+                   p50_ms=round(_percentile(times, 0.5), 2) if times else None,
+                   p95_ms=round(_percentile(times, 0.95), 2) if times else None)
+        rows.append(row)
+    rows.sort(key=lambda r: (r["handler"] == "(dispatch)", -r["total_ms"], r["handler"],
+                             r["event"]))
+    return rows
+
+
+def _table(rows: list[dict[str, Any]]) -> str:
+    head = ("HANDLER", "EVENT", "CALLS", "P50 MS", "P95 MS", "ERRORS", "OVERRUNS", "SKIPPED",
+            "CONTEXT")
+    body = [(r["handler"], r["event"], str(r["calls"]), f"{r['p50_ms']:.2f}",
+             f"{r['p95_ms']:.2f}", str(r["errors"]), str(r["overruns"]), str(r["skipped"]),
+             str(r["context_chars"])) for r in rows if r["calls"]]
+    widths = [max(len(line[i]) for line in [head, *body]) for i in range(len(head))]
+    out = []
+    for line in [head, *body]:
+        cells = [line[0].ljust(widths[0]), line[1].ljust(widths[1])]
+        cells += [cell.rjust(widths[i + 2]) for i, cell in enumerate(line[2:])]
+        out.append("  ".join(cells).rstrip())
+    return "\n".join(out) + "\n"
+
+
+def _run(args: argparse.Namespace, out: Output, err: IO[str]) -> int:
+    from state.clock import parse_time
+    from state.errors import InvalidValueError
+    from state.ids import resolve_session_id
+    from state.store import open_store
+
+    session = resolve_session_id(args.session) if args.session is not None else None
+    if args.project is not None:
+        from state.paths import validate_id
+
+        validate_id(args.project, "project id")
+    try:
+        since = parse_time(args.since) if args.since else None
+    except ValueError as exc:
+        raise InvalidValueError(f"--since: {exc}") from None
+    rows = summarize(collect(open_store(), session=session, project=args.project,
+                             since=since))
+    if args.json:
+        out.json(rows)
+    elif not rows:
+        out.stream.write("no telemetry yet: it is recorded at every event of a session\n")
+    else:
+        out.stream.write(_table(rows))
+    return 0
+
+
+def main(argv: Sequence[str] | None = None, *, stdin: IO[str] | None = None,
+         stdout: IO[str] | None = None, stderr: IO[str] | None = None,
+         front: Front | None = None) -> int:
+    return run_main(front.prog if front else PROG, build_parser(front), _run, argv, stdout,
+                    stderr)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
