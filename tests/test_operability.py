@@ -149,6 +149,7 @@ def test_reply_fields_an_event_does_not_honour_are_reported_with_the_plugin(home
     notification = payload("Notification.elicitation_response", "alpha")
     assert run_dispatch(notification, plugins=[_WrongField()], home=home).exit_code == 0
     code, entries, _ = orchestra("drift", "--json")
+    assert code == 0
     fields = {(e["kind"], e["name"]): e for e in entries}
     assert ("reply_field", "decision") in fields
     assert "WrongField" in fields[("reply_field", "decision")]["detail"]
