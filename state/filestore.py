@@ -3,8 +3,9 @@
 Guarantees, each covered by a test:
 
 * a document write is temp file in the same folder -> fsync -> ``os.replace`` ->
-  fsync of the folder, under a sidecar ``<name>.lock`` (filelock, finite timeout).
-  Lock files are never deleted; readers take no lock;
+  fsync of the folder, under a sidecar ``<name>.lock`` (finite timeout). The lock is
+  filelock's (see :mod:`state.locks`: the same flock on the same file, taken without
+  importing filelock on POSIX). Lock files are never deleted; readers take no lock;
 * a process killed at any instant leaves the old or the new document; its temp
   file is removed by the next writer of that document;
 * logs are appended with one ``write`` on an ``O_APPEND`` descriptor, which local
@@ -98,7 +99,7 @@ class FileStorage(Storage):
 
     @contextmanager
     def _lock(self, key: str, timeout: float) -> Iterator[object]:
-        from filelock import FileLock, Timeout  # heavy import: only writers pay it
+        from state.locks import LockBusy, acquire
 
         path = self._file(key)
         self._ensure_parent(key)
@@ -106,15 +107,8 @@ class FileStorage(Storage):
         if os.path.islink(lock_path):
             raise UnsafePathError(f"{lock_path}: lock file is a symlink; refusing to follow it")
         try:
-            lock = FileLock(
-                lock_path, timeout=timeout, mode=0o600, poll_interval=0.002,
-                preserve_lock_file=True,
-            )
-        except TypeError:  # filelock 3.x has no preserve_lock_file and never deletes
-            lock = FileLock(lock_path, timeout=timeout, mode=0o600)
-        try:
-            lock.acquire(poll_interval=0.002)
-        except Timeout:
+            held = acquire(lock_path, timeout)
+        except LockBusy:
             raise LockTimeoutError(
                 f"{path}: another writer has held its lock for more than {timeout:g}s "
                 f"(lock file {os.path.basename(lock_path)})"
@@ -124,9 +118,9 @@ class FileStorage(Storage):
                 raise UnsafePathError(f"{lock_path}: lock file is a symlink") from None
             raise exc
         try:
-            yield lock
+            yield held
         finally:
-            lock.release()
+            held.release()
 
     def _read_bytes(self, key: str) -> bytes | None:
         path = self._file(key)
