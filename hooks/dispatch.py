@@ -163,17 +163,20 @@ def dispatch(payload: dict[str, Any], home: str, table: DispatchTable | None = N
 
         ctx._on_change = change_listener(runner, change_calls, ctx)
     kwargs = {"event": event, "ctx": ctx}
-    votes = runner.run(table.calls_for("on_event"), kwargs)
-    spec = SPEC_NAMES.get(event.name)
-    if spec is not None:
-        votes += runner.run(table.calls_for(spec), kwargs)
-    merged = merge_replies(event.name, votes)
-    if merged.dropped:
-        ctx.log.warning(f"{event.name}: dropped reply fields the event does not honour: "
-                        + "; ".join(merged.dropped))
-    after = table.calls_for("after_dispatch")
-    if after:
-        runner.run(after, {**kwargs, "reply": merged.reply})
+    try:
+        votes = runner.run(table.calls_for("on_event"), kwargs)
+        spec = SPEC_NAMES.get(event.name)
+        if spec is not None:
+            votes += runner.run(table.calls_for(spec), kwargs)
+        merged = merge_replies(event.name, votes)
+        if merged.dropped:
+            ctx.log.warning(f"{event.name}: dropped reply fields the event does not honour: "
+                            + "; ".join(merged.dropped))
+        after = table.calls_for("after_dispatch")
+        if after:
+            runner.run(after, {**kwargs, "reply": merged.reply})
+    finally:
+        runner.close()
     return DispatchResult(merged.reply, merged.exit_code, merged.stderr, runner.failures,
                           runner.abandoned)
 
@@ -288,7 +291,9 @@ def _record(payload: dict[str, Any], home: str, config: dict[str, Any]) -> None:
 
 
 def run() -> None:
-    raise SystemExit(main())
+    from state.process import run_process
+
+    run_process(main)
 
 
 if __name__ == "__main__":
