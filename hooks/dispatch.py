@@ -71,9 +71,11 @@ def parse_event(data: bytes) -> dict[str, Any]:
     """The payload as a dict, or :class:`InputError` saying what is wrong with it."""
     if not data.strip():
         raise InputError("no event on stdin (expected one JSON object)")
+    if data.startswith(b"\xef\xbb\xbf"):  # a BOM (by hand: the utf-8-sig codec is a module)
+        data = data[3:]
     try:
         # Strict: json.loads(bytes) would let encoded lone surrogates through.
-        text = data.decode("utf-8-sig")
+        text = data.decode("utf-8")
     except UnicodeDecodeError:
         raise InputError("event is not valid UTF-8") from None
     try:

@@ -147,8 +147,13 @@ class FileStorage(Storage):
         self._replace(self._file(key), data, durable=True)
 
     def _write_volatile(self, key: str, data: bytes) -> None:
-        self._ensure_parent(key)
-        self._replace(self._file(key), data, durable=False)
+        path = self._file(key)
+        try:  # every event writes one: check the folders, create them only when missing
+            self._check_parents(key)
+            self._replace(path, data, durable=False)
+        except (FileNotFoundError, NotADirectoryError):
+            self._ensure_parent(key)
+            self._replace(path, data, durable=False)
 
     def _replace(self, path: str, data: bytes, *, durable: bool) -> None:
         # os.urandom, not secrets: importing secrets loads OpenSSL (~12 ms per CLI run).
