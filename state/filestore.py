@@ -51,6 +51,7 @@ class FileStorage(Storage):
                  lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> None:
         super().__init__(lock_timeout=lock_timeout)
         self._root = os.fspath(root)
+        self._checked: set[str] | None = None  # folders known not to be symlinks (reading())
 
     def __repr__(self) -> str:
         return f"FileStorage({self._root!r})"
@@ -89,11 +90,33 @@ class FileStorage(Storage):
                     raise UnsafePathError(f"{current}: not a real folder (symlink?)") from None
 
     def _check_parents(self, key: str) -> None:
+        checked = self._checked
         current = self._root
         for part in key.split("/")[:-1]:
             current = os.path.join(current, part)
-            if os.path.islink(current):
+            if checked is not None and current in checked:
+                continue
+            try:
+                mode = os.lstat(current).st_mode
+            except OSError:
+                continue  # missing: whatever is opened below it is missing too
+            if stat.S_ISLNK(mode):
                 raise UnsafePathError(f"{current}: is a symlink; refusing to follow it")
+            if checked is not None:
+                checked.add(current)
+
+    @contextmanager
+    def reading(self) -> Iterator[None]:
+        """Within this block a folder checked for symlinks once is not checked again:
+        listing 200 sessions reads 600 files below the same 201 folders."""
+        if self._checked is not None:
+            yield  # nested: the outer block owns the set
+            return
+        self._checked = set()
+        try:
+            yield
+        finally:
+            self._checked = None
 
     # -- primitives ----------------------------------------------------------------
 

@@ -110,7 +110,12 @@ def session_summary(store: Storage, session_id: str, config: dict[str, Any] | No
     state = store.read(session_key(session_id, STATE))
     if state is None:
         return None
-    config = config if config is not None else load_config(store)
+    return _summary(store, session_id, state,
+                    config if config is not None else load_config(store), at)
+
+
+def _summary(store: Storage, session_id: str, state: dict[str, Any], config: dict[str, Any],
+             at: float | None) -> dict[str, Any]:
     beat = last_heartbeat(store, session_id)
     status, age = session_status(state, beat, config, at)
     tasks = (store.read(session_key(session_id, TASKS)) or {}).get("tasks", {})
@@ -150,15 +155,15 @@ def list_sessions(store: Storage, *, project: str | None = None,
     config = load_config(store)
     at = now()
     out = []
-    for sid in session_ids(store):
-        summary = session_summary(store, sid, config, at)
-        if summary is None:
-            continue
-        if project is not None and summary["project"] != project:
-            continue
-        if status is not None and summary["status"] != status:
-            continue
-        out.append(summary)
+    with store.reading():
+        for sid in session_ids(store):
+            state = store.read(session_key(sid, STATE))
+            if state is None or (project is not None and state.get("project") != project):
+                continue  # another project's session: its other files are not read
+            summary = _summary(store, sid, state, config, at)
+            if status is not None and summary["status"] != status:
+                continue
+            out.append(summary)
     out.sort(key=lambda s: (s["status"] != "active", s["created_at"] or "", s["session_id"]))
     return out
 

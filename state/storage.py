@@ -237,6 +237,11 @@ class Storage:
 
     # -- listing -------------------------------------------------------------------
 
+    @contextmanager
+    def reading(self) -> Iterator[None]:
+        """Wrap a burst of reads (a listing); a backend may skip repeated checks inside."""
+        yield
+
     def list_children(self, prefix: str) -> list[str]:
         """Names directly below ``prefix`` (e.g. ``sessions``), sorted."""
         return sorted(self._children(prefix))
