@@ -23,7 +23,6 @@ import argparse
 import json
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -150,7 +149,7 @@ def sessions(args: argparse.Namespace, python: str, tmp: Path) -> None:
         "dashboard": ([python, "-m", "styles.render", "dashboard", "--project", PROJECT], b""),
     }
     envs = {count: child_env(home, tmp / "pycache") for count, home in homes.items()}
-    for count, env in envs.items():
+    for env in envs.values():
         for cmd, stdin in commands.values():
             time_run(cmd, env, stdin)
     times: dict[tuple[str, int], list[float]] = {}

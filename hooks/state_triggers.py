@@ -13,11 +13,12 @@ import time
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import Any
 
     from state.storage import Storage
 
-__all__ = ["attach"]
+__all__ = ["attach", "cli_listener"]
 
 _BUDGET = 5.0
 _HANDLER_TIMEOUT = 2.0
@@ -25,6 +26,11 @@ _HANDLER_TIMEOUT = 2.0
 
 def attach(store: Storage, home: str) -> None:
     """Fire ``on_state_change`` for every change committed through ``store``."""
+    store.subscribe(cli_listener(store, home))
+
+
+def cli_listener(store: Storage, home: str) -> Callable[[str, Any, Any], None]:
+    """The listener :func:`attach` subscribes (for callers that subscribe it later)."""
 
     def listener(key: str, old: Any, new: Any) -> None:
         from hooks.context import HandlerContext
@@ -50,4 +56,4 @@ def attach(store: Storage, home: str) -> None:
         finally:
             runner.close()
 
-    store.subscribe(listener)
+    return listener

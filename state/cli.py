@@ -17,13 +17,17 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
-from collections.abc import Callable, Sequence
-from typing import IO, Any, NoReturn
 
 from state.errors import EXIT_ERROR, EXIT_USAGE, StateError
 
-__all__ = ["EXIT_CODES_HELP", "CliParser", "Output", "UsageError", "dumps", "run_main"]
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing, like pathlib and shutil, costs every CLI call milliseconds
+    from collections.abc import Callable, Sequence
+    from typing import IO, Any, NoReturn
+
+__all__ = ["EXIT_CODES_HELP", "CliParser", "Output", "UsageError", "Verbs", "dumps", "run_main"]
 
 EXIT_CODES_HELP = """exit codes:
   0 ok   1 error   2 usage/invalid input   3 not found
@@ -38,11 +42,36 @@ class _HelpShown(Exception):  # control flow (--help shown), not an error
     pass
 
 
+class _Formatter(argparse.RawDescriptionHelpFormatter):
+    """argparse's formatter, sized without :mod:`shutil` (which argparse imports for it,
+    with bz2, lzma and zlib, on every call that adds an argument)."""
+
+    def __init__(self, prog: str, indent_increment: int = 2, max_help_position: int = 24,
+                 width: int | None = None) -> None:
+        if width is None:
+            width = _columns() - 2
+        super().__init__(prog, indent_increment, max_help_position, width)
+
+
+def _columns() -> int:
+    """What ``shutil.get_terminal_size().columns`` says: $COLUMNS, the terminal, or 80."""
+    try:
+        columns = int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+    return columns or 80
+
+
 class CliParser(argparse.ArgumentParser):
     """An ArgumentParser that reports errors by raising instead of exiting."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("formatter_class", argparse.RawDescriptionHelpFormatter)
+        kwargs.setdefault("formatter_class", _Formatter)
         super().__init__(*args, **kwargs)
         self._out: IO[str] = sys.stdout
 
@@ -56,6 +85,61 @@ class CliParser(argparse.ArgumentParser):
 
     def print_help(self, file: Any = None) -> None:
         super().print_help(self._out if file is None else file)
+
+
+class Verbs:
+    """The verbs of a CLI. When the command line names one, only its parser is built:
+    a parser costs about 0.2 ms, and a CLI call needs one (``--help``, no verb or an
+    unknown one still get them all, for the list of verbs)."""
+
+    def __init__(self, parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> None:
+        self.sub = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
+        self.wanted = _named_verb(sys.argv[1:] if argv is None else argv)
+        self.names: list[str] = []
+
+    def add(self, name: str, help_text: str) -> Any:
+        """The parser of verb ``name``, or a stand-in that ignores what is added to it."""
+        self.names.append(name)
+        if self.wanted is not None and name != self.wanted:
+            return _UNUSED
+        parser = self.sub.add_parser(name, help=help_text, description=help_text,
+                                     epilog=EXIT_CODES_HELP)
+        add_common(parser)
+        return parser
+
+    @property
+    def complete(self) -> bool:
+        """False if the named verb does not exist: build again with every verb."""
+        return self.wanted is None or self.wanted in self.names
+
+
+def _named_verb(argv: Sequence[str]) -> str | None:
+    """The first operand, unless help is asked for before it."""
+    words = iter(argv)
+    for word in words:
+        if word in ("-h", "--help"):
+            return None
+        if word == "--":
+            return next(words, None)
+        if not word.startswith("-"):
+            return word
+    return None
+
+
+class _Unused:
+    """The parser of a verb this call does not use: whatever is added to it is dropped."""
+
+    def __getattr__(self, name: str) -> Any:
+        return self._drop
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        pass
+
+    def _drop(self, *args: Any, **kwargs: Any) -> _Unused:
+        return self
+
+
+_UNUSED = _Unused()
 
 
 def _route_output(parser: argparse.ArgumentParser, out: IO[str]) -> None:
@@ -197,10 +281,19 @@ def with_store(
 
 def open_cli_store() -> Any:
     """The store for a CLI command: changes it commits fire ``on_state_change`` hooks."""
-    from hooks.state_triggers import attach
-    from state.paths import home
+    from state.paths import root
     from state.store import open_store
 
     store = open_store()
-    attach(store, str(home()))
+    home = root()
+    forward: list[Any] = []
+
+    def on_change(key: str, old: Any, new: Any) -> None:
+        if not forward:  # the first committed change: only writers import the hooks
+            from hooks.state_triggers import cli_listener
+
+            forward.append(cli_listener(store, home))
+        forward[0](key, old, new)
+
+    store.subscribe(on_change)
     return store

@@ -27,6 +27,7 @@ __all__ = [
     "config_key",
     "home",
     "project_key",
+    "root",
     "session_key",
     "tools_key",
     "validate_id",
@@ -44,10 +45,15 @@ def home() -> Path:
     """The state root: ``$ORCHESTRA_HOME``, default ``~/.claude/orchestration``."""
     from pathlib import Path
 
+    return Path(root())
+
+
+def root() -> str:
+    """:func:`home` as a string: opening the store must not import :mod:`pathlib`."""
     configured = os.environ.get("ORCHESTRA_HOME")
     if configured:
-        return Path(configured).expanduser()
-    return Path.home() / ".claude" / "orchestration"
+        return os.path.expanduser(configured)
+    return os.path.join(os.path.expanduser("~"), ".claude", "orchestration")
 
 
 def validate_id(value: object, kind: str = "id") -> str:

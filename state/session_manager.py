@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Sequence
-from typing import IO, Any
 
 from state.cli import (
     EXIT_CODES_HELP,
     CliParser,
     Output,
+    Verbs,
     add_common,
     run_main,
     with_store,
@@ -18,6 +17,11 @@ from state.clock import parse_duration
 from state.errors import InvalidValueError
 from state.ids import resolve_session_id
 from state.paths import validate_id
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from typing import IO, Any
 
 __all__ = ["main"]
 
@@ -33,15 +37,12 @@ Status comes from the last heartbeat (every hook event is one):
   ended: SessionEnd fired or 'end' was run."""
 
 
-def build_parser() -> CliParser:
+def build_parser(argv: Sequence[str] | None = ()) -> CliParser:
+    """The parser; for ``argv`` naming a verb, with only that verb's arguments."""
     parser = CliParser(prog=PROG, description=DESCRIPTION, epilog=EXIT_CODES_HELP)
     add_common(parser)
-    sub = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
-
-    def verb(name: str, help_text: str) -> argparse.ArgumentParser:
-        p = sub.add_parser(name, help=help_text, description=help_text, epilog=EXIT_CODES_HELP)
-        add_common(p)
-        return p
+    verbs = Verbs(parser, argv)
+    verb = verbs.add
 
     p = verb("create", "create a session and print it (its id is 'session_id')")
     p.add_argument("--mode", default="development", help="free text, e.g. development, review")
@@ -96,7 +97,7 @@ def build_parser() -> CliParser:
     p = verb("release", "end a session's file claims (all, or one file with --path)")
     p.add_argument("session_id", metavar="SESSION_ID", nargs="?", default="-")
     p.add_argument("--path", metavar="FILE", help="only this file (absolute path)")
-    return parser
+    return parser if verbs.complete else build_parser(())
 
 
 def _run(args: argparse.Namespace, out: Output, store: Any) -> int:
@@ -186,7 +187,7 @@ def main(
     stdout: IO[str] | None = None,
     stderr: IO[str] | None = None,
 ) -> int:
-    return run_main(PROG, build_parser(), with_store(PROG, _run), argv, stdout, stderr)
+    return run_main(PROG, build_parser(argv), with_store(PROG, _run), argv, stdout, stderr)
 
 
 def run() -> None:

@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Sequence
-from typing import IO, Any
 
 from state.cli import (
     EXIT_CODES_HELP,
     CliParser,
     Output,
+    Verbs,
     add_common,
     add_value_mode,
     run_main,
     with_store,
 )
 from state.query import parse_value
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from typing import IO, Any
 
 __all__ = ["main"]
 
@@ -36,15 +40,12 @@ def _csv(values: list[str] | None) -> list[str] | None:
     return [v.strip() for chunk in values for v in chunk.split(",") if v.strip()]
 
 
-def build_parser() -> CliParser:
+def build_parser(argv: Sequence[str] | None = ()) -> CliParser:
+    """The parser; for ``argv`` naming a verb, with only that verb's arguments."""
     parser = CliParser(prog=PROG, description=DESCRIPTION, epilog=EXIT_CODES_HELP)
     add_common(parser)
-    sub = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
-
-    def verb(name: str, help_text: str) -> argparse.ArgumentParser:
-        p = sub.add_parser(name, help=help_text, description=help_text, epilog=EXIT_CODES_HELP)
-        add_common(p)
-        return p
+    verbs = Verbs(parser, argv)
+    verb = verbs.add
 
     p = verb("get-config", "print the config (with PROJECT: with that project's overrides)")
     p.add_argument("project", metavar="PROJECT", nargs="?")
@@ -117,7 +118,7 @@ def build_parser() -> CliParser:
     p.add_argument("--status", default="agreed", help="agreed (default), proposed, rejected")
     p = verb("list-decisions", "list a project's decisions, oldest first")
     p.add_argument("project", metavar="PROJECT")
-    return parser
+    return parser if verbs.complete else build_parser(())
 
 
 def _run(args: argparse.Namespace, out: Output, store: Any) -> int:
@@ -179,7 +180,7 @@ def main(
     stdout: IO[str] | None = None,
     stderr: IO[str] | None = None,
 ) -> int:
-    return run_main(PROG, build_parser(), with_store(PROG, _run), argv, stdout, stderr)
+    return run_main(PROG, build_parser(argv), with_store(PROG, _run), argv, stdout, stderr)
 
 
 def run() -> None:

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import argparse
 import time
-from collections.abc import Sequence
-from typing import IO, Any
 
 from state.cli import (
     EXIT_CODES_HELP,
     CliParser,
     Output,
     UsageError,
+    Verbs,
     add_common,
     add_value_mode,
     run_main,
@@ -34,6 +33,11 @@ from state.query import (
 )
 from state.store import open_store
 from state.view import route, session_view
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from typing import IO, Any
 
 __all__ = ["main"]
 
@@ -55,15 +59,12 @@ SESSION_ID defaults to $ORCHESTRA_SESSION_ID when given as '-'.
 VALUE is parsed as JSON when it is valid JSON, else taken as a string."""
 
 
-def build_parser() -> CliParser:
+def build_parser(argv: Sequence[str] | None = ()) -> CliParser:
+    """The parser; for ``argv`` naming a verb, with only that verb's arguments."""
     parser = CliParser(prog=PROG, description=DESCRIPTION, epilog=EXIT_CODES_HELP)
     add_common(parser)
-    sub = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
-
-    def verb(name: str, help_text: str) -> argparse.ArgumentParser:
-        p = sub.add_parser(name, help=help_text, description=help_text, epilog=EXIT_CODES_HELP)
-        add_common(p)
-        return p
+    verbs = Verbs(parser, argv)
+    verb = verbs.add
 
     p = verb("get", "print the value at PATH (a JSONPath prints the list of matches)")
     _operands(p, "[SESSION_ID] [PATH]")
@@ -97,7 +98,7 @@ def build_parser() -> CliParser:
     p.add_argument("--since", metavar="T", help="ISO time or a duration ago (10m, 2h)")
     p.add_argument("--type", dest="event_type", metavar="EVENT", help="only this event name")
     p.add_argument("--tail", type=int, metavar="N", help="only the last N matching events")
-    return parser
+    return parser if verbs.complete else build_parser(())
 
 
 def _operands(p: argparse.ArgumentParser, usage: str) -> None:
@@ -292,7 +293,7 @@ def main(
     stdout: IO[str] | None = None,
     stderr: IO[str] | None = None,
 ) -> int:
-    return run_main(PROG, build_parser(), with_store(PROG, _run), argv, stdout, stderr)
+    return run_main(PROG, build_parser(argv), with_store(PROG, _run), argv, stdout, stderr)
 
 
 def run() -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from state.filestore import FileStorage
-from state.paths import home
+from state.paths import root as state_root
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -16,7 +16,7 @@ def open_store(
     root: str | os.PathLike[str] | None = None, *, lock_timeout: float | None = None
 ) -> FileStorage:
     """The file store at ``root`` (default :func:`state.paths.home`)."""
-    store = FileStorage(root if root is not None else home())
+    store = FileStorage(root if root is not None else state_root())
     if lock_timeout is not None:
         store.lock_timeout = lock_timeout
     return store

@@ -16,12 +16,14 @@ anything else              ``sessions/<id>/state.json``            yes
 
 from __future__ import annotations
 
-from typing import Any
-
 from state.errors import InvalidPathError
 from state.paths import session_key
 from state.sessions import STATE, TASKS, require_session
 from state.storage import Storage
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["READ_ONLY", "route", "session_view"]
 
