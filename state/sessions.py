@@ -31,6 +31,7 @@ __all__ = [
     "prune_sessions",
     "session_status",
     "session_summary",
+    "summarize",
 ]
 
 STATE = "state.json"
@@ -110,12 +111,13 @@ def session_summary(store: Storage, session_id: str, config: dict[str, Any] | No
     state = store.read(session_key(session_id, STATE))
     if state is None:
         return None
-    return _summary(store, session_id, state,
-                    config if config is not None else load_config(store), at)
+    return summarize(store, session_id, state,
+                     config if config is not None else load_config(store), at)
 
 
-def _summary(store: Storage, session_id: str, state: dict[str, Any], config: dict[str, Any],
-             at: float | None) -> dict[str, Any]:
+def summarize(store: Storage, session_id: str, state: dict[str, Any], config: dict[str, Any],
+              at: float | None = None) -> dict[str, Any]:
+    """:func:`session_summary` of a session whose ``state.json`` the caller has read."""
     beat = last_heartbeat(store, session_id)
     status, age = session_status(state, beat, config, at)
     tasks = (store.read(session_key(session_id, TASKS)) or {}).get("tasks", {})
@@ -160,7 +162,7 @@ def list_sessions(store: Storage, *, project: str | None = None,
             state = store.read(session_key(sid, STATE))
             if state is None or (project is not None and state.get("project") != project):
                 continue  # another project's session: its other files are not read
-            summary = _summary(store, sid, state, config, at)
+            summary = summarize(store, sid, state, config, at)
             if status is not None and summary["status"] != status:
                 continue
             out.append(summary)

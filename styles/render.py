@@ -14,11 +14,14 @@ from __future__ import annotations
 import argparse
 import os
 from collections.abc import Sequence
-from typing import IO, Any
 
 from state.cli import EXIT_CODES_HELP, CliParser, Output, UsageError, log_problems, run_main
 from state.store import open_store
 from styles.views import VIEWS
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import IO, Any
 
 __all__ = ["main", "render"]
 
