@@ -30,8 +30,6 @@ EDIT_TOOLS = ("Write", "Edit", "NotebookEdit", "MultiEdit")
 
 def bash_targets(command: str) -> list[str]:
     """Files an (obvious) Bash command writes: redirections, tee, sed -i, mv/cp targets."""
-    if not _may_write(command):
-        return []  # most commands: no need to tokenise them (nor to import shlex)
     import shlex
 
     try:
@@ -72,14 +70,6 @@ def bash_targets(command: str) -> list[str]:
         i += 1
     finish(segment)
     return [t for t in targets if t and not t.startswith("/dev/") and not t.startswith("&")]
-
-
-def _may_write(command: str) -> bool:
-    """False only if :func:`bash_targets` is sure to find nothing: without quotes or
-    backslashes every token is a literal part of the command, so a target needs a ``>``
-    or one of the command names below in it."""
-    return (">" in command or "'" in command or '"' in command or "\\" in command
-            or any(name in command for name in ("tee", "sed", "mv", "cp")))
 
 
 def targets_of(event: Event) -> list[str]:

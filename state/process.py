@@ -52,7 +52,8 @@ def _nothing_to_finish(before: set[str]) -> bool:
     """True if a normal shutdown would do nothing but free memory."""
     import atexit
 
-    if atexit._ncallbacks():
+    registered = getattr(atexit, "_ncallbacks", None)  # CPython's; elsewhere: assume some
+    if registered is None or registered():
         return False
     threading = sys.modules.get("threading")
     if threading is not None and any(
