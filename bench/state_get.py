@@ -13,7 +13,10 @@ script (what an installed Orchestra puts on PATH: no ``runpy``), and prints the 
 and 90th percentile wall time of each and their ratio to the floor (issue 13: dot path
 at most 2.5x, JSONPath at most 3.5x). Usage::
 
-    python bench/state_get.py [--runs 30] [--size-mb 1.0] [--no-bytecode]
+    python bench/state_get.py [--runs 30] [--size-mb 1.0] [--no-bytecode] [--jsonpath QUERY ...]
+
+``--jsonpath`` adds a row per extra query, e.g. a filter over every agent:
+``--jsonpath "$.active_work.agents[?@.status=='busy'].n"``.
 """
 
 from __future__ import annotations
@@ -73,6 +76,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--size-mb", type=float, default=1.0, help="state.json size (default 1)")
     parser.add_argument("--python", metavar="PYTHON",
                         help="an interpreter Orchestra is installed in, used as it is")
+    parser.add_argument("--jsonpath", action="append", default=[], metavar="QUERY",
+                        help="also time `get SID QUERY` (repeatable)")
     parser.add_argument("--no-bytecode", action="store_true",
                         help="set PYTHONDONTWRITEBYTECODE (every run compiles the sources)")
     args = parser.parse_args(argv)
@@ -102,6 +107,8 @@ def main(argv: list[str] | None = None) -> int:
             "set (dot path) script": lambda i: [*console, "set", SESSION_ID,
                                                 "active_work.current_epic", f"epic-s{i}"],
         }
+        for query in args.jsonpath:
+            commands[f"get {query}"] = lambda i, q=query: [*module, "get", SESSION_ID, q]
         for make in commands.values():  # warm the page cache and .pyc files
             time_run(make(0), env)
         times: dict[str, list[float]] = {name: [] for name in commands}
@@ -115,13 +122,15 @@ def main(argv: list[str] | None = None) -> int:
           "state-manager console script, else python -m state.state_manager")
     floor = statistics.median(times["python -c pass"])
     floor90 = p90(times["python -c pass"])
-    print(f"{'command':<26}{'median ms':>11}{'p90 ms':>9}{'x floor':>9}{'(p90)':>7}{'limit':>7}")
+    width = max(26, *(len(name) + 2 for name in times))
+    print(f"{'command':<{width}}{'median ms':>11}{'p90 ms':>9}{'x floor':>9}{'(p90)':>7}"
+          f"{'limit':>7}")
     for name, values in times.items():
         median = statistics.median(values)
         limit = LIMITS.get(name.removesuffix(" script"))
         verdict = "" if limit is None else f"{limit:>7.1f}" + (
             "  OVER" if median / floor > limit else "")
-        print(f"{name:<26}{median * 1000:>11.1f}{p90(values) * 1000:>9.1f}"
+        print(f"{name:<{width}}{median * 1000:>11.1f}{p90(values) * 1000:>9.1f}"
               f"{median / floor:>9.2f}{p90(values) / floor90:>7.2f}{verdict}")
     return 0
 

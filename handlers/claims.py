@@ -1,10 +1,13 @@
 """File claims: warn, ask or refuse before two sessions edit the same file.
 
-After each Write/Edit/NotebookEdit (and obvious Bash writes: ``>``, ``>>``,
-``tee``, ``sed -i``, ``mv``, ``cp``) the session claims the file (see
-:mod:`state.claims`). Before such a call, if another live session of the same
-project claimed a target within ``claims.window_seconds``, the reply follows
-``claims.policy`` (per project: ``projects.<id>.claims.policy``):
+After each Write/Edit/NotebookEdit (and the Bash writes :mod:`handlers.bash_writes`
+recognises: redirections, ``tee``, ``sed -i``, ``mv``, ``cp``, following ``cd``)
+the session claims the file (see :mod:`state.claims`: files are compared by their
+real path relative to the project's root, so a symlinked folder or another
+checkout of the project names the same file). Before such a call, if another
+live session of the same project claimed a target within
+``claims.window_seconds``, the reply follows ``claims.policy`` (per project:
+``projects.<id>.claims.policy``):
 
 * ``off``  — nothing;
 * ``warn`` — ``additionalContext`` naming the other session and what it does;
@@ -28,71 +31,42 @@ if TYPE_CHECKING:
 EDIT_TOOLS = ("Write", "Edit", "NotebookEdit", "MultiEdit")
 
 
-def bash_targets(command: str) -> list[str]:
-    """Files an (obvious) Bash command writes: redirections, tee, sed -i, mv/cp targets."""
-    import shlex
-
-    try:
-        lexer = shlex.shlex(command, posix=True, punctuation_chars=";&|<>")
-        lexer.whitespace_split = True
-        tokens = list(lexer)
-    except ValueError:
-        return []
-    targets: list[str] = []
-    segment: list[str] = []
-
-    def finish(words: list[str]) -> None:
-        if not words:
-            return
-        name = os.path.basename(words[0])
-        args = [w for w in words[1:] if not w.startswith("-")]
-        if name == "tee":
-            targets.extend(args)
-        elif name == "sed" and any(w.startswith("-i") or w == "--in-place" for w in words[1:]):
-            targets.extend(args[1:])
-        elif name in ("mv", "cp") and len(args) >= 2:
-            targets.append(args[-1])
-
-    i = 0
-    while i < len(tokens):
-        token = tokens[i]
-        if token in (">", ">>", ">|") and i + 1 < len(tokens):
-            targets.append(tokens[i + 1])
-            i += 2
-            continue
-        if token in (";", "&&", "||", "|", "&"):
-            finish(segment)
-            segment = []
-        elif set(token) <= set("<>&|;"):
-            pass
-        else:
-            segment.append(token)
-        i += 1
-    finish(segment)
-    return [t for t in targets if t and not t.startswith("/dev/") and not t.startswith("&")]
-
-
 def targets_of(event: Event) -> list[str]:
+    """Absolute paths of the files the tool call writes (see :mod:`handlers.bash_writes`)."""
     data = event.tool_input
     tool = event.tool_name
-    paths: list[str] = []
+    base = event.cwd or os.getcwd()
+    if "\0" in base:
+        return []
     if tool in EDIT_TOOLS:
         value = data.get("file_path") or data.get("notebook_path")
-        if isinstance(value, str):
-            paths.append(value)
-    elif tool == "Bash" and isinstance(data.get("command"), str):
-        paths.extend(bash_targets(data["command"]))
-    base = event.cwd or os.getcwd()
-    return [os.path.normpath(os.path.join(base, os.path.expanduser(p))) for p in paths][:20]
+        if isinstance(value, str) and value and "\0" not in value:
+            return [os.path.normpath(os.path.join(base, os.path.expanduser(value)))]
+        return []
+    if tool == "Bash" and isinstance(data.get("command"), str) and "\0" not in data["command"]:
+        from handlers.bash_writes import bash_targets
+
+        return bash_targets(data["command"], base)[:20]
+    return []
 
 
-def _project(event: Event, ctx: HandlerContext) -> str | None:
+def _claimed(event: Event, ctx: HandlerContext
+             ) -> tuple[str, list[tuple[str, str]]] | None:
+    """(project, [(file, path)]) of the files this call writes, or None."""
+    paths = targets_of(event)
+    if not paths:
+        return None
     from state.paths import session_key
 
     assert event.session_id is not None
     state = ctx.store.read(session_key(event.session_id, "state.json")) or {}
     project = state.get("project")
-    return project if isinstance(project, str) else None
+    if not isinstance(project, str):
+        return None
+    from state.claims import claim_file, project_root
+
+    root = project_root(ctx.config, project, state)
+    return project, list(dict.fromkeys(claim_file(path, root) for path in paths))
 
 
 def _settings(ctx: HandlerContext, project: str) -> dict[str, Any]:
@@ -101,7 +75,7 @@ def _settings(ctx: HandlerContext, project: str) -> dict[str, Any]:
     return dict(project_config(ctx.config, project)["claims"])
 
 
-def _describe(ctx: HandlerContext, claim: dict[str, Any]) -> str:
+def _describe(ctx: HandlerContext, claim: dict[str, Any], path: str) -> str:
     from state.sessions import session_summary
 
     summary = session_summary(ctx.store, claim["session"], ctx.config) or {}
@@ -112,7 +86,7 @@ def _describe(ctx: HandlerContext, claim: dict[str, Any]) -> str:
         doing.append(f"last tool {summary['last_tool']}")
     minutes = max(0, int((ctx.now - claim["ts"]) // 60))
     what = f" ({'; '.join(doing)})" if doing else ""
-    return (f"{claim['path']} was changed {minutes} min ago ({claim.get('tool')}) by session "
+    return (f"{path} was changed {minutes} min ago ({claim.get('tool')}) by session "
             f"{claim['session']} [{claim.get('session_status', '?')}]{what}")
 
 
@@ -121,12 +95,10 @@ def on_pre_tool_use(event: Event, ctx: HandlerContext) -> dict[str, Any] | None:
     sid = event.session_id
     if sid is None or (event.tool_name not in EDIT_TOOLS and event.tool_name != "Bash"):
         return None
-    paths = targets_of(event)
-    if not paths:
+    claimed = _claimed(event, ctx)
+    if claimed is None:
         return None
-    project = _project(event, ctx)
-    if project is None:
-        return None
+    project, files = claimed
     settings = _settings(ctx, project)
     policy = settings.get("policy", "ask")
     if policy == "off":
@@ -135,11 +107,12 @@ def on_pre_tool_use(event: Event, ctx: HandlerContext) -> dict[str, Any] | None:
 
     claims = live_claims(ctx.store, project, window=float(settings["window_seconds"]),
                          at=ctx.now)
-    conflicts = [claims[p] for p in paths if p in claims and claims[p]["session"] != sid]
+    conflicts = [(claims[file], path) for file, path in files
+                 if file in claims and claims[file]["session"] != sid]
     if not conflicts:
         return None
     reason = "Another Claude Code session is working on this: " + "; ".join(
-        _describe(ctx, c) for c in conflicts)
+        _describe(ctx, claim, path) for claim, path in conflicts)
     if policy == "warn":
         return {"hookSpecificOutput": {"additionalContext": reason}}
     decision = "deny" if policy == "deny" else "ask"
@@ -152,16 +125,15 @@ def on_post_tool_use(event: Event, ctx: HandlerContext) -> None:
     sid = event.session_id
     if sid is None or (event.tool_name not in EDIT_TOOLS and event.tool_name != "Bash"):
         return
-    paths = targets_of(event)
-    if not paths:
+    claimed = _claimed(event, ctx)
+    if claimed is None:
         return
-    project = _project(event, ctx)
-    if project is None:
-        return
+    project, files = claimed
     from state.claims import record_claim
 
-    for path in paths:
-        record_claim(ctx.store, project, sid, path, tool=event.tool_name or "?", at=ctx.now)
+    for file, path in files:
+        record_claim(ctx.store, project, sid, file, path=path, tool=event.tool_name or "?",
+                     at=ctx.now)
 
 
 @hookimpl
@@ -170,8 +142,11 @@ def on_session_end(event: Event, ctx: HandlerContext) -> None:
     sid = event.session_id
     if sid is None:
         return
-    project = _project(event, ctx)
-    if project is not None:
+    from state.paths import session_key
+
+    state = ctx.store.read(session_key(sid, "state.json")) or {}
+    project = state.get("project")
+    if isinstance(project, str):
         from state.claims import release_claims
 
         release_claims(ctx.store, project, sid)

@@ -66,7 +66,7 @@ def frame_messages(messages: list[dict[str, Any]], session_id: str, limit: int) 
     rest = len(messages) - shown
     if rest:
         parts.append(f"... {rest} more message(s) not shown. Read them with: "
-                     f"python -m state.session_manager inbox {session_id} --all")
+                     f"orchestra inbox {session_id} --all")
     return "\n".join(parts)
 
 

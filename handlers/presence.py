@@ -2,10 +2,11 @@
 
 At SessionStart the session gets, through ``additionalContext``, its own id, the
 other live sessions of its project (what each is doing, which files it touched
-recently) and the commands to read or change Orchestra state. It also appends
-``export ORCHESTRA_SESSION_ID=<id>`` (and ``ORCHESTRA_HOME`` when set) to
-``$CLAUDE_ENV_FILE``, so later Bash calls — and the output styles — address
-their own session without being told the id.
+recently) and the ``orchestra`` commands to read or change Orchestra state. It also
+appends the exports of :func:`hooks.launcher.env_exports` to ``$CLAUDE_ENV_FILE``
+(``ORCHESTRA_SESSION_ID``, ``ORCHESTRA_HOME`` when set, and what makes ``orchestra``
+resolve in Bash), so later Bash calls — and the output styles — address their own
+session without being told the id.
 """
 
 from __future__ import annotations
@@ -25,17 +26,14 @@ _MAX_PEERS = 8
 _MAX_FILES = 5
 
 
-def write_env_file(session_id: str) -> bool:
+def write_env_file(session_id: str, home: str) -> bool:
     """Append the exports to ``$CLAUDE_ENV_FILE`` unless already there. True if written."""
     target = os.environ.get("CLAUDE_ENV_FILE")
     if not target:
         return False
-    import shlex
+    from hooks.launcher import env_exports
 
-    lines = [f"export ORCHESTRA_SESSION_ID={shlex.quote(session_id)}"]
-    home = os.environ.get("ORCHESTRA_HOME")
-    if home:
-        lines.append(f"export ORCHESTRA_HOME={shlex.quote(home)}")
+    lines = env_exports(session_id, home)
     try:
         with open(target, encoding="utf-8") as fh:
             existing = fh.read()
@@ -90,13 +88,14 @@ def presence_text(ctx: HandlerContext, session_id: str, project: str | None) -> 
             lines.extend(peers)
         else:
             lines.append(f"No other live session is working on {project}.")
+    where = f" --project {project}" if project else ""
     lines.append(
-        "Orchestra commands (ORCHESTRA_SESSION_ID is set in Bash): "
-        "`python -m state.session_manager list --project <p>` (who is active), "
-        "`python -m state.session_manager inbox -` (messages), "
-        "`python -m state.session_manager send --to <session> \"text\"` or `--project <p>`, "
-        "`python -m state.state_manager get - <path>` (read your session state), "
-        "`python -m styles.render dashboard` (overview)."
+        "Orchestra commands for Bash (they know this session): "
+        f"`orchestra who{where}` (who is active), "
+        "`orchestra inbox` (your messages), "
+        "`orchestra send --to <session> \"text\"` (or `--project <project>`, `--all`), "
+        "`orchestra get <path>` (your session state, e.g. active_work), "
+        f"`orchestra dashboard{where}` (overview); `orchestra --help` lists the rest."
     )
     return "\n".join(lines)
 
@@ -107,7 +106,7 @@ def on_session_start(event: Event, ctx: HandlerContext) -> dict[str, Any] | None
     if sid is None:
         return None
     try:
-        write_env_file(sid)
+        write_env_file(sid, ctx.home)
     except OSError as exc:
         ctx.log.warning(f"could not write CLAUDE_ENV_FILE: {exc}")
     from state.paths import session_key

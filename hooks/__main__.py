@@ -6,8 +6,8 @@
 * ``replay FILE.jsonl [--home DIR] [--plugins MOD[,MOD]] [--golden FILE] [--update-golden]``
 * ``record on FILE | off | status``
 
-Each verb lives in its own module (:mod:`hooks.install`, :mod:`hooks.doctor`,
-:mod:`hooks.replay`, :mod:`hooks.recording`) behind the error funnel of :mod:`hooks.cli`.
+Each verb lives in its own module of :mod:`hooks.tooling` (install, doctor, replay,
+record) behind the error funnel of :mod:`hooks.tooling.cli`.
 The dispatcher Claude Code runs is ``python -P -m hooks.dispatch`` (:mod:`hooks.dispatch`).
 """
 
@@ -22,11 +22,11 @@ __all__ = ["VERBS", "main"]
 
 #: verb -> (module, function)
 VERBS: dict[str, tuple[str, str]] = {
-    "install": ("hooks.install", "install_main"),
-    "uninstall": ("hooks.install", "uninstall_main"),
-    "doctor": ("hooks.doctor", "main"),
-    "replay": ("hooks.replay", "main"),
-    "record": ("hooks.recording", "main"),
+    "install": ("hooks.tooling.install", "install_main"),
+    "uninstall": ("hooks.tooling.install", "uninstall_main"),
+    "doctor": ("hooks.tooling.doctor", "main"),
+    "replay": ("hooks.tooling.replay", "main"),
+    "record": ("hooks.tooling.record", "main"),
 }
 
 

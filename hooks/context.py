@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from typing import Any
 
     from hooks.events import Event
-    from state.filestore import FileStorage
+    from state.storage import Storage
 
 __all__ = ["HandlerContext"]
 
@@ -46,7 +46,7 @@ class HandlerContext:
         self.now = time.time() if now is None else now
         self.log = DispatchLog(home)
         self._on_change = on_change
-        self._store: FileStorage | None = None
+        self._store: Storage | None = None
         self._config: dict[str, Any] | None = None
         self._stored_config = stored_config
 
@@ -56,12 +56,13 @@ class HandlerContext:
         return self.event.session_id
 
     @property
-    def store(self) -> FileStorage:
+    def store(self) -> Storage:
         """The state store; state-change hooks fire after each committed write."""
         if self._store is None:
             from state.store import open_store  # takes a str: no pathlib on the hot path
 
-            self._store = open_store(self.home)
+            # hook=True: a networked store defers what it can (see state.postgres).
+            self._store = open_store(self.home, hook=True, config=self._stored_config)
             if self._on_change is not None:
                 self._store.subscribe(self._on_change)
         return self._store

@@ -285,7 +285,7 @@ def _record(payload: dict[str, Any], home: str, config: dict[str, Any]) -> None:
     """``ORCHESTRA_RECORD=FILE`` or config ``record``: append the (redacted) payload."""
     if "ORCHESTRA_RECORD" not in os.environ and not config.get("record"):
         return  # the common case: nothing to import
-    from hooks.recording import record_payload, record_target
+    from hooks.capture import record_payload, record_target
 
     target = record_target(home, config)
     if target:

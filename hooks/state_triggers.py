@@ -13,12 +13,11 @@ import time
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Callable
     from typing import Any
 
     from state.storage import Storage
 
-__all__ = ["attach", "cli_listener"]
+__all__ = ["attach"]
 
 _BUDGET = 5.0
 _HANDLER_TIMEOUT = 2.0
@@ -26,11 +25,6 @@ _HANDLER_TIMEOUT = 2.0
 
 def attach(store: Storage, home: str) -> None:
     """Fire ``on_state_change`` for every change committed through ``store``."""
-    store.subscribe(cli_listener(store, home))
-
-
-def cli_listener(store: Storage, home: str) -> Callable[[str, Any, Any], None]:
-    """The listener :func:`attach` subscribes (for callers that subscribe it later)."""
 
     def listener(key: str, old: Any, new: Any) -> None:
         from hooks.context import HandlerContext
@@ -45,7 +39,7 @@ def cli_listener(store: Storage, home: str) -> Callable[[str, Any, Any], None]:
             return
         event = Event({"hook_event_name": "StateChange", "source": "cli"})
         ctx = HandlerContext(event, home)
-        ctx._store = store  # type: ignore[assignment]  # the CLI's own store, already open
+        ctx._store = store  # the CLI's own store, already open
         runner = Runner(event, ctx.log, deadline=time.monotonic() + _BUDGET,
                         handler_timeout=_HANDLER_TIMEOUT)
         try:
@@ -56,4 +50,4 @@ def cli_listener(store: Storage, home: str) -> Callable[[str, Any, Any], None]:
         finally:
             runner.close()
 
-    return listener
+    store.subscribe(listener)

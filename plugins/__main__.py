@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 from collections.abc import Sequence
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from state.cli import Front
 
 __all__ = ["main"]
 
 PROG = "python -m plugins"
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(front: Front | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=PROG,
         description="Show Orchestra's plugins: built-in handlers and installed third-party "
@@ -21,7 +25,11 @@ def _parser() -> argparse.ArgumentParser:
         "ORCHESTRA_LOAD_PLUGINS (allow-list) and ORCHESTRA_DISABLED_PLUGINS (block-list) apply.",
     )
     sub = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
-    p = sub.add_parser("list", help="list plugins (exit 1 if any failed to load)")
+    p = sub.add_parser("list", help="list plugins (exit 1 if any failed to load)",
+                       description="List plugins (exit 1 if any failed to load).",
+                       prog=front.prog if front else f"{PROG} list",
+                       epilog=front.epilog("list") if front else None,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     return parser
 
@@ -45,11 +53,15 @@ def main(
     stdin: IO[str] | None = None,
     stdout: IO[str] | None = None,
     stderr: IO[str] | None = None,
+    front: Front | None = None,
 ) -> int:
     out = stdout if stdout is not None else sys.stdout
     err = stderr if stderr is not None else sys.stderr
+    prog = front.prog if front else PROG
+    parser = _parser(front)
     try:
-        args = _parser().parse_args(list(argv) if argv is not None else None)
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            args = parser.parse_args(list(argv) if argv is not None else None)
     except SystemExit as exc:
         return int(exc.code or 0)
     try:
@@ -58,7 +70,7 @@ def main(
 
         table = build_table(state_home())
     except Exception as exc:
-        err.write(f"{PROG}: error: {type(exc).__name__}: {exc}\n")
+        err.write(f"{prog}: error: {type(exc).__name__}: {exc}\n")
         return 1
     if args.json:
         out.write(json.dumps(table.plugins, indent=2) + "\n")

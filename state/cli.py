@@ -27,11 +27,100 @@ if TYPE_CHECKING:  # typing, like pathlib and shutil, costs every CLI call milli
     from collections.abc import Callable, Sequence
     from typing import IO, Any, NoReturn
 
-__all__ = ["EXIT_CODES_HELP", "CliParser", "Output", "UsageError", "Verbs", "dumps", "run_main"]
+__all__ = ["EXIT_CODES_HELP", "CliParser", "Front", "Output", "UsageError", "VerbTable", "dumps",
+           "run_main"]
 
 EXIT_CODES_HELP = """exit codes:
   0 ok   1 error   2 usage/invalid input   3 not found
   4 conflict (--if-version)   5 lock timeout   130 interrupted"""
+
+
+class Front:
+    """How a CLI is presented when another command fronts it (``orchestra``).
+
+    ``prog`` replaces the CLI's own name in usage lines and errors; ``names`` shows some
+    verbs under other names (``{"list": "who"}``); ``examples`` (by the verb's own name)
+    end that verb's ``--help``, and ``example`` ends the CLI's own ``--help``.
+    """
+
+    __slots__ = ("example", "examples", "names", "prog")
+
+    def __init__(self, prog: str, *, names: dict[str, str] | None = None,
+                 examples: dict[str, str] | None = None, example: str | None = None) -> None:
+        self.prog = prog
+        self.names = names or {}
+        self.examples = examples or {}
+        self.example = example
+
+    def epilog(self, verb: str | None = None) -> str:
+        """Exit codes, then the example of ``verb`` (None: of the CLI itself)."""
+        example = self.examples.get(verb) if verb else self.example
+        return EXIT_CODES_HELP + (f"\n\nexample:\n  {example}" if example else "")
+
+
+class VerbTable:
+    """The verbs of a CLI as argparse sub-commands; ``args.verb`` is always the verb's own
+    name, whatever name a :class:`Front` shows it under.
+
+    Given the command line (``argv``), only the parser of the verb it names is built: a
+    verb's parser costs about 0.2 ms and a call needs one. The others are stand-ins that
+    drop what is added to them. ``--help`` before the verb, no verb or an unknown one need
+    them all (for the list of verbs): :attr:`complete` is then False, and the CLI builds
+    its parser again with ``argv=()``, which means every verb.
+    """
+
+    def __init__(self, parser: argparse.ArgumentParser, front: Front | None,
+                 argv: Sequence[str] | None = ()) -> None:
+        self.front = front
+        self._sub = parser.add_subparsers(dest="shown_verb", required=True, metavar="VERB")
+        self.wanted = _named_verb(sys.argv[1:] if argv is None else argv)
+        self._shown: list[str] = []
+
+    def add(self, name: str, help_text: str) -> Any:
+        front = self.front
+        shown = front.names.get(name, name) if front else name
+        self._shown.append(shown)
+        if self.wanted is not None and shown != self.wanted:
+            return _UNUSED
+        epilog = front.epilog(name) if front else EXIT_CODES_HELP
+        p = self._sub.add_parser(shown, help=help_text, description=help_text, epilog=epilog)
+        p.set_defaults(verb=name, verb_prog=p.prog)  # verb_prog: "orchestra who", for messages
+        add_common(p)
+        return p
+
+    @property
+    def complete(self) -> bool:
+        """False if the verb the command line names does not exist (see above)."""
+        return self.wanted is None or self.wanted in self._shown
+
+
+def _named_verb(argv: Sequence[str]) -> str | None:
+    """The first operand of ``argv``, unless help is asked for before it."""
+    words = iter(argv)
+    for word in words:
+        if word in ("-h", "--help"):
+            return None
+        if word == "--":
+            return next(words, None)
+        if not word.startswith("-"):
+            return word
+    return None
+
+
+class _Unused:
+    """The parser of a verb this call does not use: whatever is added to it is dropped."""
+
+    def __getattr__(self, name: str) -> Any:
+        return self._drop
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        pass
+
+    def _drop(self, *args: Any, **kwargs: Any) -> _Unused:
+        return self
+
+
+_UNUSED = _Unused()
 
 
 class UsageError(StateError):
@@ -44,7 +133,7 @@ class _HelpShown(Exception):  # control flow (--help shown), not an error
 
 class _Formatter(argparse.RawDescriptionHelpFormatter):
     """argparse's formatter, sized without :mod:`shutil` (which argparse imports for it,
-    with bz2, lzma and zlib, on every call that adds an argument)."""
+    with bz2, lzma and zlib, each time an argument is added)."""
 
     def __init__(self, prog: str, indent_increment: int = 2, max_help_position: int = 24,
                  width: int | None = None) -> None:
@@ -85,61 +174,6 @@ class CliParser(argparse.ArgumentParser):
 
     def print_help(self, file: Any = None) -> None:
         super().print_help(self._out if file is None else file)
-
-
-class Verbs:
-    """The verbs of a CLI. When the command line names one, only its parser is built:
-    a parser costs about 0.2 ms, and a CLI call needs one (``--help``, no verb or an
-    unknown one still get them all, for the list of verbs)."""
-
-    def __init__(self, parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> None:
-        self.sub = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
-        self.wanted = _named_verb(sys.argv[1:] if argv is None else argv)
-        self.names: list[str] = []
-
-    def add(self, name: str, help_text: str) -> Any:
-        """The parser of verb ``name``, or a stand-in that ignores what is added to it."""
-        self.names.append(name)
-        if self.wanted is not None and name != self.wanted:
-            return _UNUSED
-        parser = self.sub.add_parser(name, help=help_text, description=help_text,
-                                     epilog=EXIT_CODES_HELP)
-        add_common(parser)
-        return parser
-
-    @property
-    def complete(self) -> bool:
-        """False if the named verb does not exist: build again with every verb."""
-        return self.wanted is None or self.wanted in self.names
-
-
-def _named_verb(argv: Sequence[str]) -> str | None:
-    """The first operand, unless help is asked for before it."""
-    words = iter(argv)
-    for word in words:
-        if word in ("-h", "--help"):
-            return None
-        if word == "--":
-            return next(words, None)
-        if not word.startswith("-"):
-            return word
-    return None
-
-
-class _Unused:
-    """The parser of a verb this call does not use: whatever is added to it is dropped."""
-
-    def __getattr__(self, name: str) -> Any:
-        return self._drop
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        pass
-
-    def _drop(self, *args: Any, **kwargs: Any) -> _Unused:
-        return self
-
-
-_UNUSED = _Unused()
 
 
 def _route_output(parser: argparse.ArgumentParser, out: IO[str]) -> None:
@@ -280,20 +314,12 @@ def with_store(
 
 
 def open_cli_store() -> Any:
-    """The store for a CLI command: changes it commits fire ``on_state_change`` hooks."""
+    """The store for a CLI command: the store observers (:mod:`state.observers`) see the
+    changes it commits, which is how they reach the plugins' ``on_state_change``."""
+    from state.observers import attach_observers
     from state.paths import root
     from state.store import open_store
 
     store = open_store()
-    home = root()
-    forward: list[Any] = []
-
-    def on_change(key: str, old: Any, new: Any) -> None:
-        if not forward:  # the first committed change: only writers import the hooks
-            from hooks.state_triggers import cli_listener
-
-            forward.append(cli_listener(store, home))
-        forward[0](key, old, new)
-
-    store.subscribe(on_change)
+    attach_observers(store, root())
     return store

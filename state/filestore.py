@@ -309,6 +309,21 @@ class FileStorage(Storage):
         except OSError:
             return 0
 
+    def _fingerprint(self, key: str) -> object:
+        """(mtime, size) per file instead of the contents: polling stays cheap."""
+        if key.endswith("/"):
+            try:
+                entries = sorted(os.scandir(self._file(key.rstrip("/"))), key=lambda e: e.name)
+            except (FileNotFoundError, NotADirectoryError):
+                return None
+            return [(e.name, self._fingerprint(key + e.name + ("/" if e.is_dir() else "")))
+                    for e in entries if not e.name.startswith(".") and not e.name.endswith(".lock")]
+        try:
+            st = os.lstat(self._file(key))
+        except FileNotFoundError:
+            return None
+        return (st.st_mtime_ns, st.st_size)
+
     def stat_mtime(self, key: str) -> float | None:
         try:
             st = os.lstat(self._file(key))

@@ -26,7 +26,9 @@ __all__ = [
     "MAX_ID_LENGTH",
     "config_key",
     "home",
+    "is_id",
     "project_key",
+    "project_slug",
     "root",
     "session_key",
     "tools_key",
@@ -84,6 +86,32 @@ def validate_id(value: object, kind: str = "id") -> str:
     if value.split(".")[0].lower() in _RESERVED:
         raise InvalidIdError(f"invalid {kind} {value!r}: reserved device name")
     return value
+
+
+def project_slug(name: str) -> str | None:
+    """The project id for a folder called ``name``, or None if none can be made.
+
+    Lower-cased; characters other than ASCII letters, digits, ``-``, ``_`` and ``.``
+    become ``-``; leading and trailing ``-._`` are dropped; at most 64 characters.
+    Sessions derive their project from their folder with it, and ``send --project``
+    normalises a name with it, so that both spell a project the same way.
+    """
+    cleaned = "".join(c if c.isascii() and (c.isalnum() or c in "-_.") else "-"
+                      for c in name.lower()).strip("-._")[:64]
+    try:
+        return validate_id(cleaned, "project id")
+    except ValueError:
+        return None
+
+
+def is_id(value: object) -> bool:
+    """Whether ``value`` passes :func:`validate_id` (for data that may hold anything, such
+    as a hand-edited config)."""
+    try:
+        validate_id(value)
+    except ValueError:
+        return False
+    return True
 
 
 def config_key() -> str:

@@ -5,17 +5,16 @@ delete. A key that itself contains a dot is written with a backslash before the
 dot (``files.main\\.py``) or in brackets (``files["main.py"].owner``). A segment of
 digits indexes a list when the value there is a list.
 
-Anything starting with ``$`` is JSONPath, evaluated with ``jsonpath_ng.ext``
-(filters included: ``$.active_work.tasks[?(@.status=='pending')]``). Compiled
-expressions are cached; an expression that does not parse raises
-:class:`~state.errors.InvalidQueryError` rather than matching nothing.
+Anything starting with ``$`` is an RFC 9535 JSONPath query (filters included:
+``$.active_work.tasks[?@.status=='pending']``), checked by :mod:`state.jsonpath`
+and evaluated with jsonpath-ng. A query that is not RFC 9535 raises
+:class:`~state.errors.InvalidQueryError` naming the position, rather than
+matching nothing.
 """
 
 from __future__ import annotations
 
-import functools
 import json
-import re
 
 from state.errors import InvalidPathError, InvalidQueryError, InvalidValueError, NotFoundError
 
@@ -30,6 +29,7 @@ __all__ = [
     "get_path",
     "is_jsonpath",
     "jsonpath_query",
+    "jsonpath_reads",
     "parse_path",
     "parse_value",
     "set_path",
@@ -37,7 +37,8 @@ __all__ = [
 
 
 def is_jsonpath(path: str) -> bool:
-    return path.startswith("$")
+    """A JSONPath starts with ``$``; leading blank space is a JSONPath error, not a key."""
+    return path.lstrip(" \t\n\r").startswith("$")
 
 
 def parse_path(path: str) -> list[str]:
@@ -162,45 +163,27 @@ def deep_merge(target: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
     return target
 
 
-@functools.lru_cache(maxsize=256)
-def _compile(expression: str) -> Any:
-    from jsonpath_ng.exceptions import JsonPathLexerError, JsonPathParserError
-    from jsonpath_ng.ext import parse
-
-    try:
-        compiled = parse(expression)
-        _check_patterns(compiled)
-    except (JsonPathLexerError, JsonPathParserError, ValueError, TypeError, AttributeError,
-            re.error) as e:
-        reason = " ".join(str(e).split()) or type(e).__name__
-        raise InvalidQueryError(f"invalid JSONPath {expression!r}: {reason}") from None
-    return compiled
-
-
-def _check_patterns(node: Any) -> None:
-    """Compile every ``=~`` pattern now: jsonpath_ng only does so on a candidate,
-    so a broken regex would otherwise match nothing, silently, on an empty list."""
-    from jsonpath_ng.jsonpath import JSONPath
-
-    stack = [node]
-    while stack:
-        current = stack.pop()
-        if getattr(current, "op", None) == "=~" and isinstance(current.value, str):
-            re.compile(current.value)
-        for value in getattr(current, "__dict__", {}).values():
-            if isinstance(value, JSONPath):
-                stack.append(value)
-            elif isinstance(value, list | tuple):
-                stack.extend(v for v in value if isinstance(v, JSONPath))
-
-
 def jsonpath_query(doc: Any, expression: str) -> list[Any]:
-    """All values matching ``expression``, in document order."""
-    compiled = _compile(expression)
+    """All values matching the RFC 9535 query ``expression``, in the RFC's order.
+
+    Raises :class:`~state.errors.InvalidQueryError` (one line, naming the position)
+    for a query that is not RFC 9535, or that Orchestra will not risk answering.
+    """
+    from state.jsonpath import evaluate
+
     try:
-        return [match.value for match in compiled.find(doc)]
-    except (TypeError, ValueError, AttributeError, KeyError, re.error) as exc:
-        raise InvalidQueryError(f"JSONPath {expression!r} failed: {exc}") from None
+        return evaluate(expression, doc)
+    except RecursionError:  # a document nested deeper than Python's stack
+        raise InvalidQueryError(
+            f"JSONPath {expression!r} failed: the document is nested too deeply") from None
+
+
+def jsonpath_reads(expression: str, key: str) -> bool:
+    """Could ``expression`` look at the top-level member ``key``? Raises like
+    :func:`jsonpath_query` when it is not a valid query."""
+    from state.jsonpath import parse, reads_member
+
+    return reads_member(parse(expression), key)
 
 
 def parse_value(text: str, *, mode: str = "auto") -> Any:

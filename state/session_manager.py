@@ -3,23 +3,26 @@
 from __future__ import annotations
 
 import argparse
+import os
 
 from state.cli import (
     EXIT_CODES_HELP,
     CliParser,
+    Front,
     Output,
-    Verbs,
+    UsageError,
+    VerbTable,
     add_common,
     run_main,
     with_store,
 )
 from state.clock import parse_duration
-from state.errors import InvalidValueError
-from state.ids import resolve_session_id
+from state.errors import InvalidValueError, NotFoundError
+from state.ids import current_session_id, resolve_session_id
 from state.paths import validate_id
 
 TYPE_CHECKING = False
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # typing costs every CLI call milliseconds
     from collections.abc import Sequence
     from typing import IO, Any
 
@@ -37,11 +40,44 @@ Status comes from the last heartbeat (every hook event is one):
   ended: SessionEnd fired or 'end' was run."""
 
 
-def build_parser(argv: Sequence[str] | None = ()) -> CliParser:
-    """The parser; for ``argv`` naming a verb, with only that verb's arguments."""
-    parser = CliParser(prog=PROG, description=DESCRIPTION, epilog=EXIT_CODES_HELP)
+SEND_DESCRIPTION = """\
+Send a durable message to one session (--to), every session of a project
+(--project) or every session (--all). Each recipient gets it once, at its next
+SessionStart, prompt or tool result, framed as data from another session.
+A sender never receives its own --project or --all message; a message --to
+oneself is delivered (a note to self).
+
+A --project or --all message lives --ttl (default 24h): it reaches every
+session of its audience that was live when it was sent or starts before it
+expires (a session that existed in time gets it at its next event, however
+late), never a session that starts after it expired. A --to message waits
+for its session however long it takes.
+
+PROJECT is spelled as sessions spell it: the project of a session in folder
+'MyApp' is 'myapp' (lower-cased; characters other than letters, digits, '-',
+'_' and '.' become '-'), so --project MyApp reaches it. A project that no
+session has had and that is not configured (projects.<id>, default_project)
+is refused with exit 3, naming the known projects; --new-project sends to it
+anyway (to sessions that start in it later)."""
+
+
+RELEASE_DESCRIPTION = """\
+End a session's file claims: all of them, or with --path the one on FILE.
+
+FILE is resolved the way claims are: relative to the current folder, symlinks
+followed, then taken relative to the project's root (projects.<id>.root, else
+the folder the session's project came from), so 'link/app.py' releases the
+claim on 'src/app.py' when link points to src. Prints the released session,
+project, the resolved path and the claimed files released ('file' in
+'claims'). A --path the session holds no live claim on exits 3."""
+
+
+def build_parser(front: Front | None = None, argv: Sequence[str] | None = ()) -> CliParser:
+    """The parser; for an ``argv`` that names a verb, with only that verb's (see VerbTable)."""
+    parser = CliParser(prog=front.prog if front else PROG, description=DESCRIPTION,
+                       epilog=front.epilog() if front else EXIT_CODES_HELP)
     add_common(parser)
-    verbs = Verbs(parser, argv)
+    verbs = VerbTable(parser, front, argv)
     verb = verbs.add
 
     p = verb("create", "create a session and print it (its id is 'session_id')")
@@ -70,15 +106,22 @@ def build_parser(argv: Sequence[str] | None = ()) -> CliParser:
     p.add_argument("--dry-run", action="store_true", help="only print what would be deleted")
 
     p = verb("send", "send a durable message to a session, a project's sessions, or everyone")
+    p.description = SEND_DESCRIPTION
     target = p.add_mutually_exclusive_group(required=True)
     target.add_argument("--to", metavar="SESSION_ID", help="one session")
     target.add_argument("--project", metavar="PROJECT",
-                        help="every session of PROJECT, including ones that start later")
+                        help="every session of PROJECT, including ones that start later "
+                        "(spelled as sessions spell it: see above)")
     target.add_argument("--all", action="store_true", help="every session")
     p.add_argument("--from", dest="sender", metavar="ID",
-                   help="sender (default $ORCHESTRA_SESSION_ID, else 'cli')")
+                   help="sender (default: the current session, else 'cli')")
+    p.add_argument("--new-project", action="store_true",
+                   help="with --project: the project is new (no session has had it yet)")
     p.add_argument("--urgent", action="store_true",
                    help="may hold the recipient's next Stop once to show the message")
+    p.add_argument("--ttl", metavar="DURATION",
+                   help="with --project or --all: how long sessions that start later still "
+                   "get it (default 24h; e.g. 30m, 12h, 2d; at most 365d)")
     p.add_argument("text", metavar="TEXT", help="the message (data for the recipient, "
                    "delivered at its next SessionStart, prompt or tool result)")
 
@@ -87,17 +130,26 @@ def build_parser(argv: Sequence[str] | None = ()) -> CliParser:
     p.add_argument("--all", action="store_true", help="include messages already delivered")
     p.add_argument("--mark-read", action="store_true",
                    help="mark the pending messages delivered (they will not reach Claude)")
+    p.add_argument("--follow", action="store_true",
+                   help="keep running: print each new message as one line of text (framed as "
+                   "data) as it arrives and mark it delivered, so hooks do not repeat it; "
+                   "this is what the plugin's monitor runs")
+    p.add_argument("--interval", type=float, default=1.0, metavar="S",
+                   help="with --follow: seconds between checks (default 1)")
 
     p = verb("claims", "list live file claims of a project (who last edited which file)")
     p.add_argument("--project", metavar="P",
-                   help="the project (default: the project of $ORCHESTRA_SESSION_ID)")
+                   help="the project (default: the current session's project)")
     p.add_argument("--window", metavar="DURATION",
                    help="claims younger than this (default config claims.window_seconds)")
 
     p = verb("release", "end a session's file claims (all, or one file with --path)")
+    p.description = RELEASE_DESCRIPTION
     p.add_argument("session_id", metavar="SESSION_ID", nargs="?", default="-")
-    p.add_argument("--path", metavar="FILE", help="only this file (absolute path)")
-    return parser if verbs.complete else build_parser(())
+    p.add_argument("--path", metavar="FILE",
+                   help="only this file: absolute or relative to the current folder, resolved "
+                   "like claims are (exit 3 if the session holds no live claim on it)")
+    return parser if verbs.complete else build_parser(front)
 
 
 def _run(args: argparse.Namespace, out: Output, store: Any) -> int:
@@ -138,20 +190,36 @@ def _run(args: argparse.Namespace, out: Output, store: Any) -> int:
 
 def _coordination(args: argparse.Namespace, out: Output, store: Any) -> None:
     """Messages and file claims (the coordination verbs)."""
-    import os
 
     from state import claims, messages, sessions
     from state.config import load_config, project_config
 
     verb = args.verb
     if verb == "send":
-        sender = args.sender or os.environ.get("ORCHESTRA_SESSION_ID") or "cli"
+        sender = args.sender or current_session_id() or "cli"
+        if args.new_project and args.project is None:
+            raise UsageError("--new-project goes with --project")
+        try:
+            ttl = parse_duration(args.ttl) if args.ttl is not None else None
+        except ValueError as exc:
+            raise InvalidValueError(f"--ttl: {exc}") from None
+        project = (sessions.resolve_project(store, args.project, new=args.new_project)
+                   if args.project is not None else None)
         out.json(messages.send_message(
-            store, text=args.text, sender=sender, to_session=args.to, to_project=args.project,
-            to_all=args.all, urgent=args.urgent))
+            store, text=args.text, sender=sender, to_session=args.to, to_project=project,
+            to_all=args.all, urgent=args.urgent, ttl=ttl))
     elif verb == "inbox":
         sid = resolve_session_id(args.session_id)
-        if args.mark_read:
+        if args.follow:
+            if args.all or args.mark_read or args.interval <= 0:
+                raise InvalidValueError("--follow takes only --interval (a positive number)")
+
+            def write(line: str) -> None:
+                out.stream.write(line + "\n")
+                out.stream.flush()
+
+            messages.follow(store, sid, write, interval=args.interval)
+        elif args.mark_read:
             out.json(messages.take_undelivered(store, sid))
         else:
             out.json(messages.inbox(store, sid, include_delivered=args.all))
@@ -173,11 +241,28 @@ def _coordination(args: argparse.Namespace, out: Output, store: Any) -> None:
         out.json(sorted(live.values(), key=lambda c: c["path"]))
     elif verb == "release":
         sid = resolve_session_id(args.session_id)
-        project = sessions.require_session(store, sid).get("project")
+        state = sessions.require_session(store, sid)
+        project = state.get("project")
         if not isinstance(project, str):
             raise InvalidValueError(f"session {sid} has no project, so it holds no claims")
-        claims.release_claims(store, project, sid, args.path)
-        out.json({"released": sid, "project": project, "path": args.path})
+        config = load_config(store)
+        window = float(project_config(config, project)["claims"]["window_seconds"])
+        held = sorted(file for file, claim in claims.live_claims(store, project,
+                                                                 window=window).items()
+                      if claim["session"] == sid)
+        file = real = None
+        if args.path is not None:
+            if not args.path or "\0" in args.path:
+                raise InvalidValueError("--path is empty or holds a NUL character")
+            file, real = claims.claim_file(os.path.abspath(os.path.expanduser(args.path)),
+                                           claims.project_root(config, project, state))
+            if file not in held:
+                raise NotFoundError(
+                    f"session {sid} holds no live claim on {args.path} (resolved to {file!r} "
+                    f"in project {project}); its claims: {', '.join(held) or 'none'}")
+            held = [file]
+        claims.release_claims(store, project, sid, file)
+        out.json({"released": sid, "project": project, "path": real, "files": held})
 
 
 def main(
@@ -186,14 +271,14 @@ def main(
     stdin: IO[str] | None = None,
     stdout: IO[str] | None = None,
     stderr: IO[str] | None = None,
+    front: Front | None = None,
 ) -> int:
-    return run_main(PROG, build_parser(argv), with_store(PROG, _run), argv, stdout, stderr)
+    prog = front.prog if front else PROG
+    return run_main(prog, build_parser(front, argv), with_store(prog, _run), argv, stdout, stderr)
 
 
 def run() -> None:
-    from state.process import run_process
-
-    run_process(main)
+    raise SystemExit(main())
 
 
 if __name__ == "__main__":

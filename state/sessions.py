@@ -2,8 +2,18 @@
 
 A session is the folder ``sessions/<id>/``. Its ``state.json`` is the document the
 CLIs and handlers change; ``heartbeat.json`` is rewritten (atomically, without a
-lock: last writer wins) on every event, so presence costs O(1) per hook. Status
-is derived when read:
+lock: last writer wins) on every event, so presence costs O(1) per hook.
+
+``identity.json`` keeps what a session *is* — id, ``created_at`` (and
+``created_ts``, the same to the microsecond), project, mode —
+apart from the busy ``state.json``: written when the session is created and when
+its project or mode changes, read only when a corrupt ``state.json`` has been
+moved aside and the document is rebuilt (:func:`recover_identity`). The rebuilt
+session so keeps its ``created_at``, which decides which project and broadcast
+messages are its own, and its project. Sessions older than ``identity.json``
+recover ``created_at`` from the first line of their event log.
+
+Status is derived when read:
 
 * ``ended``  — ``state.json`` says so (SessionEnd or ``session_manager end``);
 * ``active`` — last heartbeat younger than ``presence.active_seconds`` (300 s);
@@ -15,8 +25,8 @@ from __future__ import annotations
 
 from state.clock import iso, now
 from state.config import load_config
-from state.errors import ConflictError, NotFoundError
-from state.paths import session_key, validate_id
+from state.errors import ConflictError, InvalidValueError, NotFoundError, StateError
+from state.paths import is_id, project_slug, session_key, validate_id
 from state.storage import Storage
 
 TYPE_CHECKING = False
@@ -27,8 +37,12 @@ __all__ = [
     "create_session",
     "end_session",
     "heartbeat",
+    "known_projects",
     "list_sessions",
     "prune_sessions",
+    "recover_identity",
+    "remember_identity",
+    "resolve_project",
     "session_status",
     "session_summary",
     "summarize",
@@ -37,16 +51,27 @@ __all__ = [
 STATE = "state.json"
 HEARTBEAT = "heartbeat.json"
 TASKS = "tasks.json"
+IDENTITY = "identity.json"
+#: What a rebuilt session document takes over from identity.json.
+IDENTITY_FIELDS = ("session_id", "created_at", "created_ts", "project", "mode")
 
 
-def new_session_state(session_id: str, *, mode: str, project: str | None) -> dict[str, Any]:
-    stamp = iso()
+def new_session_state(session_id: str, *, mode: str, project: str | None,
+                      at: float | None = None) -> dict[str, Any]:
+    """A new session document. ``created_ts`` is ``created_at`` to the microsecond:
+    which project and broadcast messages are the session's depends on it."""
+    from state.machine import machine_id
+
+    moment = now() if at is None else at
+    stamp = iso(moment)
     return {
         "session_id": session_id,
         "mode": mode,
         "project": project,
+        "machine": machine_id(),
         "status": "active",
         "created_at": stamp,
+        "created_ts": round(moment, 6),
         "updated_at": stamp,
         "ended_at": None,
         "active_work": {"current_epic": None, "current_sprint": None, "agents": {}},
@@ -68,8 +93,62 @@ def create_session(
         if "session_id" in doc:
             raise ConflictError(f"session {sid} already exists")
         doc.update(new_session_state(sid, mode=mode, project=project))
+    created = store.require(session_key(sid, STATE))
+    remember_identity(store, created)
     heartbeat(store, sid)
-    return store.require(session_key(sid, STATE))
+    return created
+
+
+def remember_identity(store: Storage, state: dict[str, Any]) -> None:
+    """Keep the identity of the session ``state`` describes in ``identity.json``
+    (written only when it differs from the one stored)."""
+    sid = state.get("session_id")
+    if not isinstance(sid, str):
+        return
+    record = {name: state.get(name) for name in IDENTITY_FIELDS}
+    key = session_key(sid, IDENTITY)
+    stored = store.read(key) or {}
+    if all(stored.get(name) == value for name, value in record.items()):
+        return
+    with store.transaction(key) as doc:
+        doc.update(record)
+
+
+def recover_identity(store: Storage, session_id: str) -> dict[str, Any]:
+    """What a session document rebuilt after a quarantine takes over from the lost one.
+
+    ``created_at``, ``project`` and ``mode`` from ``identity.json``; without one (a
+    session older than it, or a lost one too), ``created_at`` from the first event
+    the session logged. Empty for a session never seen before.
+    """
+    from state.clock import iso
+    from state.eventlog import EVENTS
+
+    try:
+        stored = store.read(session_key(session_id, IDENTITY)) or {}
+    except StateError:
+        stored = {}  # refused (a symlink): the event log may still tell
+    found: dict[str, Any] = {}
+    if stored.get("session_id") == session_id:
+        for name, valid in (("created_at", lambda v: isinstance(v, str) and v),
+                            ("created_ts", _is_number), ("project", is_id),
+                            ("mode", lambda v: isinstance(v, str))):
+            if valid(stored.get(name)):
+                found[name] = stored[name]
+    if "created_at" not in found:
+        try:
+            for record in store.read_log(session_key(session_id, EVENTS)):
+                ts = record.get("ts")
+                if _is_number(ts):
+                    found["created_at"], found["created_ts"] = iso(ts), ts
+                    break
+        except StateError:
+            pass
+    return found
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def heartbeat(store: Storage, session_id: str, *, event: str | None = None,
@@ -129,6 +208,7 @@ def summarize(store: Storage, session_id: str, state: dict[str, Any], config: di
     return {
         "session_id": session_id,
         "project": state.get("project"),
+        "machine": state.get("machine"),
         "mode": state.get("mode"),
         "status": status,
         "last_heartbeat": iso(beat["at"]) if isinstance(beat.get("at"), int | float) else None,
@@ -207,3 +287,60 @@ def prune_sessions(store: Storage, *, older_than: float, dry_run: bool = False) 
         if not dry_run:
             store.remove_tree(f"sessions/{sid}")
     return removed
+
+
+def known_projects(store: Storage, config: dict[str, Any] | None = None) -> set[str]:
+    """Projects Orchestra knows: configured (``projects.<id>``, ``default_project``),
+    had by a session, or holding project data other than messages (epics, team,
+    claims...). A message log alone proves nothing: a typo once made one."""
+    config = config if config is not None else load_config(store)
+    known = {p for p in config.get("projects", {}) if is_id(p)}
+    default = config.get("default_project")
+    if isinstance(default, str) and is_id(default):
+        known.add(default)
+    for sid in session_ids(store):
+        try:
+            project = (store.read(session_key(sid, STATE)) or {}).get("project")
+        except StateError:
+            continue  # a symlinked session folder: refused, and not a witness
+        if isinstance(project, str) and is_id(project):
+            known.add(project)
+    for name in store.list_children("projects"):
+        if is_id(name) and any(not entry.startswith("messages.")
+                                for entry in store.list_children(f"projects/{name}")):
+            known.add(name)
+    return known
+
+
+def resolve_project(store: Storage, name: str, *, new: bool = False) -> str:
+    """The id of project ``name`` as sessions spell it (see :func:`state.paths.project_slug`).
+
+    ``name`` itself if Orchestra knows it, else its slug, else the one known project
+    with the same slug (``MyApp`` configured, ``myapp`` given). A project nobody
+    knows is refused (:class:`NotFoundError`, naming the known ones) unless ``new``
+    says it is intended; it is then spelled as a session in a folder of that name
+    would spell it.
+    """
+    validate_id(name, "project id")
+    known = known_projects(store)
+    slug = project_slug(name)
+    if name in known:
+        return name
+    if slug is not None and slug in known:
+        return slug
+    same = sorted(p for p in known if project_slug(p) == slug)
+    if slug is not None and len(same) == 1:
+        return same[0]
+    if new:
+        if slug is None:
+            raise InvalidValueError(f"invalid project id {name!r}: nothing left after "
+                                    "normalising it (see --help)")
+        return slug
+    spelled = f" (normalised: {slug!r})" if slug not in (None, name) else ""
+    listed = sorted(known)
+    names = ", ".join(listed[:20]) + (f" and {len(listed) - 20} more" if len(listed) > 20
+                                      else "")
+    raise NotFoundError(f"no project {name!r}{spelled}: no session has had it and it is not "
+                        f"configured; known projects: {names or 'none'} "
+                        "(--new-project sends to a project no session has had yet)")
+

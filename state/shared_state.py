@@ -7,8 +7,9 @@ import argparse
 from state.cli import (
     EXIT_CODES_HELP,
     CliParser,
+    Front,
     Output,
-    Verbs,
+    VerbTable,
     add_common,
     add_value_mode,
     run_main,
@@ -17,7 +18,7 @@ from state.cli import (
 from state.query import parse_value
 
 TYPE_CHECKING = False
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # typing costs every CLI call milliseconds
     from collections.abc import Sequence
     from typing import IO, Any
 
@@ -40,11 +41,12 @@ def _csv(values: list[str] | None) -> list[str] | None:
     return [v.strip() for chunk in values for v in chunk.split(",") if v.strip()]
 
 
-def build_parser(argv: Sequence[str] | None = ()) -> CliParser:
-    """The parser; for ``argv`` naming a verb, with only that verb's arguments."""
-    parser = CliParser(prog=PROG, description=DESCRIPTION, epilog=EXIT_CODES_HELP)
+def build_parser(front: Front | None = None, argv: Sequence[str] | None = ()) -> CliParser:
+    """The parser; for an ``argv`` that names a verb, with only that verb's (see VerbTable)."""
+    parser = CliParser(prog=front.prog if front else PROG, description=DESCRIPTION,
+                       epilog=front.epilog() if front else EXIT_CODES_HELP)
     add_common(parser)
-    verbs = Verbs(parser, argv)
+    verbs = VerbTable(parser, front, argv)
     verb = verbs.add
 
     p = verb("get-config", "print the config (with PROJECT: with that project's overrides)")
@@ -118,7 +120,7 @@ def build_parser(argv: Sequence[str] | None = ()) -> CliParser:
     p.add_argument("--status", default="agreed", help="agreed (default), proposed, rejected")
     p = verb("list-decisions", "list a project's decisions, oldest first")
     p.add_argument("project", metavar="PROJECT")
-    return parser if verbs.complete else build_parser(())
+    return parser if verbs.complete else build_parser(front)
 
 
 def _run(args: argparse.Namespace, out: Output, store: Any) -> int:
@@ -179,14 +181,14 @@ def main(
     stdin: IO[str] | None = None,
     stdout: IO[str] | None = None,
     stderr: IO[str] | None = None,
+    front: Front | None = None,
 ) -> int:
-    return run_main(PROG, build_parser(argv), with_store(PROG, _run), argv, stdout, stderr)
+    prog = front.prog if front else PROG
+    return run_main(prog, build_parser(front, argv), with_store(prog, _run), argv, stdout, stderr)
 
 
 def run() -> None:
-    from state.process import run_process
-
-    run_process(main)
+    raise SystemExit(main())
 
 
 if __name__ == "__main__":

@@ -12,30 +12,33 @@ import time
 from state.cli import (
     EXIT_CODES_HELP,
     CliParser,
+    Front,
     Output,
     UsageError,
-    Verbs,
+    VerbTable,
     add_common,
     add_value_mode,
     run_main,
     with_store,
 )
 from state.errors import InvalidPathError, InvalidValueError
+from state.jsonpath import SYNTAX_HELP
 from state.query import (
     deep_merge,
     delete_path,
     get_path,
     is_jsonpath,
     jsonpath_query,
+    jsonpath_reads,
     parse_path,
     parse_value,
     set_path,
 )
 from state.store import open_store
-from state.view import route, session_view
+from state.view import check_session_version, route, session_view
 
 TYPE_CHECKING = False
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # typing costs every CLI call milliseconds
     from collections.abc import Sequence
     from typing import IO, Any
 
@@ -53,21 +56,33 @@ A session is shown as one JSON document:
 
 PATH is a dot path (active_work.current_epic, active_work.tasks.1.status;
 escape a dot inside a key as '\\.' or write the key as ["a.b"]) or a JSONPath
-expression starting with '$' (get only), e.g.
-  state_manager get SID '$.active_work.tasks[?(@.status=="pending")]'
-SESSION_ID defaults to $ORCHESTRA_SESSION_ID when given as '-'.
-VALUE is parsed as JSON when it is valid JSON, else taken as a string."""
+query starting with '$' (get and watch only), e.g.
+  state_manager get SID '$.active_work.tasks[?@.status=="pending"]'
+SESSION_ID defaults to the current session ($ORCHESTRA_SESSION_ID, else
+$CLAUDE_CODE_SESSION_ID) when omitted or given as '-'.
+VALUE is parsed as JSON when it is valid JSON, else taken as a string.
+
+'version' is the version of the whole session: every change to state.json or
+tasks.json (by a CLI or a hook) adds one. Read it, then write with
+--if-version N: the write happens only if nobody changed the session since
+(exit 4 otherwise), whichever file PATH lives in:
+  V=$(state_manager get SID version)
+  state_manager set SID active_work.tasks.1.status done --if-version "$V"
+
+""" + SYNTAX_HELP
 
 
-def build_parser(argv: Sequence[str] | None = ()) -> CliParser:
-    """The parser; for ``argv`` naming a verb, with only that verb's arguments."""
-    parser = CliParser(prog=PROG, description=DESCRIPTION, epilog=EXIT_CODES_HELP)
+def build_parser(front: Front | None = None, argv: Sequence[str] | None = ()) -> CliParser:
+    """The parser; for an ``argv`` that names a verb, with only that verb's (see VerbTable)."""
+    parser = CliParser(prog=front.prog if front else PROG, description=DESCRIPTION,
+                       epilog=front.epilog() if front else EXIT_CODES_HELP)
     add_common(parser)
-    verbs = Verbs(parser, argv)
+    verbs = VerbTable(parser, front, argv)
     verb = verbs.add
 
     p = verb("get", "print the value at PATH (a JSONPath prints the list of matches)")
     _operands(p, "[SESSION_ID] [PATH]")
+    p.epilog = f"{SYNTAX_HELP}\n\n{p.epilog}"  # the exit codes and the example stay last
 
     p = verb("set", "set PATH to VALUE, creating missing objects")
     _operands(p, "[SESSION_ID] PATH VALUE")
@@ -92,18 +107,19 @@ def build_parser(argv: Sequence[str] | None = ()) -> CliParser:
                    help="seconds between polls (default 0.5)")
     p.add_argument("--count", type=int, metavar="N", help="stop after N values")
     p.add_argument("--timeout", type=float, metavar="S", help="stop after S seconds")
+    p.epilog = f"PATH may be a JSONPath: see {PROG} get --help.\n\n{EXIT_CODES_HELP}"
 
     p = verb("events", "print the session's event log, one JSON object per line")
     _operands(p, "[SESSION_ID]")
     p.add_argument("--since", metavar="T", help="ISO time or a duration ago (10m, 2h)")
     p.add_argument("--type", dest="event_type", metavar="EVENT", help="only this event name")
     p.add_argument("--tail", type=int, metavar="N", help="only the last N matching events")
-    return parser if verbs.complete else build_parser(())
+    return parser if verbs.complete else build_parser(front)
 
 
 def _operands(p: argparse.ArgumentParser, usage: str) -> None:
     p.add_argument("operands", nargs="*", metavar="OPERAND",
-                   help=f"{usage}; SESSION_ID defaults to $ORCHESTRA_SESSION_ID ('-' too)")
+                   help=f"{usage}; SESSION_ID defaults to the current session ('-' too)")
     p.usage = f"%(prog)s [options] {usage}"
     p.set_defaults(operand_usage=usage)
 
@@ -115,24 +131,27 @@ def _split_operands(args: argparse.Namespace) -> None:
     ``get`` with one operand reads it as a PATH when it is a JSONPath or when
     ``$ORCHESTRA_SESSION_ID`` is set and no session of that name exists.
     """
-    import os
+    from state.ids import current_session_id
 
     usage: str = args.operand_usage
     names = [w.strip("[]") for w in usage.split()]
     required = [w for w in usage.split() if not w.startswith("[")]
     given = list(args.operands)
     if len(given) > len(names) or len(given) < len(required):
-        raise UsageError(f"{args.verb} takes {usage} (see {PROG} {args.verb} --help)")
+        raise UsageError(f"{args.shown_verb} takes {usage} (see {args.verb_prog} --help)")
     if args.verb == "get" and len(given) == 1:
-        env = os.environ.get("ORCHESTRA_SESSION_ID")
         only = given[0]
-        if only.startswith("$") or (env and only != "-" and not _session_exists(only)):
+        if is_jsonpath(only) or (only != "-" and not _session_exists(only)):
+            if not current_session_id():
+                raise UsageError(f"get {only}: there is no session {only!r} and no current "
+                                 "session (neither ORCHESTRA_SESSION_ID nor "
+                                 "CLAUDE_CODE_SESSION_ID is set): give SESSION_ID PATH")
             given = ["-", only]
     elif len(given) < len(names):
-        if not os.environ.get("ORCHESTRA_SESSION_ID") and names[0] == "SESSION_ID" and (
+        if not current_session_id() and names[0] == "SESSION_ID" and (
                 len(given) < len(names) - 1 or args.verb != "get"):
-            raise UsageError(f"{args.verb} takes {usage}: give SESSION_ID or set "
-                             f"ORCHESTRA_SESSION_ID (see {PROG} {args.verb} --help)")
+            raise UsageError(f"{args.shown_verb} takes {usage}: give SESSION_ID or set "
+                             f"ORCHESTRA_SESSION_ID (see {args.verb_prog} --help)")
         given = ["-", *given]
     values = dict(zip(names, given, strict=False))
     args.session_id = values.get("SESSION_ID", "-")
@@ -151,7 +170,8 @@ def _session_exists(name: str) -> bool:
 
 def _add_if_version(p: argparse.ArgumentParser) -> None:
     p.add_argument("--if-version", type=int, metavar="N",
-                   help="write only if the document is still at version N (else exit 4)")
+                   help="write only if the session is still at version N, the number "
+                   "'get SESSION_ID version' prints (else exit 4, nothing written)")
 
 
 def _session_id(raw: str) -> str:
@@ -162,7 +182,7 @@ def _session_id(raw: str) -> str:
 
 def _read(store: Any, sid: str, path: str) -> Any:
     if is_jsonpath(path):
-        wants_metrics = "metrics" in path or ".." in path or path.rstrip(".*") == "$"
+        wants_metrics = jsonpath_reads(path, "metrics")  # checks the query before any read
         return jsonpath_query(session_view(store, sid, with_metrics=wants_metrics), path)
     parts = parse_path(path)
     with_metrics = not parts or parts[0] == "metrics"
@@ -172,13 +192,19 @@ def _read(store: Any, sid: str, path: str) -> Any:
 def _write(store: Any, sid: str, path: str, if_version: int | None, change: Any) -> Any:
     """Route PATH to its document and apply ``change(doc, parts)`` in one transaction."""
     from state.documents import validate_document
-    from state.sessions import STATE, require_session
+    from state.paths import session_key
+    from state.sessions import STATE, TASKS, require_session
 
     if is_jsonpath(path):
         raise InvalidPathError("JSONPath is for reading; use a dot path to change state")
     require_session(store, sid)
     key, parts = route(sid, parse_path(path))
-    with store.transaction(key, expect_version=if_version) as doc:
+    condition: dict[str, Any] = {}
+    if if_version is not None:  # the session's version spans state.json and tasks.json
+        other = session_key(sid, TASKS if key.endswith("/" + STATE) else STATE)
+        condition = {"also_lock": (other,),
+                     "precondition": check_session_version(sid, key, if_version)}
+    with store.transaction(key, **condition) as doc:
         result = change(doc, parts)
         active = doc.get("active_work")
         if key.endswith("/" + STATE) and isinstance(active, dict) and "tasks" in active:
@@ -188,6 +214,10 @@ def _write(store: Any, sid: str, path: str, if_version: int | None, change: Any)
                 "active_work.tasks.<id>..., not as part of active_work"
             )
         validate_document(key, doc)
+    if key.endswith("/" + STATE):
+        from state.sessions import remember_identity
+
+        remember_identity(store, doc)  # a changed project or mode survives a rebuild
     return result
 
 
@@ -280,8 +310,9 @@ def _watch(store: Any, args: argparse.Namespace, out: Output) -> int:
                     return 0
             if deadline is not None and time.monotonic() >= deadline:
                 return 0
-            time.sleep(args.interval if deadline is None
-                       else max(0.0, min(args.interval, deadline - time.monotonic())))
+            # Wakes early when the session changes (PostgreSQL: LISTEN/NOTIFY).
+            store.wait_for_change([f"sessions/{sid}/"], args.interval if deadline is None
+                                  else max(0.0, min(args.interval, deadline - time.monotonic())))
     except KeyboardInterrupt:
         return 0
 
@@ -292,14 +323,14 @@ def main(
     stdin: IO[str] | None = None,
     stdout: IO[str] | None = None,
     stderr: IO[str] | None = None,
+    front: Front | None = None,
 ) -> int:
-    return run_main(PROG, build_parser(argv), with_store(PROG, _run), argv, stdout, stderr)
+    prog = front.prog if front else PROG
+    return run_main(prog, build_parser(front, argv), with_store(prog, _run), argv, stdout, stderr)
 
 
 def run() -> None:
-    from state.process import run_process
-
-    run_process(main)
+    raise SystemExit(main())
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import time
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 
 from state.errors import ConflictError, CorruptDocumentError, NotFoundError
 
@@ -29,6 +29,9 @@ if TYPE_CHECKING:  # typing stays off the dispatcher's hot path
 
     #: Called after a committed write with (key, old document or None, new document).
     ChangeListener: TypeAlias = Callable[[str, dict[str, Any] | None, dict[str, Any]], None]
+    #: Called under the locks with (the document or None, {other locked key: document}).
+    Precondition: TypeAlias = Callable[
+        [dict[str, Any] | None, dict[str, dict[str, Any] | None]], None]
 
 __all__ = [
     "DEFAULT_LOCK_TIMEOUT",
@@ -151,6 +154,8 @@ class Storage:
         expect_version: int | None = None,
         create: bool = True,
         timeout: float | None = None,
+        also_lock: tuple[str, ...] = (),
+        precondition: Precondition | None = None,
     ) -> AbstractContextManager[dict[str, Any]]:
         """Read-modify-write ``key`` atomically.
 
@@ -160,14 +165,25 @@ class Storage:
         inside the block leaves the stored document untouched. ``expect_version``
         makes the write conditional: :class:`ConflictError` if someone else wrote
         since that version was read.
+
+        ``also_lock`` holds the locks of other documents for the whole transaction
+        (all locks are taken in key order, so two such transactions cannot
+        deadlock), and ``precondition(document, {other key: document})`` is called
+        under them before the block runs: it raises to refuse the write. That is
+        how a condition spanning several documents (a session's version) is
+        checked without a window for another writer.
         """
-        return self._transaction(key, expect_version, create, timeout)
+        return self._transaction(key, expect_version, create, timeout, also_lock, precondition)
 
     @contextmanager
     def _transaction(
-        self, key: str, expect_version: int | None, create: bool, timeout: float | None
+        self, key: str, expect_version: int | None, create: bool, timeout: float | None,
+        also_lock: tuple[str, ...] = (), precondition: Precondition | None = None,
     ) -> Iterator[dict[str, Any]]:
-        with self._lock(key, self.lock_timeout if timeout is None else timeout):
+        wait = self.lock_timeout if timeout is None else timeout
+        with ExitStack() as locks:
+            for name in sorted({key, *also_lock}):
+                locks.enter_context(self._lock(name, wait))
             self._cleanup_orphans(key)
             raw = self._read_bytes(key)
             old = self._decode_locked(key, raw)
@@ -179,6 +195,8 @@ class Storage:
                     f"{key}: changed since version {expect_version} "
                     f"(now version {current_version}); read it again and retry"
                 )
+            if precondition is not None:
+                precondition(old, {name: self._load_locked(name) for name in also_lock})
             fresh = {"schema_version": SCHEMA_VERSION}
             # The private copy is parsed again from the bytes: 3x faster than copy.deepcopy.
             doc = json.loads(raw) if old is not None and raw else dict(fresh)
@@ -188,7 +206,7 @@ class Storage:
             doc.setdefault("schema_version", SCHEMA_VERSION)
             doc["version"] = current_version + 1
             self._write_document(key, encode_document(doc))
-        for listener in self._listeners:
+        for listener in self._listeners:  # after the locks: a listener may write again
             listener(key, old, doc)
 
     def _load_locked(self, key: str) -> dict[str, Any] | None:
@@ -257,6 +275,43 @@ class Storage:
     def remove_tree(self, prefix: str) -> None:
         """Delete everything below ``prefix`` (an ended session's folder)."""
         self._remove_tree(prefix)
+
+    # -- waiting, queries, connections -----------------------------------------------
+
+    def wait_for_change(self, keys: list[str], timeout: float) -> bool:
+        """Wait up to ``timeout`` seconds for a change to one of ``keys`` (a key ending in
+        ``/`` stands for everything below it); True if something changed.
+
+        This default polls (a PostgreSQL store is told by the server instead), so
+        ``watch``-style loops can block here rather than sleep.
+        """
+        before = [self._fingerprint(k) for k in keys]
+        deadline = time.monotonic() + max(0.0, timeout)
+        while True:
+            if [self._fingerprint(k) for k in keys] != before:
+                return True
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            time.sleep(min(0.1, left))
+
+    def _fingerprint(self, key: str) -> object:
+        """Something that changes when ``key`` (or anything below ``key/``) changes."""
+        if key.endswith("/"):
+            prefix = key.rstrip("/")
+            return [(name, self._fingerprint(f"{prefix}/{name}"))
+                    for name in self.list_children(prefix)]
+        return self._read_bytes(key)
+
+    def query_jsonpath(self, key: str, expression: str) -> list[Any]:
+        """Values matching JSONPath ``expression`` in the document at ``key`` ([] if absent)."""
+        from state.query import jsonpath_query
+
+        doc = self.read(key)
+        return [] if doc is None else jsonpath_query(doc, expression)
+
+    def close(self) -> None:
+        """Release connections (a networked store); nothing to do for files or memory."""
 
     # -- primitives for backends ---------------------------------------------------
 

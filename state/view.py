@@ -12,20 +12,29 @@ path                       stored in                              writable
 ``version``, ``schema_version``, ``session_id``  bookkeeping        no
 anything else              ``sessions/<id>/state.json``            yes
 =========================  =====================================  ==========
+
+``version`` is the session's version: the sum of the write counters of
+``state.json`` and ``tasks.json``. Each committed change to either adds one, so
+it is the number a conditional write (``--if-version``) compares, whichever of
+the two files the path lives in (:func:`check_session_version`, under both
+documents' locks). A document moved aside as corrupt starts counting again:
+read the version again after such a warning.
 """
 
 from __future__ import annotations
 
-from state.errors import InvalidPathError
+from state.errors import ConflictError, InvalidPathError
 from state.paths import session_key
 from state.sessions import STATE, TASKS, require_session
 from state.storage import Storage
 
 TYPE_CHECKING = False
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # typing costs every CLI call milliseconds
     from typing import Any
 
-__all__ = ["READ_ONLY", "route", "session_view"]
+    from state.storage import Precondition
+
+__all__ = ["READ_ONLY", "check_session_version", "route", "session_version", "session_view"]
 
 READ_ONLY = ("version", "schema_version", "session_id")
 
@@ -43,10 +52,40 @@ def route(session_id: str, parts: list[str]) -> tuple[str, list[str]]:
     return session_key(session_id, STATE), parts
 
 
+def session_version(state: dict[str, Any] | None, tasks: dict[str, Any] | None) -> int:
+    """The session's version (see the module docstring)."""
+    return _counter(state) + _counter(tasks)
+
+
+def _counter(doc: dict[str, Any] | None) -> int:
+    value = (doc or {}).get("version", 0)
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+def check_session_version(session_id: str, key: str, expected: int) -> Precondition:
+    """A ``precondition`` for a transaction on ``key`` (one of the session's two
+    documents, the other one in ``also_lock``): ConflictError unless the session
+    is at version ``expected``."""
+    state_key = session_key(session_id, STATE)
+
+    def check(doc: dict[str, Any] | None, others: dict[str, dict[str, Any] | None]) -> None:
+        other = next(iter(others.values()), None)
+        state, tasks = (doc, other) if key == state_key else (other, doc)
+        current = session_version(state, tasks)
+        if current != expected:
+            raise ConflictError(
+                f"session {session_id} changed since version {expected} (now version "
+                f"{current}); read it again (get {session_id} version) and retry")
+
+    return check
+
+
 def session_view(store: Storage, session_id: str, *, with_metrics: bool = True) -> dict[str, Any]:
     """The state document with tasks (and, if asked, metrics) put in their places."""
     view = require_session(store, session_id)
-    tasks = (store.read(session_key(session_id, TASKS)) or {}).get("tasks", {})
+    tasks_doc = store.read(session_key(session_id, TASKS))
+    tasks = (tasks_doc or {}).get("tasks", {})
+    view["version"] = session_version(view, tasks_doc)
     active = view.setdefault("active_work", {})
     if isinstance(active, dict):
         active["tasks"] = tasks

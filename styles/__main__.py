@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import IO
 
-from state.cli import EXIT_CODES_HELP, CliParser, Output, run_main
+from state.cli import EXIT_CODES_HELP, CliParser, Front, Output, VerbTable, run_main
 from state.errors import NotFoundError
 from styles import STYLES
 
@@ -32,13 +32,12 @@ _DRY = {"install": "would install", "update": "would update", "unchanged": "unch
         "replace": "would replace"}
 
 
-def build_parser() -> CliParser:
-    parser = CliParser(prog=f"python -m {PROG}", description=DESCRIPTION,
-                       epilog=EXIT_CODES_HELP)
-    sub = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
-    p = sub.add_parser("install", help="copy the styles where Claude Code finds them",
-                       description="copy the styles where Claude Code finds them",
-                       epilog=EXIT_CODES_HELP)
+def build_parser(front: Front | None = None) -> CliParser:
+    parser = CliParser(prog=front.prog if front else f"python -m {PROG}",
+                       description=DESCRIPTION,
+                       epilog=front.epilog() if front else EXIT_CODES_HELP)
+    verb = VerbTable(parser, front).add
+    p = verb("install", "copy the styles where Claude Code finds them")
     where = p.add_mutually_exclusive_group()
     where.add_argument("--user", action="store_true",
                        help="~/.claude/output-styles/ (the default)")
@@ -47,7 +46,7 @@ def build_parser() -> CliParser:
     p.add_argument("--force", action="store_true",
                    help="overwrite files of the same name that are not Orchestra's")
     p.add_argument("--dry-run", action="store_true", help="say what would happen, write nothing")
-    sub.add_parser("list", help="list the styles", description="list the styles")
+    verb("list", "list the styles")
     return parser
 
 
@@ -93,8 +92,10 @@ def main(
     stdin: IO[str] | None = None,
     stdout: IO[str] | None = None,
     stderr: IO[str] | None = None,
+    front: Front | None = None,
 ) -> int:
-    return run_main(PROG, build_parser(), _handle, argv, stdout, stderr)
+    return run_main(front.prog if front else PROG, build_parser(front), _handle, argv, stdout,
+                    stderr)
 
 
 if __name__ == "__main__":

@@ -12,10 +12,17 @@ on the clock except through ``--at`` (default: now).
 from __future__ import annotations
 
 import argparse
-import os
 from collections.abc import Sequence
 
-from state.cli import EXIT_CODES_HELP, CliParser, Output, UsageError, log_problems, run_main
+from state.cli import (
+    EXIT_CODES_HELP,
+    CliParser,
+    Front,
+    Output,
+    UsageError,
+    log_problems,
+    run_main,
+)
 from state.store import open_store
 from styles.views import VIEWS
 
@@ -34,19 +41,28 @@ views:
 """ + "\n".join(f"  {name:<10} {desc}" for name, (_m, desc) in VIEWS.items()) + """
 
 The project is --project, else the session's project, else config default_project,
-else the only project there is. The session is --session, else $ORCHESTRA_SESSION_ID
-(marked '>' and shown in detail by 'sessions'). Blockers include tasks in progress
+else the only project there is. The session is --session, else the current one
+($ORCHESTRA_SESSION_ID, else $CLAUDE_CODE_SESSION_ID; marked '>' and shown in detail
+by 'sessions'). Blockers include tasks in progress
 whose session has been silent for render.blocker_idle_seconds (default 1800):
-  python -m state.shared_state set-config render.blocker_idle_seconds 900"""
+  orchestra shared set-config render.blocker_idle_seconds 900"""
 
 
-def build_parser() -> CliParser:
-    parser = CliParser(prog=f"python -m {PROG}", description=DESCRIPTION, epilog=EXIT_CODES_HELP)
-    parser.add_argument("view", metavar="VIEW", choices=list(VIEWS),
-                        help="one of: " + ", ".join(VIEWS))
+def build_parser(front: Front | None = None, view: str | None = None) -> CliParser:
+    """The parser; with ``view`` it renders that view only (``orchestra dashboard``)."""
+    if view is None:
+        parser = CliParser(prog=front.prog if front else f"python -m {PROG}",
+                           description=DESCRIPTION, epilog=EXIT_CODES_HELP)
+        parser.add_argument("view", metavar="VIEW", choices=list(VIEWS),
+                            help="one of: " + ", ".join(VIEWS))
+    else:
+        parser = CliParser(prog=front.prog if front else f"python -m {PROG} {view}",
+                           description=f"Show the {view} view: {VIEWS[view][1]}.",
+                           epilog=front.epilog(view) if front else EXIT_CODES_HELP)
+        parser.set_defaults(view=view)
     parser.add_argument("--project", metavar="P", help="project id (see above for the default)")
     parser.add_argument("--session", metavar="S",
-                        help="session id (default $ORCHESTRA_SESSION_ID)")
+                        help="session id (default: the current session)")
     parser.add_argument("--sprint", metavar="SPRINT", help="sprint to show (view 'sprint')")
     parser.add_argument("--at", metavar="TIME",
                         help="evaluate presence and idle times as of TIME (ISO 8601), "
@@ -90,14 +106,16 @@ def _handle(args: argparse.Namespace, out: Output, err: IO[str]) -> int:
         raise UsageError("--sprint only applies to the 'sprint' view")
     session, explicit = args.session, args.session is not None
     if session is None:
-        session = os.environ.get("ORCHESTRA_SESSION_ID") or None
+        from state.ids import current_session_id
+
+        session = current_session_id()
     at = _at(args.at)
     store = open_store()
     try:
         data, text = render(store, args.view, project=args.project, session=session,
                             session_required=explicit, sprint=args.sprint, at=at)
         if session is not None and data["session"] is None:
-            err.write(f"{PROG}: warning: session {session} (from ORCHESTRA_SESSION_ID) "
+            err.write(f"{PROG}: warning: session {session} (the current session) "
                       "not found; showing without it\n")
         if args.json:
             out.json(data)
@@ -115,8 +133,12 @@ def main(
     stdin: IO[str] | None = None,
     stdout: IO[str] | None = None,
     stderr: IO[str] | None = None,
+    front: Front | None = None,
+    view: str | None = None,
 ) -> int:
-    return run_main(PROG, build_parser(), _handle, argv, stdout, stderr)
+    """Render a view; ``view`` fixes it (then ``argv`` holds only the options)."""
+    return run_main(front.prog if front else PROG, build_parser(front, view), _handle, argv,
+                    stdout, stderr)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,14 @@
-"""Build ``demo.jsonl``: one whole Claude Code session assembled from the captured payloads.
+"""Build the shipped recordings from the captured payloads.
 
-    python examples/sessions/build_demo.py          # rewrite demo.jsonl
-    python examples/sessions/build_demo.py --check  # exit 1 if demo.jsonl is out of date
+    python examples/sessions/build_demo.py          # rewrite demo.jsonl and team-day.jsonl
+    python examples/sessions/build_demo.py --check  # exit 1 if either is out of date
+
+``team-day.jsonl`` (the README's main job) is a *scenario*: a team's day on the project
+``shop`` — three sessions (one ended, one idle, one live), a sprint with epics, tasks in
+every column (one blocked), messages between the sessions, a file both sessions edit (a
+claim), decisions and registered tools — written as hook payloads plus replay directives
+(``{"clock": "-14m"}``, ``{"orchestra": [...]}``; see :mod:`hooks.tooling.replay`).
+:mod:`team_day` beside this file builds it; ``demo.jsonl`` is one whole session:
 
 Every line starts from a real payload in ``tests/payloads/`` (Claude Code 2.1.332). The
 captures come from several sessions, so the session id, transcript paths, prompt id and
@@ -31,7 +38,7 @@ AGENT = "a97237ab0781df962"
 FILE = f"{PROJECT}/hello.txt"
 
 
-def _load(name: str) -> dict[str, Any]:
+def load_payload(name: str) -> dict[str, Any]:
     data: dict[str, Any] = json.loads((PAYLOADS / f"{name}.json").read_text(encoding="utf-8"))
     return data
 
@@ -51,7 +58,7 @@ def _unify(payload: dict[str, Any], *, prompt: bool = True) -> dict[str, Any]:
 def _tool(base: str, tool: str, tool_use_id: str, tool_input: dict[str, Any],
           **fields: Any) -> dict[str, Any]:
     """A derived tool payload: ``base`` with another tool, input and fields."""
-    out = _unify(_load(base))
+    out = _unify(load_payload(base))
     out["tool_name"] = tool
     out["tool_input"] = tool_input
     out["tool_use_id"] = tool_use_id
@@ -64,24 +71,24 @@ def _tool(base: str, tool: str, tool_use_id: str, tool_input: dict[str, Any],
 
 
 def session() -> list[dict[str, Any]]:
-    bash_fail = _load("PostToolUseFailure.Bash")
+    bash_fail = load_payload("PostToolUseFailure.Bash")
     agent_input = {"description": "Say ok", "prompt": "Reply with the single word ok.",
                    "subagent_type": "general-purpose"}
-    task_input = _load("PostToolUse.TaskCreate")["tool_input"]
+    task_input = load_payload("PostToolUse.TaskCreate")["tool_input"]
     update_input = {"taskId": "1", "status": "completed"}
-    write_input = _load("PreToolUse.Write")["tool_input"]
+    write_input = load_payload("PreToolUse.Write")["tool_input"]
     edit_input = {"file_path": FILE, "old_string": "hello", "new_string": "hello, world",
                   "replace_all": False}
-    prompt = _unify(_load("UserPromptSubmit"))
+    prompt = _unify(load_payload("UserPromptSubmit"))
     prompt["prompt"] = ("Create hello.txt, make it say hello, world, check it, run ls on a "
                         "missing folder, ask a subagent to say ok, and track it as a task.")
     events = [
-        _unify(_load("SessionStart.startup")),
-        _unify(_load("InstructionsLoaded.session_start")),
+        _unify(load_payload("SessionStart.startup")),
+        _unify(load_payload("InstructionsLoaded.session_start")),
         prompt,
-        _unify(_load("PreToolUse.Bash")),
-        _unify(_load("PostToolUse.Bash")),
-        _unify(_load("PostToolBatch.single")),
+        _unify(load_payload("PreToolUse.Bash")),
+        _unify(load_payload("PostToolUse.Bash")),
+        _unify(load_payload("PostToolBatch.single")),
         _tool("PreToolUse.Write", "Write", "toolu_fake0012", write_input),
         _tool("PostToolUse.Bash", "Write", "toolu_fake0012", write_input, duration_ms=4,
               tool_response={"type": "create", "filePath": FILE, "content": "hello\n",
@@ -101,44 +108,54 @@ def session() -> list[dict[str, Any]]:
         _tool("PreToolUse.Bash", "Bash", bash_fail["tool_use_id"], bash_fail["tool_input"]),
         _unify(bash_fail),
         _tool("PreToolUse.Bash", "Agent", "toolu_demo0006", agent_input),
-        _unify(_load("SubagentStart")),
-        _unify(_load("SubagentStop")),
+        _unify(load_payload("SubagentStart")),
+        _unify(load_payload("SubagentStop")),
         _tool("PostToolUse.Bash", "Agent", "toolu_demo0006", agent_input, duration_ms=2140,
               tool_response={"status": "completed", "prompt": agent_input["prompt"],
                              "agentId": AGENT, "content": [{"type": "text", "text": "ok"}],
                              "totalDurationMs": 2131, "totalTokens": 0,
                              "totalToolUseCount": 0}),
         _tool("PreToolUse.Bash", "TaskCreate", "toolu_demo0007", task_input),
-        _unify(_load("TaskCreated")),
+        _unify(load_payload("TaskCreated")),
         _tool("PostToolUse.TaskCreate", "TaskCreate", "toolu_demo0007", task_input),
         _tool("PreToolUse.Bash", "TaskUpdate", "toolu_demo0008", update_input),
-        _unify(_load("TaskCompleted")),
+        _unify(load_payload("TaskCompleted")),
         _tool("PostToolUse.Bash", "TaskUpdate", "toolu_demo0008", update_input, duration_ms=6,
               tool_response={"success": True, "taskId": "1", "updatedFields": ["status"],
                              "statusChange": {"from": "pending", "to": "completed"}}),
-        _unify(_load("MessageDisplay")),
-        _unify(_load("Stop")),
-        _unify(_load("SessionEnd.other")),
+        _unify(load_payload("MessageDisplay")),
+        _unify(load_payload("Stop")),
+        _unify(load_payload("SessionEnd.other")),
     ]
     return events
 
 
-def render() -> str:
+def render(lines: list[dict[str, Any]] | None = None) -> str:
     return "".join(json.dumps(e, ensure_ascii=False, separators=(",", ":")) + "\n"
-                   for e in session())
+                   for e in (session() if lines is None else lines))
+
+
+def outputs() -> dict[Path, str]:
+    sys.path.insert(0, str(HERE))
+    from team_day import TEAM_DAY, team_day
+
+    return {OUTPUT: render(), TEAM_DAY: render(team_day())}
 
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
-    text = render()
-    if "--check" in args:
-        current = OUTPUT.read_text(encoding="utf-8") if OUTPUT.exists() else ""
-        if current != text:
-            sys.stderr.write(f"{OUTPUT} is out of date: run python {__file__}\n")
-            return 1
-        return 0
-    OUTPUT.write_text(text, encoding="utf-8")
-    return 0
+    stale = []
+    for path, text in outputs().items():
+        current = path.read_text(encoding="utf-8") if path.exists() else ""
+        if current == text:
+            continue
+        if "--check" in args:
+            stale.append(path)
+        else:
+            path.write_text(text, encoding="utf-8")
+    for path in stale:
+        sys.stderr.write(f"{path} is out of date: run python {__file__}\n")
+    return 1 if stale else 0
 
 
 if __name__ == "__main__":

@@ -61,4 +61,4 @@ def legend(kind: str) -> str:
 
 def no_project(box: Box) -> Box:
     return box.line("No project: pass --project P, or set one with").line(
-        "  python -m state.shared_state set-config default_project P")
+        "  orchestra shared set-config default_project P")

@@ -85,7 +85,7 @@ def text(data: dict[str, Any]) -> str:
         box.line(columns([(f"{entry['n']:>3}", 3), (short_time(entry["replaced_at"]), 19),
                           (f"changed {entry['changed']}", 50)]))
     if len(history) > MAX_HISTORY:
-        box.line(f"  + {len(history) - MAX_HISTORY} older (python -m state.shared_state "
+        box.line(f"  + {len(history) - MAX_HISTORY} older (orchestra shared "
                  "config-history)")
     if not history:
         box.line("  no changes recorded yet")

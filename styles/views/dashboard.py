@@ -95,7 +95,7 @@ def text(data: dict[str, Any]) -> str:
         box.line(columns([("", 1), (t["name"], 24), (f"{t['busy']}/{t['max_instances']} busy", 10),
                           (", ".join(t["capabilities"]), 36)]))
     if not tools:
-        box.line("  No tools registered (python -m state.shared_state register-tool --help).")
+        box.line("  No tools registered (orchestra shared register-tool --help).")
 
     blocked = data["blockers"]
     box.section(f"BLOCKERS ({len(blocked)})")

@@ -42,6 +42,6 @@ def text(data: dict[str, Any]) -> str:
         if data["project"] is None:
             no_project(box)
         else:
-            box.line("No decisions yet: python -m state.shared_state decide "
+            box.line("No decisions yet: orchestra shared decide "
                      f"{data['project']} --title T --rationale R --by NAME")
     return box.text()

@@ -59,8 +59,10 @@ def text(data: dict[str, Any]) -> str:
                           (f"agents {s['agents_busy']} busy", 13),
                           (f"inbox {inbox}" if inbox is not None else "", 8),
                           (short_time(s["last_heartbeat"]), 19)]))
-        if s["current_task"]:
-            box.line(f"    now: {s['current_task']}")
+        where = f"on {s['machine']}" if s.get("machine") else ""
+        if s["current_task"] or where:
+            now = f"now: {s['current_task']}" if s["current_task"] else ""
+            box.line("    " + "   ".join(part for part in (where, now) if part))
     if not rows:
         box.line("  No sessions yet: each appears with its first Claude Code hook event.")
     detail = data["detail"]
@@ -70,7 +72,8 @@ def text(data: dict[str, Any]) -> str:
         box.line(f"project {s['project'] or '-'}   mode {s['mode'] or '-'}   "
                  f"created {short_time(s['created_at'])}")
         box.line(f"sprint {s['current_sprint'] or '-'}   epic {s['current_epic'] or '-'}   "
-                 f"last event {s['last_event'] or '-'} {s['last_tool'] or ''}".rstrip())
+                 f"last event {s['last_event'] or '-'} {s['last_tool'] or ''}".rstrip()
+                 + (f"   machine {s['machine']}" if s.get("machine") else ""))
         box.line(f"tasks ({len(detail['tasks'])})")
         for t in detail["tasks"][:DETAIL_TASKS]:
             box.line(columns([("", 1), (mark(TASK_MARK, t["column"]), 3),

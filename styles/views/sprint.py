@@ -53,7 +53,7 @@ def text(data: dict[str, Any]) -> str:
         if data["project"] is None:
             no_project(box)
         else:
-            box.line("No sprints yet: python -m state.shared_state update-sprint "
+            box.line("No sprints yet: orchestra shared update-sprint "
                      f"{data['project']} SPRINT --status active")
     else:
         box.section(f"SPRINT {sprint['id']} {sprint['title'] or ''}".rstrip(),

@@ -37,7 +37,7 @@ def text(data: dict[str, Any]) -> str:
         if data["project"] is None:
             no_project(box)
         else:
-            box.line(f"  No members: python -m state.shared_state set-member {data['project']}"
+            box.line(f"  No members: orchestra shared set-member {data['project']}"
                      " NAME --role ROLE")
     tools = data["tools"]
     box.section(f"TOOLS ({len(tools)})", "busy/max instances, free, capabilities")
@@ -45,7 +45,7 @@ def text(data: dict[str, Any]) -> str:
         box.line(columns([("", 1), (t["name"], 24), (f"{t['busy']}/{t['max_instances']}", 5),
                           (f"{t['free']} free", 7), (", ".join(t["capabilities"]) or "-", 33)]))
     if not tools:
-        box.line("  No tools registered (python -m state.shared_state register-tool --help).")
+        box.line("  No tools registered (orchestra shared register-tool --help).")
     agents = data["agents"]
     box.section(f"AGENTS ({len(agents)})", legend("agent"))
     for a in agents[:MAX_AGENTS]:

@@ -66,8 +66,8 @@ def test_claims_listed_and_released(home: Path, dispatch: Callable[..., Any],
                      tool_input={"file_path": "/home/dev/project/a.py", "content": "x"}))
     monkeypatch.setenv("ORCHESTRA_SESSION_ID", "beta")
     code, claims, _ = cli(session_manager.main, "claims")
-    assert code == 0 and [(c["path"], c["session"]) for c in claims] == [
-        ("/home/dev/project/a.py", "alpha")]
+    assert code == 0 and [(c["file"], c["path"], c["session"]) for c in claims] == [
+        ("a.py", "/home/dev/project/a.py", "alpha")]
     edit = payload("PreToolUse.Bash", "beta", tool_name="Edit",
                    tool_input={"file_path": "/home/dev/project/a.py"})
     assert dispatch(edit).reply is not None

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -47,16 +48,20 @@ def test_direct_project_and_broadcast_each_once(home: Path,
     assert 'from="alpha"' in seen["beta"] and "DATA written by another session" in seen["beta"]
 
 
-def test_project_message_reaches_later_sessions_but_not_older_messages(
+def test_project_message_reaches_later_sessions_until_it_expires(
         home: Path, dispatch: Callable[..., Any]) -> None:
     _start(dispatch, "alpha")
     store = open_store(home)
-    send_message(store, text="before delta started", sender="alpha", to_project="project")
-    _start(dispatch, "delta")
+    send_message(store, text="sent earlier, still valid", sender="alpha", to_project="project")
+    gone = send_message(store, text="expired meanwhile", sender="alpha", to_project="project",
+                        ttl=0.01)
+    while time.time() <= gone["expires"]:
+        time.sleep(0.01)
+    at_start = context_of(dispatch(payload("SessionStart.startup", "delta")))
     send_message(store, text="after delta started", sender="alpha", to_project="project")
-    text = context_of(dispatch(payload("PostToolUse.Bash", "delta")))
-    assert "after delta started" in text
-    assert "before delta started" not in text
+    later = context_of(dispatch(payload("PostToolUse.Bash", "delta")))
+    assert "sent earlier, still valid" in at_start and "after delta started" in later
+    assert "expired meanwhile" not in at_start + later
 
 
 def test_messages_survive_restart_and_are_listed(home: Path,

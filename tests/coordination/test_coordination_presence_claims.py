@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from handlers.claims import bash_targets
 from state.shared import set_config
 from state.store import open_store
 from tests.coordination._helpers import context_of
@@ -34,7 +35,7 @@ def test_presence_names_self_peers_files_and_commands(home: Path,
     assert "this is session gamma of project project" in text
     assert "- alpha (active" in text and "- beta (active" in text
     assert "recent files /home/dev/project/src/app.py" in text
-    assert "python -m state.session_manager inbox -" in text
+    assert "`orchestra inbox`" in text and "`orchestra who --project project`" in text
     alone = context_of(dispatch(payload("SessionStart.startup", "solo",
                                         cwd="/home/dev/other")))
     assert "No other live session is working on other." in alone
@@ -52,6 +53,28 @@ def test_env_file_exports_session_id_once(home: Path, tmp_path: Path,
     assert lines[0] == "export FOO=1"
     assert lines.count("export ORCHESTRA_SESSION_ID=alpha") == 1
     assert f"export ORCHESTRA_HOME={home}" in lines
+    # Settings mode: `orchestra` resolves in Bash through a folder that holds only it.
+    assert lines.count(f"export PATH={home / 'bin'}:\"$PATH\"") == 1
+    assert sorted(p.name for p in (home / "bin").iterdir()) == ["orchestra"]
+    launcher = home / "bin" / "orchestra"
+    assert f"exec {sys.executable} -P -m orchestra" in launcher.read_text()
+    ran = subprocess.run([str(launcher), "--version"], capture_output=True, text=True,
+                         timeout=60, cwd=tmp_path)
+    assert ran.returncode == 0 and ran.stdout.startswith("orchestra "), ran.stderr
+
+
+def test_env_file_in_plugin_mode_points_the_launcher_at_its_data(
+        home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        dispatch: Callable[..., Any]) -> None:
+    env_file = tmp_path / "claude-env"
+    monkeypatch.setenv("CLAUDE_ENV_FILE", str(env_file))
+    monkeypatch.setenv("CLAUDE_PLUGIN_ROOT", str(tmp_path / "plugin"))
+    monkeypatch.setenv("CLAUDE_PLUGIN_DATA", str(tmp_path / "data"))
+    dispatch(payload("SessionStart.startup", "alpha"))
+    lines = env_file.read_text().splitlines()
+    assert f"export ORCHESTRA_PLUGIN_DATA={tmp_path / 'data'}" in lines
+    assert not any(line.startswith("export PATH=") for line in lines)  # Claude Code does it
+    assert not (home / "bin").exists()
 
 
 @pytest.mark.parametrize("policy", ["off", "warn", "ask", "deny"])
@@ -107,12 +130,34 @@ def test_bash_writes_claim_files(home: Path, dispatch: Callable[..., Any]) -> No
     ("printf x >> log.txt", ["log.txt"]),
     ("cat a | tee -a one.txt two.txt", ["one.txt", "two.txt"]),
     ("sed -i 's/a/b/' f1 f2", ["f1", "f2"]),
+    ("sed -i.bak -e s/a/b/ -e s/c/d/ f", ["f"]),
+    ("sed -Ei s/a/b/ f", ["f"]),
+    ("sed -i '' s/a/b/ f", ["f"]),  # BSD
+    ("sed --in-place=.bak 's/x/y/' src/app.py", ["src/app.py"]),
+    ("sed -n p f > g", ["g"]),
     ("mv old.py new.py", ["new.py"]),
-    ("cp -r src/ dest/", ["dest/"]),
+    ("mv new.py src/", ["src/new.py"]),
+    ("mv a.py b.py lib", ["lib/a.py", "lib/b.py"]),
+    ("mv -t lib a.py", ["lib/a.py"]),
+    ("cp -r src/ dest/", ["dest/src"]),
     ("ls > /dev/null 2>&1", []),
     ('echo "a > b"', []),
+    ("echo '>' x", []),
     ("git status && echo 1 >> n.txt", ["n.txt"]),
     ("grep -r foo .", []),
+    ("echo hi &> src/app.py", ["src/app.py"]),
+    ("echo x 2> err.log >&2", ["err.log"]),
+    ("cd src && echo hi > app.py", ["src/app.py"]),
+    ("(cd src; echo > a) ; echo > b", ["src/a", "b"]),
+    ("cd /abs/where && echo > x", ["/abs/where/x"]),
+    ("cd $(dirname f) && echo > x", []),
+    ('echo hi > "$OUT"', []),
+    ("cat > f <<EOF\nnot > a target\nEOF\necho > y", ["f", "y"]),
+    ("LC_ALL=C sudo sed -i s/a/b/ conf 2>/dev/null", ["conf"]),
 ])
 def test_bash_targets(command: str, targets: list[str]) -> None:
-    assert bash_targets(command) == targets
+    from handlers.bash_writes import bash_targets
+
+    base = "/nonexistent/w"
+    expected = [t if t.startswith("/") else f"{base}/{t}" for t in targets]
+    assert bash_targets(command, base) == expected

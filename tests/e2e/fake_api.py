@@ -37,10 +37,10 @@ messages already in the request's ``messages``, so the server keeps no state
 per conversation and a retried request gets the same turn. Past the end of a
 script the answer is the text ``done.`` with ``end_turn``.
 
-A turn is a list of blocks: a ``str`` or ``text(...)`` for text, and
-``tool_use(name, input)`` for a tool call (its id, ``toolu_e2e_0001`` and up,
-is made by the server). A turn with any tool call stops with ``tool_use``,
-a text-only turn with ``end_turn``.
+A turn is a list of blocks (or a function of the request body returning one): a
+``str`` or ``text(...)`` for text, and ``tool_use(name, input)`` for a tool call (its
+id, ``toolu_e2e_0001`` and up, is made by the server). A turn with any tool call
+stops with ``tool_use``, a text-only turn with ``end_turn``.
 
 Example::
 
@@ -82,7 +82,9 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 Block = dict[str, Any]
-Turn = Sequence["Block | str"]
+#: A scripted turn: blocks, or a function of the request body that returns them (for a
+#: turn that depends on what Claude Code sent, such as a hook's context).
+Turn = Sequence["Block | str"] | Callable[[dict[str, Any]], Sequence["Block | str"]]
 
 #: What a conversation hears once its script has run out.
 DONE_TEXT = "done."
@@ -420,6 +422,8 @@ class FakeAnthropic:
         turn_no = assistant_count(body)
         done: Turn = [text(self.script.done_text)]
         turn = turns[turn_no] if turn_no < len(turns) else done
+        if callable(turn):
+            turn = turn(body)
         return kind, turn_no, self._message(model, turn)
 
     def _message(self, model: str, turn: Iterable[Block | str]) -> dict[str, Any]:

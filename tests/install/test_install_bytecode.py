@@ -7,7 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-from hooks.install import compile_bytecode
+from hooks.tooling.install import compile_bytecode
 
 
 def test_compile_bytecode_writes_pyc_for_the_dispatcher(tmp_path: Path) -> None:

@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
-from hooks import registration
-from hooks.doctor import diagnose
-from hooks.doctor_state import find_orphans
+from hooks.tooling import registration
+from hooks.tooling.doctor import diagnose
+from hooks.tooling.doctor_state import find_orphans
 
 DECOY_INIT = "raise SystemExit('decoy hooks package imported')\n"
 
@@ -60,6 +60,21 @@ def test_not_registered_is_broken(cli: Any) -> None:
     assert result.code == 1
     assert "FAIL  registration     Orchestra is not registered" in result.out
     assert "fix: python -m hooks install" in result.out
+
+
+def test_plugin_mode_needs_no_settings_and_refuses_a_second_registration(
+        cli: Any, env: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run through the plugin launcher (which sets ORCHESTRA_PLUGIN_ROOT), doctor accepts
+    the plugin's own registration, and fails a settings registration beside it."""
+    monkeypatch.setenv("ORCHESTRA_PLUGIN_ROOT", "/plugins/orchestra")
+    result = cli("doctor")
+    assert "FAIL  registration" not in result.out
+    assert "ok    registration     plugin: /plugins/orchestra registers Orchestra" in result.out
+    assert cli("install").code == 0
+    result = cli("doctor")
+    assert result.code == 1
+    assert "Orchestra runs as a plugin and is also registered in user settings" in result.out
+    assert "fix: orchestra uninstall --scope user" in result.out
 
 
 def test_duplicate_registration_is_found(cli: Any, env: Any, other_python: str) -> None:

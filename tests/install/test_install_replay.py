@@ -16,8 +16,9 @@ from typing import Any
 import pytest
 
 from hooks import dispatch
-from hooks.recording import read_recording, record_payload, record_target, redact_payload
-from hooks.replay import normalise
+from hooks.capture import record_payload, record_target, redact_payload
+from hooks.tooling.record import read_recording
+from hooks.tooling.replay import normalise
 
 REPO = Path(__file__).resolve().parents[2]
 DEMO = REPO / "examples" / "sessions" / "demo.jsonl"

@@ -13,9 +13,9 @@ from typing import Any
 import jsonschema
 import pytest
 
-from hooks import registration
-from hooks.cli import CliError
-from hooks.settings_file import load, render, save
+from hooks.tooling import registration
+from hooks.tooling.cli import CliError
+from hooks.tooling.settings_file import load, render, save
 
 REPO = Path(__file__).resolve().parents[2]
 SCHEMA = json.loads((REPO / "tests" / "schemas" / "claude-code-settings.schema.json")

@@ -12,9 +12,9 @@ from typing import Any
 import jsonschema
 import pytest
 
-from hooks import registration
 from hooks.events import EVENT_NAMES
-from hooks.settings_file import render
+from hooks.tooling import registration
+from hooks.tooling.settings_file import render
 
 REPO = Path(__file__).resolve().parents[2]
 TEMPLATE = REPO / "settings.template.json"

@@ -187,7 +187,7 @@ def _check_locks_free(root: Path) -> int:
 
 
 def _trials(root: Path, kind: str, rng: Random, seed: int) -> dict[str, int]:
-    from hooks.doctor_state import check_orphans
+    from hooks.tooling.doctor_state import check_orphans
     from state.store import open_store
 
     _seed_root(root, kind)
@@ -268,7 +268,7 @@ def test_sigkill_writer_at_random_moments(kind: str, outer: Path, root: Path, rn
 def test_sigkill_the_real_dispatch_command(outer: Path, root: Path, rng: Random,
                                            report: Any) -> None:
     """The real command, killed anywhere between interpreter start and exit."""
-    from hooks.doctor_state import find_orphans
+    from hooks.tooling.doctor_state import find_orphans
 
     seed = suite_seed()
     _seed_root(root, "dispatcher")
@@ -314,7 +314,7 @@ def test_doctor_fix_removes_the_orphans_of_every_writer(outer: Path, root: Path,
                                                         report: Any) -> None:
     """Temp files named the way each atomic writer names them, left by a dead process, are
     found and removed by ``doctor --fix``; a live writer's temp file is left alone."""
-    from hooks.doctor_state import check_orphans
+    from hooks.tooling.doctor_state import check_orphans
 
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
                           capture_output=True, text=True, check=True)

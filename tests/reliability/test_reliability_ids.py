@@ -175,7 +175,8 @@ def _check_only_ids_below(root: Path) -> None:
                 name = parts[2]
                 stem = name.split(".")[0]
                 assert stem in ("state", "tasks", "usage", "inbox", "heartbeat", "events",
-                                "messages", "claims", "epics", "sprints", "team", "decisions"), rel
+                                "identity", "messages", "claims", "epics", "sprints", "team",
+                                "decisions"), rel
 
 
 def test_payload_values_that_name_things_stay_inside_documents(

@@ -111,12 +111,33 @@ def fstore(home: Path) -> FileStorage:
     return FileStorage(home)
 
 
+@pytest.fixture(params=["file", "memory", "postgres"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Storage]:
+    """Each storage semantics test runs on every backend (PostgreSQL: a throwaway cluster,
+    a schema of the test's own, the machine's part under tmp_path)."""
+    yield from _open(request, tmp_path)
+
+
 @pytest.fixture(params=["file", "memory"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Storage:
-    """Each storage semantics test runs on both backends."""
+def byte_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Storage]:
+    """Backends that hold raw bytes, so torn lines and corrupt documents can exist
+    (PostgreSQL refuses them on the way in: see tests/postgres)."""
+    yield from _open(request, tmp_path)
+
+
+def _open(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Storage]:
     if request.param == "file":
-        return FileStorage(tmp_path / "store")
-    return MemoryStorage()
+        yield FileStorage(tmp_path / "store")
+    elif request.param == "memory":
+        yield MemoryStorage()
+    else:
+        from state.store import open_store
+
+        url = request.getfixturevalue("pg_url")
+        request.getfixturevalue("monkeypatch").setenv("ORCHESTRA_STORE_URL", url)
+        store = open_store(tmp_path / "machine")
+        yield store
+        store.close()
 
 
 @pytest.fixture

@@ -165,16 +165,16 @@ def test_invalid_jsonpath_is_an_error_not_an_empty_result(expression: str) -> No
 
 
 def test_compiled_expressions_are_cached(monkeypatch: pytest.MonkeyPatch) -> None:
-    import jsonpath_ng.ext
+    import state.jsonpath.parser as parser
 
     calls: list[str] = []
-    real = jsonpath_ng.ext.parse
+    real = parser.parse_query
 
     def counting(expression: str) -> Any:
         calls.append(expression)
         return real(expression)
 
-    monkeypatch.setattr(jsonpath_ng.ext, "parse", counting)
+    monkeypatch.setattr(parser, "parse_query", counting)
     expression = "$.active_work.agents[?(@.n == 424242)]"  # not used by any other test
     for _ in range(3):
         assert jsonpath_query(DOC, expression) == []

@@ -1,4 +1,5 @@
-"""Storage semantics, run on both backends (FileStorage and its MemoryStorage twin)."""
+"""Storage semantics, run on every backend: FileStorage, its MemoryStorage twin and PostgreSQL
+(torn and corrupt data only where raw bytes can be stored: ``byte_store``)."""
 
 from __future__ import annotations
 
@@ -191,12 +192,14 @@ def test_rotation_after_an_old_segment_was_deleted_overwrites_nothing(
     assert [r["i"] for r in store.read_log(LOG)] == kept + list(range(30, 60))
 
 
-def test_torn_last_line_is_skipped(store: Storage, plant: Any) -> None:
+def test_torn_last_line_is_skipped(byte_store: Storage, plant: Any) -> None:
+    store = byte_store
     plant(store, LOG, b'{"i":0}\n{"i":1}\n[1,2]\n\n{"i":2,"tru')
     assert list(store.read_log(LOG)) == [{"i": 0}, {"i": 1}]
 
 
-def test_append_after_torn_line_is_not_lost(store: Storage, plant: Any) -> None:
+def test_append_after_torn_line_is_not_lost(byte_store: Storage, plant: Any) -> None:
+    store = byte_store
     plant(store, LOG, b'{"i":0}\n{"i":1,"tru')
     store.append(LOG, {"i": 2})
     store.append(LOG, {"i": 3})
@@ -208,8 +211,9 @@ def test_append_after_torn_line_is_not_lost(store: Storage, plant: Any) -> None:
 
 @pytest.mark.parametrize("raw", [b'{"a": 1', b"[1, 2]", b"\xff\xfe", b"null", b""])
 def test_corrupt_document_is_moved_aside_and_reported(
-    store: Storage, plant: Any, raw: bytes
+    byte_store: Storage, plant: Any, raw: bytes
 ) -> None:
+    store = byte_store
     plant(store, KEY, raw)
     assert store.read(KEY) is None
     assert len(store.problems) == 1
@@ -221,14 +225,16 @@ def test_corrupt_document_is_moved_aside_and_reported(
     assert store.require(KEY)["a"] == 1
 
 
-def test_corrupt_document_met_by_a_writer_is_moved_aside(store: Storage, plant: Any) -> None:
+def test_corrupt_document_met_by_a_writer_is_moved_aside(byte_store: Storage, plant: Any) -> None:
+    store = byte_store
     plant(store, KEY, b"{broken")
     write(store, a=1)
     assert store.require(KEY) == {"schema_version": 1, "a": 1, "version": 1}
     assert len(store.problems) == 1
 
 
-def test_second_corruption_does_not_overwrite_first_copy(store: Storage, plant: Any) -> None:
+def test_second_corruption_does_not_overwrite_first_copy(byte_store: Storage, plant: Any) -> None:
+    store = byte_store
     plant(store, KEY, b"{first")
     store.read(KEY)
     plant(store, KEY, b"{second")

@@ -195,6 +195,7 @@ def build_fixture_state(home: Path) -> None:
         for name in _SESSION_ENV:
             mp.delenv(name, raising=False)
         mp.setenv("ORCHESTRA_HOME", str(home))
+        mp.setenv("ORCHESTRA_MACHINE_ID", "devbox-1")  # fixed: the snapshots show it
         for at, step in fixture_steps():
             clock.t = at
             if isinstance(step, dict):

@@ -1,7 +1,7 @@
 """Every output style is a valid Claude Code output style, and every command it tells
 Claude to run works as written against a real state (exit 0, non-empty output).
 
-Commands are the backticked ``python -m ...`` spans of a style. A word in angle
+Commands are the backticked ``orchestra ...`` spans of a style. A word in angle
 brackets is a placeholder the style asks Claude to fill in; :data:`PLACEHOLDERS`
 holds a value for each that exists in the fixture state, and an unknown
 placeholder fails the test, so a new command cannot slip in untested.
@@ -19,9 +19,7 @@ import pytest
 
 from styles import STYLES, style_path
 
-MODULES = ("state.state_manager", "state.session_manager", "state.shared_state",
-           "styles.render", "styles")
-COMMAND = re.compile(r"`(python -m [^`]+)`")
+COMMAND = re.compile(r"`(orchestra [^`]+)`")
 PLACEHOLDER = re.compile(r"<([a-z_]+)>")
 ENV_VAR = re.compile(r"\$(?:(\w+)|\{(\w+)\})")
 #: A value for every placeholder the styles use, valid in the fixture state
@@ -85,8 +83,8 @@ def test_style_is_a_sudolang_program_in_the_seed_pattern(stem: str) -> None:
     for case in ('(input starts with "/")', '(input starts with "@")',
                  '(input starts with "#")', "default => showSuggestions(input)"):
         assert case in process, f"{stem}: processInput lacks {case}"
-    assert "$ORCHESTRA_SESSION_ID" in body
-    for text, _command in re.findall(r"^\s*(\w+):\s+(`python -m [^`]+`)\s*$",
+    assert "Every orchestra command knows the current session" in body
+    for text, _command in re.findall(r"^\s*(\w+):\s+(`orchestra [^`]+`)\s*$",
                                      body[body.index("stateIntegration {"):], re.M):
         assert text  # every stateIntegration entry is "name: `command`"
 
@@ -97,19 +95,23 @@ def test_dashboard_has_the_navigation_commands() -> None:
         assert command in body
 
 
-def test_every_command_uses_an_orchestra_module_and_known_placeholders() -> None:
+def test_every_command_is_an_orchestra_verb_with_known_placeholders() -> None:
+    from orchestra.verbs import VERBS
+
     assert len(ALL_COMMANDS) >= 40
     for stem, _i, command in ALL_COMMANDS:
         argv = shlex.split(command)
-        assert argv[:2] == ["python", "-m"] and argv[2] in MODULES, (stem, command)
+        assert argv[0] == "orchestra" and argv[1] in VERBS, (stem, command)
         unknown = set(PLACEHOLDER.findall(command)) - set(PLACEHOLDERS)
         assert not unknown, f"{stem}: {command}: no test value for {unknown}"
-        assert "SESSION_ID" not in command.replace("$ORCHESTRA_SESSION_ID", ""), command
+        assert "SESSION_ID" not in command, command  # the current session is implied
 
 
-def test_every_style_renders_its_views_through_styles_render() -> None:
+def test_every_style_renders_its_views_through_orchestra() -> None:
+    from styles.views import VIEWS
+
     for stem in STYLES:
-        assert any(c.startswith("python -m styles.render ") for c in commands(stem)), stem
+        assert any(shlex.split(c)[1] in VIEWS for c in commands(stem)), stem
 
 
 def _argv(command: str, env: dict[str, str]) -> list[str]:
@@ -118,8 +120,8 @@ def _argv(command: str, env: dict[str, str]) -> list[str]:
              for word in shlex.split(command)]
     words = [ENV_VAR.sub(lambda m: env.get(m.group(1) or m.group(2), ""), word)
              for word in words]
-    assert words[0] == "python"
-    return [sys.executable, *words[1:]]
+    assert words[0] == "orchestra"
+    return [sys.executable, "-m", "orchestra", *words[1:]]
 
 
 @pytest.mark.parametrize(("stem", "index", "command"), ALL_COMMANDS,
@@ -144,10 +146,29 @@ def test_commands_fail_cleanly_without_a_session(state_copy: Path,
     """Outside an Orchestra session a style's session command says so in one line."""
     import subprocess
 
-    command = next(c for _s, _i, c in ALL_COMMANDS if "$ORCHESTRA_SESSION_ID" in c)
+    command = next(c for _s, _i, c in ALL_COMMANDS if c.startswith("orchestra get "))
     env = child_env(state_copy)
     proc = subprocess.run(_argv(command, env), env=env, cwd=tmp_path, capture_output=True,
                           text=True, timeout=60)
     assert proc.returncode == 2
-    assert "ORCHESTRA_SESSION_ID is not set" in proc.stderr
+    assert "neither ORCHESTRA_SESSION_ID nor CLAUDE_CODE_SESSION_ID is set" in proc.stderr
     assert len(proc.stderr.splitlines()) == 1
+
+
+def test_claude_code_session_id_is_enough(state_copy: Path,
+                                          child_env: Callable[..., dict[str, str]],
+                                          tmp_path: Path) -> None:
+    """Claude Code sets CLAUDE_CODE_SESSION_ID in the model's Bash; the commands use it
+    when ORCHESTRA_SESSION_ID is not there (before the first SessionStart export)."""
+    import json
+    import subprocess
+
+    env = child_env(state_copy, CLAUDE_CODE_SESSION_ID="sess-beta")
+    proc = subprocess.run([sys.executable, "-m", "orchestra", "show"], env=env, cwd=tmp_path,
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["session_id"] == "sess-beta"
+    env["ORCHESTRA_SESSION_ID"] = "sess-alpha"  # Orchestra's own export wins
+    proc = subprocess.run([sys.executable, "-m", "orchestra", "show"], env=env, cwd=tmp_path,
+                          capture_output=True, text=True, timeout=60)
+    assert json.loads(proc.stdout)["session_id"] == "sess-alpha"

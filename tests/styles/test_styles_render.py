@@ -262,7 +262,7 @@ def test_unknown_session_in_the_environment_is_a_warning(render: Render,
                                                          fixture_home: Path) -> None:
     result = render(fixture_home, "dashboard", "--at", AT, session="ghost")
     assert result.code == 0
-    assert result.err == ("styles.render: warning: session ghost (from ORCHESTRA_SESSION_ID) "
+    assert result.err == ("styles.render: warning: session ghost (the current session) "
                           "not found; showing without it\n")
 
 

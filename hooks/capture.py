@@ -1,7 +1,7 @@
-"""Recording the payloads Claude Code sends, so a session can be replayed without Claude.
+"""Capturing the payloads Claude Code sends (the runtime half of recording).
 
 Switched on by ``ORCHESTRA_RECORD=FILE`` (or the config key ``record``, which
-``python -m hooks record on FILE|off|status`` sets; see :func:`record_target`); the
+``python -m hooks record on FILE|off|status`` sets, see :mod:`hooks.tooling.record`); the
 dispatcher then calls :func:`record_payload` for every event before dispatching it. Each
 payload becomes one JSON line, appended with a single ``write`` on an ``O_APPEND``
 descriptor (parallel hooks do not interleave), to a file created ``0600`` (folders ``0700``).
@@ -21,8 +21,7 @@ import os
 import sys
 from typing import Any
 
-__all__ = ["MAX_STRING", "main", "read_recording", "record_payload", "record_target",
-           "redact_payload"]
+__all__ = ["MAX_STRING", "record_payload", "record_target", "redact_payload"]
 
 MAX_STRING = 100_000
 #: Top-level fields a replay needs verbatim.
@@ -98,61 +97,3 @@ def _line(payload: dict[str, Any]) -> bytes:
         return text.encode("utf-8")
     except UnicodeEncodeError:  # a lone surrogate (from a \ud800 escape): keep it escaped
         return (json.dumps(payload, separators=(",", ":")) + "\n").encode("ascii")
-
-
-def read_recording(path: str) -> list[dict[str, Any]]:
-    """The payloads of a recording, in order; ``ValueError`` names the first bad line."""
-    payloads = []
-    with open(path, encoding="utf-8") as fh:
-        for number, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            try:
-                payload = json.loads(line)
-            except ValueError as exc:
-                raise ValueError(f"{path}, line {number}: not JSON ({exc})") from None
-            if not isinstance(payload, dict) or not isinstance(
-                    payload.get("hook_event_name"), str):
-                raise ValueError(f"{path}, line {number}: not a hook payload "
-                                 "(a JSON object with 'hook_event_name')")
-            payloads.append(payload)
-    return payloads
-
-
-# -- ``python -m hooks record on FILE | off | status`` ---------------------------------
-
-
-def main(argv: Any = None, *, stdin: Any = None, stdout: Any = None, stderr: Any = None) -> int:
-    """Switch the config key ``record`` (the environment variable still wins)."""
-    from hooks.cli import Streams, run
-
-    return run("record", "Record every payload Claude Code sends (config key 'record'; "
-               "ORCHESTRA_RECORD overrides it) for python -m hooks replay.",
-               _configure, _run, argv, Streams(stdin, stdout, stderr))
-
-
-def _configure(parser: Any) -> None:
-    sub = parser.add_subparsers(dest="verb", required=True, metavar="on FILE | off | status")
-    sub.add_parser("on", help="record to FILE").add_argument("file", metavar="FILE")
-    sub.add_parser("off", help="stop recording")
-    sub.add_parser("status", help="show where payloads are recorded")
-
-
-def _run(args: Any, streams: Any) -> int:
-    from hooks.dispatch import state_home
-
-    home = state_home()
-    if args.verb in ("on", "off"):
-        from pathlib import Path
-
-        from state.shared import set_config
-        from state.store import open_store
-
-        value = os.path.abspath(os.path.expanduser(args.file)) if args.verb == "on" else None
-        set_config(open_store(Path(home)), "record", value)
-    target = record_target(home)
-    env = os.environ.get("ORCHESTRA_RECORD")
-    source = "ORCHESTRA_RECORD" if env is not None else f"{home}/config.json"
-    streams.out.write(f"recording to {target} (from {source})\n" if target
-                      else f"not recording (from {source})\n")
-    return 0

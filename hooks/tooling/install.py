@@ -1,7 +1,7 @@
 """``python -m hooks install|uninstall``: register Orchestra in a Claude Code settings file.
 
 ``install [--scope user|project|local] [--project-dir DIR] [--python PATH] [--dry-run]``
-merges :func:`hooks.registration.template` into the settings file of the scope with the
+merges :func:`hooks.tooling.registration.template` into the settings file of the scope with the
 absolute path of the interpreter (default: the one running this command), after checking
 that this interpreter can import Orchestra from an unrelated folder. It keeps every other
 hook and setting, is idempotent, writes a timestamped backup before any change, shows a
@@ -9,11 +9,12 @@ unified diff instead of writing with ``--dry-run``, and refuses (exit 1, file un
 when the file is not valid JSON.
 
 ``uninstall [--scope ...] [--project-dir DIR] [--dry-run]`` removes exactly the handlers the
-recognition rule of :mod:`hooks.registration` matches, and nothing else.
+recognition rule of :mod:`hooks.tooling.registration` matches, and nothing else.
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import subprocess
 import sys
@@ -21,12 +22,20 @@ import tempfile
 from collections.abc import Sequence
 from typing import IO, TYPE_CHECKING, Any
 
-from hooks import registration
-from hooks.cli import CliError, Streams, run
-from hooks.settings_file import SCOPES, SettingsFile, diff, load, render, save, settings_path
+from hooks.tooling import registration
+from hooks.tooling.cli import CliError, Streams, run
+from hooks.tooling.settings_file import (
+    SCOPES,
+    SettingsFile,
+    diff,
+    load,
+    render,
+    save,
+    settings_path,
+)
 
 if TYPE_CHECKING:
-    import argparse
+    from state.cli import Front
 
 __all__ = ["check_interpreter", "compile_bytecode", "install_main", "main", "uninstall_main"]
 
@@ -61,7 +70,7 @@ def check_interpreter(python: str, timeout: float = 30.0) -> str | None:
 #: which is common) each event would recompile every module it imports.
 _COMPILE = ("import compileall, importlib, os; "
             "ok = all(compileall.compile_dir(os.path.dirname(importlib.import_module(p).__file__),"
-            " quiet=1) for p in ('hooks', 'handlers', 'state', 'styles', 'plugins')); "
+            " quiet=1) for p in ('hooks', 'handlers', 'orchestra', 'state', 'styles', 'plugins')); "
             "raise SystemExit(0 if ok else 1)")
 
 
@@ -90,6 +99,9 @@ def _configure_install(parser: argparse.ArgumentParser) -> None:
     _common(parser)
     parser.add_argument("--python", metavar="PATH",
                         help="interpreter to register (default: the one running this command)")
+    parser.add_argument("--styles", action=argparse.BooleanOptionalAction, default=False,
+                        help="also install the four output styles for the same scope "
+                        "(orchestra install does, unless --no-styles)")
 
 
 def _project_dir(args: argparse.Namespace) -> str | None:
@@ -112,9 +124,39 @@ def _install(args: argparse.Namespace, io: Streams) -> int:
     if not args.dry_run and not compile_bytecode(python):
         io.err.write("note: could not write .pyc files for Orchestra; hooks will still work, "
                      "more slowly, if its folders are read-only\n")
-    return _apply(settings, new, args, io, "installed",
+    code = _apply(settings, new, args, io, "installed",
                   f"Orchestra runs {registration.command_for(python)} for "
                   f"{len(registration.EVENTS)} events")
+    if args.dry_run:
+        return code
+    from hooks.dispatch import state_home
+    from hooks.launcher import ensure_launcher
+
+    folder = ensure_launcher(state_home(), python)
+    io.out.write(f"orchestra for Claude's Bash: {os.path.join(folder, 'orchestra')} "
+                 "(put on its PATH at every SessionStart)\n")
+    if args.styles:
+        _install_styles(args, io)
+    return code
+
+
+def _install_styles(args: argparse.Namespace, io: Streams) -> None:
+    """The output styles for the scope: a refusal is a note, the hooks stay installed."""
+    from pathlib import Path
+
+    from state.errors import StateError
+    from styles.install import install_styles, target_dir
+
+    project = None if args.scope == "user" else Path(args.project_dir or os.getcwd()).resolve()
+    folder = target_dir(project=project)
+    try:
+        actions = install_styles(folder, force=False)
+    except StateError as exc:
+        io.err.write(f"note: output styles not installed: {exc}\n")
+        return
+    changed = sum(action.verb != "unchanged" for action in actions)
+    io.out.write(f"output styles: {folder} ({changed} written, "
+                 f"{len(actions) - changed} unchanged); select one in /config\n")
 
 
 def _uninstall(args: argparse.Namespace, io: Streams) -> int:
@@ -145,15 +187,17 @@ def _apply(settings: SettingsFile, new: dict[str, Any], args: argparse.Namespace
 
 
 def install_main(argv: Sequence[str] | None = None, *, stdin: IO[str] | None = None,
-                 stdout: IO[str] | None = None, stderr: IO[str] | None = None) -> int:
+                 stdout: IO[str] | None = None, stderr: IO[str] | None = None,
+         front: Front | None = None) -> int:
     return run("install", "Register Orchestra's dispatcher in a Claude Code settings file.",
-               _configure_install, _install, argv, Streams(stdin, stdout, stderr))
+               _configure_install, _install, argv, Streams(stdin, stdout, stderr, front))
 
 
 def uninstall_main(argv: Sequence[str] | None = None, *, stdin: IO[str] | None = None,
-                   stdout: IO[str] | None = None, stderr: IO[str] | None = None) -> int:
+                   stdout: IO[str] | None = None, stderr: IO[str] | None = None,
+         front: Front | None = None) -> int:
     return run("uninstall", "Remove Orchestra's handlers (and nothing else) from a Claude Code "
-               "settings file.", _common, _uninstall, argv, Streams(stdin, stdout, stderr))
+               "settings file.", _common, _uninstall, argv, Streams(stdin, stdout, stderr, front))
 
 
 def main(argv: Sequence[str] | None = None, *, stdin: IO[str] | None = None,
@@ -163,7 +207,8 @@ def main(argv: Sequence[str] | None = None, *, stdin: IO[str] | None = None,
     verb = args.pop(0) if args else ""
     entry = {"install": install_main, "uninstall": uninstall_main}.get(verb)
     if entry is None:
-        (stderr or sys.stderr).write("usage: python -m hooks.install install|uninstall ...\n")
+        (stderr or sys.stderr).write(
+            "usage: python -m hooks.tooling.install install|uninstall ...\n")
         return 2
     return entry(args, stdin=stdin, stdout=stdout, stderr=stderr)
 

@@ -1,6 +1,6 @@
 """``python -m hooks replay FILE.jsonl``: feed a recorded session through the dispatcher.
 
-Each line of ``FILE.jsonl`` is one payload (what :mod:`hooks.recording` writes, or the
+Each line of ``FILE.jsonl`` is one payload (what :mod:`hooks.tooling.record` writes, or the
 shipped ``examples/sessions/*.jsonl``). They are dispatched in order and each result is
 printed as one JSON line: ``{"n", "event", "tool"?, "exit_code", "reply", "stderr"?}``
 (``stderr`` only when the exit code is not 0).
@@ -14,7 +14,17 @@ printed as one JSON line: ``{"n", "event", "tool"?, "exit_code", "reply", "stder
   root becomes ``<home>`` and ISO times become ``<time>``, so they do not depend on when or
   where the replay ran.
 * ``--subprocess`` — run each event as Claude Code does, ``sys.executable -P -m
-  hooks.dispatch`` with the payload on stdin (slower; not with ``--plugins``).
+  hooks.dispatch`` with the payload on stdin (slower; not with ``--plugins`` or clock lines).
+
+A *scenario* (``examples/sessions/team-day.jsonl``) also holds two kinds of directive
+lines, so that one file can replay a whole team's day:
+
+* ``{"clock": "-2h"}`` — what follows happens as if it were two hours ago (the clock then
+  runs on from there); ``{"clock": "now"}`` comes back. Replay does this by shifting
+  ``time.time`` in its own process for the lines that follow;
+* ``{"orchestra": ["shared", "update-sprint", ...]}`` — run an ``orchestra`` command
+  (in-process, same state root and clock); its result line is
+  ``{"n", "orchestra": ARGV, "exit_code", "stderr"?}``.
 
 By default events are dispatched in-process through :func:`hooks.dispatch.main`, exactly
 as the command would (same parsing, merge and exit codes), some 10-20x faster. The
@@ -35,10 +45,12 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import IO, TYPE_CHECKING, Any
 
-from hooks.cli import CliError, Streams, run
+from hooks.tooling.cli import CliError, Streams, run
 
 if TYPE_CHECKING:
     import argparse
+
+    from state.cli import Front
 
 __all__ = ["main", "normalise", "replay"]
 
@@ -81,14 +93,63 @@ def _result(n: int, payload: dict[str, Any], code: int, stdout: str,
     return out
 
 
+class _Clock:
+    """``time.time`` shifted by ``offset`` seconds (the clock lines of a scenario)."""
+
+    def __init__(self) -> None:
+        import time
+
+        self.real = time.time
+        self.offset = 0.0
+
+    def __call__(self) -> float:
+        return self.real() + self.offset
+
+    def set(self, value: str) -> None:
+        from state.clock import parse_duration
+
+        self.offset = 0.0 if value == "now" else -parse_duration(value[1:])
+
+
+@contextmanager
+def _shifted_time(lines: list[dict[str, Any]]) -> Iterator[_Clock | None]:
+    """Install a :class:`_Clock` as ``time.time`` while replaying, if any line needs one."""
+    import time
+
+    if not any("clock" in line for line in lines):
+        yield None
+        return
+    clock = _Clock()
+    time.time = clock
+    try:
+        yield clock
+    finally:
+        time.time = clock.real
+
+
+def _command(n: int, argv: list[str]) -> dict[str, Any]:
+    from orchestra.cli import main as orchestra_main
+
+    out, err = io.StringIO(), io.StringIO()
+    code = orchestra_main(argv, stdout=out, stderr=err)
+    result: dict[str, Any] = {"n": n, "orchestra": argv, "exit_code": code}
+    if code != 0:
+        result["stderr"] = err.getvalue().strip()
+    return result
+
+
 def replay(payloads: list[dict[str, Any]], home: str, plugins: Iterable[Any] = (),
            *, use_subprocess: bool = False) -> list[dict[str, Any]]:
-    """Dispatch ``payloads`` in order into state root ``home``; one result per payload."""
+    """Dispatch ``payloads`` in order into state root ``home``; one result per line (a
+    payload, or a directive of a scenario: see the module docstring)."""
     results = []
     with _environment(home, payloads):
         if use_subprocess:
             import subprocess
 
+            if any("hook_event_name" not in p for p in payloads):
+                raise CliError("clock and orchestra lines replay in-process only; "
+                               "drop --subprocess")
             for n, payload in enumerate(payloads, start=1):
                 proc = subprocess.run([sys.executable, "-P", "-m", "hooks.dispatch"],
                                       input=json.dumps(payload).encode("utf-8"),
@@ -105,11 +166,18 @@ def replay(payloads: list[dict[str, Any]], home: str, plugins: Iterable[Any] = (
             table = registry.build_table(home, plugins)
             registry.load_table = lambda home: table
         try:
-            for n, payload in enumerate(payloads, start=1):
-                out, err = io.StringIO(), io.StringIO()
-                data = io.BytesIO(json.dumps(payload).encode("utf-8"))
-                code = dispatch.main([], stdin=data, stdout=out, stderr=err)
-                results.append(_result(n, payload, code, out.getvalue(), err.getvalue()))
+            with _shifted_time(payloads) as clock:
+                for n, payload in enumerate(payloads, start=1):
+                    if "clock" in payload and clock is not None:
+                        clock.set(payload["clock"])
+                        continue
+                    if "orchestra" in payload:
+                        results.append(_command(n, payload["orchestra"]))
+                        continue
+                    out, err = io.StringIO(), io.StringIO()
+                    data = io.BytesIO(json.dumps(payload).encode("utf-8"))
+                    code = dispatch.main([], stdin=data, stdout=out, stderr=err)
+                    results.append(_result(n, payload, code, out.getvalue(), err.getvalue()))
         finally:
             registry.load_table = original
     return results
@@ -157,7 +225,7 @@ def _configure(parser: argparse.ArgumentParser) -> None:
 def _run(args: argparse.Namespace, streams: Streams) -> int:
     import tempfile
 
-    from hooks.recording import read_recording
+    from hooks.tooling.record import read_recording
 
     if args.update_golden and not args.golden:
         raise CliError("--update-golden needs --golden FILE")
@@ -207,10 +275,11 @@ def _compare(golden: str, lines: list[str], streams: Streams) -> int:
 
 
 def main(argv: Sequence[str] | None = None, *, stdin: IO[str] | None = None,
-         stdout: IO[str] | None = None, stderr: IO[str] | None = None) -> int:
+         stdout: IO[str] | None = None, stderr: IO[str] | None = None,
+         front: Front | None = None) -> int:
     return run("replay", "Feed a recorded session through the dispatcher, in order, and print "
                "each event's exit code and reply.", _configure, _run, argv,
-               Streams(stdin, stdout, stderr))
+               Streams(stdin, stdout, stderr, front))
 
 
 if __name__ == "__main__":

@@ -6,6 +6,12 @@ running the same command, ``"<python>" -P -m hooks.dispatch``, in a matcher-less
     {"type": "command", "command": "\"/abs/.venv/bin/python\" -P -m hooks.dispatch",
      "timeout": 10, "statusMessage": "Orchestra"}
 
+**The plugin.** :func:`plugin_hooks` is the same registration for the Claude Code plugin's
+``hooks/hooks.json``: the same events, timeouts and status message, with the command
+``"${CLAUDE_PLUGIN_ROOT}/bin/orchestra" dispatch`` (the plugin launcher). Both files are
+written from this module (``python -m hooks.tooling.registration``) and a test keeps
+them equal to what it generates.
+
 ``<python>`` is the absolute path of the interpreter (never a pyenv shim, never
 resolved through the venv's symlink); ``-P`` keeps the working directory — which follows
 Claude's ``cd`` — off ``sys.path``, so a project's own ``hooks/`` folder is never imported
@@ -111,6 +117,21 @@ def template(python: str | None = None) -> dict[str, Any]:
     data = {"$schema": SCHEMA_URL,
             "hooks": {event: [{"hooks": [handler(command, event)]}] for event in EVENTS}}
     return data if python is None else fill(data, python)
+
+
+PLUGIN_COMMAND = '"${CLAUDE_PLUGIN_ROOT}/bin/orchestra" dispatch'
+
+
+def plugin_hooks() -> dict[str, Any]:
+    """The plugin's ``hooks/hooks.json``: :func:`template` run through the plugin launcher."""
+    return {"description": "Orchestra: one dispatcher for every Claude Code event",
+            "hooks": {event: [{"hooks": [handler(PLUGIN_COMMAND, event)]}] for event in EVENTS}}
+
+
+def generated_files() -> dict[str, dict[str, Any]]:
+    """The files this module generates, by path below the repository root."""
+    return {"settings.template.json": template(),
+            os.path.join("hooks", "hooks.json"): plugin_hooks()}
 
 
 def fill(data: dict[str, Any], python: str) -> dict[str, Any]:
@@ -223,3 +244,20 @@ def remove(data: dict[str, Any]) -> dict[str, Any]:
     if not hooks and orchestra_handlers(data):
         del out["hooks"]
     return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Write the generated files below the repository root (for maintainers)."""
+    from hooks.tooling.settings_file import render
+
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    for relative, data in generated_files().items():
+        path = os.path.join(root, relative)
+        with open(path, "w", encoding="utf-8", newline="\n") as fh:
+            fh.write(render(data))
+        print(f"wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

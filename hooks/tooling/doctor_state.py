@@ -1,6 +1,6 @@
 """Doctor checks of the state root: writable, private, no orphan temp files, no held locks,
 and the plugins that fail to load. Each returns :class:`Finding` objects (see
-:mod:`hooks.doctor`)."""
+:mod:`hooks.tooling.doctor`)."""
 
 from __future__ import annotations
 

@@ -13,7 +13,12 @@ Checks, each reported as ``ok``, ``warn`` or ``FAIL`` with a fix:
   root with exit 0; its latency (cold, then warm) is measured;
 * the state root (``ORCHESTRA_HOME``): writable, private, no orphan temp files (``--fix``
   removes those whose writer is dead), no held or symlinked locks; plugin load errors;
-* ``disableAllHooks`` and ``ORCHESTRA_RECORD``/config ``record``.
+* ``disableAllHooks`` and ``ORCHESTRA_RECORD``/config ``record``;
+* in plugin mode (run through the plugin's ``bin/orchestra``, which sets
+  ``ORCHESTRA_PLUGIN_ROOT``): the plugin's environment, and no registration in a settings
+  file beside the plugin's own (each event would be dispatched twice). Before that
+  environment exists the launcher answers ``doctor`` itself
+  (:mod:`hooks.tooling.bootstrap`).
 
 Exit code 1 when anything FAILs, else 0.
 """
@@ -29,19 +34,21 @@ import time
 from collections.abc import Sequence
 from typing import IO, TYPE_CHECKING, Any
 
-from hooks import registration
-from hooks.cli import CliError, Streams, run
-from hooks.doctor_state import (
+from hooks.tooling import registration
+from hooks.tooling.cli import CliError, Streams, run
+from hooks.tooling.doctor_state import (
     Finding,
     check_locks,
     check_orphans,
     check_plugins,
     check_state_root,
 )
-from hooks.settings_file import SCOPES, load, settings_path
+from hooks.tooling.settings_file import SCOPES, load, settings_path
 
 if TYPE_CHECKING:
     import argparse
+
+    from state.cli import Front
 
 __all__ = ["Finding", "diagnose", "main"]
 
@@ -76,7 +83,7 @@ def read_scopes(project_dir: str | None) -> tuple[list[Scope], list[Finding]]:
     return scopes, found
 
 
-def check_registrations(scopes: list[Scope]) -> list[Finding]:
+def check_registrations(scopes: list[Scope], plugin_root: str | None = None) -> list[Finding]:
     found = []
     commands: dict[str, dict[str, set[str]]] = {}  # event -> command -> scopes
     for s in scopes:
@@ -124,10 +131,32 @@ def check_registrations(scopes: list[Scope]) -> list[Finding]:
         found.append(Finding("warn", "duplicates", f"registered in several scopes "
                              f"({', '.join(sorted(used))}); identical commands run once",
                              "keep one scope: python -m hooks uninstall --scope <other>"))
-    if not commands:
+    if plugin_root:
+        found.append(Finding("ok", "registration", f"plugin: {plugin_root} registers Orchestra "
+                             f"for {len(registration.EVENTS)} event(s) (hooks/hooks.json)"))
+        for scope in sorted(used):
+            found.append(Finding("fail", "duplicates", f"Orchestra runs as a plugin and is "
+                                 f"also registered in {scope} settings: every event is "
+                                 "dispatched twice",
+                                 f"orchestra uninstall --scope {scope}"
+                                 + ("" if scope == "user" else " --project-dir <project>")))
+    elif not commands:
         found.append(Finding("fail", "registration", "Orchestra is not registered in any "
                              "settings file", "python -m hooks install"))
     return found
+
+
+def check_plugin_environment(plugin_root: str | None) -> list[Finding]:
+    """The plugin's virtualenv (only asked when this runs through the plugin launcher)."""
+    data = os.environ.get("ORCHESTRA_PLUGIN_DATA")
+    if not plugin_root or not data:
+        return []
+    from hooks.tooling.bootstrap import Layout, read_stamp
+
+    stamp = read_stamp(Layout(data))
+    version = stamp[0] if stamp else "?"
+    return [Finding("ok", "plugin env", f"{os.path.join(data, 'venv')}: Orchestra {version}, "
+                    f"{sys.executable}")]
 
 
 def _lookalikes(data: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
@@ -139,7 +168,7 @@ def _lookalikes(data: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
 
 
 def check_commands(scopes: list[Scope], *, probe: bool = True) -> list[Finding]:
-    from hooks.install import check_interpreter
+    from hooks.tooling.install import check_interpreter
 
     found = []
     by_command: dict[str, str] = {}
@@ -258,7 +287,7 @@ def check_disabled(scopes: list[Scope]) -> list[Finding]:
 
 
 def check_recording(home: str) -> list[Finding]:
-    from hooks.recording import record_target
+    from hooks.capture import record_target
 
     target = record_target(home)
     if not target:
@@ -271,8 +300,10 @@ def diagnose(project_dir: str | None, home: str, *, fix: bool = False,
              probe: bool = True) -> list[Finding]:
     """Every check, in report order (``probe=False`` does not run the registered commands,
     only checks their interpreters)."""
+    plugin_root = os.environ.get("ORCHESTRA_PLUGIN_ROOT") or None
     scopes, found = read_scopes(project_dir)
-    found += check_registrations(scopes)
+    found += check_registrations(scopes, plugin_root)
+    found += check_plugin_environment(plugin_root)
     found += check_commands(scopes, probe=probe)
     found += check_disabled(scopes)
     found += check_state_root(home)
@@ -312,10 +343,11 @@ def _run(args: argparse.Namespace, streams: Streams) -> int:
 
 
 def main(argv: Sequence[str] | None = None, *, stdin: IO[str] | None = None,
-         stdout: IO[str] | None = None, stderr: IO[str] | None = None) -> int:
+         stdout: IO[str] | None = None, stderr: IO[str] | None = None,
+         front: Front | None = None) -> int:
     return run("doctor", "Check that Orchestra is registered, runs, and has a healthy state "
                "root; exit 1 when something is broken.", _configure, _run, argv,
-               Streams(stdin, stdout, stderr))
+               Streams(stdin, stdout, stderr, front))
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@
 * :func:`settings_path` — ``user`` is ``~/.claude/settings.json`` (``$HOME`` is honoured),
   ``project`` is ``DIR/.claude/settings.json``, ``local`` is ``DIR/.claude/settings.local.json``.
 * :func:`load` refuses anything that is not a JSON object with a well-formed ``hooks``
-  table (:class:`~hooks.cli.CliError`); an absent or blank file reads as ``{}``.
+  table (:class:`~hooks.tooling.cli.CliError`); an absent or blank file reads as ``{}``.
 * :func:`save` writes a timestamped backup first (``<name>.orchestra-<UTC time>.bak``,
   same folder, same bytes), then the new text atomically: temp file in the same folder,
   fsync, ``os.replace``, fsync of the folder. A settings file that is a symlink (dotfile
@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from hooks.cli import CliError
+from hooks.tooling.cli import CliError
 
 __all__ = ["SCOPES", "SettingsFile", "diff", "load", "render", "save", "settings_path"]
 

@@ -20,7 +20,10 @@ import functools
 import os
 import sys
 from collections.abc import Callable, Sequence
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from state.cli import Front
 
 __all__ = ["CliError", "Streams", "run"]
 
@@ -32,15 +35,17 @@ class CliError(Exception):
 
 
 class Streams:
-    """The streams a verb writes to (``io.StringIO`` in tests)."""
+    """The streams a verb writes to (``io.StringIO`` in tests), and how it is presented
+    when the ``orchestra`` command fronts it (:class:`state.cli.Front`)."""
 
-    __slots__ = ("err", "inp", "out")
+    __slots__ = ("err", "front", "inp", "out")
 
     def __init__(self, stdin: IO[str] | None, stdout: IO[str] | None,
-                 stderr: IO[str] | None) -> None:
+                 stderr: IO[str] | None, front: Front | None = None) -> None:
         self.inp = stdin if stdin is not None else sys.stdin
         self.out = stdout if stdout is not None else sys.stdout
         self.err = stderr if stderr is not None else sys.stderr
+        self.front = front
 
 
 class _Parser(argparse.ArgumentParser):
@@ -69,7 +74,11 @@ def run(
     streams: Streams,
 ) -> int:
     """Parse ``argv`` and run ``action`` inside the error funnel."""
-    parser = _Parser(prog=f"{PROG} {prog}", description=description, streams=streams)
+    front = streams.front
+    name = front.prog if front else f"{PROG} {prog}"
+    parser = _Parser(prog=name, description=description, streams=streams,
+                     epilog=front.epilog(prog) if front else None,
+                     formatter_class=argparse.RawDescriptionHelpFormatter)
     configure(parser)
     try:
         args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
@@ -78,10 +87,10 @@ def run(
     try:
         return action(args, streams)
     except CliError as exc:
-        streams.err.write(f"{PROG} {prog}: {exc}\n")
+        streams.err.write(f"{name}: {exc}\n")
         return 1
     except KeyboardInterrupt:
-        streams.err.write(f"{PROG} {prog}: interrupted\n")
+        streams.err.write(f"{name}: interrupted\n")
         return 130
     except BrokenPipeError:  # `... | head`: the reader left; nothing worth reporting
         with contextlib.suppress(OSError):
@@ -90,5 +99,5 @@ def run(
     except Exception as exc:
         if os.environ.get("ORCHESTRA_DEBUG"):
             raise
-        streams.err.write(f"{PROG} {prog}: error: {type(exc).__name__}: {exc}\n")
+        streams.err.write(f"{name}: error: {type(exc).__name__}: {exc}\n")
         return 1

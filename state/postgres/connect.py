@@ -1,0 +1,99 @@
+"""Connecting to the server within a deadline, and remembering that it is away.
+
+libpq's ``connect_timeout`` cannot go below 2 seconds, longer than a hook's
+handler may take, so the attempt — importing psycopg included — runs in a daemon
+thread that the caller waits for at most ``timeout`` seconds; a late connection
+is simply dropped. A failed
+attempt writes ``<state root>/pg/down``; for ``retry_seconds`` afterwards hooks
+treat the server as away without trying (one attempt per window, not one per
+event), while CLIs always try.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+
+from state.errors import StateError
+from state.postgres.settings import redact
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+__all__ = ["StoreUnavailableError", "breaker_open", "connect", "record_outcome"]
+
+
+class StoreUnavailableError(StateError):
+    """The server cannot be reached (or stopped answering); the message says why."""
+
+
+def connect(url: str, timeout: float, *, application: str = "orchestra") -> Any:
+    """An autocommit psycopg connection, or :class:`StoreUnavailableError` within ``timeout``."""
+    box: list[Any] = []
+
+    def attempt() -> None:
+        try:
+            # Imported here, inside the deadline: on a busy machine the import alone can
+            # take longer than the connection.
+            import psycopg
+        except ImportError:
+            box.append(StoreUnavailableError(
+                "the PostgreSQL store is selected (ORCHESTRA_STORE_URL or config store.url) "
+                "but psycopg is not installed: pip install 'orchestra[postgres]'"))
+            return
+        try:
+            conn = psycopg.connect(url, autocommit=True, connect_timeout=max(2, int(timeout) + 1),
+                                   application_name=application)
+        except BaseException as exc:  # handed to the waiting thread
+            box.append(exc)
+            return
+        if box:  # the caller gave up already: nobody will use it
+            conn.close()
+        else:
+            box.append(conn)
+
+    thread = threading.Thread(target=attempt, daemon=True, name="orchestra:pg-connect")
+    thread.start()
+    thread.join(timeout)
+    if not box:
+        box.append(None)  # tells a late attempt to close its connection
+        raise StoreUnavailableError(
+            f"PostgreSQL at {describe(url)} did not answer within {timeout:g}s")
+    outcome = box[0]
+    if isinstance(outcome, StoreUnavailableError):
+        raise outcome
+    if isinstance(outcome, BaseException):
+        reason = " ".join(str(outcome).split())[:300]
+        raise StoreUnavailableError(f"cannot reach PostgreSQL at {describe(url)}: "
+                                    f"{redact(reason)}") from None
+    return outcome
+
+
+def describe(url: str) -> str:
+    """The URL without password and query, for messages."""
+    return redact(url.split("?", 1)[0])
+
+
+def breaker_open(folder: str, retry_seconds: float) -> bool:
+    """True while a failed attempt is younger than ``retry_seconds``."""
+    try:
+        age = time.time() - os.stat(os.path.join(folder, "down")).st_mtime
+    except OSError:
+        return False
+    return 0 <= age < retry_seconds
+
+
+def record_outcome(folder: str, ok: bool, reason: str = "") -> None:
+    path = os.path.join(folder, "down")
+    try:
+        if ok:
+            if os.path.exists(path):
+                os.unlink(path)
+        else:
+            os.makedirs(folder, mode=0o700, exist_ok=True)
+            with open(path, "w", encoding="utf-8") as fh:
+                fh.write(redact(reason)[:500] + "\n")
+    except OSError:
+        pass  # the breaker is an optimisation: never fail because of it

@@ -1,0 +1,587 @@
+""":class:`PgStorage`: the :class:`~state.storage.Storage` interface on a PostgreSQL server.
+
+Same semantics as the file store — versioned documents changed in transactions
+that never lose an update, append-only logs, last-writer-wins volatile
+documents, listing — with three things kept on the machine (see
+:mod:`state.postgres.local`):
+
+* ``config.json`` stays the local file: it names the server and holds paths of
+  this machine;
+* **hooks** (``hook=True``) never connect to write: heartbeats, event-log lines
+  and claims go to the outbox and are shipped, in order, by the next process
+  that connects. Hooks read from the local cache while it is younger than
+  ``store.sync_seconds``, so a hot event usually connects to nothing;
+* when the server is away, writes are journaled in the outbox (a transaction
+  as the patch it made to the last known copy) and reads fall back to the
+  cache; everything is flushed, once, when a later process connects.
+
+psycopg is imported only when a connection is opened.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import threading
+import time
+from contextlib import contextmanager, suppress
+
+from state.errors import (
+    ConflictError,
+    CorruptDocumentError,
+    InvalidValueError,
+    LockTimeoutError,
+    NotFoundError,
+)
+from state.filestore import FileStorage
+from state.paths import config_key
+from state.postgres import server
+from state.postgres.connect import StoreUnavailableError, breaker_open, connect, record_outcome
+from state.postgres.local import MISS, Cache, Outbox
+from state.storage import (
+    DEFAULT_LOCK_TIMEOUT,
+    SCHEMA_VERSION,
+    Storage,
+    decode_document,
+    encode_record,
+)
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from typing import Any
+
+    from state.storage import Precondition
+
+__all__ = ["PgStorage"]
+
+_CONFIG = config_key()
+#: Documents changed only with the server's lock: a message inbox's cursor advanced from a
+#: cached copy could deliver a message twice.
+ONLINE_ONLY = frozenset({"inbox.json"})
+
+
+class PgStorage(Storage):
+    """Orchestra state on PostgreSQL at ``url``, with the machine's part under ``root``."""
+
+    def __init__(self, url: str, root: str | os.PathLike[str], *, settings: dict[str, Any],
+                 hook: bool = False, lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> None:
+        super().__init__(lock_timeout=lock_timeout)
+        self.url = url
+        self.settings = settings
+        self.schema = str(settings["schema"])
+        self._s = f'"{self.schema}"'
+        self._root = os.fspath(root)
+        self._pg = os.path.join(self._root, "pg")
+        self.local = FileStorage(self._root, lock_timeout=lock_timeout)
+        self.cache = Cache(os.path.join(self._pg, "cache"))
+        self.outbox = Outbox(os.path.join(self._pg, "outbox"))
+        self.hook = hook
+        #: Hooks may answer reads from a cache this young (seconds) without connecting.
+        self.max_staleness = float(settings["sync_seconds"]) if hook else 0.0
+        self._idle: list[Any] = []
+        self._pool_lock = threading.Lock()
+        self._open_lock = threading.Lock()
+        self._state = "new"  # new -> online | offline (for the rest of this process)
+        self._offline_reason = ""
+        self._listener: Any = None
+        self.connects = 0  #: connections opened by this store
+        self._told_queued = False
+
+    def __repr__(self) -> str:
+        from state.postgres.connect import describe
+
+        return f"PgStorage({describe(self.url)!r}, schema={self.schema!r})"
+
+    @property
+    def online(self) -> bool:
+        return self._state == "online"
+
+    # -- connections -----------------------------------------------------------------
+
+    def _take(self) -> Any:
+        with self._pool_lock:
+            if self._idle:
+                return self._idle.pop()
+        return self._open()
+
+    def _give(self, conn: Any, broken: bool = False) -> None:
+        if broken or conn.closed:
+            with suppress(Exception):
+                conn.close()
+            return
+        with self._pool_lock:
+            self._idle.append(conn)
+
+    @contextmanager
+    def _conn(self) -> Iterator[Any]:
+        """A connection for one operation; a lost server becomes :class:`StoreUnavailableError`."""
+        conn = self._take()
+        import psycopg
+
+        try:
+            yield conn
+        except psycopg.OperationalError as exc:
+            if isinstance(exc, psycopg.errors.LockNotAvailable | psycopg.errors.QueryCanceled):
+                self._give(conn)
+                raise
+            self._give(conn, broken=True)
+            self._went_away(f"lost the connection to PostgreSQL: {' '.join(str(exc).split())}")
+            raise StoreUnavailableError(self._offline_reason) from None
+        except psycopg.DataError as exc:
+            self._give(conn)
+            raise InvalidValueError(f"PostgreSQL refused the value: {str(exc).splitlines()[0]}"
+                                    ) from None
+        except BaseException:
+            self._give(conn)
+            raise
+        else:
+            self._give(conn)
+
+    def _open(self) -> Any:
+        """A new connection; the first one of the process checks the schema and flushes
+        the outbox, so everything this machine wrote earlier is on the server first."""
+        if self._state == "offline":
+            raise StoreUnavailableError(self._offline_reason)
+        if self.hook and breaker_open(self._pg, float(self.settings["retry_seconds"])):
+            self._state, self._offline_reason = "offline", "PostgreSQL was away moments ago"
+            raise StoreUnavailableError(self._offline_reason)
+        try:
+            conn = connect(self.url, float(self.settings["connect_timeout"]))
+        except StoreUnavailableError as exc:
+            self._went_away(str(exc))
+            raise
+        self.connects += 1
+        with self._open_lock:
+            if self._state == "new":
+                try:
+                    self._prepare(conn)
+                except BaseException:
+                    conn.close()
+                    raise
+                self._state = "online"
+                record_outcome(self._pg, True)
+        return conn
+
+    def _prepare(self, conn: Any) -> None:
+        from state.postgres.schema import CURRENT, SchemaError, migrate, schema_version, too_new
+        from state.postgres.schema import too_old as old_message
+
+        version = schema_version(conn, self.schema)
+        if version == 0:  # first use: create it (needs CREATE rights, else say what to run)
+            import psycopg
+
+            try:
+                migrate(conn, self.schema)
+            except psycopg.errors.InsufficientPrivilege:
+                raise SchemaError(f"no Orchestra schema {self.schema!r} on the server and no "
+                                  "right to create it: run `orchestra migrate` as its owner"
+                                  ) from None
+        elif version < CURRENT:
+            raise SchemaError(old_message(version))
+        elif version > CURRENT:
+            raise SchemaError(too_new(version))
+        self._flush(conn)
+
+    def _went_away(self, reason: str) -> None:
+        from state.postgres.settings import redact
+
+        self._state, self._offline_reason = "offline", redact(reason)
+        record_outcome(self._pg, False, reason)
+
+    def close(self) -> None:
+        with self._pool_lock:
+            idle, self._idle = self._idle, []
+        for conn in idle:
+            conn.close()
+        if self._listener is not None:
+            self._listener.close()
+            self._listener = None
+
+    def sync(self) -> int:
+        """Connect (if the server is there) and flush the outbox; return what is left in it."""
+        try:
+            with self._conn() as conn:
+                self._flush(conn)
+        except StoreUnavailableError:
+            pass
+        return len(self.outbox.pending())
+
+    # -- the outbox ----------------------------------------------------------------------
+
+    def _defer(self, op: dict[str, Any]) -> None:
+        self.outbox.put(op)
+        if self._state == "offline" and not self.hook and not self._told_queued:
+            self._told_queued = True  # a CLI says once that its change waits locally
+            self.problems.append(f"{self._offline_reason}; the change is queued in "
+                                 f"{self.outbox.folder} and sent when the server is back")
+        if self._state == "online":
+            self.sync()  # connected anyway: ship it now, after what was waiting
+
+    def _flush(self, conn: Any) -> None:
+        from state.machine import machine_id
+
+        machine = machine_id(self._root)
+
+        def apply(batch: list[tuple[str, dict[str, Any]]]) -> None:
+            import psycopg
+
+            try:
+                with conn.transaction():
+                    for name, op in batch:
+                        self._apply(conn, op, f"{machine}:{name}")
+            except (psycopg.DataError, psycopg.IntegrityError, ValueError, KeyError, TypeError):
+                for name, op in batch:  # find the one the server refuses; keep the rest
+                    try:
+                        with conn.transaction():
+                            self._apply(conn, op, f"{machine}:{name}")
+                    except (psycopg.DataError, psycopg.IntegrityError, ValueError, KeyError,
+                            TypeError) as exc:
+                        self.outbox.set_aside(name, str(exc))
+                        self.problems.append(f"outbox operation {name} refused by the server "
+                                             f"({exc}); kept in pg/outbox/failed")
+
+        # A hook does not wait long for another process's flush: it ships the same operations.
+        self.outbox.flush(apply, timeout=0.5 if self.hook else max(1.0, self.lock_timeout))
+
+    def _apply(self, conn: Any, op: dict[str, Any], op_id: str) -> None:
+        kind, key = op.get("op"), op.get("key")
+        if not isinstance(key, str):
+            raise ValueError("operation without a key")
+        if kind == "append":
+            size = server.append_line(conn, self._s, self.schema, key, str(op["line"]), op_id)
+            max_bytes = op.get("max_bytes")
+            if isinstance(max_bytes, int) and size > max_bytes:
+                server.rotate(conn, self._s, self.schema, key, max_bytes)
+        elif kind == "put":
+            server.write_volatile(conn, self._s, self.schema, key, op["doc"], float(op["ts"]))
+        elif kind == "patch":
+            first = conn.execute(f"INSERT INTO {self._s}.applied_ops (op_id) VALUES (%s) "
+                                 "ON CONFLICT DO NOTHING", (op_id,)).rowcount
+            if first:
+                self._apply_patch(conn, key, op)
+        else:
+            raise ValueError(f"unknown operation {kind!r}")
+
+    def _apply_patch(self, conn: Any, key: str, op: dict[str, Any]) -> None:
+        from state.postgres.patch import apply_patch
+
+        conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
+                     (f"{self.schema}:{key}",))
+        old, _ = server.read_document(conn, self._s, key)
+        if old is None and not op.get("create", True):
+            return
+        doc = copy.deepcopy(old) if old is not None else {"schema_version": SCHEMA_VERSION}
+        apply_patch(doc, op.get("ops") or [])
+        if doc == old:
+            return
+        doc["version"] = int((old or {}).get("version", 0)) + 1
+        server.write_document(conn, self._s, self.schema, key, doc)
+
+    # -- reads ---------------------------------------------------------------------------
+
+    def _fetch(self, key: str, fetch: Any) -> Any:
+        """``fetch(conn)`` (bytes or None) through the cache: hooks use a young enough copy
+        without connecting; everyone uses any copy while the server is away."""
+        if self._state != "online" and self.max_staleness > 0:
+            cached = self.cache.get(key, self.max_staleness)
+            if cached is not MISS:
+                return cached
+        try:
+            with self._conn() as conn:
+                data = fetch(conn)
+        except StoreUnavailableError:
+            cached = self.cache.get(key, None)
+            if cached is MISS:
+                raise
+            return cached
+        self.cache.put(key, data)
+        return data
+
+    def _read_bytes(self, key: str) -> bytes | None:
+        if key == _CONFIG:
+            return self.local._read_bytes(key)
+        if server.is_log(key):
+            def fetch(conn: Any) -> bytes | None:
+                text = server.read_log_text(conn, self._s, key)
+                return None if text is None else text.encode("utf-8")
+        else:
+            def fetch(conn: Any) -> bytes | None:
+                doc, _ = server.read_document(conn, self._s, key)
+                return None if doc is None else encode_record(doc)
+        data: bytes | None = self._fetch(key, fetch)
+        return data
+
+    def read(self, key: str) -> dict[str, Any] | None:
+        if key == _CONFIG:
+            return self.local.read(key)
+        raw = self._read_bytes(key)
+        if raw is None:
+            return None
+        try:
+            return decode_document(key, raw)
+        except CorruptDocumentError as exc:  # only a cache file edited by hand can be
+            self.cache.drop(key)
+            self.problems.append(f"{exc} (local cache copy dropped)")
+            return None
+
+    def exists(self, key: str) -> bool:
+        if key == _CONFIG:
+            return self.local.exists(key)
+        if self.hook and self.cache.get(key, None) not in (MISS, None):
+            return True  # documents are not deleted while a session is live
+        return bool(self._read_bytes(key))
+
+    def size(self, key: str) -> int:
+        data = self._read_bytes(key)
+        return len(data) if data else 0
+
+    def _log_segments(self, key: str) -> list[str]:
+        import json
+
+        def fetch(conn: Any) -> bytes:
+            return json.dumps(server.log_segments(conn, self._s, key)).encode("utf-8")
+
+        data = self._fetch(key + "#segments", fetch)
+        try:
+            segments = json.loads(data) if data else [key]
+        except ValueError:
+            segments = [key]
+        return [s for s in segments if isinstance(s, str)] or [key]
+
+    def list_children(self, prefix: str) -> list[str]:
+        with self._conn() as conn:
+            return sorted(server.children(conn, self._s, prefix))
+
+    def all_keys(self) -> list[str]:
+        """Every key on the server (documents, volatile documents, logs and segments)."""
+        with self._conn() as conn:
+            return server.all_keys(conn, self._s)
+
+    # -- writes --------------------------------------------------------------------------
+
+    def append(self, key: str, record: dict[str, Any], *, max_bytes: int | None = None) -> None:
+        line = encode_record(record)
+        if self.hook or self._state == "offline":
+            self._defer({"op": "append", "key": key, "line": line[:-1].decode("utf-8"),
+                         "max_bytes": max_bytes})
+            self.cache.add_line(key, line)
+            return
+        try:
+            with self._conn() as conn:
+                size = server.append_line(conn, self._s, self.schema, key,
+                                          line[:-1].decode("utf-8"))
+                if max_bytes is not None and size > max_bytes:
+                    server.rotate(conn, self._s, self.schema, key, max_bytes)
+                    self.cache.drop(key + "#segments")
+        except StoreUnavailableError:
+            self._defer({"op": "append", "key": key, "line": line[:-1].decode("utf-8"),
+                         "max_bytes": max_bytes})
+            self.cache.add_line(key, line)
+            return
+        self.cache.drop(key)  # a hook on this machine must see it now, not after sync_seconds
+
+    def put_volatile(self, key: str, doc: dict[str, Any]) -> None:
+        ts = time.time()
+        self.cache.put(key, encode_record(doc))
+        if self.hook or self._state == "offline":
+            self._defer({"op": "put", "key": key, "doc": doc, "ts": ts})
+            return
+        try:
+            with self._conn() as conn:
+                server.write_volatile(conn, self._s, self.schema, key, doc, ts)
+        except StoreUnavailableError:
+            self._defer({"op": "put", "key": key, "doc": doc, "ts": ts})
+
+    def _write_document(self, key: str, data: bytes) -> None:
+        """Store raw document bytes as they are (copying a store); they must be a JSON object."""
+        doc = decode_document(key, data)
+        with self._conn() as conn:
+            if key.rsplit("/", 1)[-1] in server.VOLATILE_NAMES:
+                server.write_volatile(conn, self._s, self.schema, key, doc, time.time())
+            else:
+                server.write_document(conn, self._s, self.schema, key, doc)
+        self.cache.drop(key)
+
+    def _append_bytes(self, key: str, data: bytes) -> int:
+        """Append raw log bytes line by line, keeping every byte offset (copying a store)."""
+        size = 0
+        with self._conn() as conn, conn.transaction():
+            for raw in data.split(b"\n")[: -1 if data.endswith(b"\n") else None]:
+                text = raw.decode("utf-8", "replace").replace("\x00", "\ufffd")
+                size = server.append_line(conn, self._s, self.schema, key, text)
+        self.cache.drop(key)
+        return size
+
+    def delete(self, key: str) -> bool:
+        if key == _CONFIG:
+            return self.local.delete(key)
+        with self._conn() as conn:
+            gone = server.delete_key(conn, self._s, self.schema, key)
+        self.cache.drop(key)
+        return gone
+
+    def remove_tree(self, prefix: str) -> None:
+        with self._conn() as conn:
+            server.remove_tree(conn, self._s, self.schema, prefix)
+        self.cache.drop_tree(prefix)
+
+    # -- transactions --------------------------------------------------------------------
+
+    @contextmanager
+    def _transaction(self, key: str, expect_version: int | None, create: bool,
+                     timeout: float | None, also_lock: tuple[str, ...] = (),
+                     precondition: Precondition | None = None) -> Iterator[dict[str, Any]]:
+        if key == _CONFIG:
+            with self.local.transaction(key, expect_version=expect_version, create=create,
+                                        timeout=timeout) as doc:
+                yield doc
+            return
+        try:
+            conn = self._take()
+        except StoreUnavailableError:
+            if (expect_version is not None or precondition is not None
+                    or key.rsplit("/", 1)[-1] in ONLINE_ONLY):
+                raise  # the server's answer is needed (a condition, an exactly-once cursor)
+            with self._offline_transaction(key, create, timeout) as doc:
+                yield doc
+            return
+        import psycopg
+
+        wait = self.lock_timeout if timeout is None else timeout
+        box: dict[str, Any] = {}
+        try:
+            with conn.transaction():
+                for name in sorted({key, *also_lock}):  # key order: no deadlock
+                    self._lock_key(conn, name, wait)
+                old, _ = server.read_document(conn, self._s, key)
+                box["old"] = old
+                doc = _start(key, old, expect_version, create)
+                if precondition is not None:
+                    precondition(old, {name: server.read_document(conn, self._s, name)[0]
+                                       for name in also_lock})
+                yield doc
+                box["new"] = doc
+                if doc == (old if old is not None else {"schema_version": SCHEMA_VERSION}):
+                    box["unchanged"] = True
+                else:
+                    doc.setdefault("schema_version", SCHEMA_VERSION)
+                    doc["version"] = int((old or {}).get("version", 0)) + 1
+                    server.write_document(conn, self._s, self.schema, key, doc)
+        except psycopg.OperationalError as exc:
+            if isinstance(exc, psycopg.errors.LockNotAvailable | psycopg.errors.QueryCanceled):
+                self._give(conn)
+                raise LockTimeoutError(f"{key}: another writer has held it for more than "
+                                       f"{wait:g}s") from None
+            self._give(conn, broken=True)
+            self._went_away(f"lost the connection to PostgreSQL: {' '.join(str(exc).split())}")
+            if "new" not in box or "unchanged" in box:
+                raise StoreUnavailableError(self._offline_reason) from None
+            # The change was made but its commit did not get through: journal it.
+            self._journal_patch(key, box["old"], box["new"], create)
+        except psycopg.DataError as exc:
+            self._give(conn)
+            raise InvalidValueError(f"{key}: PostgreSQL refused the document: "
+                                    f"{str(exc).splitlines()[0]}") from None
+        except BaseException:
+            self._give(conn)
+            raise
+        else:
+            self._give(conn)
+            if "unchanged" in box:
+                return
+            self.cache.put(key, encode_record(box["new"]))
+        for listener in self._listeners:
+            listener(key, box["old"], box["new"])
+
+    def _lock_key(self, conn: Any, key: str, wait: float) -> None:
+        conn.execute("SELECT set_config('lock_timeout', %s, true)",
+                     (f"{max(1, int(wait * 1000))}ms",))
+        conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
+                     (f"{self.schema}:{key}",))
+
+    @contextmanager
+    def _offline_transaction(self, key: str, create: bool, timeout: float | None
+                             ) -> Iterator[dict[str, Any]]:
+        """Change the cached copy under a local lock and journal the patch."""
+        from filelock import FileLock, Timeout
+
+        wait = self.lock_timeout if timeout is None else timeout
+        os.makedirs(self._pg, mode=0o700, exist_ok=True)
+        lock = FileLock(os.path.join(self._pg, "offline.lock"), timeout=wait, mode=0o600)
+        try:
+            lock.acquire()
+        except Timeout:
+            raise LockTimeoutError(f"{key}: the local journal lock was busy for more than "
+                                   f"{wait:g}s") from None
+        try:
+            cached = self.cache.get(key, None)
+            old = decode_document(key, cached) if cached not in (MISS, None) else None
+            doc = _start(key, old, None, create)
+            yield doc
+            if doc == (old if old is not None else {"schema_version": SCHEMA_VERSION}):
+                return
+            doc.setdefault("schema_version", SCHEMA_VERSION)
+            doc["version"] = int((old or {}).get("version", 0)) + 1
+            self._journal_patch(key, old, doc, create)
+        finally:
+            lock.release()
+        for listener in self._listeners:
+            listener(key, old, doc)
+
+    def _journal_patch(self, key: str, old: dict[str, Any] | None, new: dict[str, Any],
+                       create: bool) -> None:
+        from state.postgres.patch import diff
+
+        self.outbox.put({"op": "patch", "key": key, "create": create,
+                         "ops": diff(old or {}, new)})
+        self.cache.put(key, encode_record(new))
+
+    # -- waiting and queries -------------------------------------------------------------
+
+    def wait_for_change(self, keys: list[str], timeout: float) -> bool:
+        """Block until a key in ``keys`` (or below a ``prefix/``) changes: LISTEN/NOTIFY."""
+        if self._listener is None:
+            self._listener = connect(self.url, float(self.settings["connect_timeout"]))
+            self._listener.execute(f'LISTEN "{server.channel(self.schema)}"')
+        deadline = time.monotonic() + max(0.0, timeout)
+        while (left := deadline - time.monotonic()) > 0:
+            for note in self._listener.notifies(timeout=left, stop_after=1):
+                if any(_matches(note.payload, k) for k in keys):
+                    self.cache.drop(note.payload)
+                    return True
+        return False
+
+    def query_jsonpath(self, key: str, expression: str) -> list[Any]:
+        """JSONPath on a stored document: by the server when the expression translates
+        (:mod:`state.postgres.jsonpath`), else in Python — same results either way."""
+        from state.postgres.jsonpath import translate
+
+        translated = translate(expression)
+        if translated is None or key == _CONFIG:
+            return super().query_jsonpath(key, expression)
+        with self._conn() as conn:
+            rows = conn.execute(
+                f"SELECT jsonb_path_query(doc, %s::jsonpath, '{{}}', true) FROM "
+                f"(SELECT doc FROM {self._s}.documents WHERE key = %s UNION ALL "
+                f"SELECT doc FROM {self._s}.volatile WHERE key = %s LIMIT 1) d",
+                (translated, key, key)).fetchall()
+        return [r[0] for r in rows]
+
+
+def _start(key: str, old: dict[str, Any] | None, expect_version: int | None,
+           create: bool) -> dict[str, Any]:
+    """The private copy a transaction yields, after the same checks as the file store."""
+    if old is None and not create:
+        raise NotFoundError(f"{key}: no such document")
+    current = int(old.get("version", 0)) if old else 0
+    if expect_version is not None and expect_version != current:
+        raise ConflictError(f"{key}: changed since version {expect_version} "
+                            f"(now version {current}); read it again and retry")
+    return copy.deepcopy(old) if old is not None else {"schema_version": SCHEMA_VERSION}
+
+
+def _matches(changed: str, wanted: str) -> bool:
+    if wanted.endswith("/"):
+        return changed.startswith(wanted) or wanted.startswith(changed)
+    return changed == wanted or (changed.endswith("/") and wanted.startswith(changed))

@@ -1,0 +1,105 @@
+"""Helpers for the watch/serve tests (imported as tests.web._support): the replayed demo,
+dispatching one more event, and ``orchestra serve`` as a real process."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[2]
+DEMO = REPO / "examples" / "sessions" / "demo.jsonl"
+DEMO_SESSION = "f1f3b749-afa5-421c-a7d4-5a07fe433da8"
+DEMO_CWD = "/home/dev/project"
+#: The distribution's Chromium (Debian's `chromium` package); never a downloaded build.
+CHROMIUM = os.environ.get("ORCHESTRA_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run",
+                 "--disable-dev-shm-usage"]
+
+
+def dispatch(home: Path, payload: dict[str, Any]) -> None:
+    """Dispatch one payload in-process, as Claude Code in ``DEMO_CWD`` would."""
+    from hooks.testing import run_dispatch
+
+    outcome = run_dispatch(payload, home=home,
+                           env={"CLAUDE_PROJECT_DIR": DEMO_CWD, "ORCHESTRA_RECORD": ""})
+    assert outcome.exit_code == 0, outcome.stderr
+
+
+def replay_demo(home: Path) -> None:
+    """The shipped demo session, dispatched event by event into ``home``."""
+    for line in DEMO.read_text("utf-8").splitlines():
+        if line.strip():
+            dispatch(home, json.loads(line))
+
+
+def tool_event(session: str, command: str, n: int = 1) -> dict[str, Any]:
+    """A PreToolUse of Bash running ``command`` (shape of tests/payloads/PreToolUse.Bash)."""
+    return {"session_id": session, "transcript_path": f"/tmp/{session}.jsonl", "cwd": DEMO_CWD,
+            "permission_mode": "default", "hook_event_name": "PreToolUse",
+            "tool_name": "Bash", "tool_input": {"command": command, "description": "check"},
+            "tool_use_id": f"toolu_web{n:04d}"}
+
+
+def session_start(session: str) -> dict[str, Any]:
+    return {"session_id": session, "transcript_path": f"/tmp/{session}.jsonl", "cwd": DEMO_CWD,
+            "hook_event_name": "SessionStart", "source": "startup"}
+
+
+def clean_env(home: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("ORCHESTRA_SESSION_ID", "CLAUDE_ENV_FILE", "CLAUDE_PROJECT_DIR")}
+    env["ORCHESTRA_HOME"] = str(home)
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+class Served:
+    """``python -m orchestra.web --port 0`` on a state root; ``url`` carries the token."""
+
+    def __init__(self, home: Path, *args: str) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "orchestra.web", "--port", "0", *args],
+            cwd=REPO, env=clean_env(home), stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.lines: list[str] = []
+        found = threading.Event()
+
+        def read() -> None:  # the URL is printed once the socket listens
+            assert self.process.stdout is not None
+            for line in self.process.stdout:
+                self.lines.append(line)
+                if "token=" in line:
+                    found.set()
+            found.set()
+
+        threading.Thread(target=read, daemon=True).start()
+        found.wait(60)
+        match = next((re.search(r"(http://\S+)/\?token=(\S+)", x) for x in self.lines
+                      if "token=" in x), None)
+        if match is None:
+            self.process.kill()
+            err = self.process.stderr.read() if self.process.stderr else ""
+            raise AssertionError(f"orchestra serve did not start: {self.lines} {err}")
+        self.base, self.token = match.group(1), match.group(2)
+        self.url = f"{self.base}/?token={self.token}"
+        self.port = int(self.base.rsplit(":", 1)[1])
+
+    def stop(self) -> tuple[int, str]:
+        """Ctrl-C, as a person stops it; (exit code, stderr)."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+        try:
+            code = self.process.wait(30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            code = self.process.wait(30)
+        err = self.process.stderr.read() if self.process.stderr else ""
+        return code, err
