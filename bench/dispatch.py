@@ -12,9 +12,11 @@ through each *command under test*, interleaved round by round with:
   replying success, no state, no plugins — the peer the hot events
   (PreToolUse, PostToolUse, UserPromptSubmit) must not be slower than.
 
-Commands under test (:func:`commands_under_test`): ``settings`` is what ``python -m hooks install``
-writes into settings.json, ``"<python>" -P -m hooks.dispatch``. More are added with
-``--command NAME=COMMAND`` (the plugin launcher ``bin/orchestra``, once it exists).
+Commands under test (:func:`commands_under_test`): ``settings`` is what ``orchestra install``
+writes into settings.json, ``"<python>" -P -m hooks.dispatch``; ``plugin`` is what the
+plugin's ``hooks/hooks.json`` runs, ``"${CLAUDE_PLUGIN_ROOT}/bin/orchestra" dispatch``, with a
+plugin data folder whose environment stamp names the same interpreter (the launcher's fast
+path: ``/bin/sh`` reads the stamp, then execs Python). More with ``--command NAME=COMMAND``.
 The interpreter is a venv that sees Orchestra like a regular install (see
 ``_timing.installed_python``), unless ``--python`` names one to use as it is.
 Stop and SubagentStop find a new assistant turn in their transcripts each time,
@@ -65,9 +67,19 @@ HOT = ("PreToolUse Bash", "PostToolUse Bash", "UserPromptSubmit")
 FLOOR_LIMIT = 1.5
 
 
-def commands_under_test(python: str) -> dict[str, list[str]]:
-    """The commands under test, by name. Add the plugin launcher here (or ``--command``)."""
-    return {"settings": [python, "-P", "-m", "hooks.dispatch"]}
+def commands_under_test(python: str, tmp: Path) -> dict[str, tuple[list[str], dict[str, str]]]:
+    """The commands under test, by name: (argv, extra environment)."""
+    commands = {"settings": ([python, "-P", "-m", "hooks.dispatch"], {})}
+    launcher = REPO / "bin" / "orchestra"
+    if launcher.exists() and os.name != "nt":
+        data = tmp / "plugin-data"
+        (data / "venv").mkdir(parents=True, exist_ok=True)
+        version = re.search(r"^ORCHESTRA_VERSION=(\S+)$", launcher.read_text(), re.MULTILINE)
+        stamp = f"{version[1] if version else '?'}\n{python}\n{REPO}\n"
+        (data / "venv" / "orchestra-ready").write_text(stamp, encoding="utf-8")
+        commands["plugin"] = ([str(launcher), "dispatch"],
+                              {"CLAUDE_PLUGIN_ROOT": str(REPO), "CLAUDE_PLUGIN_DATA": str(data)})
+    return commands
 
 
 def _tool(name: str, tool: str, tool_input: dict[str, object],
@@ -155,12 +167,13 @@ def per_event(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory(prefix="orchestra-bench-") as tmp_name:
         tmp = Path(tmp_name)
         python = args.python or installed_python(tmp / "venv")
-        commands = commands_under_test(python)
-        commands.update(args.command)
-        baselines = {BARE: [python, "-c", "pass"], FLOOR: [python, "-c", "import json, pluggy"]}
+        commands = commands_under_test(python, tmp)
+        commands.update({name: (cmd, {}) for name, cmd in args.command.items()})
+        baselines: dict[str, tuple[list[str], dict[str, str]]] = {
+            BARE: ([python, "-c", "pass"], {}), FLOOR: ([python, "-c", "import json, pluggy"], {})}
         peer = _peer_python(args, tmp)
         if peer:
-            baselines[PEER] = [peer, "-c", PEER_SCRIPT]
+            baselines[PEER] = ([peer, "-c", PEER_SCRIPT], {})
         home = tmp / "home"
         home.mkdir()
         env = child_env(home, tmp / "pycache")
@@ -173,28 +186,30 @@ def per_event(args: argparse.Namespace) -> int:
         before: dict[str, Callable[[], None]] = {
             row: session.new_turn for row in rows if row.startswith(("Stop", "SubagentStop"))}
 
-        def cmds(row: str) -> dict[str, list[str]]:
+        def cmds(row: str) -> dict[str, tuple[list[str], dict[str, str]]]:
             event = json.loads(stdins[row])["hook_event_name"]
-            return {name: cmd for name, cmd in {**baselines, **commands}.items()
+            return {name: (cmd, {**env, **extra})
+                    for name, (cmd, extra) in {**baselines, **commands}.items()
                     if name != PEER or event in PEER_EVENTS}
 
         for _ in range(2):  # warm .pyc files, the page cache and the dispatch-table cache
             for row, stdin in stdins.items():
-                for cmd in cmds(row).values():
-                    time_run(cmd, env, stdin)
+                for cmd, cmd_env in cmds(row).values():
+                    time_run(cmd, cmd_env, stdin)
         times: dict[tuple[str, str], list[float]] = {}
         for _ in range(args.runs):  # interleaved, so drift hits every command alike
             for row, stdin in stdins.items():
-                for name, cmd in cmds(row).items():
+                for name, (cmd, cmd_env) in cmds(row).items():
                     if name in commands and row in before:
                         before[row]()
-                    times.setdefault((row, name), []).append(time_run(cmd, env, stdin))
+                    times.setdefault((row, name), []).append(time_run(cmd, cmd_env, stdin))
 
     print(python_line(python))
     print(f"{args.runs} runs of each command per event, interleaved; ms as median / p90; "
           f"ratios of medians (and of p90s)")
-    for name in commands:
-        print(f"\ncommand under test '{name}': {' '.join(commands[name])}")
+    for name, (cmd, extra) in commands.items():
+        settings = " ".join(f"{k}={v}" for k, v in extra.items())
+        print(f"\ncommand under test '{name}': {' '.join(cmd)}" + (f"  ({settings})" * bool(extra)))
         _table(rows, name, times, peer is not None)
     return 0
 
@@ -254,7 +269,7 @@ def importtime(args: argparse.Namespace, top: int = 25) -> int:
     with tempfile.TemporaryDirectory(prefix="orchestra-bench-") as tmp_name:
         tmp = Path(tmp_name)
         python = args.python or installed_python(tmp / "venv")
-        dispatch = commands_under_test(python)["settings"]
+        dispatch = commands_under_test(python, tmp)["settings"][0]
         home = tmp / "home"
         home.mkdir()
         env = child_env(home, tmp / "pycache")
