@@ -86,10 +86,16 @@ def payload(name: str, **changes: object) -> bytes:
     return (json.dumps(data, separators=(",", ":")) + "\n").encode("utf-8")
 
 
-def time_run(cmd: list[str], env: dict[str, str], stdin: bytes = b"") -> float:
-    """Wall-clock seconds of one run of ``cmd``; stop the benchmark if it fails."""
+def time_run(cmd: list[str], env: dict[str, str], stdin: bytes = b"",
+             cwd: Path | str = REPO) -> float:
+    """Wall-clock seconds of one run of ``cmd``; stop the benchmark if it fails.
+
+    ``cwd``: pass a folder without Python packages in it. ``python -m`` (without ``-P``)
+    imports from the working directory first: run in a checkout, it would time that
+    checkout's code whatever interpreter ``cmd`` names.
+    """
     start = time.perf_counter()
-    done = subprocess.run(cmd, input=stdin, env=env, cwd=REPO, capture_output=True,
+    done = subprocess.run(cmd, input=stdin, env=env, cwd=cwd, capture_output=True,
                           check=False)
     elapsed = time.perf_counter() - start
     if done.returncode != 0:

@@ -195,14 +195,14 @@ def per_event(args: argparse.Namespace) -> int:
         for _ in range(2):  # warm .pyc files, the page cache and the dispatch-table cache
             for row, stdin in stdins.items():
                 for cmd, cmd_env in cmds(row).values():
-                    time_run(cmd, cmd_env, stdin)
+                    time_run(cmd, cmd_env, stdin, tmp)
         times: dict[tuple[str, str], list[float]] = {}
         for _ in range(args.runs):  # interleaved, so drift hits every command alike
             for row, stdin in stdins.items():
                 for name, (cmd, cmd_env) in cmds(row).items():
                     if name in commands and row in before:
                         before[row]()
-                    times.setdefault((row, name), []).append(time_run(cmd, cmd_env, stdin))
+                    times.setdefault((row, name), []).append(time_run(cmd, cmd_env, stdin, tmp))
 
     print(python_line(python))
     print(f"{args.runs} runs of each command per event, interleaved; ms as median / p90; "
@@ -278,9 +278,9 @@ def importtime(args: argparse.Namespace, top: int = 25) -> int:
         file, changes = rows[args.event]
         stdin = session.stdin(file, changes)
         for _ in range(2):
-            time_run(dispatch, env, stdin)
+            time_run(dispatch, env, stdin, tmp)
         done = subprocess.run([python, "-X", "importtime", *dispatch[1:]], input=stdin,
-                              env=env, cwd=REPO, capture_output=True, check=True)
+                              env=env, cwd=tmp, capture_output=True, check=True)
     rows_ = []
     for line in done.stderr.decode().splitlines():
         match = re.match(r"import time:\s+(\d+) \|\s+(\d+) \|( *)(\S+)", line)

@@ -28,7 +28,6 @@ import time
 from pathlib import Path
 
 from _timing import (  # bench/ is on sys.path when run as a script
-    REPO,
     child_env,
     installed_python,
     ms,
@@ -82,7 +81,7 @@ def events(args: argparse.Namespace, python: str, tmp: Path) -> None:
     stdins = {label: payload("PostToolUse.Bash", session_id=sid)
               for label, sid in sessions.items()}
     for stdin in stdins.values():  # create both sessions, warm every cache
-        time_run(dispatch, env, stdin)
+        time_run(dispatch, env, stdin, tmp)
     full = home / "sessions" / sessions[f"{args.events} events"] / "events.jsonl"
     size = _fill_event_log(full, args.events, sessions[f"{args.events} events"])
     fresh = home / "sessions" / sessions["0 events"] / "events.jsonl"
@@ -90,8 +89,8 @@ def events(args: argparse.Namespace, python: str, tmp: Path) -> None:
     for _ in range(args.runs):
         for label, stdin in stdins.items():
             fresh.write_bytes(b"")  # the small one stays empty
-            time_run(dispatch, env, stdin)  # untimed: the append before the timed one
-            times[label].append(time_run(dispatch, env, stdin))
+            time_run(dispatch, env, stdin, tmp)  # untimed: the append before the timed one
+            times[label].append(time_run(dispatch, env, stdin, tmp))
     small, large = times["0 events"], times[f"{args.events} events"]
     print(f"\nPostToolUse Bash through the registered command; the large log: "
           f"{args.events} records, {size / 1e6:.1f} MB in one file")
@@ -132,7 +131,7 @@ for n in range(count):
         send_message(store, text=f"hello from {sid}", sender=sid, to_project=project)
 """
     subprocess.run([python, "-c", code, str(home), str(count), PROJECT, SID], check=True,
-                   cwd=REPO, env=child_env(home, home.parent / "pycache"))
+                   cwd=home.parent, env=child_env(home, home.parent / "pycache"))
 
 
 def sessions(args: argparse.Namespace, python: str, tmp: Path) -> None:
@@ -151,12 +150,12 @@ def sessions(args: argparse.Namespace, python: str, tmp: Path) -> None:
     envs = {count: child_env(home, tmp / "pycache") for count, home in homes.items()}
     for env in envs.values():
         for cmd, stdin in commands.values():
-            time_run(cmd, env, stdin)
+            time_run(cmd, env, stdin, tmp)
     times: dict[tuple[str, int], list[float]] = {}
     for _ in range(args.runs):
         for name, (cmd, stdin) in commands.items():
             for count, env in envs.items():
-                times.setdefault((name, count), []).append(time_run(cmd, env, stdin))
+                times.setdefault((name, count), []).append(time_run(cmd, env, stdin, tmp))
     print(f"\n1 vs {args.sessions} sessions in the state root (one project, half live); "
           f"limit {LIMIT_MS:g} ms at {args.sessions}")
     print(f"{'command':<26}{'1 session':>18}{f'{args.sessions} sessions':>18}{'ratio':>8}")

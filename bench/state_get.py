@@ -29,7 +29,6 @@ import tempfile
 from pathlib import Path
 
 from _timing import (  # bench/ is on sys.path when run as a script
-    REPO,
     child_env,
     installed_python,
     p90,
@@ -47,7 +46,7 @@ def build_state(python: str, home: Path, pycache: Path, size_mb: float) -> int:
     subprocess.run(
         [python, "-m", "state.session_manager", "create", "--id", SESSION_ID,
          "--project", "bench", "--compact"],
-        check=True, env=child_env(home, pycache), cwd=REPO, stdout=subprocess.DEVNULL,
+        check=True, env=child_env(home, pycache), cwd=home.parent, stdout=subprocess.DEVNULL,
     )
     path = home / "sessions" / SESSION_ID / "state.json"
     doc = json.loads(path.read_text(encoding="utf-8"))
@@ -110,11 +109,11 @@ def main(argv: list[str] | None = None) -> int:
         for query in args.jsonpath:
             commands[f"get {query}"] = lambda i, q=query: [*module, "get", SESSION_ID, q]
         for make in commands.values():  # warm the page cache and .pyc files
-            time_run(make(0), env)
+            time_run(make(0), env, cwd=tmp)
         times: dict[str, list[float]] = {name: [] for name in commands}
         for i in range(1, args.runs + 1):  # interleaved, so drift hits every command alike
             for name, make in commands.items():
-                times[name].append(time_run(make(i), env))
+                times[name].append(time_run(make(i), env, cwd=tmp))
 
     print(python_line(python))
     print(f"state.json: {size / 1e6:.2f} MB, {args.runs} runs each, interleaved, "
