@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 
 from state.config import load_config, project_config
-from state.errors import NotFoundError, StateError
+from state.errors import NotFoundError
 from state.paths import session_key, validate_id
 from state.storage import Storage
 
@@ -156,16 +156,14 @@ def _agents_of(sid: str, state: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
-def _pending_messages(store: Storage, sid: str) -> int | None:
-    """Messages waiting for the session, or None where messaging is not available."""
-    try:
-        from state.messages import pending_count
-    except ImportError:  # an Orchestra without cross-session messages
-        return None
-    try:
-        return pending_count(store, sid)
-    except (StateError, OSError):  # a torn inbox must not take the whole view down
-        return None
+def _pending_messages(store: Storage, sessions: list[dict[str, Any]]) -> None:
+    """Set each session's ``messages_pending``: the messages waiting for it, or None
+    where they cannot be counted (a torn inbox must not take the whole view down)."""
+    from state.messages import pending_counts
+
+    counts = pending_counts(store, [s["session_id"] for s in sessions])
+    for summary in sessions:
+        summary["messages_pending"] = counts[summary["session_id"]]
 
 
 def take_snapshot(store: Storage, *, at: float, project: str | None = None,
@@ -194,10 +192,10 @@ def take_snapshot(store: Storage, *, at: float, project: str | None = None,
             active = state.get("active_work") or {}
             summary["current_sprint"] = active.get("current_sprint")
             summary["current_epic"] = active.get("current_epic")
-            summary["messages_pending"] = _pending_messages(store, sid)
             snap.sessions.append(summary)
             snap.tasks.extend(_tasks_of(store, sid, state))
             snap.agents.extend(_agents_of(sid, state))
+        _pending_messages(store, snap.sessions)
     snap.sessions.sort(key=lambda s: (s["status"] != "active", s["created_at"] or "",
                                       s["session_id"]))
     snap.tools = [{"name": k, **v} for k, v in sorted(shared.list_tools(store).items())
