@@ -330,7 +330,9 @@ def main(
 
 
 def run() -> None:
-    raise SystemExit(main())
+    from state.process import run_process
+
+    run_process(main)
 
 
 if __name__ == "__main__":

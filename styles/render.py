@@ -142,4 +142,6 @@ def main(
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    from state.process import run_process
+
+    run_process(main)
