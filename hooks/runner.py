@@ -65,7 +65,10 @@ class Runner:
     def run(self, calls: list[Call], kwargs: dict[str, Any]) -> list[tuple[str, Any]]:
         """Call each handler; return ``(plugin, reply)`` votes in call order."""
         votes: list[tuple[str, Any]] = []
+        tool = self.event.tool_name
         for call in calls:
+            if not call.wants(tool):
+                continue  # hookimpl(tools=...) leaves this event out: not even imported
             outcome = self.call(call, kwargs)
             if isinstance(outcome, _Failure):
                 self._failed(call, outcome.reason, outcome.exc, votes)

@@ -34,9 +34,9 @@ PAYLOADS = REPO / "tests" / "payloads"
 HEAVY = ("pydantic", "filelock", "jsonpath_ng", "pluggy")
 #: Modules a PreToolUse, PostToolUse or UserPromptSubmit dispatch may import beyond
 #: `python -c "import runpy, json"`.
-HOT_BUDGET = 33
+HOT_BUDGET = 31
 #: The same for every other event kind (they read and write more documents).
-EVENT_BUDGET = 36
+EVENT_BUDGET = 34
 
 HOT = ("PreToolUse.Bash", "PostToolUse.Bash", "UserPromptSubmit")
 
@@ -217,3 +217,51 @@ def test_a_handler_that_overran_can_be_waited_for(tmp_path: Path, plugin: Any) -
     release.set()
     assert wait_for_handlers(30) is True
     assert finished.is_set()
+
+
+# -- hookimpl(tools=...) ----------------------------------------------------------------------
+
+WRITE_ONLY = """
+    from hooks import hookimpl
+
+    @hookimpl(tools=["Write", "Edit"])
+    def on_pre_tool_use(event):
+        return {"hookSpecificOutput": {"additionalContext": "writes watched"}}
+"""
+
+
+def test_a_tools_filter_leaves_other_tools_out(tmp_path: Path, plugin: Any) -> None:
+    from hooks import hookimpl
+    from hooks.testing import run_dispatch
+
+    seen: list[str | None] = []
+
+    @hookimpl(tools=["Write"])
+    def on_pre_tool_use(event: Any) -> None:
+        seen.append(event.tool_name)
+
+    @hookimpl(tools=["Write"])
+    def on_event(event: Any) -> None:
+        seen.append(f"every event: {event.name}")
+
+    plugins = [plugin("writes", on_pre_tool_use=on_pre_tool_use, on_event=on_event)]
+    for name in ("PreToolUse.Bash", "PreToolUse.Write", "UserPromptSubmit"):
+        outcome = run_dispatch(_load(name), plugins=plugins, home=tmp_path / "home",
+                               builtins=False)
+        assert outcome.exit_code == 0
+    assert seen == ["every event: PreToolUse", "Write"]  # Bash and the prompt: not called
+
+
+def test_the_cached_table_keeps_the_filter_and_skips_the_import(
+        dispatch_cli: Any, make_plugin: Any, plugin_path: Path, payload: Any) -> None:
+    make_plugin("writes", WRITE_ONLY)
+    write, bash = payload("PreToolUse.Write.json"), payload("PreToolUse.Bash.json")
+    for event in (write, bash):  # the first run builds the table cache
+        dispatch_cli(event, paths=[plugin_path])
+    for event, expected in ((write, True), (bash, False)):
+        done = dispatch_cli(event, paths=[plugin_path], flags=["-X", "importtime"])
+        assert done.code == 0, done.err
+        assert "pluggy" not in done.err  # the cached table was used
+        context = json.dumps(done.reply or {})
+        assert ("writes watched" in context) is expected
+        assert ("orchestra_test_writes" in done.err) is expected  # imported only when called
