@@ -63,7 +63,7 @@ PEER_SCRIPT = ("from cchooks import create_context\n"  # exit_success where the 
 #: Event names cchooks 0.1 knows; other rows have no peer column.
 PEER_EVENTS = frozenset({"PreToolUse", "PostToolUse", "Notification", "UserPromptSubmit",
                          "Stop", "SubagentStop", "PreCompact", "SessionStart", "SessionEnd"})
-HOT = ("PreToolUse Bash", "PostToolUse Bash", "UserPromptSubmit")
+HOT = ("PreToolUse Bash", "PostToolUse Bash", "PostToolUse Bash 3 KB", "UserPromptSubmit")
 FLOOR_LIMIT = 1.5
 
 
@@ -98,6 +98,11 @@ def events(project: Path) -> dict[str, tuple[str, dict[str, object]]]:
         "UserPromptSubmit": ("UserPromptSubmit", {}),
         "PreToolUse Bash": ("PreToolUse.Bash", {}),
         "PostToolUse Bash": ("PostToolUse.Bash", {}),
+        "PostToolUse Bash 3 KB": _tool(  # what a test run prints: cut, hashed, redacted
+            "PostToolUse.Bash", "Bash",
+            {"command": "pytest -q tests/api", "description": "Run the API tests"},
+            {"stdout": "tests/api/test_auth.py::test_login_with_token PASSED\n" * 60,
+             "stderr": "", "interrupted": False, "isImage": False}),
         "PreToolUse Write": ("PreToolUse.Write",
                              {"tool_input": {"file_path": str(project / "src" / "app.py"),
                                              "content": "print('hello')\n"}}),

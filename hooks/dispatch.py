@@ -143,7 +143,6 @@ def dispatch(payload: dict[str, Any], home: str, table: DispatchTable | None = N
     """Run every handler for ``payload`` and merge their replies."""
     from hooks.context import HandlerContext
     from hooks.events import SPEC_NAMES, Event
-    from hooks.merge import merge_replies
     from hooks.runner import Runner
 
     started = time.monotonic() if started is None else started
@@ -170,17 +169,22 @@ def dispatch(payload: dict[str, Any], home: str, table: DispatchTable | None = N
         spec = SPEC_NAMES.get(event.name)
         if spec is not None:
             votes += runner.run(table.calls_for(spec), kwargs)
-        merged = merge_replies(event.name, votes)
-        if merged.dropped:
-            ctx.log.warning(f"{event.name}: dropped reply fields the event does not honour: "
-                            + "; ".join(merged.dropped))
+        reply: dict[str, Any] | None = None
+        exit_code, stderr = 0, None
+        if any(vote for _, vote in votes):  # most events: no handler answers, nothing to merge
+            from hooks.merge import merge_replies
+
+            merged = merge_replies(event.name, votes)
+            if merged.dropped:
+                ctx.log.warning(f"{event.name}: dropped reply fields the event does not "
+                                "honour: " + "; ".join(merged.dropped))
+            reply, exit_code, stderr = merged.reply, merged.exit_code, merged.stderr
         after = table.calls_for("after_dispatch")
         if after:
-            runner.run(after, {**kwargs, "reply": merged.reply})
+            runner.run(after, {**kwargs, "reply": reply})
     finally:
         runner.close()
-    return DispatchResult(merged.reply, merged.exit_code, merged.stderr, runner.failures,
-                          runner.abandoned)
+    return DispatchResult(reply, exit_code, stderr, runner.failures, runner.abandoned)
 
 
 def main(

@@ -26,7 +26,6 @@ import _thread
 import time
 
 from handlers import BUILTIN_HANDLERS
-from hooks.contract import DECISION_EVENTS
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -188,6 +187,8 @@ def _invoke(call: Call, kwargs: dict[str, Any], box: list[Any]) -> None:
 
 def fail_closed_reply(event: Event, reason: str) -> dict[str, Any] | None:
     """The refusal a failed guard stands for, or None where nothing can be refused."""
+    from hooks.contract import DECISION_EVENTS  # only when a guard failed
+
     name = event.name
     if name not in DECISION_EVENTS:
         return None

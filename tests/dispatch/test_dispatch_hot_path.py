@@ -34,7 +34,7 @@ PAYLOADS = REPO / "tests" / "payloads"
 HEAVY = ("pydantic", "filelock", "jsonpath_ng", "pluggy")
 #: Modules a PreToolUse, PostToolUse or UserPromptSubmit dispatch may import beyond
 #: `python -c "import runpy, json"`.
-HOT_BUDGET = 31
+HOT_BUDGET = 29
 #: The same for every other event kind (they read and write more documents).
 EVENT_BUDGET = 34
 
@@ -151,6 +151,48 @@ def test_a_payload_with_a_byte_order_mark_is_dispatched(
     bad = b"\xef\xbb\xbf" + b'{"hook_event_name": "Stop", "x": "\xff"}'
     assert main([], stdin=io.BytesIO(bad), stdout=io.StringIO(), stderr=err) == 1
     assert "not valid UTF-8" in err.getvalue()
+
+
+def test_redaction_compiles_only_the_patterns_it_needs_with_the_same_result() -> None:
+    """``redact`` runs just the patterns whose trigger words the text holds; the result is
+    that of running all of them (``secret_patterns``) in order."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from state import redact as r
+
+    def everything(text: str) -> str:
+        if not any(t in text.lower() for t in r._TRIGGERS):
+            return text
+        secrets, bearer, assignment = r.secret_patterns()
+        for pattern in secrets:
+            text = pattern.sub(r.REDACTED, text)
+        text = bearer.sub(lambda m: f"{m.group(1)} {r.REDACTED}", text)
+        return assignment.sub(lambda m: m.group(1) + r.REDACTED, text)
+
+    pieces = st.sampled_from([
+        "api", "auth", "token=", "password: ", "Bearer ", "basic ", "sk-ant-", "sk-", "ghp_",
+        "github_pat_", "xoxb-", "AKIA", "AIza", "eyJ", "-----BEGIN RSA PRIVATE KEY-----",
+        "-----END RSA PRIVATE KEY-----", "abcdefghijklmnopqrstuvwxyz0123456789", "ABCDEFGHIJKLMNOP",
+        "_-", ".", " ", "\n", "'", '"', "=", ":", "capital", "[REDACTED]", "é"])
+    texts = st.lists(pieces, max_size=14).map("".join)
+
+    @settings(max_examples=500, deadline=None)
+    @given(texts)
+    def check(text: str) -> None:
+        assert r.redact(text) == everything(text)
+
+    check()
+
+
+def test_a_fingerprint_is_the_sha256_prefix() -> None:
+    import hashlib
+
+    from state.redact import fingerprint
+
+    text = "output line\n" * 300 + "\udc80"  # a lone surrogate from a payload escape
+    assert fingerprint(text) == hashlib.sha256(
+        text.encode("utf-8", "surrogatepass")).hexdigest()[:16]
 
 
 # -- handler workers -----------------------------------------------------------------------
