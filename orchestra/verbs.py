@@ -106,7 +106,7 @@ def command(module: str) -> Runner:
     """``orchestra <name> ...``: a command of Orchestra's own (``module.main``)."""
 
     def run(argv: list[str], example: str, io: Streams) -> int:
-        prog = f"orchestra {_import(module).PROG.split()[-1]}"
+        prog = f"orchestra {_import(module).PROG.split()[-1]}"  # "migrate", "orchestra watch"
         code: int = _import(module).main(argv, stdin=io[0], stdout=io[1], stderr=io[2],
                                          front=_front(prog, example=example))
         return code
@@ -255,6 +255,9 @@ def _verbs() -> dict[str, Verb]:
         Verb("record", "tooling", "record every payload Claude Code sends (on FILE|off|status)",
              "orchestra record on ~/orchestra-payloads.jsonl",
              tool("hooks.tooling.record", "main", "record")),
+        Verb("migrate", "tooling", "create/upgrade the PostgreSQL schema; copy a store "
+             "between files and a server", "orchestra migrate --from ~/.claude/orchestration "
+             "--to postgresql://orchestra@db.internal/orchestra", command("state.migrate")),
         Verb("plugins", "tooling", "built-in and third-party plugins, their hooks and errors",
              "orchestra plugins --json", tool("plugins.__main__", "main", "list",
                                                prepend=("list",))),

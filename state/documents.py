@@ -67,6 +67,23 @@ class PluginsConfig(_Open):
     disabled: list[str] = Field(default_factory=list)
 
 
+class StoreConfig(_Open):
+    """``store.url`` selects the PostgreSQL backend (docs/postgres.md)."""
+
+    url: str | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _no_password(cls, value: str | None) -> str | None:
+        from state.postgres.settings import has_password
+
+        if value is not None and has_password(value):
+            # Never echo the URL: it holds the secret.
+            raise ValueError("the URL carries a password; keep it in ~/.pgpass (PGPASSFILE) "
+                             "or a service file (PGSERVICE) instead")
+        return value
+
+
 class Config(_Doc):
     config_version: str = "2.0.0"
     default_project: str | None = None
@@ -80,6 +97,7 @@ class Config(_Doc):
     dispatch: DispatchConfig = Field(default_factory=DispatchConfig)  # type: ignore[arg-type]
     plugins: PluginsConfig = Field(default_factory=PluginsConfig)
     record: str | None = None
+    store: StoreConfig = Field(default_factory=StoreConfig)
 
     @field_validator("default_project")
     @classmethod

@@ -277,7 +277,9 @@ def follow(store: Storage, session_id: str, write: Any, *, interval: float = 1.0
     """Deliver ``session_id``'s messages as they arrive: each one is marked delivered and
     passed to ``write`` as :func:`one_line`, exactly once, even with hooks delivering in
     parallel. Waits for the session to exist (a monitor starts with the session, maybe
-    before its first hook). Returns when ``until()`` is true; else runs until interrupted.
+    before its first hook), then for a change to one of its message logs
+    (:meth:`~state.storage.Storage.wait_for_change`, at most ``interval`` seconds).
+    Returns when ``until()`` is true; else runs until interrupted.
     """
     import time
 
@@ -286,8 +288,12 @@ def follow(store: Storage, session_id: str, write: Any, *, interval: float = 1.0
     while until is None or not until():
         try:
             messages = take_undelivered(store, session_id)
+            logs = [key for _name, key in _sources(store, session_id)[1]]
         except NotFoundError:
-            messages = []
+            messages, logs = [], []
         for message in messages:
             write(one_line(message))
-        time.sleep(interval)
+        if logs:  # the file store checks the logs' sizes; PostgreSQL is told (LISTEN)
+            store.wait_for_change(logs, interval)
+        else:
+            time.sleep(interval)

@@ -10,7 +10,7 @@ import os
 from collections.abc import Sequence
 from typing import IO, Any
 
-from state.cli import EXIT_CODES_HELP, CliParser, Output, run_main
+from state.cli import EXIT_CODES_HELP, CliParser, Front, Output, run_main
 from state.errors import InvalidValueError
 
 __all__ = ["main"]
@@ -33,8 +33,9 @@ come from ~/.pgpass (PGPASSFILE) or a service file (PGSERVICE), never the URL in
 config; they never appear in the output."""
 
 
-def build_parser() -> CliParser:
-    parser = CliParser(prog=PROG, description=DESCRIPTION, epilog=EXIT_CODES_HELP)
+def build_parser(front: Front | None = None) -> CliParser:
+    parser = CliParser(prog=front.prog if front else PROG, description=DESCRIPTION,
+                       epilog=front.epilog() if front else EXIT_CODES_HELP)
     parser.add_argument("--url", metavar="URL", help="the server (default: the configured one)")
     parser.add_argument("--schema", metavar="NAME",
                         help="PostgreSQL schema (default $ORCHESTRA_STORE_SCHEMA, config "
@@ -151,8 +152,10 @@ def main(
     stdin: IO[str] | None = None,
     stdout: IO[str] | None = None,
     stderr: IO[str] | None = None,
+    front: Front | None = None,
 ) -> int:
-    return run_main(PROG, build_parser(), _run, argv, stdout, stderr)
+    return run_main(front.prog if front else PROG, build_parser(front), _run, argv, stdout,
+                    stderr)
 
 
 def run() -> None:

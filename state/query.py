@@ -33,6 +33,7 @@ __all__ = [
     "parse_path",
     "parse_value",
     "set_path",
+    "to_postgres_jsonpath",
 ]
 
 
@@ -184,6 +185,14 @@ def jsonpath_reads(expression: str, key: str) -> bool:
     from state.jsonpath import parse, reads_member
 
     return reads_member(parse(expression), key)
+
+
+def to_postgres_jsonpath(expression: str) -> str | None:
+    """``expression`` as a PostgreSQL SQL/JSON path with the same results, or None outside
+    the subset both dialects agree on (the PostgreSQL store then queries in Python)."""
+    from state.jsonpath import to_postgres
+
+    return to_postgres(expression)
 
 
 def parse_value(text: str, *, mode: str = "auto") -> Any:

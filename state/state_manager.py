@@ -183,10 +183,38 @@ def _session_id(raw: str) -> str:
 def _read(store: Any, sid: str, path: str) -> Any:
     if is_jsonpath(path):
         wants_metrics = jsonpath_reads(path, "metrics")  # checks the query before any read
+        stored = _one_document(store, sid, path, wants_metrics)
+        if stored is not None:
+            return store.query_jsonpath(*stored)
         return jsonpath_query(session_view(store, sid, with_metrics=wants_metrics), path)
     parts = parse_path(path)
     with_metrics = not parts or parts[0] == "metrics"
     return get_path(session_view(store, sid, with_metrics=with_metrics), parts)
+
+
+_TASKS_PREFIX = "$.active_work.tasks"
+
+
+def _one_document(store: Any, sid: str, path: str, wants_metrics: bool
+                  ) -> tuple[str, str] | None:
+    """(key, query) when a store that queries by itself (PostgreSQL: on the server) can
+    answer ``path`` from one stored document exactly as the session view would: a query
+    that reads neither ``version``, ``metrics`` nor ``active_work`` (the members the view
+    changes) runs on ``state.json``; ``$.active_work.tasks...`` runs on ``tasks.json`` as
+    ``$.tasks...``. None: compose the view and query it here."""
+    from state.paths import session_key
+    from state.sessions import STATE, TASKS, require_session
+    from state.storage import Storage
+
+    if type(store).query_jsonpath is Storage.query_jsonpath or wants_metrics:
+        return None  # the file store reads the whole document either way
+    require_session(store, sid)  # a typo in SESSION_ID still exits 3
+    if not (jsonpath_reads(path, "version") or jsonpath_reads(path, "active_work")):
+        return session_key(sid, STATE), path
+    rest = path[len(_TASKS_PREFIX):]
+    if path.startswith(_TASKS_PREFIX) and rest[:1] in ("", ".", "[") and "$" not in rest:
+        return session_key(sid, TASKS), "$.tasks" + rest
+    return None
 
 
 def _write(store: Any, sid: str, path: str, if_version: int | None, change: Any) -> Any:

@@ -13,6 +13,8 @@ Checks, each reported as ``ok``, ``warn`` or ``FAIL`` with a fix:
   root with exit 0; its latency (cold, then warm) is measured;
 * the state root (``ORCHESTRA_HOME``): writable, private, no orphan temp files (``--fix``
   removes those whose writer is dead), no held or symlinked locks; plugin load errors;
+* the PostgreSQL store, when ``ORCHESTRA_STORE_URL`` or config ``store.url`` selects it:
+  reachable, schema version, round-trip time, journal backlog (never a password);
 * ``disableAllHooks`` and ``ORCHESTRA_RECORD``/config ``record``;
 * in plugin mode (run through the plugin's ``bin/orchestra``, which sets
   ``ORCHESTRA_PLUGIN_ROOT``): the plugin's environment, and no registration in a settings
@@ -286,6 +288,15 @@ def check_disabled(scopes: list[Scope]) -> list[Finding]:
     return found
 
 
+def check_store(home: str) -> list[Finding]:
+    """The PostgreSQL store when one is configured: reachable, schema version, round trip,
+    journal backlog (nothing to check for the file store)."""
+    from state.postgres.doctor import doctor_report
+
+    return [Finding("ok" if ok else "fail", "store", message, fix or None)
+            for ok, message, fix in doctor_report(root=home)]
+
+
 def check_recording(home: str) -> list[Finding]:
     from hooks.capture import record_target
 
@@ -307,6 +318,7 @@ def diagnose(project_dir: str | None, home: str, *, fix: bool = False,
     found += check_commands(scopes, probe=probe)
     found += check_disabled(scopes)
     found += check_state_root(home)
+    found += check_store(home)
     found += check_orphans(home, fix)
     found += check_locks(home)
     found += check_plugins(home)

@@ -12,6 +12,11 @@ A rotated log is followed into its rotated segment (found by inode), so no line
 is lost at rotation. A listener that falls more than :data:`QUEUE` items behind
 is told to ``resync`` (reload its page) instead of being sent a backlog; so is
 everyone after a burst of more than :data:`MAX_READ` bytes in one log.
+
+A store that is not a folder of files (PostgreSQL) is watched through its own change
+notices instead (:meth:`~state.storage.Storage.wait_for_change`, LISTEN/NOTIFY there):
+a change makes the pages reload. What other machines' hooks write reaches the server
+when they ship their local outbox (see docs/postgres.md), so it shows up then.
 """
 
 from __future__ import annotations
@@ -19,15 +24,18 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from orchestra.changes import Scan, changed_topics, scan
+from orchestra.changes import TOPICS, Scan, changed_topics, scan
 from orchestra.web.items import event_item
 
 __all__ = ["INTERVAL", "Hub", "Listener"]
 
 INTERVAL = 0.25
+#: What a database store is watched for: everything a page shows.
+_STORE_KEYS = ["sessions/", "projects/", "messages.jsonl", "tools.json"]
 QUEUE = 1000
 #: At most this much of one log is read per check; a burst beyond it becomes a resync.
 MAX_READ = 4 << 20
@@ -111,7 +119,7 @@ class Hub:
         """(topics changed, new events) since the last check. Blocking: run in a thread."""
         current = scan(self.store)
         if current is None:
-            return set(), []
+            return self._check_store(), []
         primed = self._scan is not None
         topics = changed_topics(self._scan, current) if self._scan is not None else set()
         self._scan = current
@@ -129,6 +137,16 @@ class Hub:
             topics.add("resync")
         events.sort(key=lambda e: e["ts"] or 0)
         return topics, events
+
+    def _check_store(self) -> set[str]:
+        """A store that is not a folder of files (PostgreSQL): wait up to one interval for
+        its own notice of a change (LISTEN/NOTIFY); a change reloads the open pages."""
+        try:
+            changed = self.store.wait_for_change(_STORE_KEYS, self.interval)
+        except Exception:  # the server went away: the next check tries again
+            time.sleep(self.interval)
+            return set()
+        return {"resync", *TOPICS} if changed else set()
 
     def _new_events(self, current: Scan, key: str, session: str, size: int, inode: int,
                     primed: bool) -> list[dict[str, Any]]:

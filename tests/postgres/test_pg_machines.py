@@ -183,3 +183,28 @@ def test_watch_on_one_machine_sees_a_change_made_on_another(
         watcher.kill()
     assert watcher.returncode == 0, err
     assert out.strip() == '"epic-7"'
+
+
+def test_one_file_checked_out_at_two_paths_is_one_claim(
+        make_machine: Callable[..., Machine]) -> None:
+    """Alice's laptop has the project at /home/alice/project, Bob's dev box at
+    /srv/bob/project: src/app.py is the same file, so Bob's edit after Alice's is asked."""
+    a, b = make_machine("a", sync_seconds=0), make_machine("b", sync_seconds=0)
+    homes = {"alpha": "/home/alice/project", "beta": "/srv/bob/project"}
+    for sid, machine in (("alpha", a), ("beta", b)):
+        start = payload("SessionStart.startup", sid, cwd=homes[sid])
+        assert machine.dispatch(start, CLAUDE_PROJECT_DIR=homes[sid]).code == 0
+    mine = f"{homes['alpha']}/src/app.py"
+    edit = payload("PostToolUse.Bash", "alpha", cwd=homes["alpha"], tool_name="Write",
+                   tool_input={"file_path": mine, "content": "x"}, tool_response={})
+    assert a.dispatch(edit, CLAUDE_PROJECT_DIR=homes["alpha"]).code == 0
+    theirs = f"{homes['beta']}/src/app.py"
+    before = payload("PreToolUse.Write", "beta", cwd=homes["beta"],
+                     tool_input={"file_path": theirs, "content": "y"})
+    hook = b.dispatch(before, CLAUDE_PROJECT_DIR=homes["beta"])
+    assert hook.code == 0, hook.stderr
+    decision = hook.reply["hookSpecificOutput"]
+    assert decision["permissionDecision"] == "ask" and "alpha" in decision[
+        "permissionDecisionReason"]
+    claims = b.cli("state.session_manager", "claims", "--project", "project")
+    assert [(c["session"], c["file"]) for c in claims] == [("alpha", "src/app.py")]
