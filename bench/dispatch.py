@@ -1,29 +1,31 @@
-"""Benchmark: ``python -m hooks.dispatch`` per event type vs bare Python and the floor.
+"""Benchmark: one dispatch per event kind, through the command Orchestra registers.
 
-Stdlib only. For each event type (PreToolUse Bash, PostToolUse Bash, UserPromptSubmit,
-SessionStart, Stop; payloads from ``tests/payloads``) it times, interleaved round by round
-and with the same interpreter (``sys.executable``):
+Stdlib only. Every event kind (one row each: the payloads of ``tests/payloads``
+plus the tool calls that reach a handler — Write, Agent, TaskCreate, TaskUpdate,
+TodoWrite), all for one session in a temporary ``ORCHESTRA_HOME``, is timed
+through each *command under test*, interleaved round by round with:
 
-* ``python -c pass`` — interpreter start-up;
-* ``python -c "import json, pluggy"`` — the floor the dispatcher is held to;
-* ``python -m hooks.dispatch < payload`` — all built-in handlers on, in a fresh temporary
-  ``ORCHESTRA_HOME`` whose dispatch-table cache is warmed first;
+* ``python -c pass`` — interpreter start-up (``bare``);
+* ``python -c "import json, pluggy"`` — the floor Orchestra is held to (issue 13:
+  every event at most 1.5x, at the median and at p90);
+* with ``--peer-python``/``--peer-venv``: cchooks parsing the same payload and
+  replying success, no state, no plugins — the peer the hot events
+  (PreToolUse, PostToolUse, UserPromptSubmit) must not be slower than.
 
-and prints the median and 90th percentile of each and the ratios dispatcher/floor and
-dispatcher/bare. ``--events-preloaded N`` instead fills one session's event log with N
-records (written directly as JSONL) and compares PostToolUse on that session with
-PostToolUse on a fresh one: the event log is append-only, so the ratio should stay
-near 1. ``--importtime`` prints where one warm PreToolUse dispatch spends its import
-time. Usage::
+Commands under test (:func:`commands_under_test`): ``settings`` is what ``orchestra install``
+writes into settings.json, ``"<python>" -P -m hooks.dispatch``; ``plugin`` is what the
+plugin's ``hooks/hooks.json`` runs, ``"${CLAUDE_PLUGIN_ROOT}/bin/orchestra" dispatch``, with a
+plugin data folder whose environment stamp names the same interpreter (the launcher's fast
+path: ``/bin/sh`` reads the stamp, then execs Python). More with ``--command NAME=COMMAND``.
+The interpreter is a venv that sees Orchestra like a regular install (see
+``_timing.installed_python``), unless ``--python`` names one to use as it is.
+Stop and SubagentStop find a new assistant turn in their transcripts each time,
+as in a real session. Usage::
 
-    python bench/dispatch.py [--runs 30]
-    python bench/dispatch.py --events-preloaded 100000 [--runs 30]
-    python bench/dispatch.py --importtime
-    python bench/dispatch.py --peer-python /path/to/venv-with-cchooks/bin/python
-
-``--peer-python`` adds a column for a peer measured in the same run: cchooks (``pip install
-cchooks`` into that interpreter's environment) parsing the same payload and replying
-success — no state, no plugins — with ratios dispatcher/peer.
+    python bench/dispatch.py [--runs 30] [--peer-venv /tmp/cchooks-venv]
+    python bench/dispatch.py --events PreToolUse,Stop --runs 60
+    python bench/dispatch.py --command "plugin=bin/orchestra hook"
+    python bench/dispatch.py --importtime [--event Stop]
 """
 
 from __future__ import annotations
@@ -32,208 +34,310 @@ import argparse
 import json
 import os
 import re
+import shlex
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
+from collections.abc import Callable
 from pathlib import Path
 
-from _timing import REPO, p90, time_run  # bench/ is on sys.path when run as a script
+from _timing import (  # bench/ is on sys.path when run as a script
+    PAYLOADS,
+    REPO,
+    child_env,
+    installed_python,
+    ms,
+    p90,
+    payload,
+    python_line,
+    time_run,
+)
 
-PAYLOADS = REPO / "tests" / "payloads"
-EVENTS = {
-    "PreToolUse Bash": "PreToolUse.Bash.json",
-    "PostToolUse Bash": "PostToolUse.Bash.json",
-    "UserPromptSubmit": "UserPromptSubmit.json",
-    "SessionStart": "SessionStart.startup.json",
-    "Stop": "Stop.json",
-}
-BARE = "python -c pass"
-FLOOR = 'python -c "import json, pluggy"'
-DISPATCH = "python -P -m hooks.dispatch"
-PEER = "cchooks (peer)"
-PEER_SCRIPT = "from cchooks import create_context; create_context().output.exit_success()"
-
-
-def _env(home: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ORCHESTRA_")}
-    env["ORCHESTRA_HOME"] = str(home)
-    # Measure an installed Orchestra: compiled bytecode (kept out of the checkout), even if
-    # the caller's shell sets PYTHONDONTWRITEBYTECODE.
-    env.pop("PYTHONDONTWRITEBYTECODE", None)
-    env["PYTHONPYCACHEPREFIX"] = str(home.parent / "pycache")
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH")) if p)
-    return env
+SESSION = "bench-dispatch-session"
+BARE = "bare"
+FLOOR = "floor"
+PEER = "cchooks"
+PEER_SCRIPT = ("from cchooks import create_context\n"  # exit_success where the event has it
+               "getattr(create_context().output, 'exit_success', lambda: None)()")
+#: Event names cchooks 0.1 knows; other rows have no peer column.
+PEER_EVENTS = frozenset({"PreToolUse", "PostToolUse", "Notification", "UserPromptSubmit",
+                         "Stop", "SubagentStop", "PreCompact", "SessionStart", "SessionEnd"})
+HOT = ("PreToolUse Bash", "PostToolUse Bash", "PostToolUse Bash 3 KB", "UserPromptSubmit")
+FLOOR_LIMIT = 1.5
 
 
-
-
-
-
-def _payload(name: str, **changes: str) -> bytes:
-    data = json.loads((PAYLOADS / name).read_text(encoding="utf-8"))
-    data.update(changes)
-    return (json.dumps(data, separators=(",", ":")) + "\n").encode("utf-8")
-
-
-def _commands(peer_python: str | None = None) -> dict[str, list[str]]:
-    py = sys.executable
-    commands = {BARE: [py, "-c", "pass"], FLOOR: [py, "-c", "import json, pluggy"],
-                DISPATCH: [py, "-P", "-m", "hooks.dispatch"]}
-    if peer_python:
-        commands[PEER] = [peer_python, "-c", PEER_SCRIPT]
+def commands_under_test(python: str, tmp: Path) -> dict[str, tuple[list[str], dict[str, str]]]:
+    """The commands under test, by name: (argv, extra environment)."""
+    commands = {"settings": ([python, "-P", "-m", "hooks.dispatch"], {})}
+    launcher = REPO / "bin" / "orchestra"
+    if launcher.exists() and os.name != "nt":
+        data = tmp / "plugin-data"
+        (data / "venv").mkdir(parents=True, exist_ok=True)
+        version = re.search(r"^ORCHESTRA_VERSION=(\S+)$", launcher.read_text(), re.MULTILINE)
+        stamp = f"{version[1] if version else '?'}\n{python}\n{REPO}\n"
+        (data / "venv" / "orchestra-ready").write_text(stamp, encoding="utf-8")
+        commands["plugin"] = ([str(launcher), "dispatch"],
+                              {"CLAUDE_PLUGIN_ROOT": str(REPO), "CLAUDE_PLUGIN_DATA": str(data)})
     return commands
 
 
-def per_event(runs: int, peer_python: str | None = None) -> int:
-    commands = _commands(peer_python)
-    with tempfile.TemporaryDirectory(prefix="orchestra-bench-") as tmp:
-        home = Path(tmp) / "home"
-        home.mkdir()
-        env = _env(home)
-        stdins = {event: _payload(name) for event, name in EVENTS.items()}
-        for stdin in stdins.values():  # warm .pyc files, the page cache and the dispatch cache
-            for cmd in commands.values():
-                time_run(cmd, env, stdin)
-        times: dict[tuple[str, str], list[float]] = {(e, c): [] for e in EVENTS for c in commands}
-        for _ in range(runs):  # interleaved, so drift hits every command alike
-            for event, stdin in stdins.items():
-                for name, cmd in commands.items():
-                    times[event, name].append(time_run(cmd, env, stdin))
+def _tool(name: str, tool: str, tool_input: dict[str, object],
+          tool_response: object = None) -> tuple[str, dict[str, object]]:
+    changes: dict[str, object] = {"tool_name": tool, "tool_input": tool_input,
+                                  "tool_use_id": f"toolu_bench_{tool}"}
+    if tool_response is not None:
+        changes["tool_response"] = tool_response
+    return name, changes
 
-    print(f"python {sys.version.split()[0]} ({sys.executable})")
-    print(f"{runs} runs of each command per event, interleaved; ms (median / p90)")
-    header = (f"{'event':<18}{BARE:>17}{FLOOR:>34}{DISPATCH:>26}"
-              f"{'disp/floor':>12}{'disp/bare':>11}")
-    print(header)
-    for event in EVENTS:
-        cells = []
-        for name in commands:
-            values = times[event, name]
-            cells.append(f"{statistics.median(values) * 1000:6.1f} / {p90(values) * 1000:6.1f}")
-        floor = statistics.median(times[event, FLOOR])
-        bare = statistics.median(times[event, BARE])
-        dispatch = statistics.median(times[event, DISPATCH])
-        line = (f"{event:<18}{cells[0]:>17}{cells[1]:>34}{cells[2]:>26}"
-                f"{dispatch / floor:>12.2f}{dispatch / bare:>11.2f}")
-        if peer_python:
-            peer = statistics.median(times[event, PEER])
-            line += f"   peer {cells[3]}  disp/peer {dispatch / peer:.2f}"
-        print(line)
+
+def events(project: Path) -> dict[str, tuple[str, dict[str, object]]]:
+    """Row name -> (payload file, changes): every event kind, then the tool calls."""
+    rows: dict[str, tuple[str, dict[str, object]]] = {
+        "SessionStart": ("SessionStart.startup", {}),
+        "UserPromptSubmit": ("UserPromptSubmit", {}),
+        "PreToolUse Bash": ("PreToolUse.Bash", {}),
+        "PostToolUse Bash": ("PostToolUse.Bash", {}),
+        "PostToolUse Bash 3 KB": _tool(  # what a test run prints: cut, hashed, redacted
+            "PostToolUse.Bash", "Bash",
+            {"command": "pytest -q tests/api", "description": "Run the API tests"},
+            {"stdout": "tests/api/test_auth.py::test_login_with_token PASSED\n" * 60,
+             "stderr": "", "interrupted": False, "isImage": False}),
+        "PreToolUse Write": ("PreToolUse.Write",
+                             {"tool_input": {"file_path": str(project / "src" / "app.py"),
+                                             "content": "print('hello')\n"}}),
+        "PostToolUse Write": _tool("PostToolUse.Bash", "Write",
+                                   {"file_path": str(project / "src" / "app.py"),
+                                    "content": "print('hello')\n"}, {"type": "update"}),
+        "PreToolUse Agent": _tool("PreToolUse.Bash", "Agent",
+                                  {"description": "Say ok", "prompt": "Say ok",
+                                   "subagent_type": "general-purpose"}),
+        "PostToolUse Agent": _tool("PostToolUse.Bash", "Agent",
+                                   {"description": "Say ok", "subagent_type": "general-purpose"},
+                                   {"status": "completed",
+                                    "content": [{"type": "text", "text": "ok"}]}),
+        "PostToolUse TaskCreate": ("PostToolUse.TaskCreate", {}),
+        "PostToolUse TaskUpdate": _tool("PostToolUse.TaskCreate", "TaskUpdate",
+                                        {"taskId": "1", "status": "in_progress"},
+                                        {"success": True}),
+        "PostToolUse TodoWrite": _tool(
+            "PostToolUse.TaskCreate", "TodoWrite",
+            {"todos": [{"content": f"step {i}", "status": "pending" if i else "in_progress",
+                        "activeForm": f"doing step {i}"} for i in range(5)]},
+            {"oldTodos": [], "newTodos": []}),
+    }
+    taken = {file for file, _ in rows.values()}
+    for path in sorted(PAYLOADS.glob("*.json")):
+        if path.stem not in taken and path.stem != "SessionEnd.other":
+            rows.setdefault(path.stem.removeprefix("docs.").split(".")[0], (path.stem, {}))
+    rows["SessionEnd"] = ("SessionEnd.other", {})  # last: the next round starts a new one
+    return rows
+
+
+def _usage_line(turn: int) -> bytes:
+    return (json.dumps({"type": "assistant", "uuid": f"bench-{turn}", "message": {
+        "id": f"msg_bench_{turn}", "model": "claude-bench", "role": "assistant",
+        "content": [{"type": "text", "text": "Done. " * 40}],
+        "usage": {"input_tokens": 1200 + turn, "output_tokens": 300,
+                  "cache_read_input_tokens": 9000}}}) + "\n").encode()
+
+
+class Session:
+    """One temporary session the events belong to, with growing transcripts."""
+
+    def __init__(self, tmp: Path) -> None:
+        self.project = tmp / "project"
+        (self.project / "src").mkdir(parents=True)
+        self.transcript = tmp / "transcript.jsonl"
+        self.agent_transcript = tmp / "agent-transcript.jsonl"
+        self.turn = 0
+        for _ in range(20):
+            self.new_turn()
+
+    def new_turn(self) -> None:
+        """What happens between two Stops: Claude wrote another assistant message."""
+        self.turn += 1
+        for path in (self.transcript, self.agent_transcript):
+            with open(path, "ab") as fh:
+                fh.write(_usage_line(self.turn))
+
+    def stdin(self, file: str, changes: dict[str, object]) -> bytes:
+        return payload(file, session_id=SESSION, cwd=str(self.project),
+                       transcript_path=str(self.transcript),
+                       **({"agent_transcript_path": str(self.agent_transcript)}
+                          if file.startswith("SubagentStop") else {}), **changes)
+
+
+def per_event(args: argparse.Namespace) -> int:
+    with tempfile.TemporaryDirectory(prefix="orchestra-bench-") as tmp_name:
+        tmp = Path(tmp_name)
+        python = args.python or installed_python(tmp / "venv")
+        commands = commands_under_test(python, tmp)
+        commands.update({name: (cmd, {}) for name, cmd in args.command.items()})
+        baselines: dict[str, tuple[list[str], dict[str, str]]] = {
+            BARE: ([python, "-c", "pass"], {}), FLOOR: ([python, "-c", "import json, pluggy"], {})}
+        peer = _peer_python(args, tmp)
+        if peer:
+            baselines[PEER] = ([peer, "-c", PEER_SCRIPT], {})
+        home = tmp / "home"
+        home.mkdir()
+        env = child_env(home, tmp / "pycache")
+        session = Session(tmp)
+        rows = events(session.project)
+        if args.events:
+            wanted = [w.strip() for w in args.events.split(",") if w.strip()]
+            rows = {k: v for k, v in rows.items() if any(k.startswith(w) for w in wanted)}
+        stdins = {row: session.stdin(file, changes) for row, (file, changes) in rows.items()}
+        before: dict[str, Callable[[], None]] = {
+            row: session.new_turn for row in rows if row.startswith(("Stop", "SubagentStop"))}
+
+        def cmds(row: str) -> dict[str, tuple[list[str], dict[str, str]]]:
+            event = json.loads(stdins[row])["hook_event_name"]
+            return {name: (cmd, {**env, **extra})
+                    for name, (cmd, extra) in {**baselines, **commands}.items()
+                    if name != PEER or event in PEER_EVENTS}
+
+        for _ in range(2):  # warm .pyc files, the page cache and the dispatch-table cache
+            for row, stdin in stdins.items():
+                for cmd, cmd_env in cmds(row).values():
+                    time_run(cmd, cmd_env, stdin, tmp)
+        times: dict[tuple[str, str], list[float]] = {}
+        for _ in range(args.runs):  # interleaved, so drift hits every command alike
+            for row, stdin in stdins.items():
+                for name, (cmd, cmd_env) in cmds(row).items():
+                    if name in commands and row in before:
+                        before[row]()
+                    times.setdefault((row, name), []).append(time_run(cmd, cmd_env, stdin, tmp))
+
+    print(python_line(python))
+    print(f"{args.runs} runs of each command per event, interleaved; ms as median / p90; "
+          f"ratios of medians (and of p90s)")
+    for name, (cmd, extra) in commands.items():
+        settings = " ".join(f"{k}={v}" for k, v in extra.items())
+        print(f"\ncommand under test '{name}': {' '.join(cmd)}" + (f"  ({settings})" * bool(extra)))
+        _table(rows, name, times, peer is not None)
     return 0
 
 
-def _fill_event_log(path: Path, count: int, session: str) -> int:
-    """Append ``count`` realistic event-log records to ``path``; return the file size."""
-    base = 1_764_300_000.0
-    tools = ("Bash", "Read", "Edit", "Write", "Grep")
-    with open(path, "ab") as fh:
-        chunk = []
-        for i in range(count):
-            ts = base + i * 0.5
-            event = "PreToolUse" if i % 2 == 0 else "PostToolUse"
-            record = {
-                "ts": round(ts, 6),
-                "t": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ts)) + ".000Z",
-                "event": event, "tool": tools[i % len(tools)],
-                "tool_use_id": f"toolu_{session[:8]}{i:08d}",
-                "summary": {"tool_input": {"command": f"pytest -q tests/test_{i % 97}.py",
-                                           "description": "Run the tests"}},
-            }
-            if event == "PostToolUse":
-                record["duration_ms"] = 40 + i % 300
-            chunk.append(json.dumps(record, separators=(",", ":")))
-            if len(chunk) == 5000:
-                fh.write(("\n".join(chunk) + "\n").encode("utf-8"))
-                chunk = []
-        if chunk:
-            fh.write(("\n".join(chunk) + "\n").encode("utf-8"))
-    return path.stat().st_size
+def _table(rows: dict[str, object], name: str, times: dict[tuple[str, str], list[float]],
+           with_peer: bool) -> None:
+    head = (f"{'event':<24}{'dispatch':>15}{'floor':>15}{'bare':>15}"
+            + (f"{'cchooks':>15}" if with_peer else "")
+            + f"{'disp/floor':>13}{'(p90)':>7}" + (f"{'disp/cchooks':>14}" if with_peer else "")
+            + "  ")
+    print(head)
+    worst = 0.0
+    for row in rows:
+        disp, floor, bare = times[row, name], times[row, FLOOR], times[row, BARE]
+        ratio = statistics.median(disp) / statistics.median(floor)
+        ratio90 = p90(disp) / p90(floor)
+        worst = max(worst, ratio, ratio90)
+        line = f"{row:<24}{ms(disp):>15}{ms(floor):>15}{ms(bare):>15}"
+        peer = times.get((row, PEER))
+        if with_peer:
+            line += f"{ms(peer) if peer else '-':>15}"
+        line += f"{ratio:>13.2f}{ratio90:>7.2f}"
+        flags = []
+        if ratio > FLOOR_LIMIT or ratio90 > FLOOR_LIMIT:
+            flags.append(f"> {FLOOR_LIMIT}x floor")
+        if with_peer:
+            if peer:
+                vs_peer = statistics.median(disp) / statistics.median(peer)
+                line += f"{vs_peer:>14.2f}"
+                if row in HOT and vs_peer > 1.0:
+                    flags.append("slower than cchooks")
+            else:
+                line += f"{'-':>14}"
+        print(line + ("  " + "; ".join(flags) if flags else ""))
+    print(f"worst disp/floor (median or p90): {worst:.2f} (limit {FLOOR_LIMIT})")
 
 
-def events_preloaded(runs: int, count: int) -> int:
-    dispatch = _commands()[DISPATCH]
-    with tempfile.TemporaryDirectory(prefix="orchestra-bench-") as tmp:
-        home = Path(tmp) / "home"
+def _peer_python(args: argparse.Namespace, tmp: Path) -> str | None:
+    """The interpreter with cchooks: --peer-python, or --peer-venv (created on first use)."""
+    python = args.peer_python
+    if args.peer_venv:
+        folder = Path(args.peer_venv)
+        python = str(folder / ("Scripts/python.exe" if os.name == "nt" else "bin/python"))
+        if not Path(python).exists():
+            subprocess.run([sys.executable, "-m", "venv", str(folder)], check=True)
+            subprocess.run([python, "-m", "pip", "install", "-q", "cchooks"], check=True)
+    if python is None:
+        return None
+    check = subprocess.run([python, "-c", "import cchooks"], capture_output=True, check=False)
+    if check.returncode != 0:
+        raise SystemExit(f"cchooks is not installed for {python}: run "
+                         f"{python} -m pip install cchooks, or use --peer-venv DIR")
+    return str(python)
+
+
+def importtime(args: argparse.Namespace, top: int = 25) -> int:
+    with tempfile.TemporaryDirectory(prefix="orchestra-bench-") as tmp_name:
+        tmp = Path(tmp_name)
+        python = args.python or installed_python(tmp / "venv")
+        dispatch = commands_under_test(python, tmp)["settings"][0]
+        home = tmp / "home"
         home.mkdir()
-        # Keep the whole history in one file (no rotation), the hardest case for a reader.
-        (home / "config.json").write_text(json.dumps({"event_log": {"max_bytes": 1 << 40}}))
-        env = _env(home)
-        sessions = {"preloaded": "bench-preloaded-session", "fresh": "bench-fresh-session"}
-        stdins = {label: _payload("PostToolUse.Bash.json", session_id=sid)
-                  for label, sid in sessions.items()}
-        for stdin in stdins.values():  # create both sessions, warm every cache
-            time_run(dispatch, env, stdin)
-        log = home / "sessions" / sessions["preloaded"] / "events.jsonl"
-        size = _fill_event_log(log, count, sessions["preloaded"])
-        for stdin in stdins.values():
-            time_run(dispatch, env, stdin)
-        times: dict[str, list[float]] = {label: [] for label in sessions}
-        for _ in range(runs):
-            for label, stdin in stdins.items():
-                times[label].append(time_run(dispatch, env, stdin))
-        with open(log, "rb") as fh:
-            lines = sum(1 for _ in fh)
-
-    print(f"python {sys.version.split()[0]} ({sys.executable})")
-    print(f"PostToolUse Bash, {runs} runs each, interleaved; the preloaded session's "
-          f"events.jsonl: {lines} lines, {size / 1e6:.1f} MB (one file, no rotation)")
-    print(f"{'session':<12}{'median ms':>11}{'p90 ms':>9}")
-    for label, values in times.items():
-        print(f"{label:<12}{statistics.median(values) * 1000:>11.1f}{p90(values) * 1000:>9.1f}")
-    ratio = statistics.median(times["preloaded"]) / statistics.median(times["fresh"])
-    print(f"preloaded/fresh: {ratio:.2f}")
-    return 0
-
-
-def importtime(top: int = 25) -> int:
-    dispatch = _commands()[DISPATCH]
-    with tempfile.TemporaryDirectory(prefix="orchestra-bench-") as tmp:
-        home = Path(tmp) / "home"
-        home.mkdir()
-        env = _env(home)
-        stdin = _payload(EVENTS["PreToolUse Bash"])
+        env = child_env(home, tmp / "pycache")
+        session = Session(tmp)
+        rows = events(session.project)
+        file, changes = rows[args.event]
+        stdin = session.stdin(file, changes)
         for _ in range(2):
-            time_run(dispatch, env, stdin)
-        done = subprocess.run([sys.executable, "-X", "importtime", *dispatch[1:]], input=stdin,
-                              env=env, cwd=REPO, capture_output=True, check=True)
-    rows = []
+            time_run(dispatch, env, stdin, tmp)
+        done = subprocess.run([python, "-X", "importtime", *dispatch[1:]], input=stdin,
+                              env=env, cwd=tmp, capture_output=True, check=True)
+    rows_ = []
     for line in done.stderr.decode().splitlines():
         match = re.match(r"import time:\s+(\d+) \|\s+(\d+) \|( *)(\S+)", line)
         if match:
-            rows.append((int(match[1]), int(match[2]), len(match[3]) // 2, match[4]))
-    total = sum(r[0] for r in rows)
-    print(f"warm PreToolUse dispatch: {len(rows)} modules imported, {total / 1000:.1f} ms of "
-          "import time in all (self times added up)")
+            rows_.append((int(match[1]), int(match[2]), len(match[3]) // 2, match[4]))
+    total = sum(r[0] for r in rows_)
+    print(f"warm {args.event} dispatch: {len(rows_)} modules imported, {total / 1000:.1f} ms "
+          "of import time in all (self times added up; -X importtime inflates them)")
     print(f"{'self ms':>8}{'cumul ms':>10}  module (top {top} by self time)")
-    for self_us, cumulative, _, name in sorted(rows, reverse=True)[:top]:
+    for self_us, cumulative, _, name in sorted(rows_, reverse=True)[:top]:
         print(f"{self_us / 1000:>8.2f}{cumulative / 1000:>10.2f}  {name}")
     print(f"\n{'cumul ms':>8}  top-level imports (depth 0) by cumulative time")
-    for _, cumulative, depth, name in sorted(rows, key=lambda r: -r[1]):
-        if depth == 0 and cumulative >= 500:
+    for _, cumulative, depth, name in sorted(rows_, key=lambda r: -r[1]):
+        if depth == 0 and cumulative >= 300:
             print(f"{cumulative / 1000:>8.2f}  {name}")
     return 0
+
+
+def _command(text: str) -> tuple[str, list[str]]:
+    name, sep, command = text.partition("=")
+    if not sep or not name.strip() or not command.strip():
+        raise argparse.ArgumentTypeError(f"expected NAME=COMMAND, got {text!r}")
+    return name.strip(), shlex.split(command)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=30, help="runs of each command (default 30)")
-    parser.add_argument("--events-preloaded", type=int, metavar="N",
-                        help="compare PostToolUse on a session with N logged events vs a fresh "
-                             "one")
-    parser.add_argument("--importtime", action="store_true",
-                        help="show the import cost of one warm PreToolUse dispatch")
+    parser.add_argument("--events", metavar="A,B",
+                        help="only the rows whose name starts with one of these")
+    parser.add_argument("--python", metavar="PYTHON",
+                        help="an interpreter Orchestra is installed in, used as it is "
+                             "(default: a venv made like a regular install of this checkout)")
+    parser.add_argument("--command", metavar="NAME=COMMAND", type=_command, action="append",
+                        default=[], help="another command under test (repeatable), e.g. "
+                                         "'plugin=bin/orchestra hook'")
     parser.add_argument("--peer-python", metavar="PYTHON",
-                        help="also time cchooks (installed for PYTHON) on the same payloads")
+                        help="time cchooks too, installed for PYTHON")
+    parser.add_argument("--peer-venv", metavar="DIR",
+                        help="like --peer-python, with a venv in DIR (made, with cchooks "
+                             "installed by pip, if it does not exist)")
+    parser.add_argument("--importtime", action="store_true",
+                        help="show where one warm dispatch spends its import time")
+    parser.add_argument("--event", default="PreToolUse Bash",
+                        help="the row --importtime looks at (default 'PreToolUse Bash')")
     args = parser.parse_args(argv)
+    args.command = dict(args.command)
     if args.runs < 1:
         parser.error("--runs must be at least 1")
     if args.importtime:
-        return importtime()
-    if args.events_preloaded is not None:
-        return events_preloaded(args.runs, args.events_preloaded)
-    return per_event(args.runs, args.peer_python)
+        return importtime(args)
+    return per_event(args)
 
 
 if __name__ == "__main__":

@@ -1,16 +1,19 @@
-"""Benchmark: ``state_manager get`` on a ~1 MB session state vs ``python -c pass``.
+"""Benchmark: ``state_manager get`` and ``set`` on a ~1 MB session state vs ``python -c pass``.
 
 Stdlib only. Builds a session whose ``state.json`` is about 1 MB in a temporary
-``ORCHESTRA_HOME``, then runs, interleaved, with the same interpreter:
+``ORCHESTRA_HOME``, then runs, interleaved, with the interpreter of a regular-install
+venv (``_timing.installed_python``; ``--python`` to use another):
 
 * ``python -c pass`` (the floor: interpreter start-up),
-* ``python -m state.state_manager get SID active_work.current_epic`` (a dot path),
-* ``python -m state.state_manager get SID '$.active_work.current_epic'`` (JSONPath),
+* ``get`` of a dot path (``active_work.current_epic``) and of the same as JSONPath,
+* ``set`` of that dot path (a new value each run, so every run writes),
 
-and prints the median and 90th percentile wall time of each and their ratio to
-the floor. Usage::
+each as ``python -m state.state_manager ...`` and through the ``state-manager`` console
+script (what an installed Orchestra puts on PATH: no ``runpy``), and prints the median
+and 90th percentile wall time of each and their ratio to the floor (issue 13: dot path
+at most 2.5x, JSONPath at most 3.5x). Usage::
 
-    python bench/state_get.py [--runs 30] [--size-mb 1.0] [--jsonpath QUERY ...]
+    python bench/state_get.py [--runs 30] [--size-mb 1.0] [--no-bytecode] [--jsonpath QUERY ...]
 
 ``--jsonpath`` adds a row per extra query, e.g. a filter over every agent:
 ``--jsonpath "$.active_work.agents[?@.status=='busy'].n"``.
@@ -20,25 +23,30 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
-from _timing import REPO, p90, time_run  # bench/ is on sys.path when run as a script
+from _timing import (  # bench/ is on sys.path when run as a script
+    child_env,
+    installed_python,
+    p90,
+    python_line,
+    script,
+    time_run,
+)
 
 SESSION_ID = "bench-session"
+LIMITS = {"get (dot path)": 2.5, "set (dot path)": 2.5, "get (JSONPath)": 3.5}
 
 
-def build_state(home: Path, size_mb: float) -> int:
+def build_state(python: str, home: Path, pycache: Path, size_mb: float) -> int:
     """Write a valid session with a ~``size_mb`` MB state.json; return its size in bytes."""
-    env = _env(home)
     subprocess.run(
-        [sys.executable, "-m", "state.session_manager", "create", "--id", SESSION_ID,
+        [python, "-m", "state.session_manager", "create", "--id", SESSION_ID,
          "--project", "bench", "--compact"],
-        check=True, env=env, cwd=REPO, stdout=subprocess.DEVNULL,
+        check=True, env=child_env(home, pycache), cwd=home.parent, stdout=subprocess.DEVNULL,
     )
     path = home / "sessions" / SESSION_ID / "state.json"
     doc = json.loads(path.read_text(encoding="utf-8"))
@@ -61,63 +69,68 @@ def build_state(home: Path, size_mb: float) -> int:
     return len(data)
 
 
-def _env(home: Path, *, bytecode: bool = True) -> dict[str, str]:
-    env = dict(os.environ)
-    env["ORCHESTRA_HOME"] = str(home)
-    if bytecode:
-        # Measure what an installed Orchestra costs: with cached .pyc files (kept out
-        # of the checkout), even if the caller's shell sets PYTHONDONTWRITEBYTECODE.
-        env.pop("PYTHONDONTWRITEBYTECODE", None)
-        env["PYTHONPYCACHEPREFIX"] = str(home / ".pycache")
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH")) if p)
-    return env
-
-
-
-
-
-
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=30, help="runs of each command (default 30)")
     parser.add_argument("--size-mb", type=float, default=1.0, help="state.json size (default 1)")
+    parser.add_argument("--python", metavar="PYTHON",
+                        help="an interpreter Orchestra is installed in, used as it is")
     parser.add_argument("--jsonpath", action="append", default=[], metavar="QUERY",
                         help="also time `get SID QUERY` (repeatable)")
     parser.add_argument("--no-bytecode", action="store_true",
-                        help="keep PYTHONDONTWRITEBYTECODE as set (every run compiles sources)")
+                        help="set PYTHONDONTWRITEBYTECODE (every run compiles the sources)")
     args = parser.parse_args(argv)
+    if args.runs < 1:
+        parser.error("--runs must be at least 1")
 
-    with tempfile.TemporaryDirectory(prefix="orchestra-bench-") as tmp:
-        home = Path(tmp)
-        size = build_state(home, args.size_mb)
-        env = _env(home, bytecode=not args.no_bytecode)
-        py = sys.executable
+    with tempfile.TemporaryDirectory(prefix="orchestra-bench-") as tmp_name:
+        tmp = Path(tmp_name)
+        python = args.python or installed_python(tmp / "venv")
+        home, pycache = tmp / "home", tmp / "pycache"
+        size = build_state(python, home, pycache, args.size_mb)
+        env = child_env(home, pycache)
+        if args.no_bytecode:
+            env["PYTHONDONTWRITEBYTECODE"] = "1"
+        module = [python, "-m", "state.state_manager"]
+        console = [script(python, "state-manager")]
+        get = ["get", SESSION_ID, "active_work.current_epic"]
+        jsonpath = ["get", SESSION_ID, "$.active_work.current_epic"]
         commands = {
-            "python -c pass": [py, "-c", "pass"],
-            "state_manager get (dot path)": [
-                py, "-m", "state.state_manager", "get", SESSION_ID, "active_work.current_epic"],
-            "state_manager get (JSONPath)": [
-                py, "-m", "state.state_manager", "get", SESSION_ID, "$.active_work.current_epic"],
+            "python -c pass": lambda i: [python, "-c", "pass"],
+            "get (dot path)": lambda i: [*module, *get],
+            "get (dot path) script": lambda i: [*console, *get],
+            "get (JSONPath)": lambda i: [*module, *jsonpath],
+            "get (JSONPath) script": lambda i: [*console, *jsonpath],
+            "set (dot path)": lambda i: [*module, "set", SESSION_ID, "active_work.current_epic",
+                                         f"epic-m{i}"],
+            "set (dot path) script": lambda i: [*console, "set", SESSION_ID,
+                                                "active_work.current_epic", f"epic-s{i}"],
         }
         for query in args.jsonpath:
-            commands[f"get {query}"] = [py, "-m", "state.state_manager", "get", SESSION_ID, query]
-        for cmd in commands.values():  # warm the page cache and .pyc files
-            time_run(cmd, env)
+            commands[f"get {query}"] = lambda i, q=query: [*module, "get", SESSION_ID, q]
+        for make in commands.values():  # warm the page cache and .pyc files
+            time_run(make(0), env, cwd=tmp)
         times: dict[str, list[float]] = {name: [] for name in commands}
-        for _ in range(args.runs):  # interleaved, so drift hits every command alike
-            for name, cmd in commands.items():
-                times[name].append(time_run(cmd, env))
+        for i in range(1, args.runs + 1):  # interleaved, so drift hits every command alike
+            for name, make in commands.items():
+                times[name].append(time_run(make(i), env, cwd=tmp))
 
-    print(f"python {sys.version.split()[0]} ({py})")
+    print(python_line(python))
     print(f"state.json: {size / 1e6:.2f} MB, {args.runs} runs each, interleaved, "
-          f"bytecode cache {'off' if args.no_bytecode else 'on'}")
+          f"bytecode cache {'off' if args.no_bytecode else 'on'}; 'script' = the "
+          "state-manager console script, else python -m state.state_manager")
     floor = statistics.median(times["python -c pass"])
-    width = max(32, *(len(name) + 2 for name in times))
-    print(f"{'command':<{width}}{'median ms':>11}{'p90 ms':>9}{'x floor':>9}")
+    floor90 = p90(times["python -c pass"])
+    width = max(26, *(len(name) + 2 for name in times))
+    print(f"{'command':<{width}}{'median ms':>11}{'p90 ms':>9}{'x floor':>9}{'(p90)':>7}"
+          f"{'limit':>7}")
     for name, values in times.items():
         median = statistics.median(values)
+        limit = LIMITS.get(name.removesuffix(" script"))
+        verdict = "" if limit is None else f"{limit:>7.1f}" + (
+            "  OVER" if median / floor > limit else "")
         print(f"{name:<{width}}{median * 1000:>11.1f}{p90(values) * 1000:>9.1f}"
-              f"{median / floor:>9.2f}")
+              f"{median / floor:>9.2f}{p90(values) / floor90:>7.2f}{verdict}")
     return 0
 
 

@@ -90,7 +90,7 @@ def _describe(ctx: HandlerContext, claim: dict[str, Any], path: str) -> str:
             f"{claim['session']} [{claim.get('session_status', '?')}]{what}")
 
 
-@hookimpl
+@hookimpl(tools=(*EDIT_TOOLS, "Bash"))
 def on_pre_tool_use(event: Event, ctx: HandlerContext) -> dict[str, Any] | None:
     sid = event.session_id
     if sid is None or (event.tool_name not in EDIT_TOOLS and event.tool_name != "Bash"):
@@ -120,7 +120,7 @@ def on_pre_tool_use(event: Event, ctx: HandlerContext) -> dict[str, Any] | None:
                                    "permissionDecisionReason": reason}}
 
 
-@hookimpl
+@hookimpl(tools=(*EDIT_TOOLS, "Bash"))
 def on_post_tool_use(event: Event, ctx: HandlerContext) -> None:
     sid = event.session_id
     if sid is None or (event.tool_name not in EDIT_TOOLS and event.tool_name != "Bash"):

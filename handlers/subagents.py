@@ -40,7 +40,7 @@ def _text(value: Any, limit: int = 500) -> str | None:
     return value[:limit] if isinstance(value, str) else None
 
 
-@hookimpl
+@hookimpl(tools=("Agent",))
 def on_pre_tool_use(event: Event, ctx: HandlerContext) -> None:
     if event.session_id is None or event.tool_name != "Agent" or not event.tool_use_id:
         return
@@ -93,7 +93,7 @@ def on_subagent_stop(event: Event, ctx: HandlerContext) -> None:
     _agents(event, ctx, change)
 
 
-@hookimpl
+@hookimpl(tools=("Agent",))
 def on_post_tool_use(event: Event, ctx: HandlerContext) -> None:
     if event.session_id is None or event.tool_name != "Agent" or not event.tool_use_id:
         return

@@ -25,6 +25,8 @@ if TYPE_CHECKING:
     from hooks.events import Event
 
 _TEXT = 2000
+#: The tools whose results change the task list.
+TASK_TOOLS = ("TaskCreate", "TaskUpdate", "TodoWrite")
 
 
 def _text(value: Any) -> str | None:
@@ -75,10 +77,10 @@ def _update(event: Event, ctx: HandlerContext, change: Any) -> None:
         change(tasks)
 
 
-@hookimpl
+@hookimpl(tools=TASK_TOOLS)
 def on_post_tool_use(event: Event, ctx: HandlerContext) -> None:
     tool = event.tool_name
-    if event.session_id is None or tool not in ("TaskCreate", "TaskUpdate", "TodoWrite"):
+    if event.session_id is None or tool not in TASK_TOOLS:
         return
     data = event.tool_input
     if tool == "TaskCreate":

@@ -18,12 +18,14 @@ from __future__ import annotations
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Iterable
     from typing import Any
 
-__all__ = ["GUARD_ATTR", "NAME", "hookimpl"]
+__all__ = ["GUARD_ATTR", "NAME", "TOOLS_ATTR", "hookimpl"]
 
 NAME = "orchestra"
 GUARD_ATTR = NAME + "_guard"
+TOOLS_ATTR = NAME + "_tools"
 
 
 def hookimpl(
@@ -34,6 +36,7 @@ def hookimpl(
     optionalhook: bool = False,
     specname: str | None = None,
     guard: bool = False,
+    tools: Iterable[str] | None = None,
 ) -> Any:
     """Mark ``function`` as the implementation of the hookspec of the same name.
 
@@ -43,7 +46,11 @@ def hookimpl(
     time budget on a decision event, the reply denies or blocks with a reason
     naming it. Handlers are advisory (they fail open) by default. Wrappers are
     not supported: the dispatcher isolates every handler itself.
+    ``tools=["Bash", "Write"]`` calls the handler only for events about one of those
+    tools (``tool_name``), like a matcher in Claude Code's settings: for any other
+    event its module is not even imported.
     """
+    only = None if tools is None else tuple(str(tool) for tool in tools)
 
     def mark(func: Any) -> Any:
         setattr(
@@ -59,6 +66,7 @@ def hookimpl(
             },
         )
         setattr(func, GUARD_ATTR, guard)
+        setattr(func, TOOLS_ATTR, only)
         return func
 
     return mark(function) if function is not None else mark

@@ -74,9 +74,11 @@ def parse_event(data: bytes) -> dict[str, Any]:
     """The payload as a dict, or :class:`InputError` saying what is wrong with it."""
     if not data.strip():
         raise InputError("no event on stdin (expected one JSON object)")
+    if data.startswith(b"\xef\xbb\xbf"):  # a BOM (by hand: the utf-8-sig codec is a module)
+        data = data[3:]
     try:
         # Strict: json.loads(bytes) would let encoded lone surrogates through.
-        text = data.decode("utf-8-sig")
+        text = data.decode("utf-8")
     except UnicodeDecodeError:
         raise InputError("event is not valid UTF-8") from None
     try:
@@ -144,7 +146,6 @@ def dispatch(payload: dict[str, Any], home: str, table: DispatchTable | None = N
     """Run every handler for ``payload`` and merge their replies."""
     from hooks.context import HandlerContext
     from hooks.events import SPEC_NAMES, Event
-    from hooks.merge import merge_replies
     from hooks.runner import Runner
 
     started = time.monotonic() if started is None else started
@@ -171,40 +172,48 @@ def dispatch(payload: dict[str, Any], home: str, table: DispatchTable | None = N
         from hooks.triggers import change_listener
 
         ctx.listen(change_listener(runner, change_calls, ctx))
-    from hooks.drift import sightings
+    from hooks.observe import sightings
 
     drift = sightings(payload)
     kwargs = {"event": event, "ctx": ctx}
-    votes = runner.run(calls_for("on_event"), kwargs)
-    spec = SPEC_NAMES.get(event.name)
-    if spec is not None:
-        votes += runner.run(calls_for(spec), kwargs)
-    merged = merge_replies(event.name, votes)
-    if merged.dropped:
-        from hooks.drift import reply_sightings
+    try:
+        votes = runner.run(calls_for("on_event"), kwargs)
+        spec = SPEC_NAMES.get(event.name)
+        if spec is not None:
+            votes += runner.run(calls_for(spec), kwargs)
+        reply: dict[str, Any] | None = None
+        exit_code, stderr = 0, None
+        if any(vote for _, vote in votes):  # most events: no handler answers, nothing to merge
+            from hooks.merge import merge_replies
 
-        ctx.log.warning(f"{event.name}: dropped reply fields the event does not honour: "
-                        + "; ".join(merged.dropped))
-        drift += reply_sightings(event.name, merged.dropped)
-    after = calls_for("after_dispatch")
-    if after:
-        runner.run(after, {**kwargs, "reply": merged.reply})
+            merged = merge_replies(event.name, votes)
+            if merged.dropped:
+                from hooks.observe import reply_sightings
+
+                ctx.log.warning(f"{event.name}: dropped reply fields the event does not "
+                                "honour: " + "; ".join(merged.dropped))
+                drift += reply_sightings(event.name, merged.dropped)
+            reply, exit_code, stderr = merged.reply, merged.exit_code, merged.stderr
+        after = calls_for("after_dispatch")
+        if after:
+            runner.run(after, {**kwargs, "reply": reply})
+    finally:
+        runner.close()
     _note(ctx, event, runner, drift, payload, time.monotonic() - started)
-    return DispatchResult(merged.reply, merged.exit_code, merged.stderr, runner.failures,
-                          runner.abandoned)
+    return DispatchResult(reply, exit_code, stderr, runner.failures, runner.abandoned)
 
 
 def _switched_off(ctx: HandlerContext, table: DispatchTable, event: Event) -> set[str]:
     """The plugins :mod:`state.switches` turns off for this event's session and project."""
-    from state.switches import SWITCHES, switched_off
-
     try:
-        doc = ctx.store.read(SWITCHES)
+        doc = ctx.store.read("switches.json")  # state.switches.SWITCHES, imported if it exists
     except Exception as exc:  # an unreadable switches file must not stop the event
         ctx.log.warning(f"switches ignored: {exc}")
         return set()
     if not doc:
         return set()
+    from state.switches import switched_off
+
     project = None
     if doc.get("projects"):
         from handlers.session import project_for
@@ -218,12 +227,12 @@ def _note(ctx: HandlerContext, event: Event, runner: Runner, drift: list[Any],
     """Telemetry of this dispatch, and what drifted (never fails the event)."""
     try:
         if drift:
-            from hooks.drift import record
+            from hooks.observe import record_drift
 
-            record(ctx.store, drift, payload, ctx.now)
+            record_drift(ctx.store, drift, payload, ctx.now)
         sid = event.session_id
         if sid is not None:
-            from hooks.telemetry import record as record_stats
+            from hooks.observe import record_stats
 
             record_stats(ctx.store, sid, event.name, event.tool_name, runner.calls, seconds,
                          ctx.now)
@@ -341,7 +350,9 @@ def _record(payload: dict[str, Any], home: str, config: dict[str, Any]) -> None:
 
 
 def run() -> None:
-    raise SystemExit(main())
+    from state.process import run_process
+
+    run_process(main)
 
 
 if __name__ == "__main__":

@@ -27,7 +27,7 @@ import json
 import os
 import sys
 
-from hooks import GUARD_ATTR, NAME
+from hooks import GUARD_ATTR, NAME, TOOLS_ATTR
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -39,22 +39,28 @@ __all__ = ["Call", "DispatchTable", "build_table", "load_table"]
 ENV_LOAD = "ORCHESTRA_LOAD_PLUGINS"
 ENV_DISABLED = "ORCHESTRA_DISABLED_PLUGINS"
 ENV_NO_CACHE = "ORCHESTRA_NO_CACHE"
-_CACHE_FORMAT = 1
+_CACHE_FORMAT = 2  # 2: calls carry their tools filter
 
 
 class Call:
     """One handler function to call for one hook."""
 
-    __slots__ = ("args", "attr", "function", "guard", "plugin", "ref")
+    __slots__ = ("args", "attr", "function", "guard", "plugin", "ref", "tools")
 
     def __init__(self, plugin: str, ref: str | None, attr: str, guard: bool,
-                 args: tuple[str, ...], function: Any = None) -> None:
+                 args: tuple[str, ...], function: Any = None,
+                 tools: tuple[str, ...] | None = None) -> None:
         self.plugin = plugin
         self.ref = ref  # "pkg.module" or "pkg.module:object"; None if not importable by name
         self.attr = attr
         self.guard = guard
         self.args = args
         self.function = function
+        self.tools = tools  # only for events about these tools (hookimpl(tools=...))
+
+    def wants(self, tool_name: str | None) -> bool:
+        """False if a tools filter leaves this call out for an event about ``tool_name``."""
+        return self.tools is None or tool_name in self.tools
 
     def resolve(self) -> Any:
         """The callable, importing its module on first use."""
@@ -70,7 +76,8 @@ class Call:
         return self.function
 
     def to_json(self) -> list[Any]:
-        return [self.plugin, self.ref, self.attr, self.guard, list(self.args)]
+        tools = None if self.tools is None else list(self.tools)
+        return [self.plugin, self.ref, self.attr, self.guard, list(self.args), tools]
 
 
 class DispatchTable:
@@ -174,7 +181,9 @@ def _read_cache(path: str, stamp: str) -> DispatchTable | None:
         for file, mtime in data["files"].items():
             if os.stat(file).st_mtime_ns != mtime:
                 return None
-        calls = {hook: [Call(p, r, a, g, tuple(args)) for p, r, a, g, args in entries]
+        calls = {hook: [Call(p, r, a, g, tuple(args), None,
+                             None if tools is None else tuple(tools))
+                        for p, r, a, g, args, tools in entries]
                  for hook, entries in data["calls"].items()}
         return DispatchTable(calls, data["plugins"], cacheable=True)
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
@@ -238,9 +247,11 @@ def build_table(home: str, extra_plugins: Iterable[Any] = ()) -> DispatchTable:
             attr = _attribute_name(impl.plugin, impl.function)
             if ref is None or attr is None:
                 cacheable = False
+            tools = getattr(impl.function, TOOLS_ATTR, None)
             entries.append(Call(impl.plugin_name, ref, attr or impl.function.__name__,
                                 bool(getattr(impl.function, GUARD_ATTR, False)),
-                                tuple(impl.argnames), impl.function))
+                                tuple(impl.argnames), impl.function,
+                                tuple(tools) if isinstance(tools, tuple | list) else None))
         if entries:
             calls[hook_name] = entries
     return DispatchTable(calls, plugins, cacheable)

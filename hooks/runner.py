@@ -1,11 +1,19 @@
 """Calling handlers one by one, each under its own guard and time limit.
 
 pluggy stops calling the remaining implementations when one raises, so the
-dispatcher does not let pluggy call them: each handler runs in a short-lived
-daemon thread that the dispatcher waits for at most until the handler's
-deadline. A handler that raises (even ``SystemExit``) or overruns is logged and
-skipped; the others still run. A *guard* handler that fails on a decision event
-is turned into a refusal naming it (fail closed).
+dispatcher does not let pluggy call them: each handler runs on a worker thread
+that the dispatcher waits for at most until the handler's deadline. A handler that
+raises (even ``SystemExit``) or overruns is logged and skipped; the others still
+run. A *guard* handler that fails on a decision event is turned into a refusal
+naming it (fail closed).
+
+One worker runs the calls of a dispatch one after the other and is handed each
+call through two locks, which costs a tenth of starting a thread per handler. A
+worker whose handler overran is abandoned — it finishes that handler and ends —
+and the next call gets a new worker; so does a call made while the worker is busy
+(an ``on_state_change`` handler called from inside another handler's write).
+Workers are ``_thread`` threads: the dispatcher never imports :mod:`threading`.
+:func:`wait_for_handlers` waits for the abandoned ones (embedders, tests).
 
 The last ``reserve`` seconds of the budget belong to the built-in handlers: a
 plugin that overruns can use up its own share, never the time the session, the
@@ -14,11 +22,10 @@ heartbeat and the event log need to record the event.
 
 from __future__ import annotations
 
-import threading
+import _thread
 import time
 
 from handlers import BUILTIN_HANDLERS
-from hooks.contract import DECISION_EVENTS
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -28,7 +35,10 @@ if TYPE_CHECKING:
     from hooks.log import DispatchLog
     from hooks.registry import Call
 
-__all__ = ["Runner", "fail_closed_reply"]
+__all__ = ["Runner", "fail_closed_reply", "wait_for_handlers"]
+
+#: Workers still running a handler that overran its limit.
+_ABANDONED: set[_Worker] = set()
 
 
 class Runner:
@@ -46,14 +56,23 @@ class Runner:
         self.failures: list[str] = []
         #: (plugin, hook, seconds, "" | "error" | "overrun" | "skipped", context characters)
         self.calls: list[tuple[str, str, float, str, int]] = []
+        self._idle: list[_Worker] = []
+
+    def close(self) -> None:
+        """End the idle workers (an abandoned one ends when its handler returns)."""
+        while self._idle:
+            self._idle.pop().stop()
 
     def run(self, calls: list[Call], kwargs: dict[str, Any]) -> list[tuple[str, Any]]:
         """Call each handler; return ``(plugin, reply)`` votes in call order. Each call is
-        also noted in :attr:`calls` for :mod:`hooks.telemetry`."""
-        from hooks.telemetry import context_chars
+        also noted in :attr:`calls` for :mod:`hooks.observe`."""
+        from hooks.observe import context_chars
 
         votes: list[tuple[str, Any]] = []
+        tool = self.event.tool_name
         for call in calls:
+            if not call.wants(tool):
+                continue  # hookimpl(tools=...) leaves this event out: not even imported
             started = time.monotonic()
             outcome = self.call(call, kwargs)
             status, chars = "", 0
@@ -72,16 +91,17 @@ class Runner:
             remaining -= self.reserve
         if remaining <= 0:
             return _Failure("was not run: the dispatch budget was used up", kind="skipped")
-        box: list[Any] = []
-        thread = threading.Thread(target=_invoke, args=(call, kwargs, box), daemon=True,
-                                  name=f"orchestra:{call.plugin}.{call.attr}")
+        try:
+            worker = self._idle.pop()
+        except IndexError:
+            worker = _Worker()
         started = time.monotonic()
-        thread.start()
         limit = min(self.handler_timeout, remaining)
-        thread.join(limit)
-        if thread.is_alive():
+        box = worker.run(call, kwargs, limit)
+        if box is None:
             self.abandoned = True
             return _Failure(f"overran its time limit of {limit:.2f}s", kind="overrun")
+        self._idle.append(worker)
         if self.trace:
             elapsed = (time.monotonic() - started) * 1000
             self.log.info(f"trace {self.event.name} {call.plugin}.{call.attr} {elapsed:.2f}ms")
@@ -108,6 +128,66 @@ class _Failure:
         self.kind = kind  # error, overrun or skipped (the budget was used up)
 
 
+class _Worker:
+    """A thread that runs one call at a time, handed over through two locks."""
+
+    __slots__ = ("_box", "_done", "_ended", "_go", "_job")
+
+    def __init__(self) -> None:
+        self._go = _thread.allocate_lock()  # released by the dispatcher: a job is ready
+        self._done = _thread.allocate_lock()  # released by the worker: the job is done
+        self._ended = _thread.allocate_lock()  # held while the thread lives
+        self._job: tuple[Call, dict[str, Any], list[Any]] | None = None
+        self._go.acquire()
+        self._done.acquire()
+        self._ended.acquire()
+        _thread.start_new_thread(self._loop, ())
+
+    def run(self, call: Call, kwargs: dict[str, Any], limit: float) -> list[Any] | None:
+        """The call's result box, or None if it overran ``limit`` (the worker is abandoned)."""
+        box: list[Any] = []
+        self._job = (call, kwargs, box)
+        self._go.release()
+        if self._done.acquire(timeout=limit):
+            return box
+        _ABANDONED.add(self)
+        self.stop()  # it ends once the call returns instead of waiting for another
+        return None
+
+    def stop(self) -> None:
+        self._job = None
+        self._go.release()
+
+    def _loop(self) -> None:
+        try:
+            while True:
+                self._go.acquire()
+                job = self._job
+                if job is None:
+                    return
+                _invoke(*job)
+                self._done.release()
+        finally:
+            _ABANDONED.discard(self)
+            self._ended.release()
+
+    def join(self, timeout: float) -> bool:
+        if not self._ended.acquire(timeout=timeout):
+            return False
+        self._ended.release()
+        return True
+
+
+def wait_for_handlers(timeout: float | None = None) -> bool:
+    """Wait until handlers that overran their limit have returned; False on timeout."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    for worker in list(_ABANDONED):
+        left = -1.0 if deadline is None else max(0.0, deadline - time.monotonic())
+        if not worker.join(left):
+            return False
+    return True
+
+
 def _invoke(call: Call, kwargs: dict[str, Any], box: list[Any]) -> None:
     try:
         function = call.resolve()
@@ -119,6 +199,8 @@ def _invoke(call: Call, kwargs: dict[str, Any], box: list[Any]) -> None:
 
 def fail_closed_reply(event: Event, reason: str) -> dict[str, Any] | None:
     """The refusal a failed guard stands for, or None where nothing can be refused."""
+    from hooks.contract import DECISION_EVENTS  # only when a guard failed
+
     name = event.name
     if name not in DECISION_EVENTS:
         return None

@@ -42,8 +42,12 @@ def attach(store: Storage, home: str) -> None:
         ctx._store = store  # the CLI's own store, already open
         runner = Runner(event, ctx.log, deadline=time.monotonic() + _BUDGET,
                         handler_timeout=_HANDLER_TIMEOUT)
-        for path, before, after in changed_paths(old or {}, new):
-            runner.run(calls, {"document": key, "path": format_path(list(path)), "old": before,
-                               "new": after, "session_id": session_of(key), "ctx": ctx})
+        try:
+            for path, before, after in changed_paths(old or {}, new):
+                runner.run(calls, {"document": key, "path": format_path(list(path)),
+                                   "old": before, "new": after, "session_id": session_of(key),
+                                   "ctx": ctx})
+        finally:
+            runner.close()
 
     store.subscribe(listener)

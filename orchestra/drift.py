@@ -1,6 +1,6 @@
 """``orchestra drift``: what Claude Code sent (or a plugin answered) that Orchestra does not know.
 
-Counts the sightings the dispatcher wrote (:mod:`hooks.drift`): unknown event names,
+Counts the sightings the dispatcher wrote (:mod:`hooks.observe`): unknown event names,
 payload fields and tool names, and reply fields returned for an event that does not
 honour them; each with how often, when first and last seen, and the Claude Code
 versions that sent it. A new Claude Code release shows up here instead of breaking.
@@ -74,7 +74,7 @@ def _table(entries: list[dict[str, Any]]) -> str:
 
 
 def _run(args: argparse.Namespace, out: Output, err: IO[str]) -> int:
-    from hooks.drift import DRIFT_LOG
+    from hooks.observe import DRIFT_LOG
     from state.clock import parse_time
     from state.errors import InvalidValueError
     from state.store import open_store

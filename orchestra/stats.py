@@ -1,6 +1,6 @@
 """``orchestra stats``: which handler slows a session down, or fills its context.
 
-Reads the telemetry the dispatcher appends at every event (:mod:`hooks.telemetry`) and
+Reads the telemetry the dispatcher appends at every event (:mod:`hooks.observe`) and
 shows, per handler and per event kind: calls, median and 95th-percentile time, errors,
 overruns, and the characters of context the handler injected (which the user pays for
 in tokens). A ``(dispatch)`` row per event kind is the whole dispatch.
@@ -41,7 +41,7 @@ def build_parser(front: Front | None = None) -> CliParser:
 def collect(store: Any, *, session: str | None = None, project: str | None = None,
             since: float | None = None) -> list[dict[str, Any]]:
     """The telemetry lines of the chosen sessions, oldest segment first."""
-    from hooks.telemetry import STATS_LOG
+    from hooks.observe import STATS_LOG
     from state.paths import session_key, validate_id
 
     if session is not None:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import re
 import time
 
 __all__ = ["iso", "now", "parse_duration", "parse_time"]
 
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)?\s*$")
+# Compiled on first use, not at import: every hook event imports this module.
+_DURATION = r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)?\s*$"
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, None: 1}
 
 
@@ -43,7 +43,9 @@ def parse_time(text: str) -> float:
 
 def parse_duration(text: str) -> float:
     """Seconds in ``90``, ``90s``, ``15m``, ``12h``, ``7d``, ``2w``."""
-    match = _DURATION.match(text)
+    import re  # compiled patterns are cached by re itself
+
+    match = re.match(_DURATION, text)
     if not match:
         raise ValueError(f"not a duration: {text!r} (examples: 90s, 15m, 12h, 7d)")
     return float(match.group(1)) * _UNITS[match.group(2)]

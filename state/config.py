@@ -7,8 +7,6 @@ set-config``), so the hot path only parses JSON.
 
 from __future__ import annotations
 
-import copy
-
 from state.paths import config_key
 from state.storage import Storage
 
@@ -47,21 +45,30 @@ def with_defaults(stored: dict[str, Any]) -> dict[str, Any]:
     ``"max_bytes": "big"``) is ignored, so that the handlers always see usable settings;
     ``shared_state set-config`` validates what it writes.
     """
-    merged = copy.deepcopy(DEFAULTS)
+    merged = _copy(DEFAULTS)
     if stored:
-        _typed_merge(merged, copy.deepcopy(stored))
+        _typed_merge(merged, _copy(stored))
     return merged
 
 
 def project_config(config: dict[str, Any], project: str) -> dict[str, Any]:
     """Global settings with the overrides under ``projects.<project>`` applied."""
-    merged = {k: copy.deepcopy(v) for k, v in config.items() if k != "projects"}
+    merged = {k: _copy(v) for k, v in config.items() if k != "projects"}
     projects = config.get("projects")
     overrides = projects.get(project) if isinstance(projects, dict) else None
     if isinstance(overrides, dict):
-        _typed_merge(merged, copy.deepcopy(overrides))
+        _typed_merge(merged, _copy(overrides))
     merged["project"] = project
     return merged
+
+
+def _copy(value: Any) -> Any:
+    """A deep copy of a JSON value (no need to import :mod:`copy` on every event)."""
+    if isinstance(value, dict):
+        return {k: _copy(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_copy(v) for v in value]
+    return value
 
 
 def _typed_merge(target: dict[str, Any], data: dict[str, Any]) -> None:

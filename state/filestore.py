@@ -3,8 +3,9 @@
 Guarantees, each covered by a test:
 
 * a document write is temp file in the same folder -> fsync -> ``os.replace`` ->
-  fsync of the folder, under a sidecar ``<name>.lock`` (filelock, finite timeout).
-  Lock files are never deleted; readers take no lock;
+  fsync of the folder, under a sidecar ``<name>.lock`` (finite timeout). The lock is
+  filelock's (see :mod:`state.locks`: the same flock on the same file, taken without
+  importing filelock on POSIX). Lock files are never deleted; readers take no lock;
 * a process killed at any instant leaves the old or the new document; its temp
   file is removed by the next writer of that document;
 * logs are appended with one ``write`` on an ``O_APPEND`` descriptor, which local
@@ -50,6 +51,8 @@ class FileStorage(Storage):
                  lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> None:
         super().__init__(lock_timeout=lock_timeout)
         self._root = os.fspath(root)
+        self._prefix = os.path.join(self._root, "")  # the root with one separator at its end
+        self._checked: set[str] | None = None  # key folders checked for symlinks (reading())
 
     def __repr__(self) -> str:
         return f"FileStorage({self._root!r})"
@@ -71,9 +74,10 @@ class FileStorage(Storage):
     def _file(self, key: str) -> str:
         """The file for ``key``. Keys come from :mod:`state.paths`, never from users."""
         parts = key.split("/")
-        if any(p in ("", ".", "..") for p in parts) or "\\" in key or "\0" in key:
+        if "" in parts or "." in parts or ".." in parts or "\\" in key or "\0" in key:
             raise UnsafePathError(f"refusing key {key!r}")
-        return os.path.join(self._root, *parts)
+        # os.path.join(root, *parts), without its per-part work (hundreds of calls a listing)
+        return self._prefix + (key if os.sep == "/" else key.replace("/", os.sep))
 
     def _ensure_parent(self, key: str) -> None:
         """Create the folders from the root down to the key's folder, refusing symlinks."""
@@ -88,17 +92,40 @@ class FileStorage(Storage):
                     raise UnsafePathError(f"{current}: not a real folder (symlink?)") from None
 
     def _check_parents(self, key: str) -> None:
+        checked = self._checked
+        folder = key.rpartition("/")[0]
+        if checked is not None and folder in checked:
+            return  # this folder and those above it were checked in this reading() block
         current = self._root
         for part in key.split("/")[:-1]:
             current = os.path.join(current, part)
-            if os.path.islink(current):
+            try:
+                mode = os.lstat(current).st_mode
+            except OSError:
+                return  # missing: whatever is opened below it is missing too
+            if stat.S_ISLNK(mode):
                 raise UnsafePathError(f"{current}: is a symlink; refusing to follow it")
+        if checked is not None:
+            checked.add(folder)
+
+    @contextmanager
+    def reading(self) -> Iterator[None]:
+        """Within this block a folder checked for symlinks once is not checked again:
+        listing 200 sessions reads 600 files below the same 201 folders."""
+        if self._checked is not None:
+            yield  # nested: the outer block owns the set
+            return
+        self._checked = set()
+        try:
+            yield
+        finally:
+            self._checked = None
 
     # -- primitives ----------------------------------------------------------------
 
     @contextmanager
     def _lock(self, key: str, timeout: float) -> Iterator[object]:
-        from filelock import FileLock, Timeout  # heavy import: only writers pay it
+        from state.locks import LockBusy, acquire
 
         path = self._file(key)
         self._ensure_parent(key)
@@ -106,15 +133,8 @@ class FileStorage(Storage):
         if os.path.islink(lock_path):
             raise UnsafePathError(f"{lock_path}: lock file is a symlink; refusing to follow it")
         try:
-            lock = FileLock(
-                lock_path, timeout=timeout, mode=0o600, poll_interval=0.002,
-                preserve_lock_file=True,
-            )
-        except TypeError:  # filelock 3.x has no preserve_lock_file and never deletes
-            lock = FileLock(lock_path, timeout=timeout, mode=0o600)
-        try:
-            lock.acquire(poll_interval=0.002)
-        except Timeout:
+            held = acquire(lock_path, timeout)
+        except LockBusy:
             raise LockTimeoutError(
                 f"{path}: another writer has held its lock for more than {timeout:g}s "
                 f"(lock file {os.path.basename(lock_path)})"
@@ -124,9 +144,9 @@ class FileStorage(Storage):
                 raise UnsafePathError(f"{lock_path}: lock file is a symlink") from None
             raise exc
         try:
-            yield lock
+            yield held
         finally:
-            lock.release()
+            held.release()
 
     def _read_bytes(self, key: str) -> bytes | None:
         path = self._file(key)
@@ -153,8 +173,13 @@ class FileStorage(Storage):
         self._replace(self._file(key), data, durable=True)
 
     def _write_volatile(self, key: str, data: bytes) -> None:
-        self._ensure_parent(key)
-        self._replace(self._file(key), data, durable=False)
+        path = self._file(key)
+        try:  # every event writes one: check the folders, create them only when missing
+            self._check_parents(key)
+            self._replace(path, data, durable=False)
+        except (FileNotFoundError, NotADirectoryError):
+            self._ensure_parent(key)
+            self._replace(path, data, durable=False)
 
     def _replace(self, path: str, data: bytes, *, durable: bool) -> None:
         # os.urandom, not secrets: importing secrets loads OpenSSL (~12 ms per CLI run).

@@ -31,7 +31,7 @@ import contextlib
 import os
 
 from state.clock import iso, now
-from state.errors import InvalidValueError
+from state.errors import InvalidValueError, StateError
 from state.paths import project_key, session_key, validate_id
 from state.storage import Storage, decode_lines
 
@@ -47,6 +47,7 @@ __all__ = [
     "inbox",
     "one_line",
     "pending_count",
+    "pending_counts",
     "send_message",
     "take_undelivered",
 ]
@@ -198,6 +199,11 @@ def _sent_at(message: dict[str, Any]) -> float:
 def inbox(store: Storage, session_id: str, *, include_delivered: bool = False
           ) -> list[dict[str, Any]]:
     """Messages addressed to ``session_id`` (pending ones, or all with ``include_delivered``)."""
+    return _inbox(store, session_id, include_delivered, None)
+
+
+def _inbox(store: Storage, session_id: str, include_delivered: bool,
+           logs: dict[str, list[tuple[int, dict[str, Any]]]] | None) -> list[dict[str, Any]]:
     state, sources = _sources(store, session_id)
     doc = store.read(session_key(session_id, INBOX)) or {}
     offsets = doc.get("offsets", {})
@@ -205,24 +211,50 @@ def inbox(store: Storage, session_id: str, *, include_delivered: bool = False
     since = _created_ts(state)
     out = []
     for name, key in sources:
-        data = store._read_bytes(key) or b""
         delivered_until = int(offsets.get(name, 0))
-        position = 0
-        for line in data.split(b"\n"):
-            line_end = position + len(line) + 1
-            for message in decode_lines(line):
-                if not _addressed(message, session_id, since, name):
-                    continue
-                delivered = line_end <= delivered_until and message.get("id") not in held_ids
-                if include_delivered or not delivered:
-                    out.append({**message, "delivered": delivered})
-            position = line_end
+        for line_end, message in _records(store, key, logs):
+            if not _addressed(message, session_id, since, name):
+                continue
+            delivered = line_end <= delivered_until and message.get("id") not in held_ids
+            if include_delivered or not delivered:
+                out.append({**message, "delivered": delivered})
     out.sort(key=_sent_at)
     return out
 
 
+def _records(store: Storage, key: str, logs: dict[str, list[tuple[int, dict[str, Any]]]] | None
+             ) -> list[tuple[int, dict[str, Any]]]:
+    """(offset after its line, record) for every record of log ``key``; parsed once per
+    ``logs`` (a cache shared by the recipients of one listing), never changed."""
+    if logs is not None and key in logs:
+        return logs[key]
+    data = store._read_bytes(key) or b""
+    records: list[tuple[int, dict[str, Any]]] = []
+    position = 0
+    for line in data.split(b"\n"):
+        line_end = position + len(line) + 1
+        records.extend((line_end, message) for message in decode_lines(line))
+        position = line_end
+    if logs is not None:
+        logs[key] = records
+    return records
+
+
 def pending_count(store: Storage, session_id: str) -> int:
     return sum(1 for m in inbox(store, session_id) if not m["delivered"])
+
+
+def pending_counts(store: Storage, session_ids: list[str]) -> dict[str, int | None]:
+    """:func:`pending_count` of each session (None where its inbox cannot be read), with
+    the project and broadcast logs, which many sessions share, read and parsed once."""
+    logs: dict[str, list[tuple[int, dict[str, Any]]]] = {}
+    counts: dict[str, int | None] = {}
+    for sid in session_ids:
+        try:
+            counts[sid] = sum(1 for m in _inbox(store, sid, False, logs) if not m["delivered"])
+        except (StateError, OSError):  # a torn inbox must not take the others down
+            counts[sid] = None
+    return counts
 
 
 def one_line(message: dict[str, Any]) -> str:

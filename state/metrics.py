@@ -10,10 +10,12 @@ on Stop into ``usage.json`` (see :mod:`handlers.metrics`).
 
 from __future__ import annotations
 
-from typing import Any
-
 from state.paths import session_key
 from state.storage import Storage
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["compute_metrics", "session_metrics"]
 

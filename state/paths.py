@@ -29,6 +29,7 @@ __all__ = [
     "is_id",
     "project_key",
     "project_slug",
+    "root",
     "session_key",
     "tools_key",
     "validate_id",
@@ -46,10 +47,15 @@ def home() -> Path:
     """The state root: ``$ORCHESTRA_HOME``, default ``~/.claude/orchestration``."""
     from pathlib import Path
 
+    return Path(root())
+
+
+def root() -> str:
+    """:func:`home` as a string: opening the store must not import :mod:`pathlib`."""
     configured = os.environ.get("ORCHESTRA_HOME")
     if configured:
-        return Path(configured).expanduser()
-    return Path.home() / ".claude" / "orchestration"
+        return os.path.expanduser(configured)
+    return os.path.join(os.path.expanduser("~"), ".claude", "orchestration")
 
 
 def validate_id(value: object, kind: str = "id") -> str:

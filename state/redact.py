@@ -29,30 +29,38 @@ _TRIGGERS = (
 _SENSITIVE_WORDS = ("password", "passwd", "secret", "token", "apikey", "api_key", "api-key",
                     "credential", "private")
 _compiled: tuple[tuple[re.Pattern[str], ...], re.Pattern[str], re.Pattern[str]] | None = None
+#: Each pattern of :func:`secret_patterns` with the triggers it needs: :func:`redact` compiles
+#: (and runs) only those whose triggers the text holds. A word such as "api" or "auth" in a
+#: command's output then costs one pattern, not all nine.
+_RULES: tuple[tuple[tuple[str, ...], int], ...] = (
+    (("private key",), 0), (("sk-",), 1),
+    (("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"), 2), (("xox",), 3),
+    (("akia",), 4), (("aiza",), 5), (("eyj",), 6), (("bearer", "basic"), 7),
+    (("password", "passwd", "pwd", "secret", "token", "api", "access", "auth", "credential"),
+     8),
+)
+_SOURCES: tuple[tuple[str, int], ...] = (
+    (r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?(?:-----END [A-Z ]*PRIVATE KEY-----|\Z)", re.S),
+    (r"\bsk-(?:ant-)?[A-Za-z0-9_\-]{16,}", 0),  # Anthropic / OpenAI style keys
+    (r"\b(?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{20,}|\bgithub_pat_[A-Za-z0-9_]{20,}", 0),
+    (r"\bxox[abposr]-[A-Za-z0-9-]{10,}", 0),  # Slack
+    (r"\bAKIA[0-9A-Z]{16}\b", 0),  # AWS access key id
+    (r"\bAIza[0-9A-Za-z_\-]{35}\b", 0),  # Google API key
+    # a JWT: three base64url parts
+    (r"\beyJ[A-Za-z0-9_\-]{10,}\.[A-Za-z0-9_\-]{10,}\.[A-Za-z0-9_\-]{10,}", 0),
+    (r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/\-]{8,}=*", 0),
+    # ``password=...``, ``"api_key": "..."``: keep the name, mask the value.
+    (r"(?i)((?:password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|auth|"
+     r"credentials?)[\"']?\s*[:=]\s*[\"']?)([^\s\"'&;,]{3,})", 0),
+)
 
 
 def secret_patterns() -> tuple[tuple[re.Pattern[str], ...], re.Pattern[str], re.Pattern[str]]:
     """(patterns that are secrets wherever they appear, ``Bearer ...``, ``name=value``)."""
     global _compiled
     if _compiled is None:
-        secrets = (
-            re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?"
-                       r"(?:-----END [A-Z ]*PRIVATE KEY-----|\Z)", re.S),
-            re.compile(r"\bsk-(?:ant-)?[A-Za-z0-9_\-]{16,}"),  # Anthropic / OpenAI style keys
-            re.compile(r"\b(?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{20,}|\bgithub_pat_[A-Za-z0-9_]{20,}"),
-            re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{10,}"),  # Slack
-            re.compile(r"\bAKIA[0-9A-Z]{16}\b"),  # AWS access key id
-            re.compile(r"\bAIza[0-9A-Za-z_\-]{35}\b"),  # Google API key
-            # a JWT: three base64url parts
-            re.compile(r"\beyJ[A-Za-z0-9_\-]{10,}\.[A-Za-z0-9_\-]{10,}\.[A-Za-z0-9_\-]{10,}"),
-        )
-        bearer = re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/\-]{8,}=*")
-        # ``password=...``, ``"api_key": "..."``: keep the name, mask the value.
-        assignment = re.compile(
-            r"(?i)((?:password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|auth|"
-            r"credentials?)[\"']?\s*[:=]\s*[\"']?)([^\s\"'&;,]{3,})"
-        )
-        _compiled = (secrets, bearer, assignment)
+        patterns = [re.compile(source, flags) for source, flags in _SOURCES]
+        _compiled = (tuple(patterns[:7]), patterns[7], patterns[8])
     return _compiled
 
 
@@ -67,17 +75,36 @@ def redact(text: str) -> str:
     low = text.lower()
     if not any(trigger in low for trigger in _TRIGGERS):
         return text
-    secrets, bearer, assignment = secret_patterns()
-    for pattern in secrets:
-        text = pattern.sub(REDACTED, text)
-    text = bearer.sub(lambda m: f"{m.group(1)} {REDACTED}", text)
-    return assignment.sub(lambda m: m.group(1) + REDACTED, text)
+    for triggers, index in _RULES:  # in the order of secret_patterns(); "[REDACTED]"
+        if any(trigger in low for trigger in triggers):  # holds no trigger
+            source, flags = _SOURCES[index]
+            pattern = re.compile(source, flags)  # re caches what it compiled
+            if index == 7:
+                text = pattern.sub(lambda m: f"{m.group(1)} {REDACTED}", text)
+            elif index == 8:
+                text = pattern.sub(lambda m: m.group(1) + REDACTED, text)
+            else:
+                text = pattern.sub(REDACTED, text)
+    return text
 
 
 def fingerprint(text: str) -> str:
+    return _sha256()(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+
+
+def _sha256() -> Any:
+    """The standard library's own SHA-256: hashlib would first load OpenSSL, about 2.5 ms
+    of every event whose tool output is long enough to be cut."""
+    import importlib
+
+    for name in ("_sha2", "_sha256"):  # Python 3.12+, 3.11
+        try:
+            return importlib.import_module(name).sha256
+        except (ImportError, AttributeError):
+            continue
     import hashlib
 
-    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+    return hashlib.sha256
 
 
 def summarize(value: Any, limit: int = 2000, *, depth: int = 6, items: int = 50) -> Any:

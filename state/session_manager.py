@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import argparse
 import os
-from collections.abc import Sequence
-from typing import IO, Any
 
 from state.cli import (
     EXIT_CODES_HELP,
@@ -22,6 +20,11 @@ from state.clock import parse_duration
 from state.errors import InvalidValueError, NotFoundError
 from state.ids import current_session_id, resolve_session_id
 from state.paths import validate_id
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs every CLI call milliseconds
+    from collections.abc import Sequence
+    from typing import IO, Any
 
 __all__ = ["main"]
 
@@ -69,11 +72,13 @@ project, the resolved path and the claimed files released ('file' in
 'claims'). A --path the session holds no live claim on exits 3."""
 
 
-def build_parser(front: Front | None = None) -> CliParser:
+def build_parser(front: Front | None = None, argv: Sequence[str] | None = ()) -> CliParser:
+    """The parser; for an ``argv`` that names a verb, with only that verb's (see VerbTable)."""
     parser = CliParser(prog=front.prog if front else PROG, description=DESCRIPTION,
                        epilog=front.epilog() if front else EXIT_CODES_HELP)
     add_common(parser)
-    verb = VerbTable(parser, front).add
+    verbs = VerbTable(parser, front, argv)
+    verb = verbs.add
 
     p = verb("create", "create a session and print it (its id is 'session_id')")
     p.add_argument("--mode", default="development", help="free text, e.g. development, review")
@@ -144,7 +149,7 @@ def build_parser(front: Front | None = None) -> CliParser:
     p.add_argument("--path", metavar="FILE",
                    help="only this file: absolute or relative to the current folder, resolved "
                    "like claims are (exit 3 if the session holds no live claim on it)")
-    return parser
+    return parser if verbs.complete else build_parser(front)
 
 
 def _run(args: argparse.Namespace, out: Output, store: Any) -> int:
@@ -269,11 +274,13 @@ def main(
     front: Front | None = None,
 ) -> int:
     prog = front.prog if front else PROG
-    return run_main(prog, build_parser(front), with_store(prog, _run), argv, stdout, stderr)
+    return run_main(prog, build_parser(front, argv), with_store(prog, _run), argv, stdout, stderr)
 
 
 def run() -> None:
-    raise SystemExit(main())
+    from state.process import run_process
+
+    run_process(main)
 
 
 if __name__ == "__main__":

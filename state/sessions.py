@@ -45,6 +45,7 @@ __all__ = [
     "resolve_project",
     "session_status",
     "session_summary",
+    "summarize",
 ]
 
 STATE = "state.json"
@@ -189,7 +190,13 @@ def session_summary(store: Storage, session_id: str, config: dict[str, Any] | No
     state = store.read(session_key(session_id, STATE))
     if state is None:
         return None
-    config = config if config is not None else load_config(store)
+    return summarize(store, session_id, state,
+                     config if config is not None else load_config(store), at)
+
+
+def summarize(store: Storage, session_id: str, state: dict[str, Any], config: dict[str, Any],
+              at: float | None = None) -> dict[str, Any]:
+    """:func:`session_summary` of a session whose ``state.json`` the caller has read."""
     beat = last_heartbeat(store, session_id)
     status, age = session_status(state, beat, config, at)
     tasks = (store.read(session_key(session_id, TASKS)) or {}).get("tasks", {})
@@ -230,15 +237,15 @@ def list_sessions(store: Storage, *, project: str | None = None,
     config = load_config(store)
     at = now()
     out = []
-    for sid in session_ids(store):
-        summary = session_summary(store, sid, config, at)
-        if summary is None:
-            continue
-        if project is not None and summary["project"] != project:
-            continue
-        if status is not None and summary["status"] != status:
-            continue
-        out.append(summary)
+    with store.reading():
+        for sid in session_ids(store):
+            state = store.read(session_key(sid, STATE))
+            if state is None or (project is not None and state.get("project") != project):
+                continue  # another project's session: its other files are not read
+            summary = summarize(store, sid, state, config, at)
+            if status is not None and summary["status"] != status:
+                continue
+            out.append(summary)
     out.sort(key=lambda s: (s["status"] != "active", s["created_at"] or "", s["session_id"]))
     return out
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
-from typing import Any
 
 from state.clock import iso
 from state.config import load_config, project_config
@@ -16,6 +15,10 @@ from state.errors import InvalidValueError, NotFoundError
 from state.paths import config_key, project_key, tools_key, validate_id
 from state.query import deep_merge, parse_path, set_path
 from state.storage import Storage
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = [
     "add_decision",

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Sequence
-from typing import IO, Any
 
 from state.cli import (
     EXIT_CODES_HELP,
@@ -18,6 +16,11 @@ from state.cli import (
     with_store,
 )
 from state.query import parse_value
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs every CLI call milliseconds
+    from collections.abc import Sequence
+    from typing import IO, Any
 
 __all__ = ["main"]
 
@@ -38,11 +41,13 @@ def _csv(values: list[str] | None) -> list[str] | None:
     return [v.strip() for chunk in values for v in chunk.split(",") if v.strip()]
 
 
-def build_parser(front: Front | None = None) -> CliParser:
+def build_parser(front: Front | None = None, argv: Sequence[str] | None = ()) -> CliParser:
+    """The parser; for an ``argv`` that names a verb, with only that verb's (see VerbTable)."""
     parser = CliParser(prog=front.prog if front else PROG, description=DESCRIPTION,
                        epilog=front.epilog() if front else EXIT_CODES_HELP)
     add_common(parser)
-    verb = VerbTable(parser, front).add
+    verbs = VerbTable(parser, front, argv)
+    verb = verbs.add
 
     p = verb("get-config", "print the config (with PROJECT: with that project's overrides)")
     p.add_argument("project", metavar="PROJECT", nargs="?")
@@ -115,7 +120,7 @@ def build_parser(front: Front | None = None) -> CliParser:
     p.add_argument("--status", default="agreed", help="agreed (default), proposed, rejected")
     p = verb("list-decisions", "list a project's decisions, oldest first")
     p.add_argument("project", metavar="PROJECT")
-    return parser
+    return parser if verbs.complete else build_parser(front)
 
 
 def _run(args: argparse.Namespace, out: Output, store: Any) -> int:
@@ -179,11 +184,13 @@ def main(
     front: Front | None = None,
 ) -> int:
     prog = front.prog if front else PROG
-    return run_main(prog, build_parser(front), with_store(prog, _run), argv, stdout, stderr)
+    return run_main(prog, build_parser(front, argv), with_store(prog, _run), argv, stdout, stderr)
 
 
 def run() -> None:
-    raise SystemExit(main())
+    from state.process import run_process
+
+    run_process(main)
 
 
 if __name__ == "__main__":

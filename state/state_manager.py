@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import argparse
 import time
-from collections.abc import Sequence
-from typing import IO, Any
 
 from state.cli import (
     EXIT_CODES_HELP,
@@ -38,6 +36,11 @@ from state.query import (
 )
 from state.store import open_store
 from state.view import check_session_version, route, session_view
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs every CLI call milliseconds
+    from collections.abc import Sequence
+    from typing import IO, Any
 
 __all__ = ["main"]
 
@@ -69,11 +72,13 @@ tasks.json (by a CLI or a hook) adds one. Read it, then write with
 """ + SYNTAX_HELP
 
 
-def build_parser(front: Front | None = None) -> CliParser:
+def build_parser(front: Front | None = None, argv: Sequence[str] | None = ()) -> CliParser:
+    """The parser; for an ``argv`` that names a verb, with only that verb's (see VerbTable)."""
     parser = CliParser(prog=front.prog if front else PROG, description=DESCRIPTION,
                        epilog=front.epilog() if front else EXIT_CODES_HELP)
     add_common(parser)
-    verb = VerbTable(parser, front).add
+    verbs = VerbTable(parser, front, argv)
+    verb = verbs.add
 
     p = verb("get", "print the value at PATH (a JSONPath prints the list of matches)")
     _operands(p, "[SESSION_ID] [PATH]")
@@ -109,7 +114,7 @@ def build_parser(front: Front | None = None) -> CliParser:
     p.add_argument("--since", metavar="T", help="ISO time or a duration ago (10m, 2h)")
     p.add_argument("--type", dest="event_type", metavar="EVENT", help="only this event name")
     p.add_argument("--tail", type=int, metavar="N", help="only the last N matching events")
-    return parser
+    return parser if verbs.complete else build_parser(front)
 
 
 def _operands(p: argparse.ArgumentParser, usage: str) -> None:
@@ -349,11 +354,13 @@ def main(
     front: Front | None = None,
 ) -> int:
     prog = front.prog if front else PROG
-    return run_main(prog, build_parser(front), with_store(prog, _run), argv, stdout, stderr)
+    return run_main(prog, build_parser(front, argv), with_store(prog, _run), argv, stdout, stderr)
 
 
 def run() -> None:
-    raise SystemExit(main())
+    from state.process import run_process
+
+    run_process(main)
 
 
 if __name__ == "__main__":

@@ -46,9 +46,9 @@ def open_store(
     ``config``: the root's ``config.json`` if the caller read it already.
     """
     if root is None:
-        from state.paths import home
+        from state import paths
 
-        root = home()
+        root = paths.root()  # a str: opening the store does not import pathlib
     folder = os.fspath(root)
     url = store_url(folder, config)
     store: Storage

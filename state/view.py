@@ -23,14 +23,15 @@ read the version again after such a warning.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
 from state.errors import ConflictError, InvalidPathError
 from state.paths import session_key
 from state.sessions import STATE, TASKS, require_session
 from state.storage import Storage
 
-if TYPE_CHECKING:
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs every CLI call milliseconds
+    from typing import Any
+
     from state.storage import Precondition
 
 __all__ = ["READ_ONLY", "check_session_version", "route", "session_version", "session_view"]

@@ -19,7 +19,9 @@ answers towards editing code. See ``docs/styles.md``.
 
 from __future__ import annotations
 
-from pathlib import Path
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from pathlib import Path
 
 __all__ = ["STYLES", "style_path"]
 
@@ -34,4 +36,6 @@ STYLES: dict[str, str] = {
 
 def style_path(stem: str) -> Path:
     """The packaged source of style ``stem`` (``styles/<stem>.md``)."""
+    from pathlib import Path  # not at import: every render imports this package
+
     return Path(__file__).resolve().parent / f"{stem}.md"

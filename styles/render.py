@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Sequence
-from typing import IO, Any
 
 from state.cli import (
     EXIT_CODES_HELP,
@@ -26,6 +25,10 @@ from state.cli import (
 )
 from state.store import open_store
 from styles.views import VIEWS
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import IO, Any
 
 __all__ = ["main", "render"]
 
@@ -139,4 +142,6 @@ def main(
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    from state.process import run_process
+
+    run_process(main)

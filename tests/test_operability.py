@@ -208,3 +208,11 @@ def test_bad_switches_change_nothing(home: Path, argv: list[str]) -> None:
     code, _out, err = orchestra(*argv)
     assert code in (2, 3) and err.count("\n") == 1
     assert not (home / "switches.json").exists()
+
+
+def test_the_field_tables_are_generated_from_the_models() -> None:
+    """hooks/fields.py (read on every event instead of the pydantic models) is current:
+    ``python -m hooks.tooling.fields_table`` rewrites it."""
+    from hooks.tooling.fields_table import render
+
+    assert (REPO / "hooks" / "fields.py").read_text(encoding="utf-8") == render()

@@ -8,8 +8,11 @@ that data), so the picture and the JSON can never disagree.
 from __future__ import annotations
 
 from collections.abc import Callable
-from types import ModuleType
-from typing import Any
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from types import ModuleType
+    from typing import Any
 
 __all__ = ["VIEWS", "load_view"]
 

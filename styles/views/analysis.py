@@ -21,9 +21,12 @@
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from styles.views.snapshot import DONE_STATUSES, Snapshot, natural_key
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = [
     "DEFAULT_BLOCKER_IDLE_SECONDS",

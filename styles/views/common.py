@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from state.clock import iso
 from styles.views.layout import Box, fit, short_time
 from styles.views.snapshot import Snapshot
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = [
     "AGENT_MARK",

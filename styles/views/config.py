@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import copy
 import json
-from typing import Any
 
 from state.config import DEFAULTS
 from state.query import deep_merge
@@ -13,6 +12,10 @@ from styles.views.analysis import DEFAULT_BLOCKER_IDLE_SECONDS
 from styles.views.common import base, header
 from styles.views.layout import columns, short_time
 from styles.views.snapshot import Snapshot
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["build", "text"]
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from styles.views import analysis
 from styles.views.common import AGENT_MARK, SESSION_MARK, base, header, mark, short_id
 from styles.views.layout import bar, columns, fit
 from styles.views.snapshot import COLUMNS, Snapshot
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["build", "text"]
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from styles.views.common import base, header, no_project
 from styles.views.layout import short_time
 from styles.views.snapshot import Snapshot
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["build", "text"]
 

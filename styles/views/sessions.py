@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from styles.views import analysis
 from styles.views.common import (
     AGENT_MARK,
@@ -17,6 +15,10 @@ from styles.views.common import (
 )
 from styles.views.layout import columns, short_time
 from styles.views.snapshot import Snapshot
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["build", "text"]
 

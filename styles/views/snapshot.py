@@ -9,13 +9,15 @@ Ages are measured against one instant, ``at``, fixed for the whole render.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
-from typing import Any
 
 from state.config import load_config, project_config
-from state.errors import NotFoundError, StateError
+from state.errors import NotFoundError
 from state.paths import session_key, validate_id
 from state.storage import Storage
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = [
     "COLUMNS",
@@ -52,25 +54,29 @@ def natural_key(value: object) -> tuple[Any, ...]:
     return tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in parts)
 
 
-@dataclass
 class Snapshot:
-    at: float
-    project: str | None
-    session: str | None
-    config: dict[str, Any]
-    sprint: str | None = None  #: the sprint asked for (``--sprint``), checked to exist
-    sessions: list[dict[str, Any]] = field(default_factory=list)
-    tasks: list[dict[str, Any]] = field(default_factory=list)
-    agents: list[dict[str, Any]] = field(default_factory=list)
-    tools: list[dict[str, Any]] = field(default_factory=list)
-    epics: list[dict[str, Any]] = field(default_factory=list)
-    sprints: list[dict[str, Any]] = field(default_factory=list)
-    team: list[dict[str, Any]] = field(default_factory=list)
-    decisions: list[dict[str, Any]] = field(default_factory=list)
-    #: Only with ``with_config``: the stored config, its validation error, its history.
-    stored_config: dict[str, Any] = field(default_factory=dict)
-    config_error: str | None = None
-    config_history: list[dict[str, Any]] = field(default_factory=list)
+    """Everything a view reads. (A plain class: :mod:`dataclasses` would import
+    :mod:`inspect`, a few milliseconds of every render.)"""
+
+    def __init__(self, at: float, project: str | None, session: str | None,
+                 config: dict[str, Any], sprint: str | None = None) -> None:
+        self.at = at
+        self.project = project
+        self.session = session
+        self.config = config
+        self.sprint = sprint  #: the sprint asked for (``--sprint``), checked to exist
+        self.sessions: list[dict[str, Any]] = []
+        self.tasks: list[dict[str, Any]] = []
+        self.agents: list[dict[str, Any]] = []
+        self.tools: list[dict[str, Any]] = []
+        self.epics: list[dict[str, Any]] = []
+        self.sprints: list[dict[str, Any]] = []
+        self.team: list[dict[str, Any]] = []
+        self.decisions: list[dict[str, Any]] = []
+        #: Only with ``with_config``: the stored config, its validation error, its history.
+        self.stored_config: dict[str, Any] = {}
+        self.config_error: str | None = None
+        self.config_history: list[dict[str, Any]] = []
 
     def session_by_id(self, sid: str | None) -> dict[str, Any] | None:
         return next((s for s in self.sessions if s["session_id"] == sid), None)
@@ -97,8 +103,11 @@ def resolve_project(store: Storage, project: str | None, session: str | None,
                     config: dict[str, Any]) -> str | None:
     """--project, else the session's project, else ``default_project``, else the only one."""
     if project is not None:
+        from state.shared import list_projects
+
         validate_id(project, "project id")
-        if project not in known_projects(store):
+        # The projects folder first: only a project no document names needs the sessions read.
+        if project not in list_projects(store) and project not in known_projects(store):
             raise NotFoundError(f"no project {project}")
         return project
     if session is not None:
@@ -147,16 +156,14 @@ def _agents_of(sid: str, state: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
-def _pending_messages(store: Storage, sid: str) -> int | None:
-    """Messages waiting for the session, or None where messaging is not available."""
-    try:
-        from state.messages import pending_count
-    except ImportError:  # an Orchestra without cross-session messages
-        return None
-    try:
-        return pending_count(store, sid)
-    except (StateError, OSError):  # a torn inbox must not take the whole view down
-        return None
+def _pending_messages(store: Storage, sessions: list[dict[str, Any]]) -> None:
+    """Set each session's ``messages_pending``: the messages waiting for it, or None
+    where they cannot be counted (a torn inbox must not take the whole view down)."""
+    from state.messages import pending_counts
+
+    counts = pending_counts(store, [s["session_id"] for s in sessions])
+    for summary in sessions:
+        summary["messages_pending"] = counts[summary["session_id"]]
 
 
 def take_snapshot(store: Storage, *, at: float, project: str | None = None,
@@ -164,7 +171,7 @@ def take_snapshot(store: Storage, *, at: float, project: str | None = None,
                   sprint: str | None = None, with_config: bool = False) -> Snapshot:
     """Read everything once. ``session`` must exist when it was asked for explicitly."""
     from state import shared
-    from state.sessions import session_summary
+    from state.sessions import summarize
 
     config = load_config(store)
     if session is not None:
@@ -176,18 +183,19 @@ def take_snapshot(store: Storage, *, at: float, project: str | None = None,
     project = resolve_project(store, project, session, config)
     snap = Snapshot(at=at, project=project, session=session,
                     config=project_config(config, project) if project else config)
-    for sid in _session_ids(store):
-        summary = session_summary(store, sid, config, at)
-        state = store.read(session_key(sid, "state.json")) or {}
-        if summary is None or (project is not None and summary["project"] != project):
-            continue
-        active = state.get("active_work") or {}
-        summary["current_sprint"] = active.get("current_sprint")
-        summary["current_epic"] = active.get("current_epic")
-        summary["messages_pending"] = _pending_messages(store, sid)
-        snap.sessions.append(summary)
-        snap.tasks.extend(_tasks_of(store, sid, state))
-        snap.agents.extend(_agents_of(sid, state))
+    with store.reading():
+        for sid in _session_ids(store):
+            state = store.read(session_key(sid, "state.json"))
+            if state is None or (project is not None and state.get("project") != project):
+                continue  # another project's session: nothing more of it is read
+            summary = summarize(store, sid, state, config, at)
+            active = state.get("active_work") or {}
+            summary["current_sprint"] = active.get("current_sprint")
+            summary["current_epic"] = active.get("current_epic")
+            snap.sessions.append(summary)
+            snap.tasks.extend(_tasks_of(store, sid, state))
+            snap.agents.extend(_agents_of(sid, state))
+        _pending_messages(store, snap.sessions)
     snap.sessions.sort(key=lambda s: (s["status"] != "active", s["created_at"] or "",
                                       s["session_id"]))
     snap.tools = [{"name": k, **v} for k, v in sorted(shared.list_tools(store).items())

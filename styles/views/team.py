@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from styles.views import analysis
 from styles.views.common import AGENT_MARK, base, header, legend, mark, no_project, short_id
 from styles.views.layout import columns
 from styles.views.snapshot import Snapshot
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["build", "text"]
 

@@ -48,8 +48,9 @@ CWD = f"/work/{PROJECT}"
 MESSAGES = 24
 
 WORKER = """
-import io, json, os, sys, threading, time
+import io, json, os, sys, time
 from hooks.dispatch import main
+from hooks.runner import wait_for_handlers
 events = json.load(open(sys.argv[1]))
 go = sys.argv[2]
 while not os.path.exists(go):
@@ -59,9 +60,8 @@ for event in events:
     out, err = io.StringIO(), io.StringIO()
     code = main([], stdin=io.BytesIO(json.dumps(event).encode()), stdout=out, stderr=err)
     results.append([code, out.getvalue(), err.getvalue()])
-for thread in threading.enumerate():  # a handler that overran its limit on an overloaded
-    if thread.name.startswith("orchestra:"):  # machine finishes (see the overruns count)
-        thread.join()
+wait_for_handlers()  # a handler that overran its limit on an overloaded machine finishes
+                     # (see the overruns count)
 json.dump(results, sys.stdout)
 """
 

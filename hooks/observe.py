@@ -1,6 +1,20 @@
-"""Drift: what Claude Code sent or a plugin answered that Orchestra's contract does not know.
+"""What the dispatcher notes about itself: handler telemetry and drift.
 
-A new Claude Code release shows up here as a report, never as a breakage: an unknown
+**Telemetry.** Every dispatch of a session appends one line to
+``sessions/<id>/stats.jsonl`` (a single ``O_APPEND`` write, no lock, no document
+rewritten; rotated at :data:`STATS_MAX_BYTES`)::
+
+    {"ts": 1795930000.1, "event": "PreToolUse", "tool": "Bash", "ms": 3.2,
+     "h": [["session", "on_event", 0.41, "", 0], ["claims", "on_pre_tool_use", 1.2, "", 180]]}
+
+``h`` holds one entry per handler call: plugin, hook, milliseconds, status (``""`` ok,
+``error``, ``overrun`` or ``skipped`` when the budget was used up) and the characters of
+context its answer carried (``additionalContext``, a block ``reason``, a
+``permissionDecisionReason``: what Claude reads, and pays for in tokens). ``orchestra
+stats`` reads these lines back.
+
+**Drift**: what Claude Code sent, or a plugin answered, that Orchestra's contract does not
+know. A new Claude Code release shows up as a report, never as a breakage: an unknown
 event is still dispatched (``on_event`` handlers, heartbeat and event log included) and
 the dispatcher still exits 0. Four kinds are noticed:
 
@@ -12,7 +26,7 @@ the dispatcher still exits 0. Four kinds are noticed:
 
 Checking a payload is a few set lookups. Only a sighting is written: one line in
 ``<root>/drift.jsonl`` (``{"at", "kind", "name", "event", "detail", "version"}``; rotated at
-:data:`MAX_BYTES`), with the Claude Code version when the transcript tells it.
+:data:`DRIFT_MAX_BYTES`), with the Claude Code version when the transcript tells it.
 ``orchestra drift`` counts the lines (first and last seen, versions).
 """
 
@@ -26,10 +40,50 @@ if TYPE_CHECKING:
 
     from state.storage import Storage
 
-__all__ = ["DRIFT_LOG", "KNOWN_TOOLS", "MAX_BYTES", "record", "reply_sightings", "sightings"]
+__all__ = ["DRIFT_LOG", "DRIFT_MAX_BYTES", "KNOWN_TOOLS", "STATS_LOG", "STATS_MAX_BYTES",
+           "context_chars", "record_drift", "record_stats", "reply_sightings", "sightings"]
+
+# -- telemetry ---------------------------------------------------------------------------
+
+STATS_LOG = "stats.jsonl"
+STATS_MAX_BYTES = 5_000_000
+
+
+def context_chars(reply: Any) -> int:
+    """Characters of ``reply`` that reach Claude's context."""
+    if not isinstance(reply, dict):
+        return 0
+    total = 0
+    reason = reply.get("reason")
+    if isinstance(reason, str):
+        total += len(reason)
+    specific = reply.get("hookSpecificOutput")
+    if isinstance(specific, dict):
+        for key in ("additionalContext", "permissionDecisionReason"):
+            value = specific.get(key)
+            if isinstance(value, str):
+                total += len(value)
+    return total
+
+
+def record_stats(store: Storage, session_id: str, event: str, tool: str | None,
+           calls: list[tuple[str, str, float, str, int]], seconds: float, at: float) -> None:
+    """Append the line of one dispatch (see the module docstring)."""
+    from state.paths import session_key
+
+    line: dict[str, Any] = {"ts": round(at, 3), "event": event}
+    if tool:
+        line["tool"] = tool[:100]
+    line["ms"] = round(seconds * 1000, 2)
+    line["h"] = [[plugin, hook, round(spent * 1000, 2), status, chars]
+                 for plugin, hook, spent, status, chars in calls]
+    store.append(session_key(session_id, STATS_LOG), line, max_bytes=STATS_MAX_BYTES)
+
+
+# -- drift -------------------------------------------------------------------------------
 
 DRIFT_LOG = "drift.jsonl"
-MAX_BYTES = 2_000_000
+DRIFT_MAX_BYTES = 2_000_000
 
 #: Tool names of Claude Code 2.1.x (and the legacy ones payloads still carry).
 KNOWN_TOOLS = frozenset({
@@ -70,7 +124,7 @@ def reply_sightings(event: str, dropped: list[str]) -> list[Sighting]:
     return found
 
 
-def record(store: Storage, found: list[Sighting], payload: dict[str, Any], at: float) -> None:
+def record_drift(store: Storage, found: list[Sighting], payload: dict[str, Any], at: float) -> None:
     """Append one line per sighting to :data:`DRIFT_LOG`."""
     from state.clock import iso
 
@@ -83,7 +137,7 @@ def record(store: Storage, found: list[Sighting], payload: dict[str, Any], at: f
             line["detail"] = detail[:200]
         if version:
             line["version"] = version
-        store.append(DRIFT_LOG, line, max_bytes=MAX_BYTES)
+        store.append(DRIFT_LOG, line, max_bytes=DRIFT_MAX_BYTES)
 
 
 def claude_version(transcript: Any) -> str | None:

@@ -1,0 +1,310 @@
+"""What a dispatch imports: never the heavy libraries, and no more modules than a budget.
+
+Not a timed test: every hook event is a new interpreter, so the modules it imports are
+most of what it costs, and counting them is stable where timing is not (bench/dispatch.py
+times them). The count is what ``python -X importtime`` lists for a warm dispatch (the
+dispatch-table cache built) minus what it lists for ``python -c "import runpy, json"``
+(the ``-m`` machinery and json: no dispatcher can do without them, and their own imports
+change between Python versions). Both run with
+``-S`` and the checkout plus this interpreter's site-packages on ``PYTHONPATH``: without
+``site`` no development-install hook runs first and imports modules for the dispatcher,
+so the numbers are those of a regular install, on any machine.
+
+When a change really needs more modules, raise the budget here and say why in the
+commit; bench/README.md shows what each module costs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import sysconfig
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+PAYLOADS = REPO / "tests" / "payloads"
+
+#: Libraries whose import alone costs more than a whole hot event (issue 13).
+HEAVY = ("pydantic", "filelock", "jsonpath_ng", "pluggy")
+#: Modules a PreToolUse, PostToolUse or UserPromptSubmit dispatch may import beyond
+#: `python -c "import runpy, json"`. 29, plus 2 for issue 15: hooks.observe (telemetry and
+#: drift, recorded at every event) and hooks.fields (the payload fields the models know).
+HOT_BUDGET = 31
+#: The same for every other event kind (they read and write more documents).
+EVENT_BUDGET = 36
+
+HOT = ("PreToolUse.Bash", "PostToolUse.Bash", "UserPromptSubmit")
+
+
+def _tool_call(name: str, tool: str, tool_input: dict[str, Any],
+               tool_response: Any = None) -> dict[str, Any]:
+    event = _load(name)
+    event.update(tool_name=tool, tool_input=tool_input)
+    if tool_response is not None:
+        event["tool_response"] = tool_response
+    return event
+
+
+def _load(name: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((PAYLOADS / f"{name}.json").read_text(encoding="utf-8"))
+    return data
+
+
+def _events() -> dict[str, dict[str, Any]]:
+    """Every event kind, and the tool calls a built-in handler writes state for."""
+    events = {p.stem: _load(p.stem) for p in sorted(PAYLOADS.glob("*.json"))}
+    events["PostToolUse.TaskUpdate"] = _tool_call(
+        "PostToolUse.TaskCreate", "TaskUpdate", {"taskId": "1", "status": "completed"})
+    events["PostToolUse.TodoWrite"] = _tool_call(
+        "PostToolUse.TaskCreate", "TodoWrite",
+        {"todos": [{"content": "a", "status": "pending", "activeForm": "doing a"}]})
+    events["PreToolUse.Agent"] = _tool_call(
+        "PreToolUse.Bash", "Agent", {"description": "d", "prompt": "p",
+                                     "subagent_type": "general-purpose"})
+    events["PostToolUse.Write"] = _tool_call(
+        "PostToolUse.Bash", "Write", {"file_path": "/tmp/project/a.py", "content": "x"},
+        {"type": "create"})
+    return events
+
+
+EVENTS = _events()
+
+
+def _env(home: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("ORCHESTRA_", "PYTHON", "CLAUDE_"))}
+    env["ORCHESTRA_HOME"] = str(home)
+    env["PYTHONPATH"] = os.pathsep.join([str(REPO), sysconfig.get_paths()["purelib"]])
+    env["PYTHONDONTWRITEBYTECODE"] = "1"  # nothing written into the checkout
+    return env
+
+
+def _imports(args: list[str], env: dict[str, str], cwd: Path, stdin: bytes = b"") -> list[str]:
+    done = subprocess.run([sys.executable, "-S", "-P", "-X", "importtime", *args], input=stdin,
+                          env=env, cwd=cwd, capture_output=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr.decode()[-2000:]
+    return re.findall(r"^import time:\s+\d+ \|\s+\d+ \|\s*(\S+)$", done.stderr.decode(),
+                      re.MULTILINE)
+
+
+@pytest.fixture(scope="module")
+def baseline(tmp_path_factory: pytest.TempPathFactory) -> set[str]:
+    cwd = tmp_path_factory.mktemp("cwd")
+    return set(_imports(["-c", "import runpy, json"], _env(cwd), cwd))
+
+
+@pytest.fixture(scope="module")
+def warm_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A state root whose dispatch-table cache is built and whose sessions exist."""
+    home = tmp_path_factory.mktemp("home")
+    cwd = tmp_path_factory.mktemp("cwd")
+    for event in EVENTS.values():
+        _imports(["-m", "hooks.dispatch"], _env(home), cwd, json.dumps(event).encode())
+    return home
+
+
+@pytest.mark.parametrize("name", sorted(EVENTS))
+def test_a_dispatch_imports_no_heavy_library_and_stays_within_its_budget(
+        name: str, warm_home: Path, baseline: set[str], tmp_path: Path) -> None:
+    stdin = json.dumps(EVENTS[name]).encode()
+    imported = [m for m in _imports(["-m", "hooks.dispatch"], _env(warm_home), tmp_path, stdin)
+                if m not in baseline]
+    heavy = sorted(m for m in imported if m.split(".")[0] in HEAVY)
+    assert heavy == [], f"{name} imported {heavy}"
+    budget = HOT_BUDGET if name in HOT else EVENT_BUDGET
+    assert len(imported) <= budget, (
+        f"{name} imported {len(imported)} modules (budget {budget}): {imported}")
+
+
+def test_the_guard_sees_a_heavy_import(warm_home: Path, baseline: set[str],
+                                        tmp_path: Path) -> None:
+    """The counting is real: a cold cache (the registry built with pluggy) is caught."""
+    home = tmp_path / "cold"
+    imported = _imports(["-m", "hooks.dispatch"], _env(home), tmp_path,
+                        json.dumps(EVENTS["PreToolUse.Bash"]).encode())
+    assert "pluggy" in imported
+    assert len([m for m in imported if m not in baseline]) > HOT_BUDGET
+
+
+# -- shortcuts on the hot path give the answers of the long way --------------------------
+
+
+def test_a_payload_with_a_byte_order_mark_is_dispatched(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The BOM is stripped by hand (the utf-8-sig codec is one more module to import)."""
+    import io
+
+    from hooks.dispatch import main
+
+    home = tmp_path / "home"
+    monkeypatch.setenv("ORCHESTRA_HOME", str(home))
+    event = _load("UserPromptSubmit")
+    data = b"\xef\xbb\xbf" + json.dumps(event).encode()
+    assert main([], stdin=io.BytesIO(data), stdout=io.StringIO(), stderr=io.StringIO()) == 0
+    assert (home / "sessions" / event["session_id"] / "state.json").exists()
+    err = io.StringIO()
+    bad = b"\xef\xbb\xbf" + b'{"hook_event_name": "Stop", "x": "\xff"}'
+    assert main([], stdin=io.BytesIO(bad), stdout=io.StringIO(), stderr=err) == 1
+    assert "not valid UTF-8" in err.getvalue()
+
+
+def test_redaction_compiles_only_the_patterns_it_needs_with_the_same_result() -> None:
+    """``redact`` runs just the patterns whose trigger words the text holds; the result is
+    that of running all of them (``secret_patterns``) in order."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from state import redact as r
+
+    def everything(text: str) -> str:
+        if not any(t in text.lower() for t in r._TRIGGERS):
+            return text
+        secrets, bearer, assignment = r.secret_patterns()
+        for pattern in secrets:
+            text = pattern.sub(r.REDACTED, text)
+        text = bearer.sub(lambda m: f"{m.group(1)} {r.REDACTED}", text)
+        return assignment.sub(lambda m: m.group(1) + r.REDACTED, text)
+
+    pieces = st.sampled_from([
+        "api", "auth", "token=", "password: ", "Bearer ", "basic ", "sk-ant-", "sk-", "ghp_",
+        "github_pat_", "xoxb-", "AKIA", "AIza", "eyJ", "-----BEGIN RSA PRIVATE KEY-----",
+        "-----END RSA PRIVATE KEY-----", "abcdefghijklmnopqrstuvwxyz0123456789", "ABCDEFGHIJKLMNOP",
+        "_-", ".", " ", "\n", "'", '"', "=", ":", "capital", "[REDACTED]", "é"])
+    texts = st.lists(pieces, max_size=14).map("".join)
+
+    @settings(max_examples=500, deadline=None)
+    @given(texts)
+    def check(text: str) -> None:
+        assert r.redact(text) == everything(text)
+
+    check()
+
+
+def test_a_fingerprint_is_the_sha256_prefix() -> None:
+    import hashlib
+
+    from state.redact import fingerprint
+
+    text = "output line\n" * 300 + "\udc80"  # a lone surrogate from a payload escape
+    assert fingerprint(text) == hashlib.sha256(
+        text.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+
+
+# -- handler workers -----------------------------------------------------------------------
+
+
+def _threads_settle(expected: int) -> int:
+    import _thread
+    import time
+
+    deadline = time.monotonic() + 10
+    while _thread._count() > expected and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return int(_thread._count())
+
+
+def test_no_worker_thread_outlives_a_dispatch(tmp_path: Path, plugin: Any) -> None:
+    """All handlers of a dispatch share workers, and the idle ones end with it."""
+    import _thread
+
+    from hooks import hookimpl
+    from hooks.testing import run_dispatch
+
+    seen: list[int] = []
+
+    @hookimpl
+    def on_user_prompt_submit() -> None:
+        seen.append(_thread.get_ident())
+
+    before = _thread._count()
+    plugins = [plugin(f"p{n}", on_user_prompt_submit=on_user_prompt_submit) for n in range(3)]
+    outcome = run_dispatch(_load("UserPromptSubmit"), plugins=plugins, home=tmp_path / "home")
+    assert outcome.exit_code == 0
+    assert len(seen) == 3 and len(set(seen)) == 1  # one worker ran the three calls
+    assert _thread.get_ident() not in seen  # ... and not the dispatcher's own thread
+    assert _threads_settle(before) == before
+
+
+def test_a_handler_that_overran_can_be_waited_for(tmp_path: Path, plugin: Any) -> None:
+    import threading
+
+    from hooks import hookimpl
+    from hooks.runner import wait_for_handlers
+    from hooks.testing import run_dispatch
+
+    release, finished = threading.Event(), threading.Event()
+
+    @hookimpl
+    def on_user_prompt_submit() -> None:
+        release.wait(30)
+        finished.set()
+
+    @hookimpl
+    def after() -> dict[str, Any]:
+        return {"hookSpecificOutput": {"additionalContext": "second handler ran"}}
+
+    plugins = [plugin("slow", on_user_prompt_submit=hookimpl(tryfirst=True)(
+                   on_user_prompt_submit)),
+               plugin("next", on_user_prompt_submit=after)]
+    outcome = run_dispatch(_load("UserPromptSubmit"), plugins=plugins, home=tmp_path / "home",
+                           builtins=False, env={"ORCHESTRA_HANDLER_TIMEOUT": "0.2"})
+    assert "second handler ran" in json.dumps(outcome.reply)  # a new worker took over
+    assert not finished.is_set()
+    assert wait_for_handlers(0.05) is False  # still running
+    release.set()
+    assert wait_for_handlers(30) is True
+    assert finished.is_set()
+
+
+# -- hookimpl(tools=...) ----------------------------------------------------------------------
+
+WRITE_ONLY = """
+    from hooks import hookimpl
+
+    @hookimpl(tools=["Write", "Edit"])
+    def on_pre_tool_use(event):
+        return {"hookSpecificOutput": {"additionalContext": "writes watched"}}
+"""
+
+
+def test_a_tools_filter_leaves_other_tools_out(tmp_path: Path, plugin: Any) -> None:
+    from hooks import hookimpl
+    from hooks.testing import run_dispatch
+
+    seen: list[str | None] = []
+
+    @hookimpl(tools=["Write"])
+    def on_pre_tool_use(event: Any) -> None:
+        seen.append(event.tool_name)
+
+    @hookimpl(tools=["Write"])
+    def on_event(event: Any) -> None:
+        seen.append(f"every event: {event.name}")
+
+    plugins = [plugin("writes", on_pre_tool_use=on_pre_tool_use, on_event=on_event)]
+    for name in ("PreToolUse.Bash", "PreToolUse.Write", "UserPromptSubmit"):
+        outcome = run_dispatch(_load(name), plugins=plugins, home=tmp_path / "home",
+                               builtins=False)
+        assert outcome.exit_code == 0
+    assert seen == ["every event: PreToolUse", "Write"]  # Bash and the prompt: not called
+
+
+def test_the_cached_table_keeps_the_filter_and_skips_the_import(
+        dispatch_cli: Any, make_plugin: Any, plugin_path: Path, payload: Any) -> None:
+    make_plugin("writes", WRITE_ONLY)
+    write, bash = payload("PreToolUse.Write.json"), payload("PreToolUse.Bash.json")
+    for event in (write, bash):  # the first run builds the table cache
+        dispatch_cli(event, paths=[plugin_path])
+    for event, expected in ((write, True), (bash, False)):
+        done = dispatch_cli(event, paths=[plugin_path], flags=["-X", "importtime"])
+        assert done.code == 0, done.err
+        assert "pluggy" not in done.err  # the cached table was used
+        context = json.dumps(done.reply or {})
+        assert ("writes watched" in context) is expected
+        assert ("orchestra_test_writes" in done.err) is expected  # imported only when called

@@ -1,0 +1,71 @@
+"""One call, one process (state/process.py): the exit code and output are kept, and the
+interpreter's shutdown is skipped only when nothing can depend on it."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+# A buffered file never flushed by hand: the interpreter's shutdown flushes it, so its
+# content shows whether the shutdown ran.
+_PROGRAM = """
+import atexit, os, sys
+sys.path.insert(0, sys.argv[2])
+witness = open(os.path.join(sys.argv[2], "witness.txt"), "w")
+witness.write("flushed by the shutdown")
+
+def main():
+    print("reply line")
+    sys.stderr.write("a warning\\n")
+    mode = sys.argv[1]
+    if mode == "thirdparty":
+        import orchestra_test_buffered  # a plugin that writes through a buffered file
+    elif mode == "atexit":
+        atexit.register(lambda: os.write(2, b"atexit ran\\n"))
+    elif mode == "thread":
+        import threading, time
+        threading.Thread(target=lambda: (time.sleep(0.2), os.write(2, b"thread done\\n"))).start()
+    return 3
+
+from state.process import run_process
+run_process(main)
+"""
+
+_PLUGIN = """
+LOG = open(__file__ + ".log", "w")
+LOG.write("written at import, never flushed by hand")
+"""
+
+
+def _run(mode: str, tmp_path: Path, python_env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    (tmp_path / "orchestra_test_buffered.py").write_text(_PLUGIN, encoding="utf-8")
+    return subprocess.run([sys.executable, "-c", _PROGRAM, mode, str(tmp_path)],
+                          env=python_env, capture_output=True, text=True, timeout=60,
+                          check=False)
+
+
+def test_own_code_only_skips_the_shutdown_and_keeps_code_and_output(
+        tmp_path: Path, python_env: dict[str, str]) -> None:
+    done = _run("own", tmp_path, python_env)
+    assert done.returncode == 3
+    assert done.stdout == "reply line\n"
+    assert done.stderr == "a warning\n"
+    assert (tmp_path / "witness.txt").read_text(encoding="utf-8") == ""  # no shutdown ran
+
+
+@pytest.mark.parametrize("mode, mark", [("thirdparty", ""), ("atexit", "atexit ran"),
+                                         ("thread", "thread done")])
+def test_the_shutdown_runs_when_something_may_need_it(
+        mode: str, mark: str, tmp_path: Path, python_env: dict[str, str]) -> None:
+    done = _run(mode, tmp_path, python_env)
+    assert done.returncode == 3
+    assert done.stdout == "reply line\n"
+    assert mark in done.stderr
+    witness = (tmp_path / "witness.txt").read_text(encoding="utf-8")
+    assert witness == "flushed by the shutdown"
+    if mode == "thirdparty":  # its buffered file was flushed by the shutdown
+        log = tmp_path / "orchestra_test_buffered.py.log"
+        assert log.read_text(encoding="utf-8") == "written at import, never flushed by hand"
