@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Sequence
-from typing import IO
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from typing import IO
 
 __all__ = ["main", "run", "usage"]
 
@@ -98,5 +101,14 @@ def _suggestion(word: str, choices: list[str]) -> str:
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
+#: Verbs that keep running: they keep the cyclic garbage collector and a normal exit.
+LONG_RUNNING = ("serve", "watch")
+
+
 def run() -> None:
-    raise SystemExit(main())
+    args = sys.argv[1:]
+    if (args[:1] and args[0] in LONG_RUNNING) or "--follow" in args:
+        raise SystemExit(main())
+    from state.process import run_process  # a one-shot command: no GC, a quick exit
+
+    run_process(main)

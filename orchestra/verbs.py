@@ -9,9 +9,10 @@ and an example each (:class:`state.cli.Front`). Modules are imported when their 
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import IO, Any
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import IO, Any
 
 __all__ = ["GROUPS", "VERBS", "Verb"]
 
@@ -25,17 +26,23 @@ GROUPS = {
     "tooling": "tooling: into Claude Code, and how it runs there",
 }
 
-Streams = tuple["IO[str] | None", "IO[str] | None", "IO[str] | None"]
-Runner = Callable[[list[str], str, Streams], int]
+if TYPE_CHECKING:
+    Streams = tuple[IO[str] | None, IO[str] | None, IO[str] | None]
+    Runner = Callable[[list[str], str, Streams], int]
 
 
-@dataclass(frozen=True)
 class Verb:
-    name: str
-    group: str
-    summary: str
-    example: str
-    run: Runner
+    """One verb: its group in ``--help``, a one-line summary, the example that ends its
+    ``--help``, and what runs it. (A plain class: dataclasses costs an import of inspect.)"""
+
+    __slots__ = ("example", "group", "name", "run", "summary")
+
+    def __init__(self, name: str, group: str, summary: str, example: str, run: Runner) -> None:
+        self.name = name
+        self.group = group
+        self.summary = summary
+        self.example = example
+        self.run = run
 
 
 def _import(module: str) -> Any:
