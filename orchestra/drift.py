@@ -12,7 +12,7 @@ import argparse
 from collections.abc import Sequence
 from typing import IO, Any
 
-from state.cli import EXIT_CODES_HELP, CliParser, Front, Output, run_main
+from state.cli import EXIT_CODES_HELP, CliParser, Front, Output, parse_since, run_main
 
 __all__ = ["main", "summarize"]
 
@@ -75,14 +75,9 @@ def _table(entries: list[dict[str, Any]]) -> str:
 
 def _run(args: argparse.Namespace, out: Output, err: IO[str]) -> int:
     from hooks.observe import DRIFT_LOG
-    from state.clock import parse_time
-    from state.errors import InvalidValueError
     from state.store import open_store
 
-    try:
-        since = parse_time(args.since) if args.since else None
-    except ValueError as exc:
-        raise InvalidValueError(f"--since: {exc}") from None
+    since = parse_since(args.since)
     entries = summarize(list(open_store().read_log(DRIFT_LOG)), since)
     if args.json:
         out.json(entries)

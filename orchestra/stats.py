@@ -12,7 +12,7 @@ import argparse
 from collections.abc import Sequence
 from typing import IO, Any
 
-from state.cli import EXIT_CODES_HELP, CliParser, Front, Output, run_main
+from state.cli import EXIT_CODES_HELP, CliParser, Front, Output, parse_since, run_main
 
 __all__ = ["collect", "main", "summarize"]
 
@@ -135,8 +135,6 @@ def _table(rows: list[dict[str, Any]]) -> str:
 
 
 def _run(args: argparse.Namespace, out: Output, err: IO[str]) -> int:
-    from state.clock import parse_time
-    from state.errors import InvalidValueError
     from state.ids import resolve_session_id
     from state.store import open_store
 
@@ -145,10 +143,7 @@ def _run(args: argparse.Namespace, out: Output, err: IO[str]) -> int:
         from state.paths import validate_id
 
         validate_id(args.project, "project id")
-    try:
-        since = parse_time(args.since) if args.since else None
-    except ValueError as exc:
-        raise InvalidValueError(f"--since: {exc}") from None
+    since = parse_since(args.since)
     rows = summarize(collect(open_store(), session=session, project=args.project,
                              since=since))
     if args.json:

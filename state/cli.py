@@ -28,7 +28,7 @@ if TYPE_CHECKING:  # typing, like pathlib and shutil, costs every CLI call milli
     from typing import IO, Any, NoReturn
 
 __all__ = ["EXIT_CODES_HELP", "CliParser", "Front", "Output", "UsageError", "VerbTable", "dumps",
-           "run_main"]
+           "parse_since", "run_main", "verb_parser"]
 
 EXIT_CODES_HELP = """exit codes:
   0 ok   1 error   2 usage/invalid input   3 not found
@@ -121,6 +121,28 @@ class _Unused:
 
 
 _UNUSED = _Unused()
+
+
+def verb_parser(prog: str, description: str, front: Front | None,
+                argv: Sequence[str] | None = ()) -> tuple[CliParser, VerbTable]:
+    """The parser of a CLI made of verbs, and the :class:`VerbTable` its verbs go into."""
+    parser = CliParser(prog=front.prog if front else prog, description=description,
+                       epilog=front.epilog() if front else EXIT_CODES_HELP)
+    add_common(parser)
+    return parser, VerbTable(parser, front, argv)
+
+
+def parse_since(text: str | None) -> float | None:
+    """A ``--since`` value (ISO time or a duration ago) as a timestamp; exit 2 if it is
+    neither."""
+    if not text:
+        return None
+    from state.clock import parse_time
+
+    try:
+        return parse_time(text)
+    except ValueError as exc:
+        raise UsageError(f"--since: {exc}") from None
 
 
 class UsageError(StateError):

@@ -6,14 +6,12 @@ import argparse
 import os
 
 from state.cli import (
-    EXIT_CODES_HELP,
     CliParser,
     Front,
     Output,
     UsageError,
-    VerbTable,
-    add_common,
     run_main,
+    verb_parser,
     with_store,
 )
 from state.clock import parse_duration
@@ -74,10 +72,7 @@ project, the resolved path and the claimed files released ('file' in
 
 def build_parser(front: Front | None = None, argv: Sequence[str] | None = ()) -> CliParser:
     """The parser; for an ``argv`` that names a verb, with only that verb's (see VerbTable)."""
-    parser = CliParser(prog=front.prog if front else PROG, description=DESCRIPTION,
-                       epilog=front.epilog() if front else EXIT_CODES_HELP)
-    add_common(parser)
-    verbs = VerbTable(parser, front, argv)
+    parser, verbs = verb_parser(PROG, DESCRIPTION, front, argv)
     verb = verbs.add
 
     p = verb("create", "create a session and print it (its id is 'session_id')")

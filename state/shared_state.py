@@ -5,14 +5,12 @@ from __future__ import annotations
 import argparse
 
 from state.cli import (
-    EXIT_CODES_HELP,
     CliParser,
     Front,
     Output,
-    VerbTable,
-    add_common,
     add_value_mode,
     run_main,
+    verb_parser,
     with_store,
 )
 from state.query import parse_value
@@ -43,10 +41,7 @@ def _csv(values: list[str] | None) -> list[str] | None:
 
 def build_parser(front: Front | None = None, argv: Sequence[str] | None = ()) -> CliParser:
     """The parser; for an ``argv`` that names a verb, with only that verb's (see VerbTable)."""
-    parser = CliParser(prog=front.prog if front else PROG, description=DESCRIPTION,
-                       epilog=front.epilog() if front else EXIT_CODES_HELP)
-    add_common(parser)
-    verbs = VerbTable(parser, front, argv)
+    parser, verbs = verb_parser(PROG, DESCRIPTION, front, argv)
     verb = verbs.add
 
     p = verb("get-config", "print the config (with PROJECT: with that project's overrides)")

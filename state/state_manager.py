@@ -15,10 +15,9 @@ from state.cli import (
     Front,
     Output,
     UsageError,
-    VerbTable,
-    add_common,
     add_value_mode,
     run_main,
+    verb_parser,
     with_store,
 )
 from state.errors import InvalidPathError, InvalidValueError
@@ -74,10 +73,7 @@ tasks.json (by a CLI or a hook) adds one. Read it, then write with
 
 def build_parser(front: Front | None = None, argv: Sequence[str] | None = ()) -> CliParser:
     """The parser; for an ``argv`` that names a verb, with only that verb's (see VerbTable)."""
-    parser = CliParser(prog=front.prog if front else PROG, description=DESCRIPTION,
-                       epilog=front.epilog() if front else EXIT_CODES_HELP)
-    add_common(parser)
-    verbs = VerbTable(parser, front, argv)
+    parser, verbs = verb_parser(PROG, DESCRIPTION, front, argv)
     verb = verbs.add
 
     p = verb("get", "print the value at PATH (a JSONPath prints the list of matches)")
