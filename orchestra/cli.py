@@ -81,7 +81,7 @@ def main(argv: Sequence[str] | None = None, *, stdin: IO[str] | None = None,
                   f"see {PROG} --help\n")
         return 2
     try:
-        return verb.run(args[1:], verb.example, (stdin, stdout, stderr))
+        return verb.run(verb.name, args[1:], verb.example, (stdin, stdout, stderr))
     except KeyboardInterrupt:
         err.write(f"{PROG} {verb.name}: interrupted\n")
         return 130

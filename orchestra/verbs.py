@@ -28,7 +28,8 @@ GROUPS = {
 
 if TYPE_CHECKING:
     Streams = tuple[IO[str] | None, IO[str] | None, IO[str] | None]
-    Runner = Callable[[list[str], str, Streams], int]
+    #: (the verb's name, its arguments, its example, the streams) -> exit code
+    Runner = Callable[[str, list[str], str, Streams], int]
 
 
 class Verb:
@@ -61,10 +62,10 @@ def _front(prog: str, *, names: dict[str, str] | None = None,
 def view(name: str) -> Runner:
     """``orchestra <view> [options]``: ``python -m styles.render <view> [options]``."""
 
-    def run(argv: list[str], example: str, io: Streams) -> int:
+    def run(shown: str, argv: list[str], example: str, io: Streams) -> int:
         render = _import("styles.render")
         code: int = render.main(argv, stdin=io[0], stdout=io[1], stderr=io[2], view=name,
-                                front=_front(f"orchestra {name}", examples={name: example}))
+                                front=_front(f"orchestra {shown}", examples={name: example}))
         return code
 
     return run
@@ -73,8 +74,7 @@ def view(name: str) -> Runner:
 def sub(module: str, verb: str, *, prepend: tuple[str, ...] = ()) -> Runner:
     """``orchestra <name> ...``: verb ``verb`` of the state CLI ``module``."""
 
-    def run(argv: list[str], example: str, io: Streams) -> int:
-        shown = SHOWN[(module, verb)]
+    def run(shown: str, argv: list[str], example: str, io: Streams) -> int:
         front = _front("orchestra", names={verb: shown}, examples={verb: example})
         code: int = _import(module).main([shown, *prepend, *argv], stdin=io[0], stdout=io[1],
                                          stderr=io[2], front=front)
@@ -83,11 +83,11 @@ def sub(module: str, verb: str, *, prepend: tuple[str, ...] = ()) -> Runner:
     return run
 
 
-def group(module: str, prog: str, examples: dict[str, str]) -> Runner:
+def group(module: str, examples: dict[str, str]) -> Runner:
     """``orchestra <name> VERB ...``: every verb of ``module``, under ``orchestra <name>``."""
 
-    def run(argv: list[str], example: str, io: Streams) -> int:
-        front = _front(prog, examples=examples, example=example)
+    def run(shown: str, argv: list[str], example: str, io: Streams) -> int:
+        front = _front(f"orchestra {shown}", examples=examples, example=example)
         code: int = _import(module).main(argv, stdin=io[0], stdout=io[1], stderr=io[2],
                                          front=front)
         return code
@@ -99,9 +99,9 @@ def tool(module: str, function: str, internal: str, *, prepend: tuple[str, ...] 
          ) -> Runner:
     """``orchestra <name> ...``: a verb of the hooks tooling (``python -m hooks <internal>``)."""
 
-    def run(argv: list[str], example: str, io: Streams) -> int:
+    def run(shown: str, argv: list[str], example: str, io: Streams) -> int:
         entry = getattr(_import(module), function)
-        front = _front(f"orchestra {SHOWN[(module, internal)]}", examples={internal: example})
+        front = _front(f"orchestra {shown}", examples={internal: example})
         code: int = entry([*prepend, *argv], stdin=io[0], stdout=io[1], stderr=io[2],
                           front=front)
         return code
@@ -109,44 +109,30 @@ def tool(module: str, function: str, internal: str, *, prepend: tuple[str, ...] 
     return run
 
 
-def command(module: str, name: str, function: str = "main") -> Runner:
+def command(module: str, function: str = "main") -> Runner:
     """``orchestra <name> ...``: a command of Orchestra's own (``module.function``)."""
 
-    def run(argv: list[str], example: str, io: Streams) -> int:
+    def run(shown: str, argv: list[str], example: str, io: Streams) -> int:
         entry = getattr(_import(module), function)
         code: int = entry(argv, stdin=io[0], stdout=io[1], stderr=io[2],
-                          front=_front(f"orchestra {name}", example=example))
+                          front=_front(f"orchestra {shown}", example=example))
         return code
 
     return run
 
 
-def watch(argv: list[str], example: str, io: Streams) -> int:
+def watch(shown: str, argv: list[str], example: str, io: Streams) -> int:
     """``orchestra watch [VIEW]`` redraws a view; ``orchestra watch [SESSION] PATH`` prints
     one value of the session's state each time it changes (``state_manager watch``)."""
     from styles.views import VIEWS
 
     words = [a for a in argv if not a.startswith("-")]
     if not words or any(word in VIEWS for word in words) or "--help" in argv or "-h" in argv:
-        return command("orchestra.watch", "watch")(argv, example, io)
-    return sub(STM, "watch")(argv, example, io)
+        return command("orchestra.watch")(shown, argv, example, io)
+    return sub(STM, "watch")(shown, argv, example, io)
 
 
 SM, STM, SH = "state.session_manager", "state.state_manager", "state.shared_state"
-
-#: (module, verb or internal name) -> the name ``orchestra`` shows.
-SHOWN: dict[tuple[str, str], str] = {
-    (SM, "send"): "send", (SM, "inbox"): "inbox", (SM, "list"): "who", (SM, "show"): "show",
-    (SM, "claims"): "claims", (SM, "release"): "release",
-    (STM, "get"): "get", (STM, "set"): "set", (STM, "merge"): "merge",
-    (STM, "delete"): "delete", (STM, "watch"): "watch", (STM, "events"): "events",
-    ("hooks.tooling.install", "install"): "install",
-    ("hooks.tooling.install", "uninstall"): "uninstall",
-    ("hooks.tooling.doctor", "doctor"): "doctor",
-    ("hooks.tooling.replay", "replay"): "replay",
-    ("hooks.tooling.record", "record"): "record",
-    ("plugins.__main__", "list"): "plugins",
-}
 
 _SHARED_EXAMPLES = {
     "get-config": "orchestra shared get-config myapp",
@@ -232,7 +218,7 @@ def _verbs() -> dict[str, Verb]:
         Verb("watch", "state", "a value as it changes ([SESSION] PATH), or a view redrawn live",
              "orchestra watch board --project myapp", watch),
         Verb("serve", "views", "a private live web dashboard on localhost (token in the URL)",
-             "orchestra serve --port 8765 --open", command("orchestra.web.cli", "serve")),
+             "orchestra serve --port 8765 --open", command("orchestra.web.cli")),
         Verb("events", "state", "the session's event log, one JSON line per event",
              "orchestra events --type PostToolUse --tail 5", sub(STM, "events")),
         Verb("claims", "state", "who last edited which file of the project",
@@ -241,13 +227,13 @@ def _verbs() -> dict[str, Verb]:
              "orchestra release --path src/app.py", sub(SM, "release")),
         Verb("shared", "shared", "config, tools, epics, sprints, team, decisions (shared_state)",
              "orchestra shared list-epics myapp",
-             group(SH, "orchestra shared", _SHARED_EXAMPLES)),
+             group(SH, _SHARED_EXAMPLES)),
         Verb("session", "shared", "every session_manager verb (create, end, prune...)",
              "orchestra session prune --older-than 7d --dry-run",
-             group(SM, "orchestra session", _SESSION_EXAMPLES)),
+             group(SM, _SESSION_EXAMPLES)),
         Verb("state", "shared", "every state_manager verb, with an explicit SESSION_ID",
              "orchestra state get build-7 active_work",
-             group(STM, "orchestra state", _STATE_EXAMPLES)),
+             group(STM, _STATE_EXAMPLES)),
         Verb("install", "tooling", "register Orchestra's hooks and styles in Claude Code",
              "orchestra install --scope project",
              tool("hooks.tooling.install", "install_main", "install", prepend=("--styles",))),
@@ -265,23 +251,23 @@ def _verbs() -> dict[str, Verb]:
         Verb("migrate", "tooling", "create/upgrade the PostgreSQL schema; copy a store "
              "between files and a server", "orchestra migrate --from ~/.claude/orchestration "
              "--to postgresql://orchestra@db.internal/orchestra",
-             command("state.migrate", "migrate")),
+             command("state.migrate")),
         Verb("stats", "tooling", "per handler and event: calls, p50/p95 time, errors, context",
-             "orchestra stats --session --since 1h", command("orchestra.stats", "stats")),
+             "orchestra stats --session --since 1h", command("orchestra.stats")),
         Verb("drift", "tooling", "events, fields, tools and reply fields Orchestra does not know",
-             "orchestra drift --since 7d", command("orchestra.drift", "drift")),
+             "orchestra drift --since 7d", command("orchestra.drift")),
         Verb("disable", "tooling", "turn a handler or plugin off (--session [S], --project P)",
              "orchestra disable claims --session",
-             command("orchestra.switches", "disable", "disable_main")),
+             command("orchestra.switches", "disable_main")),
         Verb("enable", "tooling", "turn a handler or plugin back on (same scopes)",
              "orchestra enable claims --session",
-             command("orchestra.switches", "enable", "enable_main")),
+             command("orchestra.switches", "enable_main")),
         Verb("plugins", "tooling", "plugins and handlers, their hooks, errors, what runs where",
              "orchestra plugins --session", tool("plugins.__main__", "main", "list",
                                                prepend=("list",))),
         Verb("styles", "tooling", "install or list the four output styles",
              "orchestra styles install --project .",
-             group("styles.__main__", "orchestra styles", _STYLES_EXAMPLES)),
+             group("styles.__main__", _STYLES_EXAMPLES)),
     ]
     return {verb.name: verb for verb in table}
 
