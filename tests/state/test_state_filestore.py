@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from state import state_manager
+import state.store
 from state.errors import LockTimeoutError, UnsafePathError
 from state.filestore import FileStorage
 from state.store import open_store
@@ -177,7 +177,8 @@ def test_lock_held_by_another_process_times_out_naming_the_file(
 def test_cli_exits_5_on_lock_timeout(
     sm: Any, session: str, home: Path, lock_holder: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(state_manager, "open_store", lambda: open_store(lock_timeout=0.3))
+    # The CLI opens its store through state.store.open_store (state.cli.open_cli_store).
+    monkeypatch.setattr(state.store, "open_store", lambda: open_store(lock_timeout=0.3))
     lock_holder(home, f"sessions/{session}/state.json")
     line = sm("set", session, "mode", "review").assert_error(5)
     assert "state.json" in line and "lock" in line
