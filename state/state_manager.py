@@ -248,9 +248,9 @@ def _one_document(store: Any, sid: str, path: str, wants_metrics: bool
 
 def _write(store: Any, sid: str, path: str, if_version: int | None, change: Any) -> Any:
     """Route PATH to its document and apply ``change(doc, parts)`` in one transaction."""
-    from state.documents import validate_document
     from state.paths import session_key
     from state.query import is_jsonpath, parse_path
+    from state.session_rules import validate_session_document
     from state.sessions import STATE, TASKS, require_session
     from state.view import check_session_version, route
 
@@ -272,7 +272,7 @@ def _write(store: Any, sid: str, path: str, if_version: int | None, change: Any)
                 "active_work.tasks is stored in tasks.json: change it through "
                 "active_work.tasks.<id>..., not as part of active_work"
             )
-        validate_document(key, doc)
+        validate_session_document(key, doc)
     if key.endswith("/" + STATE):
         from state.sessions import remember_identity
 
