@@ -199,7 +199,9 @@ class Storage:
     # -- documents -----------------------------------------------------------------
 
     def subscribe(self, listener: ChangeListener) -> None:
-        """Call ``listener`` after every committed document change."""
+        """Call ``listener`` after every committed document change. Listeners are called
+        in the order they subscribed; one subscribed by a listener is called for the
+        change being notified too (every backend notifies from the live list)."""
         self._listeners.append(listener)
 
     def read(self, key: str) -> dict[str, Any] | None:
