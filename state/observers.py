@@ -106,13 +106,15 @@ def _fingerprint() -> list[str]:
 def search_path() -> list[str]:
     """The folders on ``sys.path`` that hold installed distributions, for a fingerprint.
 
-    Left out: the folder Python was started from — ``sys.path[0]``, the script's folder
-    or, for ``-m`` and ``-c``, the working directory (none with ``-P``) — and the working
-    directory, which follows Claude's ``cd``. The console scripts, ``python -m`` and the
-    dispatcher's ``-P`` see the same distributions from different starting folders:
-    with them a cache written by one would be stale for the next.
+    Left out: the working directory, which follows Claude's ``cd`` (``python -m`` starts
+    there), and a console script's own folder (``sys.path[0]``). The dispatcher
+    (``-P -m``), ``python -m`` and the console scripts see the same distributions; with
+    those folders in the fingerprint, a cache written by one was stale for the next.
     """
-    folders = sys.path if sys.flags.safe_path else sys.path[1:]
+    folders = list(sys.path)
+    if folders and not sys.flags.safe_path and sys.argv and sys.argv[0] and (
+            folders[0] == os.path.dirname(os.path.realpath(sys.argv[0]))):
+        del folders[0]
     cwd = os.getcwd()
     return [folder for folder in folders if folder and folder != cwd]
 
