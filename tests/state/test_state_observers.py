@@ -50,11 +50,18 @@ class CliSet:
                         PYTHONPATH=os.pathsep.join((str(self.site), env["PYTHONPATH"])))
         self.runs = 0
 
-    def __call__(self) -> tuple[list[str], bool]:
-        """(the observers that saw the change, whether importlib.metadata was imported)"""
+    def __call__(self, *, script: bool = False) -> tuple[list[str], bool]:
+        """(the observers that saw the change, whether importlib.metadata was imported);
+        ``script``: run as a console script, from a folder of its own, not ``-c``."""
         self.observed.unlink(missing_ok=True)
         self.runs += 1
-        done = subprocess.run([sys.executable, "-c", SET, "set", self.session, "mode",
+        command = [sys.executable, "-c", SET]
+        if script:
+            folder = self.tmp / "bin"
+            folder.mkdir(exist_ok=True)
+            (folder / "state-manager").write_text(SET, encoding="utf-8")
+            command = [sys.executable, str(folder / "state-manager")]
+        done = subprocess.run([*command, "set", self.session, "mode",
                                f"m{self.runs}"], env=self.env, cwd=self.tmp,
                               capture_output=True, text=True, timeout=60, check=False)
         assert done.returncode == 0, done.stderr
@@ -78,6 +85,7 @@ def test_the_scan_is_cached_and_an_installed_observer_is_seen(cli_set: CliSet, h
     _install(cli_set.site, "watcher_two")  # a new distribution changes its folder's mtime
     assert cli_set() == (["watcher_one", "watcher_two"], True)
     assert cli_set() == (["watcher_one", "watcher_two"], False)
+    assert cli_set(script=True) == (["watcher_one", "watcher_two"], False)  # the same cache
 
 
 @pytest.mark.slow
