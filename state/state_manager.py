@@ -6,7 +6,7 @@ with ``$``). See ``--help`` and :mod:`state.view` for which file each path lives
 
 from __future__ import annotations
 
-from state.errors import InvalidPathError, InvalidValueError
+from state.errors import InvalidPathError, InvalidValueError, NotFoundError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs every CLI call milliseconds
@@ -256,24 +256,38 @@ def _write(store: Any, sid: str, path: str, if_version: int | None, change: Any)
 
     if is_jsonpath(path):
         raise InvalidPathError("JSONPath is for reading; use a dot path to change state")
-    require_session(store, sid)
+    state_key = session_key(sid, STATE)
+    # Before the transaction, whose lock would create sessions/<typo>/ first.
+    if not store.exists(state_key):
+        raise NotFoundError(f"no session {sid}")
     key, parts = route(sid, parse_path(path))
-    condition: dict[str, Any] = {}
+    if key != state_key:
+        require_session(store, sid)  # state.json readable (a corrupt one is moved aside)
+    version_check = None
     if if_version is not None:  # the session's version spans state.json and tasks.json
-        other = session_key(sid, TASKS if key.endswith("/" + STATE) else STATE)
-        condition = {"also_lock": (other,),
-                     "precondition": check_session_version(sid, key, if_version)}
-    with store.transaction(key, **condition) as doc:
+        version_check = check_session_version(sid, key, if_version)
+
+    def precondition(old: dict[str, Any] | None, others: dict[str, Any]) -> None:
+        # state.json itself is read (and, if corrupt, moved aside) by the transaction:
+        # reading it before as well would parse it twice (4 ms a megabyte).
+        if key == state_key and old is None:
+            raise NotFoundError(f"no session {sid}")
+        if version_check is not None:
+            version_check(old, others)
+
+    other = session_key(sid, TASKS) if key == state_key else state_key
+    also_lock = (other,) if if_version is not None else ()
+    with store.transaction(key, also_lock=also_lock, precondition=precondition) as doc:
         result = change(doc, parts)
         active = doc.get("active_work")
-        if key.endswith("/" + STATE) and isinstance(active, dict) and "tasks" in active:
+        if key == state_key and isinstance(active, dict) and "tasks" in active:
             # The view always shows tasks.json there: this copy would never be seen.
             raise InvalidPathError(
                 "active_work.tasks is stored in tasks.json: change it through "
                 "active_work.tasks.<id>..., not as part of active_work"
             )
         validate_session_document(key, doc)
-    if key.endswith("/" + STATE):
+    if key == state_key:
         from state.sessions import remember_identity
 
         remember_identity(store, doc)  # a changed project or mode survives a rebuild

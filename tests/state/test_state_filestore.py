@@ -262,6 +262,24 @@ def test_cli_reports_corrupt_document_even_when_the_verb_fails(
     assert error.startswith("state_manager: error:")
 
 
+@pytest.mark.parametrize("argv", [["set", "mode", "x"], ["merge", "a", "--data", "{}"],
+                                  ["delete", "mode"], ["set", "active_work.tasks.1.status", "x"],
+                                  ["set", "mode", "x", "--if-version", "1"]])
+def test_a_write_to_a_session_whose_state_is_corrupt_exits_3(
+    sm: Any, session: str, home: Path, argv: list[str]
+) -> None:
+    folder = home / "sessions" / session
+    (folder / "state.json").write_bytes(b"{garbage")
+    result = sm(argv[0], session, *argv[1:])
+    assert result.code == 3 and result.out == ""
+    warning, error = result.err.splitlines()
+    assert "warning" in warning and "state.json.corrupt-" in warning
+    assert error == f"state_manager: error: no session {session}"
+    assert not (folder / "state.json").exists()  # moved aside; nothing written in its place
+    moved = [p for p in folder.iterdir() if p.name.startswith("state.json.corrupt-")]
+    assert [p.read_bytes() for p in moved] == [b"{garbage"]
+
+
 def test_session_list_skips_corrupt_session_with_a_warning(
     sess: Any, home: Path
 ) -> None:
