@@ -257,9 +257,10 @@ def _write(store: Any, sid: str, path: str, if_version: int | None, change: Any)
     if is_jsonpath(path):
         raise InvalidPathError("JSONPath is for reading; use a dot path to change state")
     state_key = session_key(sid, STATE)
-    # Before the transaction, whose lock would create sessions/<typo>/ first.
+    # Before the transaction, whose lock would create sessions/<typo>/ first. Where
+    # state.json is not a plain file, reading it says why: no session, a symlink...
     if not store.exists(state_key):
-        raise NotFoundError(f"no session {sid}")
+        require_session(store, sid)
     key, parts = route(sid, parse_path(path))
     if key != state_key:
         require_session(store, sid)  # state.json readable (a corrupt one is moved aside)
