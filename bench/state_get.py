@@ -9,6 +9,10 @@ venv (``_timing.installed_python``; ``--python`` to use another):
   singular query: Orchestra looks it up without jsonpath-ng), and of a JSONPath that is
   not singular (``$.active_work['current_epic','current_sprint']``: jsonpath-ng runs it),
 * ``set`` of that dot path (a new value each run, so every run writes),
+* two references in bare Python, no Orchestra: reading and parsing the same 1 MB file,
+  and that plus the least a write can do (change one value, encode compactly with the
+  C encoder, write a temp file, fsync, rename, fsync the folder) — the floor of any
+  ``get`` and ``set`` of a 1 MB document in a new process,
 
 each as ``python -m state.state_manager ...`` and through the ``state-manager`` console
 script (what an installed Orchestra puts on PATH: no ``runpy``), and prints the median
@@ -44,6 +48,27 @@ from _timing import (  # bench/ is on sys.path when run as a script
 )
 
 SESSION_ID = "bench-session"
+
+#: The references: bare Python reading (and rewriting, durably) a copy of the state.
+READ_1MB = """import gc, json, sys
+gc.disable()
+with open(sys.argv[1], "rb") as fh:
+    doc = json.loads(fh.read())
+print(json.dumps(doc["active_work"]["current_epic"]))
+"""
+REWRITE_1MB = READ_1MB + """import os
+doc["active_work"]["current_epic"] = sys.argv[2]
+doc["version"] = doc.get("version", 0) + 1
+data = json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode()
+fd = os.open(sys.argv[1] + ".tmp", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+os.write(fd, data)
+os.fsync(fd)
+os.close(fd)
+os.replace(sys.argv[1] + ".tmp", sys.argv[1])
+fd = os.open(os.path.dirname(sys.argv[1]), os.O_RDONLY)
+os.fsync(fd)
+os.close(fd)
+"""
 LIMITS = {"get (dot path)": 2.5, "set (dot path)": 2.5, "get (JSONPath)": 3.5,
           "get (JSONPath, not singular)": 3.5}
 
@@ -101,6 +126,12 @@ def main(argv: list[str] | None = None) -> int:
         if args.no_bytecode:
             env["PYTHONDONTWRITEBYTECODE"] = "1"
         commands = _commands(python, args.jsonpath, "")
+        copy = tmp / "reference" / "state.json"
+        copy.parent.mkdir()
+        copy.write_bytes((home / "sessions" / SESSION_ID / "state.json").read_bytes())
+        commands["reference: read 1 MB"] = lambda i: [python, "-c", READ_1MB, str(copy)]
+        commands["reference: rewrite 1 MB"] = lambda i: [python, "-c", REWRITE_1MB, str(copy),
+                                                         f"epic-r{i}"]
         if args.before is not None:
             older = _installed_elsewhere(tmp / "venv-before", args.before.resolve())
             commands.update(_commands(older, [], "b"))  # its own floor too: the same python
