@@ -5,8 +5,14 @@ Stdlib only. Builds a session whose ``state.json`` is about 1 MB in a temporary
 venv (``_timing.installed_python``; ``--python`` to use another):
 
 * ``python -c pass`` (the floor: interpreter start-up),
-* ``get`` of a dot path (``active_work.current_epic``) and of the same as JSONPath,
+* ``get`` of a dot path (``active_work.current_epic``) and of the same as JSONPath (a
+  singular query: Orchestra looks it up without jsonpath-ng), and of a JSONPath that is
+  not singular (``$.active_work['current_epic','current_sprint']``: jsonpath-ng runs it),
 * ``set`` of that dot path (a new value each run, so every run writes),
+* two references in bare Python, no Orchestra: reading and parsing the same 1 MB file,
+  and that plus the least a write can do (change one value, encode compactly with the
+  C encoder, write a temp file, fsync, rename, fsync the folder) — the floor of any
+  ``get`` and ``set`` of a 1 MB document in a new process,
 
 each as ``python -m state.state_manager ...`` and through the ``state-manager`` console
 script (what an installed Orchestra puts on PATH: no ``runpy``), and prints the median
@@ -14,9 +20,12 @@ and 90th percentile wall time of each and their ratio to the floor (issue 13: do
 at most 2.5x, JSONPath at most 3.5x). Usage::
 
     python bench/state_get.py [--runs 30] [--size-mb 1.0] [--no-bytecode] [--jsonpath QUERY ...]
+    python bench/state_get.py --before /path/to/older/checkout
 
 ``--jsonpath`` adds a row per extra query, e.g. a filter over every agent:
-``--jsonpath "$.active_work.agents[?@.status=='busy'].n"``.
+``--jsonpath "$.active_work.agents[?@.status=='busy'].n"``. ``--before`` times every
+command with another checkout of Orchestra too (its own installed-like venv, same state
+root), interleaved in the same run, and adds its ratio to the floor as a column.
 """
 
 from __future__ import annotations
@@ -26,6 +35,7 @@ import json
 import statistics
 import subprocess
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from _timing import (  # bench/ is on sys.path when run as a script
@@ -38,7 +48,29 @@ from _timing import (  # bench/ is on sys.path when run as a script
 )
 
 SESSION_ID = "bench-session"
-LIMITS = {"get (dot path)": 2.5, "set (dot path)": 2.5, "get (JSONPath)": 3.5}
+
+#: The references: bare Python reading (and rewriting, durably) a copy of the state.
+READ_1MB = """import gc, json, sys
+gc.disable()
+with open(sys.argv[1], "rb") as fh:
+    doc = json.loads(fh.read())
+print(json.dumps(doc["active_work"]["current_epic"]))
+"""
+REWRITE_1MB = READ_1MB + """import os
+doc["active_work"]["current_epic"] = sys.argv[2]
+doc["version"] = doc.get("version", 0) + 1
+data = json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode()
+fd = os.open(sys.argv[1] + ".tmp", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+os.write(fd, data)
+os.fsync(fd)
+os.close(fd)
+os.replace(sys.argv[1] + ".tmp", sys.argv[1])
+fd = os.open(os.path.dirname(sys.argv[1]), os.O_RDONLY)
+os.fsync(fd)
+os.close(fd)
+"""
+LIMITS = {"get (dot path)": 2.5, "set (dot path)": 2.5, "get (JSONPath)": 3.5,
+          "get (JSONPath, not singular)": 3.5}
 
 
 def build_state(python: str, home: Path, pycache: Path, size_mb: float) -> int:
@@ -79,6 +111,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="also time `get SID QUERY` (repeatable)")
     parser.add_argument("--no-bytecode", action="store_true",
                         help="set PYTHONDONTWRITEBYTECODE (every run compiles the sources)")
+    parser.add_argument("--before", metavar="CHECKOUT", type=Path,
+                        help="also time another checkout of Orchestra (a 'before' column)")
     args = parser.parse_args(argv)
     if args.runs < 1:
         parser.error("--runs must be at least 1")
@@ -91,23 +125,16 @@ def main(argv: list[str] | None = None) -> int:
         env = child_env(home, pycache)
         if args.no_bytecode:
             env["PYTHONDONTWRITEBYTECODE"] = "1"
-        module = [python, "-m", "state.state_manager"]
-        console = [script(python, "state-manager")]
-        get = ["get", SESSION_ID, "active_work.current_epic"]
-        jsonpath = ["get", SESSION_ID, "$.active_work.current_epic"]
-        commands = {
-            "python -c pass": lambda i: [python, "-c", "pass"],
-            "get (dot path)": lambda i: [*module, *get],
-            "get (dot path) script": lambda i: [*console, *get],
-            "get (JSONPath)": lambda i: [*module, *jsonpath],
-            "get (JSONPath) script": lambda i: [*console, *jsonpath],
-            "set (dot path)": lambda i: [*module, "set", SESSION_ID, "active_work.current_epic",
-                                         f"epic-m{i}"],
-            "set (dot path) script": lambda i: [*console, "set", SESSION_ID,
-                                                "active_work.current_epic", f"epic-s{i}"],
-        }
-        for query in args.jsonpath:
-            commands[f"get {query}"] = lambda i, q=query: [*module, "get", SESSION_ID, q]
+        commands = _commands(python, args.jsonpath, "")
+        copy = tmp / "reference" / "state.json"
+        copy.parent.mkdir()
+        copy.write_bytes((home / "sessions" / SESSION_ID / "state.json").read_bytes())
+        commands["reference: read 1 MB"] = lambda i: [python, "-c", READ_1MB, str(copy)]
+        commands["reference: rewrite 1 MB"] = lambda i: [python, "-c", REWRITE_1MB, str(copy),
+                                                         f"epic-r{i}"]
+        if args.before is not None:
+            older = _installed_elsewhere(tmp / "venv-before", args.before.resolve())
+            commands.update(_commands(older, [], "b"))  # its own floor too: the same python
         for make in commands.values():  # warm the page cache and .pyc files
             time_run(make(0), env, cwd=tmp)
         times: dict[str, list[float]] = {name: [] for name in commands}
@@ -121,17 +148,63 @@ def main(argv: list[str] | None = None) -> int:
           "state-manager console script, else python -m state.state_manager")
     floor = statistics.median(times["python -c pass"])
     floor90 = p90(times["python -c pass"])
-    width = max(26, *(len(name) + 2 for name in times))
+    rows = [name for name in times if not name.startswith("before: ")]
+    width = max(26, *(len(name) + 2 for name in rows))
+    before = " before: median/p90 ms, x floor" if args.before is not None else ""
     print(f"{'command':<{width}}{'median ms':>11}{'p90 ms':>9}{'x floor':>9}{'(p90)':>7}"
-          f"{'limit':>7}")
-    for name, values in times.items():
+          f"{'limit':>7}      {before}")
+    for name in rows:
+        values = times[name]
         median = statistics.median(values)
         limit = LIMITS.get(name.removesuffix(" script"))
         verdict = "" if limit is None else f"{limit:>7.1f}" + (
-            "  OVER" if median / floor > limit else "")
+            "  OVER" if median / floor > limit else "      ")
+        old = times.get("before: " + name)
+        then = "" if not old else (
+            f"  {statistics.median(old) * 1000:6.1f} /{p90(old) * 1000:6.1f}"
+            f"  {statistics.median(old) / floor:5.2f} ({p90(old) / floor90:.2f})")
         print(f"{name:<{width}}{median * 1000:>11.1f}{p90(values) * 1000:>9.1f}"
-              f"{median / floor:>9.2f}{p90(values) / floor90:>7.2f}{verdict}")
+              f"{median / floor:>9.2f}{p90(values) / floor90:>7.2f}{verdict:<13}{then}")
     return 0
+
+
+def _commands(python: str, extra: list[str], tag: str) -> dict[str, Callable[[int], list[str]]]:
+    """The timed commands (by row name) for the interpreter ``python``; ``tag`` keeps the
+    values that ``set`` writes apart from another interpreter's."""
+    module = [python, "-m", "state.state_manager"]
+    console = [script(python, "state-manager")]
+    get = ["get", SESSION_ID, "active_work.current_epic"]
+    jsonpath = ["get", SESSION_ID, "$.active_work.current_epic"]
+    several = ["get", SESSION_ID, "$.active_work['current_epic','current_sprint']"]
+    commands: dict[str, Callable[[int], list[str]]] = {
+        "python -c pass": lambda i: [python, "-c", "pass"],
+        "get (dot path)": lambda i: [*module, *get],
+        "get (dot path) script": lambda i: [*console, *get],
+        "get (JSONPath)": lambda i: [*module, *jsonpath],
+        "get (JSONPath) script": lambda i: [*console, *jsonpath],
+        "get (JSONPath, not singular)": lambda i: [*module, *several],
+        "set (dot path)": lambda i: [*module, "set", SESSION_ID, "active_work.current_epic",
+                                     f"epic-m{tag}{i}"],
+        "set (dot path) script": lambda i: [*console, "set", SESSION_ID,
+                                            "active_work.current_epic", f"epic-s{tag}{i}"],
+    }
+    for query in extra:
+        commands[f"get {query}"] = lambda i, q=query: [*module, "get", SESSION_ID, q]
+    if tag:
+        commands = {f"before: {name}": make for name, make in commands.items()}
+    return commands
+
+
+def _installed_elsewhere(folder: Path, checkout: Path) -> str:
+    """An installed-like interpreter (see ``installed_python``) that sees ``checkout``
+    instead of this one."""
+    if not (checkout / "state" / "state_manager.py").is_file():
+        raise SystemExit(f"--before: {checkout} is not a checkout of Orchestra")
+    python = installed_python(folder)
+    (pth,) = folder.rglob("orchestra-bench.pth")
+    lines = pth.read_text(encoding="utf-8").splitlines()
+    pth.write_text("\n".join([str(checkout), *lines[1:]]) + "\n", encoding="utf-8")
+    return python
 
 
 if __name__ == "__main__":

@@ -117,9 +117,16 @@ def _disabled(home: str) -> set[str]:
 
 
 def _search_path() -> list[str]:
-    """``sys.path`` without the working directory (it follows Claude's ``cd``)."""
+    """``sys.path`` without the working directory (it follows Claude's ``cd``) and, under
+    a console script, the script's own folder: the dispatcher (``-P -m``) and the
+    console scripts see the same distributions, and with that folder in the fingerprint
+    each rebuilt the table the other had just cached (state.observers does the same)."""
+    folders = list(sys.path)
+    if folders and not sys.flags.safe_path and sys.argv and sys.argv[0] and (
+            folders[0] == os.path.dirname(os.path.realpath(sys.argv[0]))):
+        del folders[0]
     cwd = os.getcwd()
-    return [p for p in sys.path if p and p != cwd]
+    return [p for p in folders if p and p != cwd]
 
 
 def fingerprint(home: str) -> str:

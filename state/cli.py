@@ -15,17 +15,18 @@ Exit codes (the same for every Orchestra CLI):
 
 from __future__ import annotations
 
-import argparse
 import json
-import os
 import sys
 
 from state.errors import EXIT_ERROR, EXIT_USAGE, StateError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing, like pathlib and shutil, costs every CLI call milliseconds
+    import argparse
     from collections.abc import Callable, Sequence
-    from typing import IO, Any, NoReturn
+    from typing import IO, Any
+
+    from state.cli_parser import CliParser
 
 __all__ = ["EXIT_CODES_HELP", "CliParser", "Front", "Output", "UsageError", "VerbTable", "dumps",
            "parse_since", "run_main", "verb_parser"]
@@ -126,6 +127,8 @@ _UNUSED = _Unused()
 def verb_parser(prog: str, description: str, front: Front | None,
                 argv: Sequence[str] | None = ()) -> tuple[CliParser, VerbTable]:
     """The parser of a CLI made of verbs, and the :class:`VerbTable` its verbs go into."""
+    from state.cli_parser import CliParser  # argparse: only when a parser is built
+
     parser = CliParser(prog=front.prog if front else prog, description=description,
                        epilog=front.epilog() if front else EXIT_CODES_HELP)
     add_common(parser)
@@ -153,52 +156,23 @@ class _HelpShown(Exception):  # control flow (--help shown), not an error
     pass
 
 
-class _Formatter(argparse.RawDescriptionHelpFormatter):
-    """argparse's formatter, sized without :mod:`shutil` (which argparse imports for it,
-    with bz2, lzma and zlib, each time an argument is added)."""
+def __getattr__(name: str) -> Any:
+    """:class:`CliParser` is an ``argparse.ArgumentParser``: it is defined in
+    :mod:`state.cli_parser`, imported when a parser is first built. argparse (with
+    gettext and locale, ~2 ms) is then not paid by a command line simple enough to be
+    read without it (see ``state_manager``'s plain verbs)."""
+    if name == "CliParser":
+        from state.cli_parser import CliParser
 
-    def __init__(self, prog: str, indent_increment: int = 2, max_help_position: int = 24,
-                 width: int | None = None) -> None:
-        if width is None:
-            width = _columns() - 2
-        super().__init__(prog, indent_increment, max_help_position, width)
-
-
-def _columns() -> int:
-    """What ``shutil.get_terminal_size().columns`` says: $COLUMNS, the terminal, or 80."""
-    try:
-        columns = int(os.environ["COLUMNS"])
-    except (KeyError, ValueError):
-        columns = 0
-    if columns <= 0:
-        try:
-            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
-        except (AttributeError, ValueError, OSError):
-            columns = 0
-    return columns or 80
-
-
-class CliParser(argparse.ArgumentParser):
-    """An ArgumentParser that reports errors by raising instead of exiting."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("formatter_class", _Formatter)
-        super().__init__(*args, **kwargs)
-        self._out: IO[str] = sys.stdout
-
-    def error(self, message: str) -> NoReturn:
-        raise UsageError(f"{message} (see {self.prog} --help)")
-
-    def exit(self, status: int = 0, message: str | None = None) -> NoReturn:
-        if message:
-            self._out.write(message)
-        raise _HelpShown()
-
-    def print_help(self, file: Any = None) -> None:
-        super().print_help(self._out if file is None else file)
+        return CliParser
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _route_output(parser: argparse.ArgumentParser, out: IO[str]) -> None:
+    import argparse
+
+    from state.cli_parser import CliParser
+
     if isinstance(parser, CliParser):
         parser._out = out
     for action in parser._actions:
@@ -235,13 +209,18 @@ def dumps(value: Any, **options: Any) -> str:
 
 def run_main(
     prog: str,
-    parser: argparse.ArgumentParser,
+    parser: argparse.ArgumentParser | None,
     handler: Callable[[argparse.Namespace, Output, IO[str]], int],
     argv: Sequence[str] | None,
     stdout: IO[str] | None,
     stderr: IO[str] | None,
+    *,
+    parsed: Any = None,
 ) -> int:
     """Parse ``argv`` and run ``handler``: the one error funnel of every state CLI.
+
+    ``parser`` None: ``parsed`` holds what ``parser.parse_args(argv)`` would have
+    returned, read without argparse (a plain command line, see ``state_manager``).
 
     Known errors become one line on stderr and their documented exit code; an
     unexpected exception becomes one line too (the traceback goes to the log
@@ -249,9 +228,14 @@ def run_main(
     """
     out = stdout if stdout is not None else sys.stdout
     err = stderr if stderr is not None else sys.stderr
-    _route_output(parser, out)
+    if parser is not None:
+        _route_output(parser, out)
     try:
-        args = parser.parse_args(list(argv) if argv is not None else None)
+        if parser is not None:
+            args = parser.parse_args(list(argv) if argv is not None else None)
+        else:
+            assert parsed is not None, "run_main needs a parser or parsed arguments"
+            args = parsed
         compact = True if getattr(args, "compact", False) else None
         return handler(args, Output(out, compact=compact), err)
     except _HelpShown:
@@ -293,6 +277,8 @@ def _log_traceback(prog: str) -> str:
 
 
 def add_common(parser: argparse.ArgumentParser) -> None:
+    import argparse
+
     # SUPPRESS: a verb's parser must not reset a --compact given before the verb
     # (argparse applies sub-parser defaults over what the main parser set).
     parser.add_argument(

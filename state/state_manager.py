@@ -6,42 +6,21 @@ with ``$``). See ``--help`` and :mod:`state.view` for which file each path lives
 
 from __future__ import annotations
 
-import argparse
-import time
-
-from state.cli import (
-    EXIT_CODES_HELP,
-    CliParser,
-    Front,
-    Output,
-    UsageError,
-    add_value_mode,
-    run_main,
-    verb_parser,
-    with_store,
-)
-from state.errors import InvalidPathError, InvalidValueError
-from state.jsonpath import SYNTAX_HELP
-from state.query import (
-    deep_merge,
-    delete_path,
-    get_path,
-    is_jsonpath,
-    jsonpath_query,
-    jsonpath_reads,
-    parse_path,
-    parse_value,
-    set_path,
-)
-from state.store import open_store
-from state.view import check_session_version, route, session_view
+from state.errors import InvalidPathError, InvalidValueError, NotFoundError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs every CLI call milliseconds
+    import argparse
     from collections.abc import Sequence
     from typing import IO, Any
 
+    from state.cli import CliParser, Front, Output
+
 __all__ = ["main"]
+
+# The rest of Orchestra is imported by the functions that use it: run() turns the
+# cyclic garbage collector off first (state.process), which makes those imports and
+# the parsing of a large state cheaper, and a plain get or set never loads argparse.
 
 PROG = "state_manager"
 
@@ -68,49 +47,93 @@ tasks.json (by a CLI or a hook) adds one. Read it, then write with
   V=$(state_manager get SID version)
   state_manager set SID active_work.tasks.1.status done --if-version "$V"
 
-""" + SYNTAX_HELP
+"""
+
+#: Each verb's operands, as its usage line shows them (see _operands and _plain).
+OPERANDS = {
+    "get": "[SESSION_ID] [PATH]",
+    "set": "[SESSION_ID] PATH VALUE",
+    "merge": "[SESSION_ID] PATH",
+    "delete": "[SESSION_ID] PATH",
+    "watch": "[SESSION_ID] PATH",
+    "events": "[SESSION_ID]",
+}
+
+#: The verbs a plain command line may name, with the defaults of their options.
+_PLAIN_DEFAULTS: dict[str, dict[str, Any]] = {
+    "get": {},
+    "set": {"value_mode": "auto", "if_version": None},
+    "delete": {"if_version": None},
+}
 
 
 def build_parser(front: Front | None = None, argv: Sequence[str] | None = ()) -> CliParser:
     """The parser; for an ``argv`` that names a verb, with only that verb's (see VerbTable)."""
-    parser, verbs = verb_parser(PROG, DESCRIPTION, front, argv)
+    from state.cli import add_value_mode, verb_parser
+    from state.jsonpath import SYNTAX_HELP
+
+    parser, verbs = verb_parser(PROG, DESCRIPTION + SYNTAX_HELP, front, argv)
     verb = verbs.add
 
     p = verb("get", "print the value at PATH (a JSONPath prints the list of matches)")
-    _operands(p, "[SESSION_ID] [PATH]")
+    _operands(p, OPERANDS["get"])
     p.epilog = f"{SYNTAX_HELP}\n\n{p.epilog}"  # the exit codes and the example stay last
 
     p = verb("set", "set PATH to VALUE, creating missing objects")
-    _operands(p, "[SESSION_ID] PATH VALUE")
+    _operands(p, OPERANDS["set"])
     add_value_mode(p)
     _add_if_version(p)
 
     p = verb("merge", "deep-merge a JSON object into the object at PATH")
-    _operands(p, "[SESSION_ID] PATH")
+    _operands(p, OPERANDS["merge"])
     p.add_argument("--data", required=True, metavar="JSON", help="a JSON object")
     _add_if_version(p)
 
     p = verb("delete", "remove the value at PATH")
-    _operands(p, "[SESSION_ID] PATH")
+    _operands(p, OPERANDS["delete"])
     _add_if_version(p)
 
     p = verb("list-sessions", "list sessions with their status (like session_manager list)")
     p.add_argument("--project", metavar="P", help="only sessions of project P")
 
     p = verb("watch", "print the value at PATH as one JSON line each time it changes")
-    _operands(p, "[SESSION_ID] PATH")
+    _operands(p, OPERANDS["watch"])
     p.add_argument("--interval", type=float, default=0.5, metavar="S",
                    help="seconds between polls (default 0.5)")
     p.add_argument("--count", type=int, metavar="N", help="stop after N values")
     p.add_argument("--timeout", type=float, metavar="S", help="stop after S seconds")
-    p.epilog = f"PATH may be a JSONPath: see {PROG} get --help.\n\n{EXIT_CODES_HELP}"
+    p.epilog = f"PATH may be a JSONPath: see {PROG} get --help.\n\n{p.epilog}"
 
     p = verb("events", "print the session's event log, one JSON object per line")
-    _operands(p, "[SESSION_ID]")
+    _operands(p, OPERANDS["events"])
     p.add_argument("--since", metavar="T", help="ISO time or a duration ago (10m, 2h)")
     p.add_argument("--type", dest="event_type", metavar="EVENT", help="only this event name")
     p.add_argument("--tail", type=int, metavar="N", help="only the last N matching events")
     return parser if verbs.complete else build_parser(front)
+
+
+def _plain(argv: Sequence[str] | None, front: Front | None) -> Any:
+    """What :func:`build_parser` would parse from ``argv``, read without argparse, when
+    ``argv`` is plain: ``get``, ``set`` or ``delete`` followed only by operands (no word
+    starting with ``-``: no option, no ``--help``, no negative number). None otherwise.
+
+    argparse and gettext cost about 2 ms of a 20 ms ``get``; a test checks that both
+    readings agree on every plain command line.
+    """
+    import sys
+    from types import SimpleNamespace
+
+    words = list(sys.argv[1:] if argv is None else argv)
+    if not words or any(word.startswith("-") for word in words):
+        return None
+    shown = words[0]
+    names = front.names if front else {}
+    verb = next((own for own in _PLAIN_DEFAULTS if names.get(own, own) == shown), None)
+    if verb is None:
+        return None
+    prog = front.prog if front else PROG
+    return SimpleNamespace(shown_verb=shown, operands=words[1:], operand_usage=OPERANDS[verb],
+                           **_PLAIN_DEFAULTS[verb], verb=verb, verb_prog=f"{prog} {shown}")
 
 
 def _operands(p: argparse.ArgumentParser, usage: str) -> None:
@@ -127,7 +150,9 @@ def _split_operands(args: argparse.Namespace) -> None:
     ``get`` with one operand reads it as a PATH when it is a JSONPath or when
     ``$ORCHESTRA_SESSION_ID`` is set and no session of that name exists.
     """
+    from state.cli import UsageError
     from state.ids import current_session_id
+    from state.query import is_jsonpath
 
     usage: str = args.operand_usage
     names = [w.strip("[]") for w in usage.split()]
@@ -157,6 +182,7 @@ def _split_operands(args: argparse.Namespace) -> None:
 
 def _session_exists(name: str) -> bool:
     from state.paths import session_key, validate_id
+    from state.store import open_store
 
     try:
         return open_store().exists(session_key(validate_id(name, "session id"), "state.json"))
@@ -177,6 +203,9 @@ def _session_id(raw: str) -> str:
 
 
 def _read(store: Any, sid: str, path: str) -> Any:
+    from state.query import get_path, is_jsonpath, jsonpath_query, jsonpath_reads, parse_path
+    from state.view import session_view
+
     if is_jsonpath(path):
         wants_metrics = jsonpath_reads(path, "metrics")  # checks the query before any read
         stored = _one_document(store, sid, path, wants_metrics)
@@ -199,6 +228,7 @@ def _one_document(store: Any, sid: str, path: str, wants_metrics: bool
     changes) runs on ``state.json``; ``$.active_work.tasks...`` runs on ``tasks.json`` as
     ``$.tasks...``. None: compose the view and query it here."""
     from state.paths import session_key
+    from state.query import jsonpath_reads
     from state.sessions import STATE, TASKS, require_session
     from state.storage import Storage
 
@@ -215,30 +245,47 @@ def _one_document(store: Any, sid: str, path: str, wants_metrics: bool
 
 def _write(store: Any, sid: str, path: str, if_version: int | None, change: Any) -> Any:
     """Route PATH to its document and apply ``change(doc, parts)`` in one transaction."""
-    from state.documents import validate_document
     from state.paths import session_key
+    from state.query import is_jsonpath, parse_path
+    from state.session_rules import validate_session_document
     from state.sessions import STATE, TASKS, require_session
+    from state.view import check_session_version, route
 
     if is_jsonpath(path):
         raise InvalidPathError("JSONPath is for reading; use a dot path to change state")
-    require_session(store, sid)
+    state_key = session_key(sid, STATE)
+    # Before the transaction, whose lock would create sessions/<typo>/ first. Where
+    # state.json is not a plain file, reading it says why: no session, a symlink...
+    if not store.exists(state_key):
+        require_session(store, sid)
     key, parts = route(sid, parse_path(path))
-    condition: dict[str, Any] = {}
+    if key != state_key:
+        require_session(store, sid)  # state.json readable (a corrupt one is moved aside)
+    version_check = None
     if if_version is not None:  # the session's version spans state.json and tasks.json
-        other = session_key(sid, TASKS if key.endswith("/" + STATE) else STATE)
-        condition = {"also_lock": (other,),
-                     "precondition": check_session_version(sid, key, if_version)}
-    with store.transaction(key, **condition) as doc:
+        version_check = check_session_version(sid, key, if_version)
+
+    def precondition(old: dict[str, Any] | None, others: dict[str, Any]) -> None:
+        # state.json itself is read (and, if corrupt, moved aside) by the transaction:
+        # reading it before as well would parse it twice (4 ms a megabyte).
+        if key == state_key and old is None:
+            raise NotFoundError(f"no session {sid}")
+        if version_check is not None:
+            version_check(old, others)
+
+    other = session_key(sid, TASKS) if key == state_key else state_key
+    also_lock = (other,) if if_version is not None else ()
+    with store.transaction(key, also_lock=also_lock, precondition=precondition) as doc:
         result = change(doc, parts)
         active = doc.get("active_work")
-        if key.endswith("/" + STATE) and isinstance(active, dict) and "tasks" in active:
+        if key == state_key and isinstance(active, dict) and "tasks" in active:
             # The view always shows tasks.json there: this copy would never be seen.
             raise InvalidPathError(
                 "active_work.tasks is stored in tasks.json: change it through "
                 "active_work.tasks.<id>..., not as part of active_work"
             )
-        validate_document(key, doc)
-    if key.endswith("/" + STATE):
+        validate_session_document(key, doc)
+    if key == state_key:
         from state.sessions import remember_identity
 
         remember_identity(store, doc)  # a changed project or mode survives a rebuild
@@ -246,6 +293,8 @@ def _write(store: Any, sid: str, path: str, if_version: int | None, change: Any)
 
 
 def _run(args: argparse.Namespace, out: Output, store: Any) -> int:
+    from state.query import deep_merge, delete_path, parse_value, set_path
+
     verb = args.verb
     if hasattr(args, "operands"):
         _split_operands(args)
@@ -309,6 +358,8 @@ _MISSING = object()
 
 def _watch(store: Any, args: argparse.Namespace, out: Output) -> int:
     """Poll PATH; print each new value as one line. Ends on --count/--timeout/Ctrl-C."""
+    import time
+
     from state.errors import NotFoundError
     from state.sessions import require_session
 
@@ -349,8 +400,12 @@ def main(
     stderr: IO[str] | None = None,
     front: Front | None = None,
 ) -> int:
+    from state.cli import run_main, with_store
+
     prog = front.prog if front else PROG
-    return run_main(prog, build_parser(front, argv), with_store(prog, _run), argv, stdout, stderr)
+    parsed = _plain(argv, front)
+    parser = None if parsed is not None else build_parser(front, argv)
+    return run_main(prog, parser, with_store(prog, _run), argv, stdout, stderr, parsed=parsed)
 
 
 def run() -> None:

@@ -45,14 +45,90 @@ __all__ = [
 SCHEMA_VERSION = 1
 DEFAULT_LOCK_TIMEOUT = 5.0
 
+#: Documents up to this many characters (written one entry per line) are written by
+#: ``json.dumps(indent=2)``; larger ones one entry per line (see :func:`encode_document`).
+LARGE_DOCUMENT = 256 * 1024
 
 
 def encode_document(doc: dict[str, Any]) -> bytes:
-    """Documents are pretty-printed so people can read and diff them."""
+    """Documents are pretty-printed so people can read and diff them.
+
+    ``json.dumps(indent=2)`` runs in pure Python (the C encoder cannot indent before
+    Python 3.14): about 17 ms a megabyte, most of a large document's write. A document
+    larger than :data:`LARGE_DOCUMENT` is written *one entry per line* instead: the same
+    layout, except that an object or array that holds no non-empty object or array is
+    written on one line, by the C encoder — ``"agent-7": {"status": "busy", "n": 3},`` —
+    about 6 ms a megabyte. Both are plain JSON; reading one does not depend on which.
+    """
+    text = _entry_lines(doc, ascii_only=False)
+    if len(text) <= LARGE_DOCUMENT:
+        text = json.dumps(doc, indent=2, ensure_ascii=False)
     try:
-        return (json.dumps(doc, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+        return (text + "\n").encode("utf-8")
     except UnicodeEncodeError:  # a lone surrogate (from a \ud800 escape): keep it escaped
-        return (json.dumps(doc, indent=2) + "\n").encode("utf-8")
+        text = _entry_lines(doc, ascii_only=True)
+        if len(text) <= LARGE_DOCUMENT:
+            text = json.dumps(doc, indent=2)
+        return (text + "\n").encode("utf-8")
+
+
+class _NotPlain(Exception):
+    """A key that is not a string: json.dumps knows what to make of it."""
+
+
+def _entry_lines(doc: dict[str, Any], *, ascii_only: bool) -> str:
+    """``doc`` one entry per line (see :func:`encode_document`)."""
+    from json import encoder
+
+    make = getattr(encoder, "c_make_encoder", None)
+    if make is None:  # no C accelerator: nothing to gain
+        return json.dumps(doc, indent=2, ensure_ascii=ascii_only)
+    string = encoder.encode_basestring_ascii if ascii_only else encoder.encode_basestring
+    inline = make({}, _not_json, string, None, ": ", ", ", False, False, True)
+    out: list[str] = []
+    add, extend = out.append, out.extend
+
+    def lines(value: Any, indent: str) -> None:
+        kind = type(value)
+        if kind is not dict and kind is not list:
+            extend(inline(value, 0))
+            return
+        for item in value.values() if kind is dict else value:
+            if type(item) in _NESTED and item:
+                break
+        else:  # nothing nested: one line
+            extend(inline(value, 0))
+            return
+        inner = indent + "  "
+        if kind is dict:
+            separator = "{" + inner
+            for key, item in value.items():
+                if type(key) is not str:
+                    raise _NotPlain
+                add(separator + string(key) + ": ")
+                separator = "," + inner
+                lines(item, inner)
+            add(indent + "}")
+        else:
+            separator = "[" + inner
+            for item in value:
+                add(separator)
+                separator = "," + inner
+                lines(item, inner)
+            add(indent + "]")
+
+    try:
+        lines(doc, "\n")
+    except _NotPlain:
+        return json.dumps(doc, indent=2, ensure_ascii=ascii_only)
+    return "".join(out)
+
+
+_NESTED = (dict, list)
+
+
+def _not_json(value: Any) -> Any:
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
 
 
 #: Containers the handlers build on, by document name. A document where one of them has
@@ -123,7 +199,9 @@ class Storage:
     # -- documents -----------------------------------------------------------------
 
     def subscribe(self, listener: ChangeListener) -> None:
-        """Call ``listener`` after every committed document change."""
+        """Call ``listener`` after every committed document change. Listeners are called
+        in the order they subscribed; one subscribed by a listener is called for the
+        change being notified too (every backend notifies from the live list)."""
         self._listeners.append(listener)
 
     def read(self, key: str) -> dict[str, Any] | None:

@@ -176,3 +176,30 @@ def test_working_directory_is_not_scanned(
     make_plugin("sneaky", CONTEXT.format(text="from the cwd"), root=workdir)
     result = dispatch_cli(payload("PreToolUse.Bash.json"))
     assert "sneaky" not in result.out
+
+
+def test_the_dispatcher_and_a_console_script_share_the_cache(
+        run: Callable[..., Any], dispatch_cli: Callable[..., Any], plugin_path: Path,
+        payload: Payload, home: Path, tmp_path: Path, workdir: Path,
+        env_for: Callable[..., dict[str, str]]) -> None:
+    """Python puts a console script's own folder first on ``sys.path``, ``-P`` puts nothing
+    there: neither may make the other rebuild the table (``orchestra set`` between two
+    hook events did, twice)."""
+    import subprocess
+    import sys
+
+    event = json.dumps(payload("PreToolUse.Bash.json")).encode()
+    assert dispatch_cli(event, paths=[plugin_path], flags=["-P"]).code == 0  # builds
+    (cache,) = _cache_files(home)
+    before = _stamp(cache)
+    scripts = tmp_path / "bin"  # as pip writes a console script, in a folder of its own
+    scripts.mkdir()
+    (scripts / "orchestra-dispatch").write_text(
+        "import sys\nfrom hooks.dispatch import run\nsys.exit(run())\n", encoding="utf-8")
+    done = subprocess.run([sys.executable, "-X", "importtime", str(scripts / "orchestra-dispatch")],
+                          input=event, env=env_for([plugin_path]), cwd=workdir,
+                          capture_output=True, check=False, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert not re.search(rb"\|\s+pluggy$", done.stderr, re.MULTILINE)  # the cache was used
+    assert not _imported(run(), "pluggy")  # and python -m, from the working directory
+    assert _stamp(cache) == before

@@ -140,3 +140,32 @@ def _walk(value: Any) -> list[Any]:
     for child in children:
         out.extend(_walk(child))
     return out
+
+
+# -- singular queries: looked up without jsonpath-ng, with jsonpath-ng's results ---------------
+
+_singular_step = st.one_of(
+    _names.map(lambda n: f".{n}"), _names.map(lambda n: f"['{n}']"),
+    st.integers(-4, 4).map(lambda i: f"[{i}]"),
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(_singular_step, max_size=4).map(lambda s: "$" + "".join(s)), _json)
+def test_a_singular_query_selects_what_jsonpath_ng_selects(query: str, doc: Any) -> None:
+    engine = [match.value for match in compile_query(query).find(doc)]
+    got = evaluate(query, doc)
+    assert len(got) == len(engine) <= 1
+    assert all(a is b for a, b in zip(got, engine, strict=True))  # the same node, not a copy
+
+
+def test_a_singular_query_does_not_load_jsonpath_ng() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys; from state.jsonpath import evaluate; "
+            "assert evaluate(\"$.a['b'][-1]\", {'a': {'b': [1, 2]}}) == [2]; "
+            "assert 'jsonpath_ng' not in sys.modules; "
+            "assert evaluate('$.a[*]', {'a': [1]}) == [1]; "
+            "assert 'jsonpath_ng' in sys.modules")
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from state import state_manager
+import state.store
 from state.errors import LockTimeoutError, UnsafePathError
 from state.filestore import FileStorage
 from state.store import open_store
@@ -177,7 +177,8 @@ def test_lock_held_by_another_process_times_out_naming_the_file(
 def test_cli_exits_5_on_lock_timeout(
     sm: Any, session: str, home: Path, lock_holder: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(state_manager, "open_store", lambda: open_store(lock_timeout=0.3))
+    # The CLI opens its store through state.store.open_store (state.cli.open_cli_store).
+    monkeypatch.setattr(state.store, "open_store", lambda: open_store(lock_timeout=0.3))
     lock_holder(home, f"sessions/{session}/state.json")
     line = sm("set", session, "mode", "review").assert_error(5)
     assert "state.json" in line and "lock" in line
@@ -259,6 +260,24 @@ def test_cli_reports_corrupt_document_even_when_the_verb_fails(
     warning, error = result.err.splitlines()
     assert "warning" in warning and "state.json.corrupt-" in warning
     assert error.startswith("state_manager: error:")
+
+
+@pytest.mark.parametrize("argv", [["set", "mode", "x"], ["merge", "a", "--data", "{}"],
+                                  ["delete", "mode"], ["set", "active_work.tasks.1.status", "x"],
+                                  ["set", "mode", "x", "--if-version", "1"]])
+def test_a_write_to_a_session_whose_state_is_corrupt_exits_3(
+    sm: Any, session: str, home: Path, argv: list[str]
+) -> None:
+    folder = home / "sessions" / session
+    (folder / "state.json").write_bytes(b"{garbage")
+    result = sm(argv[0], session, *argv[1:])
+    assert result.code == 3 and result.out == ""
+    warning, error = result.err.splitlines()
+    assert "warning" in warning and "state.json.corrupt-" in warning
+    assert error == f"state_manager: error: no session {session}"
+    assert not (folder / "state.json").exists()  # moved aside; nothing written in its place
+    moved = [p for p in folder.iterdir() if p.name.startswith("state.json.corrupt-")]
+    assert [p.read_bytes() for p in moved] == [b"{garbage"]
 
 
 def test_session_list_skips_corrupt_session_with_a_warning(

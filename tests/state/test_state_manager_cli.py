@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import io
 import json
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from state import state_manager
+from state.cli import Front
 from state.eventlog import append_event
 from state.filestore import FileStorage
 
@@ -275,3 +281,50 @@ def test_runs_as_python_module(session: str, sm: Any, run_module: Any) -> None:
     bad = run_module("state.state_manager", "get", session, "$[?(")
     assert bad.returncode == 2 and bad.stdout == ""
     assert len(bad.stderr.splitlines()) == 1 and "Traceback" not in bad.stderr
+
+
+# -- plain command lines: read without argparse, exactly as argparse reads them ---------------
+
+_word = st.text(st.characters(codec="utf-8", exclude_characters="\x00"), max_size=8).filter(
+    lambda w: not w.startswith("-"))
+_FRONTS = [None, Front("orchestra", names={"get": "get", "set": "set", "delete": "delete"}),
+           Front("orchestra state"), Front("orchestra", names={"get": "read"})]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from(["get", "set", "delete", "read"]), st.lists(_word, max_size=4),
+       st.sampled_from(range(len(_FRONTS))))
+def test_a_plain_command_line_reads_as_argparse_reads_it(
+        verb: str, operands: list[str], front_index: int) -> None:
+    front = _FRONTS[front_index]
+    argv = [verb, *operands]
+    plain = state_manager._plain(argv, front)
+    shown = {front.names.get(v, v) if front else v for v in ("get", "set", "delete")}
+    if plain is None:  # "read" is a verb only under the front that names it so
+        assert verb not in shown
+        return
+    parsed = state_manager.build_parser(front, argv).parse_args(argv)
+    assert vars(plain) == vars(parsed)
+
+
+@pytest.mark.parametrize("argv", [
+    ["get", "--compact", "s", "mode"], ["set", "s", "n", "-1"], ["--compact", "get"],
+    ["get", "-h"], ["merge", "s", "p", "--data", "{}"], ["list-sessions"], ["events", "s"],
+    ["watch", "s", "mode"], [], ["nosuch", "s"],
+])
+def test_other_command_lines_go_through_argparse(argv: list[str]) -> None:
+    assert state_manager._plain(argv, None) is None
+
+
+@pytest.mark.slow
+def test_a_plain_get_or_set_loads_neither_argparse_nor_pydantic(
+        session: str, subprocess_env: dict[str, str]) -> None:
+    code = ("import sys; from state.state_manager import main\n"
+            f"assert main(['get', '{session}', 'mode']) == 0\n"
+            f"assert main(['set', '{session}', 'active_work.current_epic', 'e1']) == 0\n"
+            f"assert main(['get', '{session}', '$.active_work.current_epic']) == 0\n"
+            "print(sorted(m for m in ('argparse', 'gettext', 'pydantic', 'jsonpath_ng')"
+            " if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], env=subprocess_env, capture_output=True,
+                          text=True, timeout=60, check=True)
+    assert done.stdout.splitlines() == ['"development"', '"e1"', '["e1"]', "[]"]
