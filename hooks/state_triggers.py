@@ -27,16 +27,17 @@ def attach(store: Storage, home: str) -> None:
     """Fire ``on_state_change`` for every change committed through ``store``."""
 
     def listener(key: str, old: Any, new: Any) -> None:
+        from hooks.registry import load_table
+
+        calls = load_table(home).calls_for("on_state_change")
+        if not calls:
+            return  # the common case: nothing listens, nothing more to import
         from hooks.context import HandlerContext
         from hooks.events import Event
-        from hooks.registry import load_table
         from hooks.runner import Runner
         from hooks.triggers import changed_paths, session_of
         from state.query import format_path
 
-        calls = load_table(home).calls_for("on_state_change")
-        if not calls:
-            return
         event = Event({"hook_event_name": "StateChange", "source": "cli"})
         ctx = HandlerContext(event, home)
         ctx._store = store  # the CLI's own store, already open
