@@ -12,6 +12,7 @@ import argparse
 from collections.abc import Sequence
 from typing import IO, Any
 
+from orchestra.report import show, table
 from state.cli import EXIT_CODES_HELP, CliParser, Front, Output, parse_since, run_main
 
 __all__ = ["main", "summarize"]
@@ -68,9 +69,7 @@ def _table(entries: list[dict[str, Any]]) -> str:
     body = [(e["kind"], e["name"], e["event"], str(e["count"]), str(e["first_seen"])[:19],
              str(e["last_seen"])[:19], ",".join(e["versions"]) or "-", e["detail"] or "-")
             for e in entries]
-    widths = [max(len(row[i]) for row in [head, *body]) for i in range(len(head))]
-    return "".join("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip()
-                   + "\n" for row in [head, *body])
+    return table(head, body)
 
 
 def _run(args: argparse.Namespace, out: Output, err: IO[str]) -> int:
@@ -79,13 +78,8 @@ def _run(args: argparse.Namespace, out: Output, err: IO[str]) -> int:
 
     since = parse_since(args.since)
     entries = summarize(list(open_store().read_log(DRIFT_LOG)), since)
-    if args.json:
-        out.json(entries)
-    elif not entries:
-        out.stream.write("no drift: every event, field, tool and reply field seen is known\n")
-    else:
-        out.stream.write(_table(entries))
-    return 0
+    return show(out, entries, as_json=args.json, text=_table,
+                empty="no drift: every event, field, tool and reply field seen is known")
 
 
 def main(argv: Sequence[str] | None = None, *, stdin: IO[str] | None = None,

@@ -12,6 +12,7 @@ import argparse
 from collections.abc import Sequence
 from typing import IO, Any
 
+from orchestra.report import show, table
 from state.cli import EXIT_CODES_HELP, CliParser, Front, Output, parse_since, run_main
 
 __all__ = ["collect", "main", "summarize"]
@@ -125,13 +126,7 @@ def _table(rows: list[dict[str, Any]]) -> str:
     body = [(r["handler"], r["event"], str(r["calls"]), f"{r['p50_ms']:.2f}",
              f"{r['p95_ms']:.2f}", str(r["errors"]), str(r["overruns"]), str(r["skipped"]),
              str(r["context_chars"])) for r in rows if r["calls"]]
-    widths = [max(len(line[i]) for line in [head, *body]) for i in range(len(head))]
-    out = []
-    for line in [head, *body]:
-        cells = [line[0].ljust(widths[0]), line[1].ljust(widths[1])]
-        cells += [cell.rjust(widths[i + 2]) for i, cell in enumerate(line[2:])]
-        out.append("  ".join(cells).rstrip())
-    return "\n".join(out) + "\n"
+    return table(head, body, right_from=2)
 
 
 def _run(args: argparse.Namespace, out: Output, err: IO[str]) -> int:
@@ -146,13 +141,8 @@ def _run(args: argparse.Namespace, out: Output, err: IO[str]) -> int:
     since = parse_since(args.since)
     rows = summarize(collect(open_store(), session=session, project=args.project,
                              since=since))
-    if args.json:
-        out.json(rows)
-    elif not rows:
-        out.stream.write("no telemetry yet: it is recorded at every event of a session\n")
-    else:
-        out.stream.write(_table(rows))
-    return 0
+    return show(out, rows, as_json=args.json, text=_table,
+                empty="no telemetry yet: it is recorded at every event of a session")
 
 
 def main(argv: Sequence[str] | None = None, *, stdin: IO[str] | None = None,
