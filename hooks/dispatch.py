@@ -212,13 +212,15 @@ def _switched_off(ctx: HandlerContext, table: DispatchTable, event: Event) -> se
         return set()
     if not doc:
         return set()
-    from state.switches import switched_off
+    from state.switches import project_of, switched_off
 
     project = None
-    if doc.get("projects"):
-        from handlers.session import project_for
+    if doc.get("projects"):  # only then is the session's project worth a read
+        project = project_of(ctx.store, event.session_id)
+        if project is None:  # a session's first event: it has no state yet
+            from handlers.session import project_for
 
-        project = project_for(event, ctx.config)
+            project = project_for(event, ctx.config)
     return switched_off(doc, set(table.plugin_names()), event.session_id, project)
 
 

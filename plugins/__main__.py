@@ -43,15 +43,13 @@ def _parser(front: Front | None = None) -> argparse.ArgumentParser:
 def _effective(plugins: list[dict[str, Any]], home: str, session: str | None,
                project: str | None) -> None:
     """Mark each plugin with what the switches (:mod:`state.switches`) make of it."""
-    from state.paths import session_key
     from state.store import open_store
-    from state.switches import SWITCHES, effective
+    from state.switches import SWITCHES, effective, project_of
 
     store = open_store(home)
     doc = store.read(SWITCHES)
-    if session is not None and project is None:
-        state = store.read(session_key(session, "state.json")) or {}
-        project = state.get("project") if isinstance(state.get("project"), str) else None
+    if project is None:
+        project = project_of(store, session)
     for plugin in plugins:
         if plugin.get("status") != "loaded":
             plugin["runs"], plugin["switched_by"] = False, plugin.get("status")

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
     from state.storage import Storage
 
-__all__ = ["SWITCHES", "effective", "set_switch", "switched_off"]
+__all__ = ["SWITCHES", "effective", "project_of", "set_switch", "switched_off"]
 
 SWITCHES = "switches.json"
 _SCOPES = ("sessions", "projects")
@@ -42,6 +42,18 @@ def effective(doc: dict[str, Any] | None, name: str, session: str | None,
     if isinstance(table, dict) and isinstance(table.get(name), bool):
         return bool(table[name]), "global"
     return True, None
+
+
+def project_of(store: Storage, session: str | None) -> str | None:
+    """The project a session's switches are looked up under: the one its state records
+    (the dispatcher and ``orchestra plugins --session`` must agree on it)."""
+    if session is None:
+        return None
+    from state.paths import session_key
+
+    state = store.read(session_key(session, "state.json")) or {}
+    project = state.get("project")
+    return project if isinstance(project, str) else None
 
 
 def switched_off(doc: dict[str, Any] | None, plugins: set[str], session: str | None,

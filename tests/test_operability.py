@@ -216,3 +216,16 @@ def test_the_field_tables_are_generated_from_the_models() -> None:
     from hooks.tooling.fields_table import render
 
     assert (REPO / "hooks" / "fields.py").read_text(encoding="utf-8") == render()
+
+
+def test_a_project_switch_follows_the_project_the_session_records(
+        home: Path, dispatch: Callable[..., Any]) -> None:
+    """A session registered with ``--project elsewhere`` works in another folder: the
+    dispatcher and ``orchestra plugins --session`` both go by the recorded project."""
+    assert orchestra("session", "create", "--id", "worker", "--project", "elsewhere")[0] == 0
+    assert orchestra("disable", "presence", "--project", "elsewhere")[0] == 0
+    assert not _has_presence(dispatch(payload("SessionStart.startup", "worker")))
+    code, plugins, _ = orchestra("plugins", "--session", "worker", "--json")
+    assert code == 0
+    assert {p["name"]: p["switched_by"] for p in plugins}["presence"] == "project"
+    assert _has_presence(dispatch(payload("SessionStart.startup", "other")))
