@@ -51,4 +51,12 @@ def attach(store: Storage, home: str) -> None:
         finally:
             runner.close()
 
+    def wants(key: str) -> bool:
+        """Does any plugin implement ``on_state_change``? (Without one, a change need
+        not hand the listener its documents: see Storage.member_transaction.)"""
+        from hooks.registry import load_table
+
+        return bool(load_table(home).calls_for("on_state_change"))
+
+    listener.wants = wants  # type: ignore[attr-defined]
     store.subscribe(listener)

@@ -205,6 +205,38 @@ class FileStorage(Storage):
             except OSError as exc:
                 raise _named(exc, folder) from None
 
+    keeps_stamps = True
+
+    def _stamp_file(self, key: str) -> str:
+        folder, name = os.path.split(self._file(key))
+        return os.path.join(folder, f".{name}.stamp")  # hidden from listings
+
+    def _read_stamp(self, key: str) -> bytes | None:
+        try:
+            fd = os.open(self._stamp_file(key), os.O_RDONLY | _NOFOLLOW | _BINARY)
+        except OSError:
+            return None  # missing (or a symlink): read the document the usual way
+        try:
+            return os.read(fd, 4096)
+        finally:
+            os.close(fd)
+
+    def _write_stamp(self, key: str, data: bytes) -> None:
+        # Not durable: a stamp lost in a crash only costs the next reader a full parse.
+        # Its temp file is named like the document's, so a killed writer's is cleaned up.
+        path = self._file(key)
+        folder, name = os.path.split(path)
+        tmp = os.path.join(folder, f".{name}.{os.getpid()}.{os.urandom(4).hex()}{_TMP_SUFFIX}")
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _BINARY, 0o600)
+            try:
+                _write_all(fd, data)
+            finally:
+                os.close(fd)
+            os.replace(tmp, self._stamp_file(key))
+        except OSError:
+            _unlink_quietly(tmp)  # no stamp: the document is read the usual way
+
     def _delete(self, key: str) -> bool:
         try:
             os.unlink(self._file(key))

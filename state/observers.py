@@ -36,19 +36,30 @@ def attach_observers(store: Storage, root: str) -> None:
     """Have the observers of :data:`GROUP` see every change ``store`` commits from now on."""
     attached = False
 
-    def first_change(key: str, old: Any, new: Any) -> None:
+    def attach() -> None:
         nonlocal attached
         if attached:
             return
         attached = True
-        # What the observers subscribe now is called for this change too, right after this
-        # listener (see Storage.subscribe): calling it here as well made it see it twice.
         for observer in _load(root):
             try:
                 observer(store, root)
             except Exception as exc:  # an observer must never break a committed write
                 sys.stderr.write(f"orchestra: store observer {observer!r} failed: {exc}\n")
 
+    def first_change(key: str, old: Any, new: Any) -> None:
+        # What the observers subscribe now is called for this change too, right after this
+        # listener (see Storage.subscribe): calling it here as well made it see it twice.
+        attach()
+
+    def wants(key: str) -> bool:
+        """Asked before a change that would not hand over whole documents (see
+        Storage.member_transaction): attach the observers, whose own listeners are asked
+        next; this one never needs the documents."""
+        attach()
+        return False
+
+    first_change.wants = wants  # type: ignore[attr-defined]
     store.subscribe(first_change)
 
 

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from typing import Any
 
-__all__ = ["MODELS", "Model", "fits", "validate_session_document"]
+__all__ = ["MODELS", "Model", "fits", "fits_document", "fits_member", "validate_session_document"]
 
 
 class Model:
@@ -84,6 +84,43 @@ def validate_session_document(key: str, doc: dict[str, Any]) -> None:
     from state.documents import validate_document
 
     validate_document(key, doc)
+
+
+def fits_document(key: str, doc: dict[str, Any]) -> bool:
+    """True if ``doc``, stored at ``key``, is a session document that plainly fits its
+    model and that ``state_manager`` would write as it is (it refuses a ``state.json``
+    with its own copy of ``active_work.tasks``, which the session view hides); False
+    for any other document: nothing to vouch for (see :mod:`state.spans`)."""
+    name = key.rsplit("/", 1)[-1]
+    model = MODELS.get(name)
+    if model is None or not fits(model, doc):
+        return False
+    return name != "state.json" or "tasks" not in doc.get("active_work", {})
+
+
+def fits_member(model: Model, parts: list[str], value: Any) -> bool:
+    """Given a document that fits ``model`` and holds an object at each of ``parts[:-1]``,
+    does it still fit once the member ``parts`` is ``value``? (What :func:`fits` of the
+    changed document says, without walking the rest of it.)"""
+    kind: Any = model
+    for i, name in enumerate(parts):
+        last = i + 1 == len(parts)
+        if isinstance(kind, Model):
+            field = kind.fields.get(name)
+            if field is None:  # an unknown member: only its name is checked
+                return _unicode(name)
+            if last:
+                return _fits_kind(field, value)
+            kind = field
+        elif type(kind) is tuple:  # ("dict[str, model]", model): name is an item's key
+            if last:
+                return fits(kind[1], value)
+            kind = kind[1]
+        elif kind in ("dict[str, dict]", "list[dict]"):
+            return type(value) is dict if last else True  # inside an item: anything goes
+        else:  # inside a scalar field: the document holds no object there
+            return False
+    return False
 
 
 def fits(model: Model, doc: Any) -> bool:

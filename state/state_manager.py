@@ -213,6 +213,13 @@ def _read(store: Any, sid: str, path: str) -> Any:
             return store.query_jsonpath(*stored)
         return jsonpath_query(session_view(store, sid, with_metrics=wants_metrics), path)
     parts = parse_path(path)
+    if store.keeps_stamps:  # one member of a large state.json: read in its bytes
+        from state.in_place import get_in_place
+        from state.spans import MISSING
+
+        found = get_in_place(store, sid, parts)
+        if found is not MISSING:
+            return found
     with_metrics = not parts or parts[0] == "metrics"
     return get_path(session_view(store, sid, with_metrics=with_metrics), parts)
 
@@ -241,6 +248,21 @@ def _one_document(store: Any, sid: str, path: str, wants_metrics: bool
     if path.startswith(_TASKS_PREFIX) and rest[:1] in ("", ".", "[") and "$" not in rest:
         return session_key(sid, TASKS), "$.tasks" + rest
     return None
+
+
+def _set_in_place(store: Any, sid: str, path: str, value: Any) -> bool:
+    """A set of one member of a large state.json, made in its bytes (state.in_place);
+    False: make it the usual way, which also says what is wrong with the path."""
+    from state.in_place import set_in_place
+    from state.query import is_jsonpath, parse_path
+
+    if is_jsonpath(path):
+        return False
+    try:
+        parts = parse_path(path)
+    except InvalidPathError:
+        return False
+    return set_in_place(store, sid, parts, value)
 
 
 def _write(store: Any, sid: str, path: str, if_version: int | None, change: Any) -> Any:
@@ -309,8 +331,11 @@ def _run(args: argparse.Namespace, out: Output, store: Any) -> int:
         out.json(_read(store, _session_id(args.session_id), args.path))
     elif verb == "set":
         value = parse_value(args.value, mode=args.value_mode)
-        _write(store, _session_id(args.session_id), args.path, args.if_version,
-               lambda doc, parts: set_path(doc, parts, value))
+        sid = _session_id(args.session_id)
+        if not (args.if_version is None and store.keeps_stamps
+                and _set_in_place(store, sid, args.path, value)):
+            _write(store, sid, args.path, args.if_version,
+                   lambda doc, parts: set_path(doc, parts, value))
         out.json(value)
     elif verb == "merge":
         data = parse_value(args.data, mode="json")

@@ -27,6 +27,8 @@ if TYPE_CHECKING:  # typing stays off the dispatcher's hot path
     from contextlib import AbstractContextManager
     from typing import Any, TypeAlias
 
+    from state.spans import LaidOut
+
     #: Called after a committed write with (key, old document or None, new document).
     ChangeListener: TypeAlias = Callable[[str, dict[str, Any] | None, dict[str, Any]], None]
     #: Called under the locks with (the document or None, {other locked key: document}).
@@ -60,29 +62,51 @@ def encode_document(doc: dict[str, Any]) -> bytes:
     written on one line, by the C encoder — ``"agent-7": {"status": "busy", "n": 3},`` —
     about 6 ms a megabyte. Both are plain JSON; reading one does not depend on which.
     """
+    return encode_document_layout(doc)[0]
+
+
+def encode_document_layout(doc: dict[str, Any]) -> tuple[bytes, bool]:
+    """:func:`encode_document`, and whether the bytes are one entry per line in UTF-8:
+    the layout :mod:`state.spans` can find members in without parsing."""
     text = _entry_lines(doc, ascii_only=False)
-    if len(text) <= LARGE_DOCUMENT:
+    laid_out = text is not None and len(text) > LARGE_DOCUMENT
+    if not laid_out:
         text = json.dumps(doc, indent=2, ensure_ascii=False)
     try:
-        return (text + "\n").encode("utf-8")
+        return (text + "\n").encode("utf-8"), laid_out
     except UnicodeEncodeError:  # a lone surrogate (from a \ud800 escape): keep it escaped
         text = _entry_lines(doc, ascii_only=True)
-        if len(text) <= LARGE_DOCUMENT:
+        if text is None or len(text) <= LARGE_DOCUMENT:
             text = json.dumps(doc, indent=2)
-        return (text + "\n").encode("utf-8")
+        return (text + "\n").encode("utf-8"), False
 
 
-class _NotPlain(Exception):
-    """A key that is not a string: json.dumps knows what to make of it."""
+class NotLaidOut(Exception):
+    """No one-entry-per-line layout for this value (a key that is not a string, or no
+    C encoder): json.dumps knows what to make of it."""
 
 
-def _entry_lines(doc: dict[str, Any], *, ascii_only: bool) -> str:
-    """``doc`` one entry per line (see :func:`encode_document`)."""
+def _entry_lines(doc: dict[str, Any], *, ascii_only: bool) -> str | None:
+    """``doc`` one entry per line (see :func:`encode_document`); None where that
+    layout cannot be made (no C encoder, a key that is not a string)."""
+    try:
+        return encode_entries(doc, "\n", ascii_only=ascii_only)
+    except NotLaidOut:
+        return None
+
+
+def encode_entries(value: Any, indent: str, *, ascii_only: bool = False) -> str:
+    """``value`` one entry per line, as the value of a member whose line starts with
+    ``indent`` (a newline and spaces; ``"\\n"`` for a whole document).
+
+    Raises :class:`NotLaidOut` for a key that is not a string, or without json's C
+    encoder.
+    """
     from json import encoder
 
     make = getattr(encoder, "c_make_encoder", None)
     if make is None:  # no C accelerator: nothing to gain
-        return json.dumps(doc, indent=2, ensure_ascii=ascii_only)
+        raise NotLaidOut
     string = encoder.encode_basestring_ascii if ascii_only else encoder.encode_basestring
     inline = make({}, _not_json, string, None, ": ", ", ", False, False, True)
     out: list[str] = []
@@ -104,7 +128,7 @@ def _entry_lines(doc: dict[str, Any], *, ascii_only: bool) -> str:
             separator = "{" + inner
             for key, item in value.items():
                 if type(key) is not str:
-                    raise _NotPlain
+                    raise NotLaidOut
                 add(separator + string(key) + ": ")
                 separator = "," + inner
                 lines(item, inner)
@@ -117,10 +141,7 @@ def _entry_lines(doc: dict[str, Any], *, ascii_only: bool) -> str:
                 lines(item, inner)
             add(indent + "]")
 
-    try:
-        lines(doc, "\n")
-    except _NotPlain:
-        return json.dumps(doc, indent=2, ensure_ascii=ascii_only)
+    lines(value, indent)
     return "".join(out)
 
 
@@ -283,9 +304,82 @@ class Storage:
                 return  # unchanged (or an absent document left untouched): no write
             doc.setdefault("schema_version", SCHEMA_VERSION)
             doc["version"] = current_version + 1
-            self._write_document(key, encode_document(doc))
+            data, laid_out = encode_document_layout(doc)
+            self._write_document(key, data)
+            if laid_out and self.keeps_stamps:
+                self._restamp(key, data, doc)
         for listener in self._listeners:  # after the locks: a listener may write again
             listener(key, old, doc)
+
+    # -- one member of a large document (see state.spans) --------------------------
+
+    #: Does this backend keep stamps beside large documents (and so offer the two
+    #: methods below)? Only where reading a whole document is what costs: files.
+    keeps_stamps = False
+
+    def read_laid_out(self, key: str) -> LaidOut | None:
+        """The document at ``key`` as :class:`~state.spans.LaidOut` bytes, to read one
+        member of without parsing the rest, or None: read it the usual way. Only a large
+        document that its stamp vouches for, and that fits its model, qualifies."""
+        if not self.keeps_stamps:
+            return None
+        from state.spans import trust
+
+        return trust(self._read_bytes(key), self._read_stamp(key))
+
+    @contextmanager
+    def member_transaction(self, key: str) -> Iterator[LaidOut | None]:
+        """Change members of the document at ``key`` in its bytes (see :mod:`state.spans`).
+
+        Yields None where that cannot be done: no stamp, a stamp that does not vouch for
+        the bytes, a listener that wants the whole documents of a change (one without a
+        ``wants(key)`` attribute that says it does not). Then, or on
+        :class:`~state.spans.Untrusted` from the block, nothing is written: make the
+        change with :meth:`transaction`. Otherwise the block calls ``replace`` on the
+        :class:`~state.spans.LaidOut` it got, and on a clean exit the changed bytes are
+        written, durably, with ``version`` bumped, under the document's lock, as a
+        transaction writes them. The block is responsible for the change being valid:
+        the new stamp says the document still fits its model.
+        """
+        if not self.keeps_stamps or self._listener_wants(key):
+            yield None
+            return
+        from state.spans import MISSING, Untrusted, stamp, trust
+
+        with self._lock(key, self.lock_timeout):
+            self._cleanup_orphans(key)
+            laid = trust(self._read_bytes(key), self._read_stamp(key))
+            yield laid
+            if laid is None or not laid.changed:
+                return
+            version = laid.locate(["version"])
+            current = laid.value(version)
+            if type(current) is not int or laid.member("schema_version") is MISSING:
+                raise Untrusted("no version to bump")
+            laid.replace(version, current + 1)
+            data = laid.commit()
+            self._write_document(key, data)
+            self._write_stamp(key, stamp(data, checked=True))
+
+    def _listener_wants(self, key: str) -> bool:
+        """Would a listener do something with a change of ``key``? (The list may grow
+        while it is asked: the store observers attach theirs on the first question.)"""
+        i = 0
+        while i < len(self._listeners):
+            wants = getattr(self._listeners[i], "wants", None)
+            if wants is None or wants(key):
+                return True
+            i += 1
+        return False
+
+    def _restamp(self, key: str, data: bytes, doc: dict[str, Any]) -> None:
+        """Stamp ``data``, just written at ``key`` one entry per line. (A stamp left by
+        an earlier write vouches for no other bytes: nothing to remove when a document
+        is written some other way.)"""
+        from state.session_rules import fits_document
+        from state.spans import stamp
+
+        self._write_stamp(key, stamp(data, checked=fits_document(key, doc)))
 
     def _load_locked(self, key: str) -> dict[str, Any] | None:
         return self._decode_locked(key, self._read_bytes(key))
@@ -413,6 +507,13 @@ class Storage:
 
     def _cleanup_orphans(self, key: str) -> None:
         """Remove temp files left by writers that were killed (lock is held)."""
+
+    def _read_stamp(self, key: str) -> bytes | None:
+        """The stamp kept beside the document at ``key`` (see :mod:`state.spans`)."""
+        return None
+
+    def _write_stamp(self, key: str, data: bytes) -> None:
+        """Keep ``data`` as the stamp of ``key`` (called under its lock)."""
 
     def _append_bytes(self, key: str, line: bytes) -> int:
         """Append ``line``; return the log's size afterwards."""

@@ -1,0 +1,112 @@
+"""``state_manager get`` and ``set`` of one member of a large ``state.json``, in its bytes.
+
+A session's ``state.json`` can grow to megabytes (thousands of subagents). Parsing it
+costs about 4 ms a megabyte in a fresh process and encoding it 6 more, so a ``get``
+or ``set`` of one member spent most of its time on the rest. Where the store vouches
+for the layout of the bytes (:mod:`state.spans`), these functions touch only the member.
+
+Each returns :data:`~state.spans.MISSING` / False when it cannot give exactly what the
+usual way gives — the document is not stamped, the path crosses an array or a member
+that is not there, the change is one the model's rules must look at as a whole... —
+and the caller then does it the usual way, which also words every error. So the
+answers, the bytes written and the errors are the usual way's; tests compare them.
+"""
+
+from __future__ import annotations
+
+from state.errors import InvalidPathError, NotFoundError
+from state.spans import MISSING, Untrusted
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from state.spans import LaidOut
+    from state.storage import Storage
+
+__all__ = ["get_in_place", "set_in_place"]
+
+#: Members of the session view that are not state.json's own (see state.view).
+_VIEW_MADE = ("version", "metrics")
+
+
+def get_in_place(store: Storage, session_id: str, parts: list[str]) -> Any:
+    """The value at the view path ``parts``, or MISSING: read the view the usual way."""
+    if not store.keeps_stamps or not parts or parts[0] in _VIEW_MADE or (
+            parts[0] == "active_work" and parts[1:2] in ([], ["tasks"])):
+        return MISSING
+    from state.paths import session_key
+    from state.query import get_path
+    from state.sessions import STATE
+
+    laid = store.read_laid_out(session_key(session_id, STATE))
+    if laid is None:
+        return MISSING
+    try:
+        where = laid.locate(parts)
+        value = laid.value(where)
+        if value is MISSING:
+            return MISSING  # the usual way says "path not found" in its words
+        return get_path(value, parts[where.depth:])
+    except (Untrusted, NotFoundError):
+        return MISSING
+
+
+def set_in_place(store: Storage, session_id: str, parts: list[str], value: Any) -> bool:
+    """Set ``value`` at the state.json path ``parts`` (as :func:`state.query.set_path`
+    would, version bumped, nothing written if nothing changes); False: not done, do
+    it the usual way."""
+    from state.paths import session_key
+    from state.query import set_path
+    from state.session_rules import SESSION_STATE, fits_member
+    from state.sessions import IDENTITY_FIELDS, STATE
+    from state.view import route
+
+    if not store.keeps_stamps or not parts or parts[0] in IDENTITY_FIELDS or (
+            parts[0] == "active_work" and len(parts) < 2):
+        return False
+    try:
+        key, parts = route(session_id, parts)
+    except InvalidPathError:
+        return False  # the usual way says why
+    if key != session_key(session_id, STATE):
+        return False
+    try:
+        with store.member_transaction(key) as laid:
+            if laid is None:  # (a stamp vouches for no active_work.tasks in state.json)
+                return False
+            where = laid.locate(parts)
+            head = parts[:where.depth]
+            old = laid.value(where)
+            holder: dict[str, Any] = {} if old is MISSING else {head[-1]: old}
+            try:
+                set_path(holder, [head[-1], *parts[where.depth:]], value)
+            except InvalidPathError:
+                return False  # the usual way names the whole path
+            new = holder[head[-1]]
+            if old is not MISSING and new == old:
+                identity = _identity(laid)
+            else:
+                if not fits_member(SESSION_STATE, head, new):
+                    return False  # pydantic decides, and words the error
+                laid.replace(where, new)
+                identity = _identity(laid)
+    except Untrusted:
+        return False
+    from state.sessions import remember_identity
+
+    remember_identity(store, identity)  # as the usual way does after every set
+    return True
+
+
+def _identity(laid: LaidOut) -> dict[str, Any]:
+    """The members :func:`state.sessions.remember_identity` reads (unchanged by a set
+    that goes through here)."""
+    from state.sessions import IDENTITY_FIELDS
+
+    found = {}
+    for name in IDENTITY_FIELDS:
+        value = laid.member(name)
+        if value is not MISSING:
+            found[name] = value
+    return found
