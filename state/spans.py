@@ -200,7 +200,8 @@ class LaidOut:
     def commit(self) -> bytes:
         """The document's bytes with the changes made; :class:`Untrusted` if that would
         not be the one-entry-per-line layout (a document no longer large)."""
-        pieces, at = [], 0
+        pieces: list[bytes] = []
+        at = 0
         for start, stop, text in sorted(self._changes):
             if start < at:
                 raise Untrusted("two changes overlap")

@@ -68,16 +68,16 @@ def encode_document(doc: dict[str, Any]) -> bytes:
 def encode_document_layout(doc: dict[str, Any]) -> tuple[bytes, bool]:
     """:func:`encode_document`, and whether the bytes are one entry per line in UTF-8:
     the layout :mod:`state.spans` can find members in without parsing."""
-    text = _entry_lines(doc, ascii_only=False)
-    laid_out = text is not None and len(text) > LARGE_DOCUMENT
-    if not laid_out:
-        text = json.dumps(doc, indent=2, ensure_ascii=False)
+    entries = _entry_lines(doc, ascii_only=False)
+    laid_out = entries is not None and len(entries) > LARGE_DOCUMENT
+    text = entries if entries is not None and laid_out else json.dumps(
+        doc, indent=2, ensure_ascii=False)
     try:
         return (text + "\n").encode("utf-8"), laid_out
     except UnicodeEncodeError:  # a lone surrogate (from a \ud800 escape): keep it escaped
-        text = _entry_lines(doc, ascii_only=True)
-        if text is None or len(text) <= LARGE_DOCUMENT:
-            text = json.dumps(doc, indent=2)
+        entries = _entry_lines(doc, ascii_only=True)
+        text = entries if entries is not None and len(entries) > LARGE_DOCUMENT else (
+            json.dumps(doc, indent=2))
         return (text + "\n").encode("utf-8"), False
 
 
