@@ -78,7 +78,9 @@ def set_in_place(store: Storage, session_id: str, parts: list[str], value: Any) 
             where = laid.locate(parts)
             head = parts[:where.depth]
             old = laid.value(where)
-            holder: dict[str, Any] = {} if old is MISSING else {head[-1]: old}
+            # set_path changes what it is given: a second copy, parsed again (cheap: the
+            # value of one member), keeps ``old`` for the no-change check.
+            holder: dict[str, Any] = {} if old is MISSING else {head[-1]: laid.value(where)}
             try:
                 set_path(holder, [head[-1], *parts[where.depth:]], value)
             except InvalidPathError:

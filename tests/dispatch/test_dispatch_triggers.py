@@ -116,3 +116,33 @@ def test_change_through_state_manager_cli_for_real(
     assert done.returncode == 0, done.stderr
     assert [f"sessions/{sid}/state.json", "active_work.current_epic", None, "EPIC-9", sid] in (
         _records(record))
+
+
+def test_change_of_a_large_state_through_the_cli_still_reaches_plugins(
+    make_plugin: Callable[..., Path], home: Path, tmp_path: Path, payload: Payload,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A set on a large state.json is made in its bytes only when nobody wants the whole
+    documents: a plugin with on_state_change does, and gets the change."""
+    from state import state_manager
+    from state.storage import LARGE_DOCUMENT
+
+    start = payload("SessionStart.startup.json")
+    sid = start["session_id"]
+    assert run_dispatch(start, home=home).exit_code == 0
+    monkeypatch.setenv("ORCHESTRA_HOME", str(home))
+    agents = {f"agent-{i}": {"status": "idle", "n": i} for i in range(9000)}
+    assert state_manager.main(["set", sid, "active_work.agents", json.dumps(agents)],
+                              stdout=io.StringIO(), stderr=io.StringIO()) == 0
+    state = home / "sessions" / sid / "state.json"
+    assert state.stat().st_size > LARGE_DOCUMENT
+    assert (state.parent / ".state.json.stamp").exists()  # so it could be done in place
+    folder = make_plugin("cliwatch", RECORDING, package="orchestra_test_cliwatch_large")
+    record = tmp_path / "changes.jsonl"
+    monkeypatch.setenv("ORCHESTRA_TEST_RECORD", str(record))
+    monkeypatch.syspath_prepend(str(folder))
+    code = state_manager.main(["set", sid, "active_work.agents.agent-7.status", "busy"],
+                              stdout=io.StringIO(), stderr=io.StringIO())
+    assert code == 0
+    assert [f"sessions/{sid}/state.json", "active_work.agents.agent-7.status", "idle", "busy",
+            sid] in _records(record)

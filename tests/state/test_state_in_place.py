@@ -1,0 +1,223 @@
+"""``state_manager get`` and ``set`` on a large state.json, made in its bytes (state.in_place).
+
+The reference is the usual way: the same command on a twin state root whose stamps are
+removed before every command (so nothing is vouched for and everything is parsed). Both
+must answer the same, exit the same and leave the same bytes behind.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from state import state_manager
+from state.filestore import FileStorage
+from state.storage import LARGE_DOCUMENT, Storage, encode_document
+
+SID = "s1"
+AGENTS = 2200  # about 300 KB of state.json: above LARGE_DOCUMENT
+
+
+def _run(home: Path, monkeypatch: pytest.MonkeyPatch, *argv: str) -> tuple[int, str, str]:
+    monkeypatch.setenv("ORCHESTRA_HOME", str(home))
+    out, err = io.StringIO(), io.StringIO()
+    code = state_manager.main(list(argv), stdout=out, stderr=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+def _state(home: Path) -> Path:
+    return home / "sessions" / SID / "state.json"
+
+
+def _stamp(home: Path) -> Path:
+    return home / "sessions" / SID / ".state.json.stamp"
+
+
+@pytest.fixture(scope="module")
+def large_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A session whose state.json is large, written (and stamped) by state_manager."""
+    home = tmp_path_factory.mktemp("large") / "home"
+    mp = pytest.MonkeyPatch()
+    try:
+        from state import session_manager
+
+        mp.setenv("ORCHESTRA_HOME", str(home))
+        mp.delenv("ORCHESTRA_SESSION_ID", raising=False)
+        assert session_manager.main(["create", "--id", SID, "--project", "p1"],
+                                    stdout=io.StringIO(), stderr=io.StringIO()) == 0
+        agents = {f"agent-{i:05d}": {"agent_type": "general-purpose", "status": "idle",
+                                     "started_at": "2026-01-01T00:00:00.000Z", "n": i,
+                                     "tools": ["Bash", "Read"] if i % 50 == 0 else []}
+                  for i in range(AGENTS)}
+        for path, value in (("active_work.agents", agents), ("items", [1, {"a": [2, 3]}]),
+                            ("notes", {"ключ": "значение", "we\"ird": {"x": None}}),
+                            ("active_work.current_epic", "EPIC-1")):
+            code, _, err = _run(home, mp, "set", SID, path, json.dumps(value))
+            assert code == 0, err
+    finally:
+        mp.undo()
+    assert _state(home).stat().st_size > LARGE_DOCUMENT
+    assert _stamp(home).exists()
+    return home
+
+
+@pytest.fixture
+def twins(large_home: Path, tmp_path: Path) -> tuple[Path, Path]:
+    """(stamped, reference): two copies of the large state root."""
+    fast, slow = tmp_path / "fast", tmp_path / "slow"
+    shutil.copytree(large_home, fast)
+    shutil.copytree(large_home, slow)
+    return fast, slow
+
+
+def _both(twins: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch,
+          *argv: str) -> tuple[int, str, str]:
+    fast, slow = twins
+    _stamp(slow).unlink(missing_ok=True)
+    expected = _run(slow, monkeypatch, *argv)
+    got = _run(fast, monkeypatch, *argv)
+    assert got == expected, argv
+    for name in ("state.json", "identity.json", "tasks.json"):
+        a, b = fast / "sessions" / SID / name, slow / "sessions" / SID / name
+        assert a.exists() == b.exists(), name
+        if a.exists():
+            assert a.read_bytes() == b.read_bytes(), (argv, name)
+    return got
+
+
+PATHS = [
+    "active_work.current_epic", "active_work.current_sprint", "active_work.current_epic.x",
+    "active_work.agents.agent-00007", "active_work.agents.agent-00007.status",
+    "active_work.agents.agent-00050.tools", "active_work.agents.agent-00050.tools.1",
+    "active_work.agents.agent-99999", "active_work.agents.agent-00003.n.deeper",
+    "active_work.agents", "active_work.extra", "active_work.extra.a.b",
+    "items", "items.0", "items.1.a", "items.1.a.1", "items.7",
+    "notes.ключ", 'notes["we\\"ird"].x', "notes.new", "fresh", "fresh.a.b",
+    "status", "mode", "project", "version", "metrics.tool_calls", "ended_at",
+    "active_work.tasks.t1.status",
+]
+VALUES = [
+    "EPIC-2", "x", "", "0", "7", "-1.5", "1e400", "true", "null", "{}", "[]", '{"a": 1}',
+    '{"a": {"b": []}}', '[{"x": [1]}]', '"\\ud800"', '{"k\\u00e9": "v\\n\\"q\\""}',
+    '{"status": "busy", "n": 1}', json.dumps({f"k{i}": {"v": [i]} for i in range(3)}),
+]
+
+
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.tuples(st.sampled_from(PATHS), st.sampled_from(VALUES)),
+                min_size=1, max_size=6))
+def test_set_and_get_match_the_usual_way(
+        large_home: Path, tmp_path_factory: pytest.TempPathFactory,
+        monkeypatch: pytest.MonkeyPatch, steps: list[tuple[str, str]]) -> None:
+    root = tmp_path_factory.mktemp("twins")
+    fast, slow = root / "fast", root / "slow"
+    shutil.copytree(large_home, fast)
+    shutil.copytree(large_home, slow)
+    for path, value in steps:
+        _both((fast, slow), monkeypatch, "set", SID, path, value)
+        _both((fast, slow), monkeypatch, "get", SID, path)
+        _both((fast, slow), monkeypatch, "get", SID, path.rpartition(".")[0] or path)
+    # What the fast way wrote is what the encoder writes for that document.
+    data = _state(fast).read_bytes()
+    assert encode_document(json.loads(data)) == data
+
+
+def test_set_and_get_of_one_member_do_not_read_the_document(
+        twins: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    fast, _ = twins
+
+    read, transaction = Storage.read, Storage.transaction
+
+    def refuse(method: Any) -> Any:
+        def guarded(self: Storage, key: str, *args: Any, **kwargs: Any) -> Any:
+            assert not key.endswith("/state.json"), "the whole state.json was read"
+            return method(self, key, *args, **kwargs)
+
+        return guarded
+
+    monkeypatch.setattr(Storage, "read", refuse(read))
+    monkeypatch.setattr(Storage, "transaction", refuse(transaction))
+    before = _state(fast).read_bytes()
+    assert _run(fast, monkeypatch, "set", SID, "active_work.agents.agent-00009.status",
+                "busy") == (0, '"busy"\n', "")
+    assert _run(fast, monkeypatch, "get", SID, "active_work.agents.agent-00009")[0] == 0
+    assert _run(fast, monkeypatch, "get", SID, "active_work.current_epic") == (
+        0, '"EPIC-1"\n', "")
+    after = _state(fast).read_bytes()
+    assert after != before and len(after) == len(before)
+    doc = json.loads(after)
+    assert doc["active_work"]["agents"]["agent-00009"]["status"] == "busy"
+    assert doc["version"] == json.loads(before)["version"] + 1
+
+
+def test_a_hand_edit_is_never_trusted(twins: tuple[Path, Path],
+                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """Same size, same layout, different bytes: the stamp no longer vouches; the edit is
+    read and kept as the usual way reads and keeps it."""
+    fast, _ = twins
+    path = _state(fast)
+    data = path.read_bytes()
+    edited = data.replace(b'"current_epic": "EPIC-1"', b'"current_epic": "EPIC-9"')
+    assert edited != data and len(edited) == len(data)
+    path.write_bytes(edited)
+    assert _run(fast, monkeypatch, "get", SID, "active_work.current_epic")[1] == '"EPIC-9"\n'
+    # A reformatted document (one line) with its old stamp: still read right, and written
+    # the usual way, which stamps the new bytes.
+    doc = json.loads(edited)
+    doc["active_work"]["agents"]["agent-00001"] = {"moved": {"here": 1}}
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    assert _run(fast, monkeypatch, "get", SID, "active_work.agents.agent-00001.moved")[1] == (
+        '{"here":1}\n')
+    assert _run(fast, monkeypatch, "set", SID, "active_work.current_sprint", "S-2")[0] == 0
+    written = json.loads(path.read_bytes())
+    assert written["active_work"]["agents"]["agent-00001"] == {"moved": {"here": 1}}
+    assert written["active_work"]["current_sprint"] == "S-2"
+    assert written["active_work"]["current_epic"] == "EPIC-9"
+    assert encode_document(written) == path.read_bytes()
+
+
+def test_a_listener_that_wants_documents_gets_them(twins: tuple[Path, Path]) -> None:
+    """A listener without ``wants`` (or one that wants this key) turns the in-place
+    change off: it is made as a transaction and the listener sees both documents."""
+    fast, _ = twins
+    store = FileStorage(fast)
+    seen: list[tuple[str, Any, Any]] = []
+    store.subscribe(lambda key, old, new: seen.append((key, old, new)))
+    with store.member_transaction(f"sessions/{SID}/state.json") as laid:
+        assert laid is None
+    quiet: list[str] = []
+
+    def listener(key: str, old: Any, new: Any) -> None:
+        quiet.append(key)
+
+    listener.wants = lambda key: False  # type: ignore[attr-defined]
+    other = FileStorage(fast)
+    other.subscribe(listener)
+    with other.member_transaction(f"sessions/{SID}/state.json") as laid:
+        assert laid is not None
+        laid.replace(laid.locate(["active_work", "current_epic"]), "EPIC-3")
+    assert quiet == []  # it said it would do nothing with the change
+    assert json.loads(_state(fast).read_bytes())["active_work"]["current_epic"] == "EPIC-3"
+
+
+def test_a_document_that_does_not_fit_its_model_is_not_vouched_for(
+        twins: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    """A handler may write what the model refuses; a set then goes the usual way, which
+    refuses the write (pydantic words why) instead of slipping a change past it."""
+    fast, slow = twins
+    for home in (fast, slow):
+        store = FileStorage(home)
+        with store.transaction(f"sessions/{SID}/state.json") as doc:
+            doc["status"] = 7  # the model wants a string
+    stamp = json.loads(_stamp(fast).read_bytes())
+    assert stamp["checked"] is False
+    code, _, err = _both(twins, monkeypatch, "set", SID, "active_work.current_epic", "E")
+    assert code != 0 and "status" in err
