@@ -24,7 +24,10 @@ if TYPE_CHECKING:
     from state.spans import LaidOut
     from state.storage import Storage
 
-__all__ = ["get_in_place", "set_in_place"]
+__all__ = ["get_in_place", "query_in_place", "set_in_place"]
+
+#: At most this many member paths are looked up for one query (``$['a','b']['c','d']``...).
+_MAX_PATHS = 64
 
 #: Members of the session view that are not state.json's own (see state.view).
 _VIEW_MADE = ("version", "metrics")
@@ -50,6 +53,63 @@ def get_in_place(store: Storage, session_id: str, parts: list[str]) -> Any:
         return get_path(value, parts[where.depth:])
     except (Untrusted, NotFoundError):
         return MISSING
+
+
+def query_in_place(store: Storage, session_id: str, text: str) -> Any:
+    """The matches of the JSONPath ``text`` in the session view, or MISSING: query the
+    view the usual way.
+
+    Only a query that starts with names (``$.active_work['current_epic','x']...``) and
+    whose filters never look at ``$``: the members those names select are looked up
+    in the bytes, put in a document of their own, and the whole query runs on that —
+    the rest of the query only sees what below them, so it finds what it would have
+    found in the whole view.
+    """
+    if not store.keeps_stamps:
+        return MISSING
+    from state.jsonpath import nodes as n
+    from state.jsonpath import parse
+    from state.jsonpath.walk import queries
+
+    query = parse(text)  # a query that is not RFC 9535 raised already (jsonpath_reads)
+    names: list[list[str]] = []
+    for segment in query.segments:
+        if segment.descendant or not all(isinstance(s, n.Name) for s in segment.selectors):
+            break
+        names.append([s.name for s in segment.selectors if isinstance(s, n.Name)])
+    if not names or any(q.root == "$" for q in queries(query)):
+        return MISSING
+    first = names[0]
+    if any(name in _VIEW_MADE for name in first) or ("active_work" in first and (
+            len(names) < 2 or "tasks" in names[1])):
+        return MISSING  # the view makes those (version, metrics, active_work.tasks)
+    paths: list[list[str]] = [[]]
+    for step in names:
+        paths = [[*path, name] for path in paths for name in step]
+        if len(paths) > _MAX_PATHS:
+            return MISSING
+    from state.paths import session_key
+    from state.sessions import STATE
+
+    laid = store.read_laid_out(session_key(session_id, STATE))
+    if laid is None:
+        return MISSING
+    found: dict[str, Any] = {}
+    try:
+        for path in paths:
+            where = laid.locate(path)
+            value = laid.value(where)
+            if value is MISSING:
+                continue
+            holder = found
+            for name in path[:where.depth - 1]:
+                holder = holder.setdefault(name, {})
+            holder[path[where.depth - 1]] = value
+    except Untrusted:
+        return MISSING
+    from state.query import jsonpath_query
+
+    return jsonpath_query(found, text)
 
 
 def set_in_place(store: Storage, session_id: str, parts: list[str], value: Any) -> bool:

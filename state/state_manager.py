@@ -211,6 +211,13 @@ def _read(store: Any, sid: str, path: str) -> Any:
         stored = _one_document(store, sid, path, wants_metrics)
         if stored is not None:
             return store.query_jsonpath(*stored)
+        if store.keeps_stamps:  # members of a large state.json: read in its bytes
+            from state.in_place import query_in_place
+            from state.spans import MISSING
+
+            found = query_in_place(store, sid, path)
+            if found is not MISSING:
+                return found
         return jsonpath_query(session_view(store, sid, with_metrics=wants_metrics), path)
     parts = parse_path(path)
     if store.keeps_stamps:  # one member of a large state.json: read in its bytes

@@ -19,19 +19,6 @@ Imported only when a JSONPath is evaluated: it loads jsonpath_ng.
 
 from __future__ import annotations
 
-from jsonpath_ng.jsonpath import (
-    Child,
-    DatumInContext,
-    Descendants,
-    Fields,
-    Index,
-    JSONPath,
-    Root,
-    Slice,
-    This,
-    Wildcard,
-)
-
 from state.jsonpath import nodes as n
 from state.jsonpath.functions import COMPARE, IMPLEMENTATIONS, NOTHING
 from state.jsonpath.parser import FUNCTIONS
@@ -41,8 +28,28 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from typing import Any
 
+    from jsonpath_ng.jsonpath import (
+        Child,
+        DatumInContext,
+        Descendants,
+        Fields,
+        Index,
+        JSONPath,
+        Root,
+        Slice,
+        This,
+        Wildcard,
+    )
+
     Predicate = Callable[[DatumInContext], bool]
     Getter = Callable[[DatumInContext], Any]
+else:  # the same classes, loaded without jsonpath-ng's parser (see state.jsonpath.ng)
+    from state.jsonpath.ng import engine_module
+
+    _ng = engine_module()
+    Child, DatumInContext, Descendants = _ng.Child, _ng.DatumInContext, _ng.Descendants
+    Fields, Index, JSONPath, Root = _ng.Fields, _ng.Index, _ng.JSONPath, _ng.Root
+    Slice, This, Wildcard = _ng.Slice, _ng.This, _ng.Wildcard
 
 __all__ = ["build"]
 

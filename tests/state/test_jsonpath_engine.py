@@ -167,5 +167,47 @@ def test_a_singular_query_does_not_load_jsonpath_ng() -> None:
             "assert evaluate(\"$.a['b'][-1]\", {'a': {'b': [1, 2]}}) == [2]; "
             "assert 'jsonpath_ng' not in sys.modules; "
             "assert evaluate('$.a[*]', {'a': [1]}) == [1]; "
-            "assert 'jsonpath_ng' in sys.modules")
+            "assert 'jsonpath_ng.jsonpath' in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+_LIGHT_IMPORT = """
+import json, sys
+from state.jsonpath import evaluate
+doc = {"a": {"b": 1, "c": [2, 3]}}
+first = evaluate("$.a['b','c'][*]", doc) + evaluate("$.a['c','b']", doc)
+engine = sys.modules["jsonpath_ng.jsonpath"]
+parser_loaded = "jsonpath_ng.parser" in sys.modules or "jsonpath_ng._ply.yacc" in sys.modules
+init_ran = "parse" in vars(sys.modules["jsonpath_ng"])
+import jsonpath_ng  # any other code: the real package, with its parser
+print(json.dumps({
+    "first": first, "parser_loaded": parser_loaded, "init_ran": init_ran,
+    "parse": [m.value for m in jsonpath_ng.parse("a.c[1]").find(doc)],
+    "same_classes": jsonpath_ng.Fields is engine.Fields and jsonpath_ng.jsonpath is engine,
+    "again": evaluate("$.a.c[*]", doc),
+}))
+"""
+
+
+def test_the_engine_loads_without_jsonpath_ngs_parser_and_the_package_still_works(
+        python_env: dict[str, str]) -> None:
+    """A fresh process evaluates with jsonpath-ng's node classes without running its
+    package's __init__ (which loads its ply parser); code that uses jsonpath_ng afterwards
+    gets the real package, with the same classes (state.jsonpath.ng). Where jsonpath_ng
+    was imported first, that one is used."""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[2]
+    expected = {"first": [2, 3, [2, 3], 1], "parse": [3], "same_classes": True,
+                "again": [2, 3]}
+    for prelude, loaded in (("", False), ("import threading\n", False),
+                            ("import jsonpath_ng\n", True)):
+        done = subprocess.run([sys.executable, "-c", prelude + _LIGHT_IMPORT], env=python_env,
+                              cwd=repo, capture_output=True, text=True, timeout=60, check=True)
+        found = json.loads(done.stdout)
+        assert found.pop("parser_loaded") is loaded, prelude
+        assert found.pop("init_ran") is loaded, prelude
+        assert found == expected, prelude

@@ -110,21 +110,36 @@ VALUES = [
 ]
 
 
+QUERIES = [
+    "$.active_work.current_epic", "$.active_work['current_epic','current_sprint']",
+    "$['active_work','items']['current_epic',0]", "$.active_work.agents.agent-00007",
+    "$.active_work.agents['agent-00007','agent-00050'].tools[*]",
+    "$.active_work.agents[?@.n < 3].status", "$.active_work.agents.*.tools[1]",
+    "$.active_work.agents[?@.n == $.items[0]].n", "$.items[1].a[-1]", "$.items[*]",
+    "$.notes['ключ','we\"ird']", "$.notes..x", "$.fresh.a", "$.fresh..b",
+    "$.active_work.tasks", "$.active_work['tasks','current_epic']", "$.version",
+    "$.metrics.tool_calls", "$.active_work", "$.status", "$.project", "$",
+    "$.active_work.agents[?length(@.tools) > 1].n", "$.nothing['a','b']",
+    "$.active_work.current_epic.x", "$.active_work.agents[?@.status=='busy'].n",
+]
+
+
 @settings(max_examples=40, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(st.lists(st.tuples(st.sampled_from(PATHS), st.sampled_from(VALUES)),
-                min_size=1, max_size=6))
+@given(st.lists(st.tuples(st.sampled_from(PATHS), st.sampled_from(VALUES),
+                          st.sampled_from(QUERIES)), min_size=1, max_size=6))
 def test_set_and_get_match_the_usual_way(
         large_home: Path, tmp_path_factory: pytest.TempPathFactory,
-        monkeypatch: pytest.MonkeyPatch, steps: list[tuple[str, str]]) -> None:
+        monkeypatch: pytest.MonkeyPatch, steps: list[tuple[str, str, str]]) -> None:
     root = tmp_path_factory.mktemp("twins")
     fast, slow = root / "fast", root / "slow"
     shutil.copytree(large_home, fast)
     shutil.copytree(large_home, slow)
-    for path, value in steps:
+    for path, value, query in steps:
         _both((fast, slow), monkeypatch, "set", SID, path, value)
         _both((fast, slow), monkeypatch, "get", SID, path)
         _both((fast, slow), monkeypatch, "get", SID, path.rpartition(".")[0] or path)
+        _both((fast, slow), monkeypatch, "get", SID, query)
     # What the fast way wrote is what the encoder writes for that document.
     data = _state(fast).read_bytes()
     assert encode_document(json.loads(data)) == data
@@ -151,6 +166,9 @@ def test_set_and_get_of_one_member_do_not_read_the_document(
     assert _run(fast, monkeypatch, "get", SID, "active_work.agents.agent-00009")[0] == 0
     assert _run(fast, monkeypatch, "get", SID, "active_work.current_epic") == (
         0, '"EPIC-1"\n', "")
+    assert _run(fast, monkeypatch, "get", SID,
+                "$.active_work['current_epic','current_sprint']") == (
+        0, '["EPIC-1",null]\n', "")
     after = _state(fast).read_bytes()
     assert after != before and len(after) == len(before)
     doc = json.loads(after)
@@ -221,3 +239,9 @@ def test_a_document_that_does_not_fit_its_model_is_not_vouched_for(
     assert stamp["checked"] is False
     code, _, err = _both(twins, monkeypatch, "set", SID, "active_work.current_epic", "E")
     assert code != 0 and "status" in err
+
+
+def test_every_query_of_the_suite_answers_the_same_on_a_stamped_state(
+        twins: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    for query in QUERIES:
+        _both(twins, monkeypatch, "get", SID, query)
