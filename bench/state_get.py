@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import statistics
 import subprocess
 import tempfile
@@ -134,15 +135,24 @@ def main(argv: list[str] | None = None) -> int:
         commands["reference: read 1 MB"] = lambda i: [python, "-c", READ_1MB, str(copy)]
         commands["reference: rewrite 1 MB"] = lambda i: [python, "-c", REWRITE_1MB, str(copy),
                                                          f"epic-r{i}"]
+        envs = dict.fromkeys(commands, env)
         if args.before is not None:
+            # Its own copy of the state root: its writes must not undo this checkout's
+            # (a write by another version leaves no stamp for the in-place get and set).
             older = _installed_elsewhere(tmp / "venv-before", args.before.resolve())
-            commands.update(_commands(older, [], "b"))  # its own floor too: the same python
-        for make in commands.values():  # warm the page cache and .pyc files
-            time_run(make(0), env, cwd=tmp)
+            shutil.copytree(home, tmp / "home-before")
+            other = child_env(tmp / "home-before", pycache)
+            if args.no_bytecode:
+                other["PYTHONDONTWRITEBYTECODE"] = "1"
+            made = _commands(older, [], "b")  # its own floor too: the same python
+            commands.update(made)
+            envs.update(dict.fromkeys(made, other))
+        for name, make in commands.items():  # warm the page cache and .pyc files
+            time_run(make(0), envs[name], cwd=tmp)
         times: dict[str, list[float]] = {name: [] for name in commands}
         for i in range(1, args.runs + 1):  # interleaved, so drift hits every command alike
             for name, make in commands.items():
-                times[name].append(time_run(make(i), env, cwd=tmp))
+                times[name].append(time_run(make(i), envs[name], cwd=tmp))
 
     print(python_line(python))
     print(f"state.json: {size / 1e6:.2f} MB, {args.runs} runs each, interleaved, "

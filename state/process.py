@@ -10,8 +10,10 @@ tears every module down — about 3 ms of a 20 ms event. So:
   imports and the parsing of large documents;
 * the shutdown is skipped (``os._exit`` after flushing stdout and stderr) when
   nothing can depend on it: no module was loaded during the call but the standard
-  library's and Orchestra's own, no ``atexit`` callback is registered, and no
-  non-daemon thread is running;
+  library's, Orchestra's own and jsonpath-ng's (pure computation, the JSONPath
+  engine), no ``atexit`` callback is registered — except the one ``logging`` registers
+  when it is imported (by jsonpath-ng), as long as no logging handler exists for it to
+  flush — and no non-daemon thread is running;
 * otherwise — a third-party plugin ran, say — the collector is switched back on and
   the interpreter shuts down as usual: buffered files are flushed (even those held in
   reference cycles, which only the collector frees), ``atexit`` callbacks run,
@@ -34,6 +36,10 @@ __all__ = ["OWN_PACKAGES", "run_process"]
 #: Orchestra's top-level packages: code that leaves nothing behind for the shutdown.
 OWN_PACKAGES = frozenset({"hooks", "handlers", "state", "styles", "orchestra", "plugins"})
 
+#: Third-party packages Orchestra loads itself that leave nothing for the shutdown either:
+#: jsonpath-ng builds and walks trees (its parser, ply, only when another package asks).
+QUIET_PACKAGES = frozenset({"jsonpath_ng", "ply"})
+
 
 def run_process(main: Callable[[], int]) -> NoReturn:
     """Run ``main()`` as the whole process and exit with its return code."""
@@ -53,7 +59,7 @@ def _nothing_to_finish(before: set[str]) -> bool:
     import atexit
 
     registered = getattr(atexit, "_ncallbacks", None)  # CPython's; elsewhere: assume some
-    if registered is None or registered():
+    if registered is None or registered() != _idle_logging(before):
         return False
     threading = sys.modules.get("threading")
     if threading is not None and any(
@@ -65,9 +71,23 @@ def _nothing_to_finish(before: set[str]) -> bool:
         if name in before or name == "__main__":
             continue
         top = name.partition(".")[0]
-        if top not in stdlib and top not in OWN_PACKAGES:
+        if top not in stdlib and top not in OWN_PACKAGES and top not in QUIET_PACKAGES:
             return False  # third-party code ran: it may count on the shutdown
     return True
+
+
+def _idle_logging(before: set[str]) -> int:
+    """1 if ``logging`` was first imported during the call (its import registers one
+    ``atexit`` callback, :func:`logging.shutdown`) and holds no handler for that callback
+    to flush or close; else 0."""
+    logging = sys.modules.get("logging")
+    if logging is None or "logging" in before:
+        return 0
+    handlers = getattr(logging, "_handlerList", None)  # weak references to all of them
+    if handlers is None:
+        return 0
+    last_resort = getattr(logging, "lastResort", None)  # writes to stderr, flushed above
+    return 1 if all(ref() in (None, last_resort) for ref in handlers) else 0
 
 
 def _flushed() -> bool:

@@ -25,6 +25,15 @@ def main():
         import orchestra_test_buffered  # a plugin that writes through a buffered file
     elif mode == "atexit":
         atexit.register(lambda: os.write(2, b"atexit ran\\n"))
+    elif mode.startswith("jsonpath"):  # jsonpath-ng's engine, and logging with it
+        from state.jsonpath import evaluate
+        assert evaluate("$.a['b','c']", {"a": {"b": 1}}) == [1]
+        assert "logging" in sys.modules and "jsonpath_ng.jsonpath" in sys.modules
+        if mode == "jsonpath+handler":
+            import logging
+            logging.getLogger("x").addHandler(logging.StreamHandler(sys.stderr))
+        elif mode == "jsonpath+atexit":
+            atexit.register(lambda: os.write(2, b"atexit ran\\n"))
     elif mode == "thread":
         import threading, time
         threading.Thread(target=lambda: (time.sleep(0.2), os.write(2, b"thread done\\n"))).start()
@@ -47,9 +56,11 @@ def _run(mode: str, tmp_path: Path, python_env: dict[str, str]) -> subprocess.Co
                           check=False)
 
 
+@pytest.mark.parametrize("mode", ["own", "jsonpath"])
 def test_own_code_only_skips_the_shutdown_and_keeps_code_and_output(
-        tmp_path: Path, python_env: dict[str, str]) -> None:
-    done = _run("own", tmp_path, python_env)
+        mode: str, tmp_path: Path, python_env: dict[str, str]) -> None:
+    """Orchestra's code, and jsonpath-ng with the logging it imports (no handler)."""
+    done = _run(mode, tmp_path, python_env)
     assert done.returncode == 3
     assert done.stdout == "reply line\n"
     assert done.stderr == "a warning\n"
@@ -57,7 +68,8 @@ def test_own_code_only_skips_the_shutdown_and_keeps_code_and_output(
 
 
 @pytest.mark.parametrize("mode, mark", [("thirdparty", ""), ("atexit", "atexit ran"),
-                                         ("thread", "thread done")])
+                                         ("thread", "thread done"), ("jsonpath+handler", ""),
+                                         ("jsonpath+atexit", "atexit ran")])
 def test_the_shutdown_runs_when_something_may_need_it(
         mode: str, mark: str, tmp_path: Path, python_env: dict[str, str]) -> None:
     done = _run(mode, tmp_path, python_env)
