@@ -222,20 +222,19 @@ class FileStorage(Storage):
             os.close(fd)
 
     def _write_stamp(self, key: str, data: bytes) -> None:
-        # Not durable: a stamp lost in a crash only costs the next reader a full parse.
-        # Its temp file is named like the document's, so a killed writer's is cleaned up.
-        path = self._file(key)
-        folder, name = os.path.split(path)
-        tmp = os.path.join(folder, f".{name}.{os.getpid()}.{os.urandom(4).hex()}{_TMP_SUFFIX}")
+        # Written in place, not durably: a torn, stale or lost stamp vouches for no bytes
+        # (it names their size and CRC-32), so the worst it costs is a full parse.
         try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _BINARY, 0o600)
-            try:
-                _write_all(fd, data)
-            finally:
-                os.close(fd)
-            os.replace(tmp, self._stamp_file(key))
+            fd = os.open(self._stamp_file(key),
+                         os.O_WRONLY | os.O_CREAT | os.O_TRUNC | _NOFOLLOW | _BINARY, 0o600)
         except OSError:
-            _unlink_quietly(tmp)  # no stamp: the document is read the usual way
+            return  # (a symlink, say): the document is read the usual way
+        try:
+            _write_all(fd, data)
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
 
     def _delete(self, key: str) -> bool:
         try:
