@@ -245,3 +245,27 @@ def test_every_query_of_the_suite_answers_the_same_on_a_stamped_state(
         twins: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) -> None:
     for query in QUERIES:
         _both(twins, monkeypatch, "get", SID, query)
+
+
+def test_a_failed_write_in_place_changes_nothing(twins: tuple[Path, Path],
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """The bytes go through the same durable replace as any document write: a disk
+    error leaves the document and its stamp as they were, and no temp file."""
+    import errno
+    import os
+
+    fast, _ = twins
+    before, stamp = _state(fast).read_bytes(), _stamp(fast).read_bytes()
+    real_fsync = os.fsync
+
+    def failing(fd: int) -> None:
+        raise OSError(errno.EIO, "Input/output error")
+
+    monkeypatch.setattr(os, "fsync", failing)
+    code, out, err = _run(fast, monkeypatch, "set", SID, "active_work.current_epic", "E-2")
+    assert (code, out) == (1, "") and "state.json" in err and len(err.splitlines()) == 1
+    assert _state(fast).read_bytes() == before and _stamp(fast).read_bytes() == stamp
+    assert sorted(p.name for p in _state(fast).parent.iterdir() if p.name.endswith(".tmp")) == []
+    monkeypatch.setattr(os, "fsync", real_fsync)
+    assert _run(fast, monkeypatch, "set", SID, "active_work.current_epic", "E-2")[0] == 0
+    assert json.loads(_state(fast).read_bytes())["active_work"]["current_epic"] == "E-2"
