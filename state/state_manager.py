@@ -252,7 +252,9 @@ def _one_document(store: Any, sid: str, path: str, wants_metrics: bool
     if not (jsonpath_reads(path, "version") or jsonpath_reads(path, "active_work")):
         return session_key(sid, STATE), path
     rest = path[len(_TASKS_PREFIX):]
-    if path.startswith(_TASKS_PREFIX) and rest[:1] in ("", ".", "[") and "$" not in rest:
+    # Not "$.active_work.tasks" itself: the view shows {} there when tasks.json is
+    # missing, where a query of that missing document finds nothing.
+    if path.startswith(_TASKS_PREFIX) and rest[:1] in (".", "[") and "$" not in rest:
         return session_key(sid, TASKS), "$.tasks" + rest
     return None
 

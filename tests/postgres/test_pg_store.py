@@ -250,10 +250,15 @@ def test_session_queries_through_the_cli_agree_on_both_backends(
             cli(state_manager.main, "set", sid, f"active_work.tasks.{task}.subject", f"t{task}")
         outputs[backend] = [json.loads(cli(state_manager.main, "get", sid, q))
                             for q in SESSION_QUERIES]
+        # A session without tasks.json: its view still shows an empty task object.
+        cli(session_manager.main, "create", "--id", f"{sid}-idle", "--project", "p1")
+        outputs[backend] += [json.loads(cli(state_manager.main, "get", f"{sid}-idle", q))
+                             for q in ("$.active_work.tasks", "$.active_work.tasks[*]")]
     assert outputs["postgres"] == outputs["file"]
+    assert outputs["file"][-2:] == [[{}], []]
     assert outputs["file"][0] == ["t1", "t3"]
     assert served == ["$.tasks[?(@.status=='pending')].subject", "$.tasks.*.status",
-                      "$.project", "$.mode"]
+                      "$.project", "$.mode", "$.tasks[*]"]
 
 
 def test_orchestra_doctor_checks_the_configured_server(
