@@ -63,7 +63,9 @@ def query_in_place(store: Storage, session_id: str, text: str) -> Any:
     whose filters never look at ``$``: the members those names select are looked up
     in the bytes, put in a document of their own, and the whole query runs on that —
     the rest of the query only sees what below them, so it finds what it would have
-    found in the whole view.
+    found in the whole view. ``active_work.tasks`` comes from tasks.json, as in the
+    view: ``$.active_work.tasks[?@.status=='pending']`` reads only that file (and the
+    stamp of state.json, which vouches that the session's state is sound).
     """
     if not store.keeps_stamps:
         return MISSING
@@ -80,8 +82,8 @@ def query_in_place(store: Storage, session_id: str, text: str) -> Any:
     if not names or any(q.root == "$" for q in queries(query)):
         return MISSING
     first = names[0]
-    if any(name in _VIEW_MADE for name in first) or ("active_work" in first and (
-            len(names) < 2 or "tasks" in names[1])):
+    if any(name in _VIEW_MADE for name in first) or ("active_work" in first
+                                                      and len(names) < 2):
         return MISSING  # the view makes those (version, metrics, active_work.tasks)
     paths: list[list[str]] = [[]]
     for step in names:
@@ -89,14 +91,17 @@ def query_in_place(store: Storage, session_id: str, text: str) -> Any:
         if len(paths) > _MAX_PATHS:
             return MISSING
     from state.paths import session_key
-    from state.sessions import STATE
+    from state.sessions import STATE, TASKS
 
     laid = store.read_laid_out(session_key(session_id, STATE))
     if laid is None:
         return MISSING
     found: dict[str, Any] = {}
+    from_tasks = [path for path in paths if path[:2] == ["active_work", "tasks"]]
     try:
         for path in paths:
+            if path[:2] == ["active_work", "tasks"]:
+                continue
             where = laid.locate(path)
             value = laid.value(where)
             if value is MISSING:
@@ -107,6 +112,9 @@ def query_in_place(store: Storage, session_id: str, text: str) -> Any:
             holder[path[where.depth - 1]] = value
     except Untrusted:
         return MISSING
+    if from_tasks:  # as session_view puts them: {} when tasks.json has none
+        tasks_doc = store.read(session_key(session_id, TASKS))
+        found.setdefault("active_work", {})["tasks"] = (tasks_doc or {}).get("tasks", {})
     from state.query import jsonpath_query
 
     return jsonpath_query(found, text)

@@ -58,7 +58,9 @@ def large_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
                   for i in range(AGENTS)}
         for path, value in (("active_work.agents", agents), ("items", [1, {"a": [2, 3]}]),
                             ("notes", {"ключ": "значение", "we\"ird": {"x": None}}),
-                            ("active_work.current_epic", "EPIC-1")):
+                            ("active_work.current_epic", "EPIC-1"),
+                            ("active_work.tasks.t1", {"status": "pending", "subject": "one"}),
+                            ("active_work.tasks.t2", {"status": "done", "subject": "two"})):
             code, _, err = _run(home, mp, "set", SID, path, json.dumps(value))
             assert code == 0, err
     finally:
@@ -121,6 +123,8 @@ QUERIES = [
     "$.metrics.tool_calls", "$.active_work", "$.status", "$.project", "$",
     "$.active_work.agents[?length(@.tools) > 1].n", "$.nothing['a','b']",
     "$.active_work.current_epic.x", "$.active_work.agents[?@.status=='busy'].n",
+    "$.active_work.tasks[?@.status=='pending'].subject", "$.active_work.tasks.*.status",
+    "$.active_work['tasks','agents'].t1", "$.active_work.tasks.t1[?@ == 'one']",
 ]
 
 
@@ -269,3 +273,25 @@ def test_a_failed_write_in_place_changes_nothing(twins: tuple[Path, Path],
     monkeypatch.setattr(os, "fsync", real_fsync)
     assert _run(fast, monkeypatch, "set", SID, "active_work.current_epic", "E-2")[0] == 0
     assert json.loads(_state(fast).read_bytes())["active_work"]["current_epic"] == "E-2"
+
+
+def test_task_queries_read_tasks_json_only(twins: tuple[Path, Path],
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """A query into active_work.tasks reads tasks.json, not the large state.json, and
+    answers as the view does — also once tasks.json is gone ({} there, as in the view)."""
+    fast, slow = twins
+    read = Storage.read
+
+    def guarded(self: Storage, key: str) -> Any:
+        assert not key.endswith("/state.json"), "the whole state.json was read"
+        return read(self, key)
+
+    query = "$.active_work.tasks[?@.status=='pending'].subject"
+    monkeypatch.setattr(Storage, "read", guarded)
+    assert _run(fast, monkeypatch, "get", SID, query) == (0, '["one"]\n', "")
+    monkeypatch.setattr(Storage, "read", read)
+    for home in (fast, slow):
+        (home / "sessions" / SID / "tasks.json").unlink()
+    for each in ("$.active_work.tasks", query, "$.active_work['tasks','current_epic']"):
+        _both(twins, monkeypatch, "get", SID, each)
+    assert _run(fast, monkeypatch, "get", SID, "$.active_work.tasks")[1] == "[{}]\n"
