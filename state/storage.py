@@ -367,7 +367,10 @@ class Storage:
         i = 0
         while i < len(self._listeners):
             wants = getattr(self._listeners[i], "wants", None)
-            if wants is None or wants(key):
+            try:
+                if wants is None or wants(key):
+                    return True
+            except Exception:  # it cannot tell: give it the documents, the usual way
                 return True
             i += 1
         return False
