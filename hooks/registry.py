@@ -28,6 +28,7 @@ import os
 import sys
 
 from hooks import GUARD_ATTR, NAME, TOOLS_ATTR
+from state.process import search_path
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -116,23 +117,10 @@ def _disabled(home: str) -> set[str]:
     return names
 
 
-def _search_path() -> list[str]:
-    """``sys.path`` without the working directory (it follows Claude's ``cd``) and, under
-    a console script, the script's own folder: the dispatcher (``-P -m``) and the
-    console scripts see the same distributions, and with that folder in the fingerprint
-    each rebuilt the table the other had just cached (state.observers does the same)."""
-    folders = list(sys.path)
-    if folders and not sys.flags.safe_path and sys.argv and sys.argv[0] and (
-            folders[0] == os.path.dirname(os.path.realpath(sys.argv[0]))):
-        del folders[0]
-    cwd = os.getcwd()
-    return [p for p in folders if p and p != cwd]
-
-
 def fingerprint(home: str) -> str:
     parts = [sys.executable, sys.version, str(_CACHE_FORMAT),
              "load=" + str(os.environ.get(ENV_LOAD)), "off=" + os.environ.get(ENV_DISABLED, "")]
-    for path in [_config_path(home), *_search_path()]:
+    for path in [_config_path(home), *search_path()]:
         try:
             parts.append(f"{path}@{os.stat(path).st_mtime_ns}")
         except OSError:
@@ -374,7 +362,7 @@ def _entry_points() -> list[Any]:
 
     seen: set[str] = set()
     found = []
-    for dist in distributions(path=_search_path()):
+    for dist in distributions(path=search_path()):
         for ep in dist.entry_points:
             if ep.group == NAME and ep.name not in seen:
                 seen.add(ep.name)

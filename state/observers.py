@@ -21,6 +21,8 @@ import json
 import os
 import sys
 
+from state.process import search_path
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
@@ -112,22 +114,6 @@ def _fingerprint() -> list[str]:
         except OSError:
             parts.append(f"{folder}@-")
     return parts
-
-
-def search_path() -> list[str]:
-    """The folders on ``sys.path`` that hold installed distributions, for a fingerprint.
-
-    Left out: the working directory, which follows Claude's ``cd`` (``python -m`` starts
-    there), and a console script's own folder (``sys.path[0]``). The dispatcher
-    (``-P -m``), ``python -m`` and the console scripts see the same distributions; with
-    those folders in the fingerprint, a cache written by one was stale for the next.
-    """
-    folders = list(sys.path)
-    if folders and not sys.flags.safe_path and sys.argv and sys.argv[0] and (
-            folders[0] == os.path.dirname(os.path.realpath(sys.argv[0]))):
-        del folders[0]
-    cwd = os.getcwd()
-    return [folder for folder in folders if folder and folder != cwd]
 
 
 def _cache_file(root: str) -> str:

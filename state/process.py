@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from typing import NoReturn
 
-__all__ = ["OWN_PACKAGES", "run_process"]
+__all__ = ["OWN_PACKAGES", "run_process", "search_path"]
 
 #: Orchestra's top-level packages: code that leaves nothing behind for the shutdown.
 OWN_PACKAGES = frozenset({"hooks", "handlers", "state", "styles", "orchestra", "plugins"})
@@ -98,3 +98,21 @@ def _flushed() -> bool:
     except (OSError, ValueError):
         return False  # e.g. a closed pipe: let the normal shutdown deal with it
     return True
+
+
+def search_path() -> list[str]:
+    """The folders on this process's ``sys.path`` that hold installed distributions: what
+    the caches keyed on installed packages fingerprint (the dispatch table in
+    :mod:`hooks.registry`, the store observers in :mod:`state.observers`).
+
+    Left out: the working directory, which follows Claude's ``cd`` (``python -m`` starts
+    there), and a console script's own folder (``sys.path[0]``). The dispatcher
+    (``-P -m``), ``python -m`` and the console scripts see the same distributions; with
+    those folders in the fingerprint, a cache written by one was stale for the next.
+    """
+    folders = list(sys.path)
+    if folders and not sys.flags.safe_path and sys.argv and sys.argv[0] and (
+            folders[0] == os.path.dirname(os.path.realpath(sys.argv[0]))):
+        del folders[0]
+    cwd = os.getcwd()
+    return [folder for folder in folders if folder and folder != cwd]
