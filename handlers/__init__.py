@@ -19,4 +19,6 @@ BUILTIN_HANDLERS: tuple[str, ...] = (
     "handlers.messages",
     "handlers.presence",
     "handlers.claims",
+    "handlers.capacity",
+    "handlers.orchestration",
 )

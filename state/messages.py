@@ -61,11 +61,14 @@ INBOX = "inbox.json"
 
 def send_message(store: Storage, *, text: str, sender: str, to_session: str | None = None,
                  to_project: str | None = None, to_all: bool = False,
-                 urgent: bool = False, ttl: float | None = None) -> dict[str, Any]:
+                 urgent: bool = False, ttl: float | None = None,
+                 kind: str | None = None) -> dict[str, Any]:
     """Write a message durably and return it.
 
     ``ttl`` (seconds, project and broadcast messages only; default
     :data:`DEFAULT_TTL`): sessions created later than that after sending do not get it.
+    ``kind="orchestra"``: a notice from Orchestra itself about the recipient's tasks
+    (state.plan: an assignment, a handoff, a task done); only code sets it, never a CLI.
     """
     if sum((to_session is not None, to_project is not None, to_all)) != 1:
         raise InvalidValueError("give exactly one of --to, --project or --all")
@@ -81,6 +84,8 @@ def send_message(store: Storage, *, text: str, sender: str, to_session: str | No
     sender = sender if sender == "cli" else validate_id(sender, "sender id")
     message: dict[str, Any] = {"id": "msg-" + os.urandom(6).hex(), "ts": round(now(), 6),
                                "at": iso(), "from": sender, "text": text, "urgent": urgent}
+    if kind is not None:
+        message["kind"] = kind
     if to_session is not None:
         from state.sessions import require_session
 
