@@ -28,9 +28,9 @@ def build(snap: Snapshot) -> dict[str, Any]:
     return {
         **base(snap, "dashboard"),
         "sessions": {"total": len(snap.sessions), "by_status": by_status,
-                     "list": [{k: s[k] for k in ("session_id", "status", "mode", "last_heartbeat",
-                                                  "idle_seconds", "current_task",
-                                                  "active_agents")}
+                     "list": [{k: s.get(k) for k in ("session_id", "status", "mode",
+                                                      "last_heartbeat", "idle_seconds",
+                                                      "current_task", "active_agents", "role")}
                               for s in snap.sessions]},
         "tasks": {"total": len(snap.tasks), "by_column": by_column},
         "sprint": row,
@@ -57,6 +57,8 @@ def text(data: dict[str, Any]) -> str:
     for s in sessions["list"][:MAX_ROWS]:
         here = ">" if s["session_id"] == data["session"] else " "
         now = f"now: {s['current_task']}" if s["current_task"] else "no task in progress"
+        if s.get("role") not in (None, "peer"):
+            now = f"[{s['role']}] {now}"
         box.line(columns([(f"{here} {mark(SESSION_MARK, s['status'])}", 3),
                           (short_id(s["session_id"], 20), 20), (s["status"], 7), (now, 41)]))
     if len(sessions["list"]) > MAX_ROWS:

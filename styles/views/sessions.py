@@ -60,9 +60,13 @@ def text(data: dict[str, Any]) -> str:
                           (f"inbox {inbox}" if inbox is not None else "", 8),
                           (short_time(s["last_heartbeat"]), 19)]))
         where = f"on {s['machine']}" if s.get("machine") else ""
-        if s["current_task"] or where:
+        role = ""
+        if s.get("role") not in (None, "peer"):
+            role = f"role {s['role']}" + (f" ({', '.join(s['skills'])})" if s.get("skills")
+                                          else "")
+        if s["current_task"] or where or role:
             now = f"now: {s['current_task']}" if s["current_task"] else ""
-            box.line("    " + "   ".join(part for part in (where, now) if part))
+            box.line("    " + "   ".join(part for part in (where, role, now) if part))
     if not rows:
         box.line("  No sessions yet: each appears with its first Claude Code hook event.")
     detail = data["detail"]
@@ -77,7 +81,9 @@ def text(data: dict[str, Any]) -> str:
         box.line(f"tasks ({len(detail['tasks'])})")
         for t in detail["tasks"][:DETAIL_TASKS]:
             box.line(columns([("", 1), (mark(TASK_MARK, t["column"]), 3),
-                              (f"#{t['id']}", 8), (t["subject"], 47), (t["status"], 11)]))
+                              (f"#{t['id']}", 8), (t["subject"], 47),
+                              (t["status"] if t["column"] != "doing" or not t.get("progress")
+                               else f"{t['progress']}% done", 11)]))
         if len(detail["tasks"]) > DETAIL_TASKS:
             box.line(f"  + {len(detail['tasks']) - DETAIL_TASKS} more (/tasks)")
         box.line(f"agents ({len(detail['agents'])})")
