@@ -11,6 +11,9 @@
   ``tasks.sweep_seconds``, the tasks of sessions that are gone are returned (see
   :func:`state.plan.return_to_pool`). ``orchestra task next`` and the views do it too.
 * ``tasks.auto_assign``: an orchestrator's hooks also run the automatic assignment.
+* A worker that ``orchestra spawn`` started in its own worktree: at its SessionEnd the
+  worktree is removed if nothing in it is uncommitted, else kept and reported
+  (:func:`state.workers.cleanup_worktree`).
 
 Assignments, handoffs and tasks done reach the session they concern through
 :mod:`handlers.messages` (Orchestra's own notices, once).
@@ -222,9 +225,15 @@ def on_session_end(event: Event, ctx: HandlerContext) -> None:
         return
     from state.paths import project_key
 
-    project = _project(_state(ctx, sid))
+    state = _state(ctx, sid)
+    project = _project(state)
     if project is not None and ctx.store.exists(project_key(project, "plan.json")):
         from state.plan import return_to_pool
 
         return_to_pool(ctx.store, project, config=ctx.config, at=ctx.now, only=sid,
                        ending=(event.reason or "other")[:60])
+    spawn = state.get("spawn")
+    if isinstance(spawn, dict) and spawn.get("worktree"):
+        from state.workers import cleanup_worktree
+
+        cleanup_worktree(ctx.store, sid)  # removed if clean, else kept and reported

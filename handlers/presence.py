@@ -97,7 +97,15 @@ def presence_text(ctx: HandlerContext, session_id: str, project: str | None) -> 
         "`orchestra get <path>` (your session state, e.g. active_work), "
         f"`orchestra dashboard{where}` (overview); `orchestra --help` lists the rest."
     )
+    lines.append(TASKS_LINE)
     return "\n".join(lines)
+
+
+#: The one line that offers the ``orchestra task`` verbs (issue 21: tasks without the Task
+#: tools, which Claude Code's default model does not have).
+TASKS_LINE = ("Tasks (ids unique in the project): `orchestra task list`, `orchestra task add "
+              "\"<title>\"`, `orchestra task start <id>`, `orchestra task done <id>`; "
+              "`orchestra task --help` also has block, progress, next, handoff.")
 
 
 @hookimpl

@@ -11,6 +11,13 @@ Sources, all folded into one task list keyed by Claude Code's task id:
 Each task: ``id``, ``subject``, ``description``, ``status``, ``owner`` (``main``
 or the subagent's ``agent_id``), ``created_at``, ``updated_at`` and ``history``
 (every status change with its time and who made it).
+
+Linked to the project plan (:mod:`state.plan`): a task whose subject or description
+names a task of the session's project (``T-3``) gets ``project_task: "T-3"``, and its
+status changes (in progress, completed) are made to that project task too, by this
+session. Any other task of a session that has a project is session-local
+(``scope: "session"``): the views show it with its session, and Claude is told so once,
+when it creates it, with the command that puts a task in the plan.
 """
 
 from __future__ import annotations
@@ -77,11 +84,77 @@ def _update(event: Event, ctx: HandlerContext, change: Any) -> None:
         change(tasks)
 
 
+def _link(event: Event, ctx: HandlerContext, task_ids: list[str]) -> str | None:
+    """Link the session's tasks ``task_ids`` to the project's plan (see the module
+    docstring); the text that tells Claude a new task is session-local, if one is."""
+    import re
+
+    from state.paths import is_id, project_key, session_key
+
+    sid = event.session_id
+    assert sid is not None
+    state = ctx.store.read(session_key(sid, "state.json")) or {}
+    project = state.get("project")
+    if not isinstance(project, str) or not is_id(project):
+        return None
+    plan_exists = ctx.store.exists(project_key(project, "plan.json"))
+    plan: dict[str, Any] = {}
+    if plan_exists:
+        from state.plan import plan_tasks
+
+        plan = plan_tasks(ctx.store, project)
+    moves: list[tuple[str, str]] = []
+    local: list[str] = []
+
+    def change(tasks: dict[str, Any]) -> None:
+        for task_id in task_ids:
+            task = tasks.get(task_id)
+            if not isinstance(task, dict):
+                continue
+            linked = task.get("project_task")
+            if linked not in plan:
+                text = f"{task.get('subject') or ''} {task.get('description') or ''}"
+                named = [f"T-{n}" for n in re.findall(r"(?<![\w-])T-?(\d+)(?!\d)", text)]
+                linked = next((n for n in named if n in plan), None)
+            if linked:
+                task["project_task"] = linked
+                task.pop("scope", None)
+                wanted = {"in_progress": "in_progress", "completed": "done"}.get(
+                    str(task.get("status")))
+                if wanted and plan[linked].get("status") != wanted:
+                    moves.append((linked, wanted))
+            elif task.get("scope") != "session":
+                task["scope"] = "session"
+                local.append(task_id)
+
+    _update(event, ctx, change)
+    if moves:
+        from state.plan import set_status
+
+        for linked, status in moves:
+            set_status(ctx.store, project, linked, status, by=sid, take=True, at=ctx.now)
+    if event.tool_name == "TaskCreate" and local:
+        return (f"Orchestra: task {', '.join('#' + t for t in local)} is session-local (Claude "
+                f"Code's own list), not in project {project}'s plan; other sessions do not see "
+                "it. To share work: `orchestra task add \"title\"`; naming a plan task (T-3) in "
+                "a task's subject links the two.")
+    return None
+
+
 @hookimpl(tools=TASK_TOOLS)
-def on_post_tool_use(event: Event, ctx: HandlerContext) -> None:
+def on_post_tool_use(event: Event, ctx: HandlerContext) -> dict[str, Any] | None:
+    ids = _record(event, ctx)
+    if not ids:
+        return None
+    text = _link(event, ctx, ids)
+    return {"hookSpecificOutput": {"additionalContext": text}} if text else None
+
+
+def _record(event: Event, ctx: HandlerContext) -> list[str]:
+    """Fold the tool call into tasks.json; the ids of the tasks it touched."""
     tool = event.tool_name
     if event.session_id is None or tool not in TASK_TOOLS:
-        return
+        return []
     data = event.tool_input
     if tool == "TaskCreate":
         response = event.tool_response if isinstance(event.tool_response, dict) else {}
@@ -89,24 +162,28 @@ def on_post_tool_use(event: Event, ctx: HandlerContext) -> None:
         task: dict[str, Any] = nested if isinstance(nested, dict) else response
         task_id = _task_id(task.get("id") or task.get("taskId"))
         if task_id is None:
-            return
+            return []
         _update(event, ctx, lambda tasks: _apply(
             tasks, task_id, ctx, event,
             subject=_text(task.get("subject") or data.get("subject")),
             description=_text(task.get("description") or data.get("description")),
             active_form=_text(data.get("activeForm"))))
-    elif tool == "TaskUpdate":
+        return [task_id]
+    if tool == "TaskUpdate":
         task_id = _task_id(data.get("taskId") or data.get("id"))
         if task_id is None:
-            return
+            return []
         _update(event, ctx, lambda tasks: _apply(
             tasks, task_id, ctx, event, status=_text(data.get("status")),
             subject=_text(data.get("subject")), description=_text(data.get("description")),
             owner=_text(data.get("owner"))))
-    else:
-        todos = data.get("todos")
-        if isinstance(todos, list):
-            _update(event, ctx, lambda tasks: _todos(tasks, todos, ctx, event))
+        return [task_id]
+    todos = data.get("todos")
+    if not isinstance(todos, list):
+        return []
+    _update(event, ctx, lambda tasks: _todos(tasks, todos, ctx, event))
+    return [_task_id(t.get("id")) or f"todo-{i}" for i, t in enumerate(todos, start=1)
+            if isinstance(t, dict)]
 
 
 def _todos(tasks: dict[str, Any], todos: list[Any], ctx: HandlerContext, event: Event) -> None:
@@ -133,6 +210,7 @@ def on_task_created(event: Event, ctx: HandlerContext) -> None:
         tasks, task_id, ctx, event, subject=_text(event.get("task_subject")),
         description=_text(event.get("task_description")),
         teammate=_text(event.get("teammate_name"))))
+    _link(event, ctx, [task_id])
 
 
 @hookimpl
@@ -144,3 +222,4 @@ def on_task_completed(event: Event, ctx: HandlerContext) -> None:
         tasks, task_id, ctx, event, status="completed",
         subject=_text(event.get("task_subject")),
         description=_text(event.get("task_description"))))
+    _link(event, ctx, [task_id])

@@ -169,13 +169,17 @@ def _is_number(value: object) -> bool:
 
 
 def heartbeat(store: Storage, session_id: str, *, event: str | None = None,
-              tool: str | None = None, at: float | None = None) -> None:
-    """Record that the session is alive (O(1): one small atomic file replace)."""
+              tool: str | None = None, at: float | None = None,
+              mode: str | None = None) -> None:
+    """Record that the session is alive (O(1): one small atomic file replace). ``mode``:
+    the permission mode the event reported (what a worker it spawns may not exceed)."""
     record: dict[str, Any] = {"at": now() if at is None else at}
     if event:
         record["event"] = event
     if tool:
         record["tool"] = tool
+    if mode:
+        record["mode"] = mode[:40]
     store.put_volatile(session_key(session_id, HEARTBEAT), record)
 
 

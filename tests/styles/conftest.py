@@ -220,8 +220,8 @@ def build_fixture_state(home: Path) -> None:
             elif step[0] == "message":
                 _send_message(home, *step[1:])
             elif step[0] == "render":
-                from styles.render import render
                 from state.store import open_store
+                from styles.render import render
 
                 clock.t = _ts(AT)
                 render(open_store(home), "board")
