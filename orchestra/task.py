@@ -212,10 +212,8 @@ def _run(args: argparse.Namespace, out: Output, store: Any) -> int:
 
 
 def _next(out: Output, store: Any, w: Where, project: str) -> int:
-    import sys
-
     from state import plan
-    from state.errors import EXIT_NOT_FOUND, InvalidValueError
+    from state.errors import InvalidValueError, NotFoundError
     from state.sessions import role_of
 
     if w.session is None:
@@ -229,9 +227,8 @@ def _next(out: Output, store: Any, w: Where, project: str) -> int:
         hint = (f"; {len(pending)} pending need a skill or a free tool this session lacks: "
                 + ", ".join(f"{t['id']} needs {t.get('needs')}" for t in pending[:5])
                 if pending else "")
-        sys.stderr.write(f"orchestra task next: no pending task session {w.session} can do "
-                         f"in project {project}{hint}\n")
-        return EXIT_NOT_FOUND
+        raise NotFoundError(f"no pending task session {w.session} can do in project "
+                            f"{project}{hint}")
     out.json(task)
     return 0
 

@@ -359,11 +359,14 @@ def update_fields(store: Storage, project: str, task_id: str, fields: dict[str, 
             task["done_at"] = iso(moment)
         elif "progress" in changed and task.get("status") == "pending" and changed["progress"]:
             task["status"] = "in_progress"  # work has started
+            task.setdefault("started_at", iso(moment))
         entry: dict[str, Any] = {"by": by, "action": "changed", **changed}
         if "status" in changed:
             entry.update(action="status", **{"from": old})
-        elif list(changed) == ["progress"]:
+        elif list(changed) in (["progress"], ["progress", "note"]):
             entry["action"] = "progress"
+            if task.get("status") != old:
+                entry.update(status=task["status"], **{"from": old})
         _history(task, entry, moment)
         return _shown(project, tid, task)
 
@@ -460,8 +463,10 @@ def handoff_task(store: Storage, project: str, task_id: str, *, to_session: str,
         if task.get("status") == DONE:
             raise ConflictError(f"task {tid} is done; nothing to hand off")
         previous = task.get("assignee")
+        # Who gave the work out stays who hears it is done; the handoff is in the history.
+        task.setdefault("assigned_by", by)
         task.update({"assignee": to_session, "assignee_type": "session",
-                     "session": to_session, "assigned_by": by, "assigned_at": iso(moment)})
+                     "session": to_session, "assigned_at": iso(moment)})
         task.pop("returned", None)
         if clean_note is not None:
             task["note"] = clean_note
