@@ -92,7 +92,6 @@ def test_instances_are_released_when_the_agent_stops(home: Path, crew: Any) -> N
     assert busy() == (1, 0)
     assert decision_of(crew(agent_call("other", 2)))[0] == "deny"
     crew(subagent("SubagentStop", "lead", "agent-1"))
-    assert busy() == (1, 0) or busy() == (0, 1)
     assert busy() == (0, 1)
     assert decision_of(crew(agent_call("other", 3)))[0] is None
     crew(subagent("SubagentStart", "other", "agent-3"))

@@ -152,7 +152,7 @@ def test_the_seed_paths_are_a_view_of_the_plan(home: Path, team: Any) -> None:
     assert plan(home)[tid]["history"][-1]["action"] == "progress"
     bad = orch("set", f"active_work.tasks.{tid}.progress", "145", session="w1")
     assert bad.code == 2 and plan(home)[tid]["progress"] == 45
-    assert orch("get", f"$.active_work.tasks[?@.progress>40].title", session="w1").json() == \
+    assert orch("get", "$.active_work.tasks[?@.progress>40].title", session="w1").json() == \
         ["Checkout API"]
     # the seed's example: a task whose assignee is a tool, and "completed"
     assert orch("set", f"active_work.tasks.{tid}.assignee", "engineering-fullstack",
