@@ -15,6 +15,7 @@ fake model for both sessions:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -180,7 +181,5 @@ def _blocks(body: dict[str, Any]) -> list[dict[str, Any]]:
 def _kill_group(pid: int) -> None:
     import signal
 
-    try:
+    with contextlib.suppress(OSError):
         os.killpg(pid, signal.SIGKILL)
-    except OSError:
-        pass
