@@ -203,11 +203,17 @@ class _Handler(BaseHTTPRequestHandler):
 # ---------------------------------------------------------------- OpenAI Responses API
 
 
+#: Calls that poll a running command (Codex's ``write_stdin``): they do not advance a script,
+#: so a turn can wait for a long command by polling until it has finished.
+POLLING_TOOLS = frozenset({"write_stdin"})
+
+
 def _model_actions(items: list[Any]) -> int:
-    """Model actions already in a Responses ``input``: tool calls and assistant messages."""
+    """Model actions already in a Responses ``input``: tool calls and assistant messages
+    (polls of a running command excluded)."""
     count = 0
     for item in items:
-        if not isinstance(item, dict):
+        if not isinstance(item, dict) or item.get("name") in POLLING_TOOLS:
             continue
         kind = item.get("type")
         assistant = kind == "message" and item.get("role") == "assistant"
