@@ -62,7 +62,8 @@ WAIT = 120.0
 
 SYNC = textwrap.dedent("""\
     import pathlib, sys, time
-    folder, ready, go, limit = pathlib.Path(sys.argv[1]), sys.argv[2], sys.argv[3], float(sys.argv[4])
+    folder, ready, go = pathlib.Path(sys.argv[1]), sys.argv[2], sys.argv[3]
+    limit = float(sys.argv[4])
     (folder / ready).write_text("ready")
     end = time.monotonic() + limit
     while not (folder / go).exists() and time.monotonic() < end:
