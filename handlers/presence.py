@@ -81,13 +81,17 @@ def _peers(ctx: HandlerContext, session_id: str, project: str) -> list[str]:
 
 def _who(peer: dict[str, Any]) -> str:
     """``, Codex CLI gpt-5.5``: which agent runs a peer, and its model when known."""
-    from hooks.agents import DISPLAY
-
     agent = peer.get("agent")
     if not agent:
         return ""
+    if agent == "claude-code":
+        name = "Claude Code"  # the common case: nothing more to import
+    else:
+        from hooks.agents import DISPLAY
+
+        name = DISPLAY.get(agent, agent)
     model = peer.get("model")
-    return f", {DISPLAY.get(agent, agent)}" + (f" {model}" if model else "")
+    return f", {name}" + (f" {model}" if model else "")
 
 
 def presence_text(ctx: HandlerContext, session_id: str, project: str | None,
