@@ -71,8 +71,9 @@ def text(data: dict[str, Any]) -> str:
     if detail:
         s = detail["summary"]
         box.section(f"SESSION {s['session_id']}", s["status"])
-        box.line(f"project {s['project'] or '-'}   {who_runs(s)}   mode {s['mode'] or '-'}   "
-                 f"created {short_time(s['created_at'])}")
+        runs = (f"{who_runs(s, with_model=False)}, model {who_runs(s).split(' ', 1)[1]}"
+                if s.get("agent") else f"mode {s['mode'] or '-'}")
+        box.line(f"project {s['project'] or '-'}   {runs}   created {short_time(s['created_at'])}")
         box.line(f"sprint {s['current_sprint'] or '-'}   epic {s['current_epic'] or '-'}   "
                  f"last event {s['last_event'] or '-'} {s['last_tool'] or ''}".rstrip()
                  + (f"   machine {s['machine']}" if s.get("machine") else ""))
