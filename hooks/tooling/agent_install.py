@@ -109,14 +109,14 @@ class TomlFile:
         hooks = doc.get("hooks")
         state = hooks.get("state") if hooks is not None else None
         if state is not None:
-            for old, new in rename.items():
+            for key in drop:
+                if key in state:
+                    del state[key]
+            for old, new in sorted(rename.items(), key=_position):  # lower first: no clash
                 if old in state and new not in state:
                     value = state[old]
                     del state[old]
                     state[new] = value
-            for key in drop:
-                if key in state:
-                    del state[key]
             if not state and drop:
                 del hooks["state"]
                 if not hooks:
@@ -139,6 +139,12 @@ class TomlFile:
         if drop and not add and text.endswith("\n\n") and not self.settings.text.endswith("\n\n"):
             text = text.rstrip("\n") + "\n"  # the blank line before a removed table stays
         return text
+
+
+def _position(item: tuple[str, str]) -> tuple[str, int, int]:
+    """A trust key's (file and event, group, handler), numbers compared as numbers."""
+    head, group, handler = item[0].rsplit(":", 2)
+    return head, int(group) if group.isdigit() else 0, int(handler) if handler.isdigit() else 0
 
 
 def _read_raw(path: Path) -> SettingsFile:
