@@ -1,4 +1,4 @@
-"""``install|uninstall --agent codex|gemini``: exactly Orchestra's entries, Codex's trust, as it was.
+"""``install|uninstall --agent codex|gemini``: Orchestra's entries only, Codex trust, as it was.
 
 The Codex trust hashes are checked against values the real Codex 0.169.0 reported
 (``codex app-server``, ``hooks/list``, field ``currentHash``) for the same handlers; the
@@ -19,7 +19,8 @@ from hooks.tooling import agent_registration as reg
 USER_CONFIG = ('# my codex settings\nmodel = "gpt-5.5"  # the one I like\n\n'
                '[projects."/somewhere"]\ntrust_level = "trusted"\n\n'
                '[hooks.state."/elsewhere/hooks.json:stop:0:0"]\ntrusted_hash = "sha256:abc"\n')
-USER_HOOKS = ('{\n    "hooks": {"Stop": [{"hooks": [{"type": "command", "command": "echo mine"}]}],\n'
+USER_HOOKS = ('{\n    "hooks": {"Stop": [{"hooks": [{"type": "command", '
+              '"command": "echo mine"}]}],\n'
               '              "PreToolUse": [{"matcher": "Bash", "hooks": [{"type": "command",'
               ' "command": "echo guard"}]}]}\n}\n')
 
@@ -70,8 +71,8 @@ def test_codex_install_appends_after_the_users_hooks_and_trusts_each(
         assert state[key]["trusted_hash"] == value
     assert state["/elsewhere/hooks.json:stop:0:0"]["trusted_hash"] == "sha256:abc"
     assert config.read_text().startswith(USER_CONFIG)  # comments and layout kept
-    assert list(config.parent.glob("config.toml.orchestra-*.bak"))[0].read_text() == USER_CONFIG
-    assert list(config.parent.glob("hooks.json.orchestra-*.bak"))[0].read_text() == USER_HOOKS
+    assert next(config.parent.glob("config.toml.orchestra-*.bak")).read_text() == USER_CONFIG
+    assert next(config.parent.glob("hooks.json.orchestra-*.bak")).read_text() == USER_HOOKS
 
     before = (config.read_bytes(), hooks.read_bytes())
     again = cli("install", "--agent", "codex")
