@@ -359,3 +359,27 @@ def test_gemini_tokens_count_each_model_message_once(home: Path, project: Path) 
     assert usage["tokens"] == {"input_tokens": 90, "cache_read_input_tokens": 10,
                                "output_tokens": 24}
     assert state_of(home, GEMINI_SID)["model"] == "gemini-9-pro"
+
+
+def test_orchestra_drift_per_agent(home: Path, project: Path) -> None:
+    import io
+
+    from orchestra.drift import main as drift
+
+    run(load("codex.PreToolUse", project, brand_new_field=1), home, "codex")
+    run(load("gemini.BeforeAgent", project, mood="sunny"), home, "gemini")
+    run({"session_id": "claude-x", "hook_event_name": "Stop", "odd": 1}, home, None)
+
+    def report(*argv: str) -> list[dict[str, Any]]:
+        out = io.StringIO()
+        assert drift(["--json", *argv], stdout=out, stderr=io.StringIO()) == 0
+        entries: list[dict[str, Any]] = json.loads(out.getvalue())
+        return entries
+
+    every = {(e["agent"], e["name"]) for e in report()}
+    assert every == {("codex", "brand_new_field"), ("gemini", "mood"), ("claude-code", "odd")}
+    assert [(e["agent"], e["name"], e["event"]) for e in report("--agent", "gemini")] == [
+        ("gemini", "mood", "BeforeAgent")]  # the agent's own event name
+    text = io.StringIO()
+    drift(["--agent", "codex"], stdout=text, stderr=io.StringIO())
+    assert "AGENT" in text.getvalue() and "brand_new_field" in text.getvalue()

@@ -185,3 +185,25 @@ def test_gemini_install_and_uninstall(cli: Any, env: Any) -> None:
     assert cli("uninstall", "--agent", "gemini").code == 0
     assert settings.read_text() == GEMINI_SETTINGS
     assert not (env.home / ".codex").exists()
+
+
+def test_doctor_checks_each_installed_agent(cli: Any, env: Any,
+                                            codex_user: tuple[Path, Path]) -> None:
+    from hooks.tooling.doctor_agents import check_agents
+
+    assert check_agents(None) == []  # installed for neither: nothing said
+    assert cli("install", "--agent", "codex").code == 0
+    assert cli("install", "--agent", "gemini").code == 0
+    findings = [(f.level, f.message) for f in check_agents(None)]
+    assert all(level == "ok" for level, _ in findings), findings
+    assert any("all 12 hooks trusted" in message for _, message in findings)
+    assert any("Gemini CLI" in message and "7 of 7 events" in message for _, message in findings)
+    config, _hooks = codex_user
+    text = config.read_text()
+    config.write_text(text.replace("trusted_hash = \"sha256:", "trusted_hash = \"sha256:0"),
+                      encoding="utf-8")
+    failed = [f for f in check_agents(None) if f.level == "fail"]
+    assert failed and "not trusted" in failed[0].message
+    assert failed[0].fix == "orchestra install --agent codex --scope user"
+    result = cli("doctor")
+    assert "codex (user): 12 of Orchestra's hooks are not trusted" in result.out
