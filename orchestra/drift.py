@@ -76,7 +76,8 @@ def summarize(lines: list[dict[str, Any]], since: float | None = None,
 def _table(entries: list[dict[str, Any]]) -> str:
     head = ("AGENT", "KIND", "NAME", "EVENT", "COUNT", "FIRST SEEN", "LAST SEEN", "VERSIONS",
             "DETAIL")
-    body = [(e["agent"], e["kind"], e["name"], e["event"], str(e["count"]), str(e["first_seen"])[:19],
+    body = [(e["agent"], e["kind"], e["name"], e["event"], str(e["count"]),
+             str(e["first_seen"])[:19],
              str(e["last_seen"])[:19], ",".join(e["versions"]) or "-", e["detail"] or "-")
             for e in entries]
     return table(head, body)

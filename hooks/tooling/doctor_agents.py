@@ -109,8 +109,10 @@ def _codex_trust(name: str, path: Path, data: dict[str, Any], scope: str,
                              "are disabled in Codex (/hooks)", "enable them in Codex's /hooks"))
     if scope == "project":
         project = str(path.parent.parent)
-        projects = doc.get("projects") if isinstance(doc.get("projects"), dict) else {}
-        level = (projects.get(project) or {}).get("trust_level")
+        projects: dict[str, Any] = doc["projects"] if isinstance(doc.get("projects"),
+                                                                  dict) else {}
+        entry = projects.get(project)
+        level = entry.get("trust_level") if isinstance(entry, dict) else None
         if level != "trusted":
             found.append(Finding("warn", "agent", f"{name}: Codex reads {project}/.codex/ only "
                                  "for a trusted project, and this one is not",
