@@ -197,15 +197,16 @@ def _copy(source: dict[str, Any], target: dict[str, Any], key: str) -> None:
 # -- pairing BeforeTool and AfterTool ---------------------------------------------------
 
 
-def _digest(tool: str, tool_input: Any) -> int:
+def _digest(tool: str, tool_input: Any) -> str:
+    """What tells two calls apart: the input's length and its first characters (enough to
+    pair calls that ran in parallel; the order decides otherwise)."""
     import json
-    import zlib
 
     try:
         text = json.dumps([tool, tool_input], sort_keys=True, default=str)
     except (TypeError, ValueError):
         text = tool
-    return zlib.crc32(text.encode("utf-8", "surrogatepass"))
+    return f"{len(text)}:{text[:160]}"
 
 
 def _pair(home: str, sid: str, before: bool, tool: str, tool_input: Any) -> str:
