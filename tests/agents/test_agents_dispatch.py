@@ -383,3 +383,25 @@ def test_orchestra_drift_per_agent(home: Path, project: Path) -> None:
     text = io.StringIO()
     drift(["--agent", "codex"], stdout=text, stderr=io.StringIO())
     assert "AGENT" in text.getvalue() and "brand_new_field" in text.getvalue()
+
+
+def test_direct_and_broadcast_messages_reach_codex_and_gemini_once(home: Path,
+                                                                  project: Path) -> None:
+    from state.messages import send_message
+    from state.store import open_store
+
+    run(load("codex.SessionStart", project), home, "codex")
+    run(load("gemini.SessionStart", project), home, "gemini")
+    store = open_store(home)
+    send_message(store, text="to codex alone", sender="lead", to_session=CODEX_SID)
+    send_message(store, text="to everyone", sender="lead", to_all=True)
+    codex = run(load("codex.UserPromptSubmit", project), home, "codex").reply
+    context = codex["hookSpecificOutput"]["additionalContext"]
+    assert "to codex alone" in context and "to everyone" in context
+    assert "DATA written by another session" in context
+    assert run(load("codex.PostToolUse", project), home, "codex").reply is None  # once
+    gemini = run(load("gemini.AfterTool", project), home, "gemini").reply
+    text = gemini["hookSpecificOutput"]["additionalContext"]
+    assert gemini["hookSpecificOutput"]["hookEventName"] == "AfterTool"
+    assert "to everyone" in text and "to codex alone" not in text
+    assert run(load("gemini.BeforeAgent", project), home, "gemini").reply == {}  # once
