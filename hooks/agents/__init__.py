@@ -25,8 +25,8 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from types import ModuleType
 
-__all__ = ["AGENTS", "CLAUDE_CODE", "DISPLAY", "OTHER_AGENTS", "adapter", "command_prefix",
-           "parse_agent"]
+__all__ = ["AGENTS", "CLAUDE_CODE", "DISPLAY", "OTHER_AGENTS", "AgentError", "adapter",
+           "command_prefix", "parse_agent"]
 
 CLAUDE_CODE = "claude-code"
 #: Every agent Orchestra knows, by the name ``--agent`` takes.
