@@ -405,3 +405,41 @@ def test_direct_and_broadcast_messages_reach_codex_and_gemini_once(home: Path,
     assert gemini["hookSpecificOutput"]["hookEventName"] == "AfterTool"
     assert "to everyone" in text and "to codex alone" not in text
     assert run(load("gemini.BeforeAgent", project), home, "gemini").reply == {}  # once
+
+
+@pytest.mark.parametrize("changes", [
+    {"tool_name": None}, {"tool_name": 7}, {"tool_input": "not an object"},
+    {"tool_input": {"file_path": "../../etc/passwd\u0000x", "content": 1}},
+    {"tool_response": ["odd"]}, {"prompt": {"nested": True}}, {"prompt_response": 3},
+    {"tool_input": {"command": "x" * 200_000}}, {"mcp_context": "not an object"},
+])
+def test_hostile_gemini_payloads_never_break_the_dispatch(home: Path, project: Path,
+                                                          changes: dict[str, Any]) -> None:
+    for name in ("gemini.BeforeAgent", "gemini.BeforeTool", "gemini.AfterTool",
+                 "gemini.AfterAgent"):
+        outcome = run_dispatch(load(name, project, **changes), home=home, agent="gemini")
+        assert outcome.exit_code == 0, outcome.stderr
+        assert isinstance(outcome.reply, dict)
+    assert not (home / "logs" / "dispatch.log").exists() or "Traceback" not in \
+        (home / "logs" / "dispatch.log").read_text()
+
+
+@pytest.mark.parametrize("patch", [
+    "*** Begin Patch\n*** Add File: \u0000evil\n*** End Patch\n",
+    "*** Begin Patch\n" + "".join(f"*** Add File: f{i}.txt\n" for i in range(1000)),
+    "no patch at all", "",
+])
+def test_hostile_patches_never_break_the_dispatch(home: Path, project: Path, patch: str) -> None:
+    for name in ("codex.PreToolUse.2", "codex.PostToolUse.2"):
+        payload = load(name, project, tool_input={"command": patch})
+        assert run_dispatch(payload, home=home, agent="codex").exit_code == 0
+
+
+def test_a_corrupt_tool_queue_is_rebuilt(home: Path, project: Path) -> None:
+    run(load("gemini.SessionStart", project), home, "gemini")
+    queue = home / "sessions" / GEMINI_SID / "tool-queue.json"
+    queue.write_text("{not json")
+    run(load("gemini.BeforeTool", project), home, "gemini")
+    run(load("gemini.AfterTool", project), home, "gemini")
+    events = [e for e in events_of(home, GEMINI_SID) if e.get("tool") == "Bash"]
+    assert len(events) == 2 and events[0]["tool_use_id"] == events[1]["tool_use_id"]
