@@ -78,16 +78,23 @@ class SessionRows:
             "tasks_total": sum(1 for t in tasks.values() if isinstance(t, dict)),
             "agents_busy": sum(1 for a in agents.values()
                                if isinstance(a, dict) and a.get("status") == "busy"),
+            # the role's own fields; present() applies the project's default (config)
+            "role_fields": {k: state.get(k) for k in ("role", "skills", "scope", "project")},
         }
         with self._lock:
             self._rows[sid] = (signature, row)
         return row
 
     def present(self, row: dict[str, Any], config: dict[str, Any], at: float) -> dict[str, Any]:
+        from state.sessions import role_of
+
         beat = row["beat"]
         status, age = session_status({"status": row["state_status"]}, beat, config, at)
         last = beat.get("at")
-        return {k: v for k, v in row.items() if k not in ("beat", "state_status")} | {
+        role = role_of(row["role_fields"], config)
+        return {k: v for k, v in row.items() if k not in ("beat", "state_status",
+                                                          "role_fields")} | {
+            "role": role["role"], "skills": role["skills"],
             "status": status,
             "idle_seconds": round(age, 1) if age is not None else None,
             "last_heartbeat": iso(last) if isinstance(last, int | float) else None,

@@ -245,6 +245,7 @@ const RENDER = {
       h("td", {}, badge(s.status)),
       h("td", {}, sessionLink(s.session_id)),
       h("td", { text: agentName(s) }),
+      h("td", { text: s.role && s.role !== "peer" ? s.role : "–" }),
       h("td", { text: s.project || "–" }),
       h("td", { text: s.current_task || "–" }),
       h("td", { text: s.last_event || "–" }),
