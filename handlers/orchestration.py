@@ -56,7 +56,9 @@ def _sweep(ctx: HandlerContext, project: str, *, always: bool = False) -> None:
         return  # no plan: nothing to return (and nothing more imported)
     stamp = project_key(project, _SWEEP)
     if not always:
-        seconds = ctx.config.get("tasks", {}).get("sweep_seconds", 60)
+        from state.config import project_config
+
+        seconds = project_config(ctx.config, project).get("tasks", {}).get("sweep_seconds", 60)
         last = (ctx.store.read(stamp) or {}).get("at")
         if isinstance(last, int | float) and ctx.now - last < float(seconds):
             return
@@ -67,10 +69,12 @@ def _sweep(ctx: HandlerContext, project: str, *, always: bool = False) -> None:
 
 
 def _quote(text: object, limit: int = _TITLE) -> str:
-    """A title or note as data: one line, bounded, in quotes."""
+    """A title or note as data: one line, bounded, in quotes, with nothing that could close
+    or forge a frame around messages (as handlers.messages escapes them)."""
     line = " ".join(str(text or "").split())
     if len(line) > limit:
         line = line[: limit - 3] + "..."
+    line = line.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     return '"' + line.replace('"', "'") + '"'
 
 
@@ -171,7 +175,9 @@ def briefing(ctx: HandlerContext, sid: str, state: dict[str, Any]) -> str | None
     if role["role"] == "worker":
         lines = worker_lines(ctx, sid, project, role)
     else:
-        if ctx.config.get("tasks", {}).get("auto_assign"):
+        from state.config import project_config
+
+        if project_config(ctx.config, project).get("tasks", {}).get("auto_assign"):
             from state.assignment import auto_assign
 
             auto_assign(ctx.store, project, by=sid, config=ctx.config, at=ctx.now)

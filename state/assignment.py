@@ -51,7 +51,6 @@ def idle_workers(store: Storage, project: str, config: dict[str, Any], at: float
 def auto_assign(store: Storage, project: str, *, by: str, config: dict[str, Any] | None = None,
                 dry_run: bool = False, at: float | None = None) -> list[dict[str, Any]]:
     """Assign what can be assigned; the assignments made (or, ``dry_run``, planned)."""
-    from state.capacity import tool_is_full
     from state.config import load_config
     from state.errors import ConflictError, NotFoundError
     from state.plan import assign_task, plan_tasks, return_to_pool
@@ -65,6 +64,7 @@ def auto_assign(store: Storage, project: str, *, by: str, config: dict[str, Any]
                       for tid, t in tasks.items()
                       if t.get("status") == "pending" and not t.get("assignee")))
     made: list[dict[str, Any]] = []
+    taken: dict[str, int] = {}  # instances this run gave out (a dry run writes none)
     for _returned, _n, tid in pending:
         if not workers:
             break
@@ -73,7 +73,7 @@ def auto_assign(store: Storage, project: str, *, by: str, config: dict[str, Any]
         fit = [w for w in workers if not needs or needs in w.get("skills", [])]
         if not fit:
             continue
-        if needs and tool_is_full(store, needs, config, except_task=tid):
+        if needs and _full(store, needs, config, tid, taken.get(needs, 0) if dry_run else 0):
             continue
         worker = fit[0]
         reason = (f"idle worker with skill {needs}" if needs else "idle worker") + (
@@ -91,7 +91,22 @@ def auto_assign(store: Storage, project: str, *, by: str, config: dict[str, Any]
             store.append(project_key(project, ASSIGNMENTS), record)
         made.append(record)
         workers.remove(worker)
+        if needs:
+            taken[needs] = taken.get(needs, 0) + 1
     return made
+
+
+def _full(store: Storage, tool: str, config: dict[str, Any], task_id: str, planned: int) -> bool:
+    """No free instance of ``tool``, counting what is stored and the ``planned`` ones a dry
+    run gave out without storing them."""
+    from state.capacity import busy_instances, max_instances
+
+    most = max_instances(store, tool)
+    if most is None:
+        return False
+    busy = [h for h in busy_instances(store, tool, config=config)
+            if not (h.get("kind") == "task" and h.get("task") == task_id)]
+    return len(busy) + planned >= most
 
 
 def _number(tid: str) -> int:

@@ -118,7 +118,13 @@ def _progress(value: object) -> int:
 
 
 def _text(value: object, limit: int, what: str) -> str:
-    if not isinstance(value, str) or not value.strip():
+    """Text for a task, checked: control characters (terminal escapes...) become spaces,
+    a title is one line; empty or too long is refused."""
+    if not isinstance(value, str):
+        raise InvalidValueError(f"the {what} is empty")
+    value = "".join(" " if (ord(c) < 32 and c not in "\n\t") or 127 <= ord(c) < 160 else c
+                    for c in value)
+    if not value.strip():
         raise InvalidValueError(f"the {what} is empty")
     text = " ".join(value.split()) if what == "title" else value.strip()
     if len(text) > limit:
