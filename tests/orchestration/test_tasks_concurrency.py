@@ -90,3 +90,41 @@ def test_concurrent_adds_never_give_an_id_twice(home: Path) -> None:
     assert sorted(ids, key=lambda t: int(t[2:])) == [f"T-{n}" for n in range(1, 81)]
     doc = json.loads((home / "projects" / PROJECT / "plan.json").read_text())
     assert doc["next_id"] == 81 and len(doc["tasks"]) == 80
+
+
+def test_workers_killed_mid_take_leave_a_whole_plan(home: Path) -> None:
+    """SIGKILL at random moments while workers take tasks: the plan always parses, and each
+    task is pending and free or in progress with exactly one holder, as its history says."""
+    import random
+    import signal
+    import time
+
+    if sys.platform == "win32":
+        return  # no SIGKILL at an arbitrary point on Windows
+    workers = _workers(home, 6)
+    assert orch("session", "create", "--id", "lead", "--project", PROJECT).code == 0
+    for n in range(40):
+        assert orch("task", "add", f"Job {n}", session="lead").code == 0
+    rng = random.Random(7)
+    for _round in range(4):
+        procs = [subprocess.Popen([sys.executable, "-c", WORKER], env=child_env(home, name),
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                 for name in workers]
+        time.sleep(rng.uniform(0.3, 1.2))
+        for proc in procs:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGKILL)
+            proc.wait(60)
+        tasks = plan(home)  # parses: never a torn document
+        for tid, task in tasks.items():
+            taken = [h for h in task["history"] if h["action"] == "taken"]
+            if task["status"] == "pending":
+                assert task["assignee"] is None and not taken, tid
+            else:
+                assert task["status"] == "in_progress" and task["assignee"] in workers, tid
+                assert len(taken) == 1 and taken[0]["by"] == task["assignee"], tid
+    left = [t for t in plan(home).values() if t["status"] == "pending"]
+    for name in workers[:1]:  # whatever is left can still be taken
+        while orch("task", "next", session=name).code == 0:
+            pass
+    assert all(t["status"] == "in_progress" for t in plan(home).values()), len(left)
