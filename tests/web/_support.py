@@ -62,33 +62,42 @@ def clean_env(home: Path) -> dict[str, str]:
 
 
 class Served:
-    """``python -m orchestra.web --port 0`` on a state root; ``url`` carries the token."""
+    """``python -m orchestra.web --port 0`` on a state root.
 
-    def __init__(self, home: Path, *args: str) -> None:
+    ``link`` is the one-time sign-in link it printed, ``token`` its access token, and
+    ``url`` signs a browser in with the token (``?token=``), as often as a test wants.
+    ``preexec`` runs in the child before it starts (to set its limits).
+    """
+
+    def __init__(self, home: Path, *args: str, port: bool = True,
+                 env: dict[str, str] | None = None,
+                 preexec: Any = None) -> None:
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "orchestra.web", "--port", "0", *args],
-            cwd=REPO, env=clean_env(home), stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            [sys.executable, "-m", "orchestra.web", *(["--port", "0"] if port else []), *args],
+            cwd=REPO, env={**clean_env(home), **(env or {})}, stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=preexec)
         self.lines: list[str] = []
         found = threading.Event()
 
-        def read() -> None:  # the URL is printed once the socket listens
+        def read() -> None:  # the link and the token are printed once the socket listens
             assert self.process.stdout is not None
             for line in self.process.stdout:
                 self.lines.append(line)
-                if "token=" in line:
+                if line.startswith("token "):
                     found.set()
             found.set()
 
         threading.Thread(target=read, daemon=True).start()
         found.wait(60)
-        match = next((re.search(r"(http://\S+)/\?token=(\S+)", x) for x in self.lines
-                      if "token=" in x), None)
-        if match is None:
+        text = "".join(self.lines)
+        link = re.search(r"^open (http://\S+)/\?code=(\S+)", text, re.M)
+        token = re.search(r"^token (\S+)", text, re.M)
+        if link is None or token is None:
             self.process.kill()
             err = self.process.stderr.read() if self.process.stderr else ""
             raise AssertionError(f"orchestra serve did not start: {self.lines} {err}")
-        self.base, self.token = match.group(1), match.group(2)
+        self.base, self.token = link.group(1), token.group(1)
+        self.link = f"{self.base}/?code={link.group(2)}"
         self.url = f"{self.base}/?token={self.token}"
         self.port = int(self.base.rsplit(":", 1)[1])
 
