@@ -3,6 +3,7 @@ dispatching one more event, and ``orchestra serve`` as a real process."""
 
 from __future__ import annotations
 
+import http.client as http_lib
 import json
 import os
 import re
@@ -112,3 +113,34 @@ class Served:
             code = self.process.wait(30)
         err = self.process.stderr.read() if self.process.stderr else ""
         return code, err
+
+
+def http(served: Served, method: str, path: str, *, headers: dict[str, str] | None = None,
+         body: Any = None, data: bytes | None = None, host: str | None = None,
+         timeout: float = 30) -> tuple[int, dict[str, str], str]:
+    """One request to ``served`` on a new connection: (status, headers, text).
+
+    ``body`` is sent as JSON, ``data`` as it is; ``Host`` is the printed URL's unless given.
+    """
+    from urllib.parse import urlsplit
+
+    address = urlsplit(served.base)
+    connection = http_lib.HTTPConnection(address.hostname or "", served.port, timeout=timeout)
+    try:
+        if body is not None:
+            data = json.dumps(body).encode()
+        connection.request(method, path, body=data,
+                           headers={"Host": host or address.netloc, **(headers or {})})
+        response = connection.getresponse()
+        text = response.read().decode("utf-8", "replace")
+        return response.status, {k.lower(): v for k, v in response.getheaders()}, text
+    finally:
+        connection.close()
+
+
+def sign_in(served: Served, path: str | None = None) -> str:
+    """Sign in as a browser does (the token, or ``path``: a one-time link's path and query);
+    the ``Cookie`` header value it gets."""
+    status, headers, text = http(served, "GET", path or f"/?token={served.token}")
+    assert status == 303, (status, text)
+    return headers["set-cookie"].split(";")[0]
