@@ -24,6 +24,7 @@ the server runs on those even where uvloop or httptools are installed.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 from collections.abc import Callable
 from typing import Any
@@ -39,8 +40,16 @@ HEADER_TIMEOUT = 10.0
 BODY_TIMEOUT = 30.0
 KEEP_ALIVE = 5.0
 MAX_CONNECTIONS = 512
-#: Descriptors kept free for everything else the server opens (state files, threads, logs).
-FD_RESERVE = 64
+#: How many connections asyncio accepts in one go (it takes the listen backlog for it).
+#: Connections are admitted (and the ones they push out closed) a loop turn or two
+#: later, so the count may pass the limit by about three bursts for a moment.
+ACCEPT_BURST = 16
+#: The kernel's queue of connections not yet accepted (they hold no descriptor of ours).
+LISTEN_BACKLOG = 1024
+#: Descriptors kept free: those bursts, and everything else the server opens.
+FD_RESERVE = 3 * ACCEPT_BURST + 64
+#: The server raises its soft limit of open files to this (where the hard limit allows).
+WANTED_DESCRIPTORS = 4096
 #: How often connections are checked against the timeouts (seconds).
 SWEEP = 1.0
 
@@ -50,13 +59,25 @@ _BUSY = (b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/plain; charset
 
 
 def connection_limit() -> int:
-    """:data:`MAX_CONNECTIONS`, or fewer where the file descriptor limit is lower."""
+    """:data:`MAX_CONNECTIONS`, or fewer where the file descriptor limit is lower.
+
+    First raises this process's soft limit towards :data:`WANTED_DESCRIPTORS`, as far as
+    the hard limit allows (the usual soft limit is 1,024, or 256 on macOS).
+    """
     try:
         import resource
     except ImportError:  # Windows: no RLIMIT_NOFILE
         return MAX_CONNECTIONS
-    soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft == resource.RLIM_INFINITY:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    infinite = resource.RLIM_INFINITY
+    if soft != infinite and soft < WANTED_DESCRIPTORS:
+        wanted = WANTED_DESCRIPTORS if hard == infinite else min(hard, WANTED_DESCRIPTORS)
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+            soft = wanted
+        except (ValueError, OSError):  # macOS caps it lower (OPEN_MAX): keep the old one
+            pass
+    if soft == infinite:
         return MAX_CONNECTIONS
     return max(8, min(MAX_CONNECTIONS, soft - FD_RESERVE))
 
@@ -139,6 +160,8 @@ def serve(app: Any, sock: socket.socket, *, started: Callable[[], None],
     class Server(uvicorn.Server):
         async def startup(self, sockets: list[socket.socket] | None = None) -> None:
             await super().startup(sockets)
+            with contextlib.suppress(OSError):  # a longer queue than the accept burst
+                sock.listen(LISTEN_BACKLOG)
             if self.started:
                 self._sweeper = asyncio.get_running_loop().create_task(self._sweep())
                 started()
@@ -162,6 +185,7 @@ def serve(app: Any, sock: socket.socket, *, started: Callable[[], None],
     config = uvicorn.Config(app, http=Protocol, loop="asyncio", log_level="warning",
                             access_log=False, lifespan="off", ws="none", proxy_headers=False,
                             server_header=False, timeout_keep_alive=int(KEEP_ALIVE),
+                            backlog=ACCEPT_BURST,
                             timeout_graceful_shutdown=2)
     server = Server(config)
     limits = _Limits(server.server_state.connections, connection_limit())
