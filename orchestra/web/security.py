@@ -216,8 +216,10 @@ class Guard:
     async def _login(self, scope: Scope, headers: dict[str, str], receive: Receive,
                      send: Send) -> None:
         """``POST /login`` from the sign-in form: the token in the body, never in the URL."""
-        origin = headers.get("origin")
-        if origin is not None and origin.lower() != f"http://{headers.get('host', '')}".lower():
+        # A form posted under "Referrer-Policy: no-referrer" says "Origin: null";
+        # cross-site posts are refused above (Sec-Fetch-Site), and signing in needs the token.
+        origin = headers.get("origin", "null").lower()
+        if origin not in ("null", f"http://{headers.get('host', '')}".lower()):
             await _plain(send, 403, "403 Forbidden: sign in from this server's own page.\n")
             return
         kind = headers.get("content-type", "").split(";")[0].strip().lower()

@@ -10,13 +10,19 @@ from typing import Any
 
 import pytest
 
-from tests.web._support import DEMO_SESSION, Served, http
+from tests.web._support import DEMO_SESSION, Served, http, sign_in
 
 pytestmark = pytest.mark.slow
 
 
-def writer(served: Served) -> dict[str, str]:
-    return {"Authorization": f"Bearer {served.token}", "Content-Type": "application/json"}
+@pytest.fixture(scope="module")
+def page_headers(served: Served) -> dict[str, str]:
+    """What the page sends with a write: its session cookie, Origin and CSRF header."""
+    cookie = sign_in(served)
+    _status, _h, page = http(served, "GET", "/", headers={"Cookie": cookie})
+    csrf = page.split('name="csrf-token" content="', 1)[1].split('"', 1)[0]
+    return {"Cookie": cookie, "Origin": served.base, "X-Orchestra-CSRF": csrf,
+            "Content-Type": "application/json"}
 
 
 def all_messages(home: Path) -> list[dict[str, Any]]:
@@ -25,27 +31,28 @@ def all_messages(home: Path) -> list[dict[str, Any]]:
             for line in path.read_text("utf-8").splitlines() if line.strip()]
 
 
-def test_a_deeply_nested_body_is_a_400(served: Served, demo_home: Path) -> None:
+def test_a_deeply_nested_body_is_a_400(served: Served, demo_home: Path,
+                                      page_headers: dict[str, str]) -> None:
     before = len(all_messages(demo_home))
     for body in (b"[" * 60_000, b'{"a":' * 20_000, b"[" * 60_000 + b"]" * 60_000):
-        status, headers, text = http(served, "POST", "/api/messages", headers=writer(served),
+        status, headers, text = http(served, "POST", "/api/messages", headers=page_headers,
                                      data=body)
         assert status == 400, text[:300]
         assert headers["content-type"].startswith("application/json")
         assert "nested too deeply" in json.loads(text)["error"] or "not valid" in text
         assert "Traceback" not in text and "RecursionError" not in text
     assert len(all_messages(demo_home)) == before
-    assert http(served, "GET", "/api/sessions", headers=writer(served))[0] == 200
+    assert http(served, "GET", "/api/sessions", headers=page_headers)[0] == 200
 
 
 def test_a_message_to_an_unknown_project_is_refused_as_the_cli_refuses_it(
-        served: Served, demo_home: Path) -> None:
+        served: Served, demo_home: Path, page_headers: dict[str, str]) -> None:
     from state.shared import list_projects
     from state.store import open_store
 
     before = len(all_messages(demo_home))
     body = {"to": "project", "target": "no-such-project", "text": "hello?"}
-    status, _h, text = http(served, "POST", "/api/messages", headers=writer(served), body=body)
+    status, _h, text = http(served, "POST", "/api/messages", headers=page_headers, body=body)
     assert status == 404, text
     error = json.loads(text)["error"]
     assert "no project 'no-such-project'" in error and "known projects: project" in error
@@ -53,15 +60,15 @@ def test_a_message_to_an_unknown_project_is_refused_as_the_cli_refuses_it(
     assert len(all_messages(demo_home)) == before
     assert "no-such-project" not in list_projects(open_store(demo_home))
     # The project the demo's session has is known (and its spelling resolved, as the CLI does).
-    status, _h, text = http(served, "POST", "/api/messages", headers=writer(served),
+    status, _h, text = http(served, "POST", "/api/messages", headers=page_headers,
                             body={**body, "target": "Project"})
     assert status == 201 and json.loads(text)["message"]["to"] == "project project", text
     # A new project is asked for explicitly...
-    status, _h, text = http(served, "POST", "/api/messages", headers=writer(served),
+    status, _h, text = http(served, "POST", "/api/messages", headers=page_headers,
                             body={**body, "new_project": True})
     assert status == 201 and json.loads(text)["message"]["to"] == "project no-such-project"
     # ...and only goes with a project.
-    status, _h, text = http(served, "POST", "/api/messages", headers=writer(served),
+    status, _h, text = http(served, "POST", "/api/messages", headers=page_headers,
                             body={"to": "session", "target": DEMO_SESSION, "text": "x",
                                   "new_project": True})
     assert status == 400 and "new_project" in json.loads(text)["error"]
@@ -71,12 +78,13 @@ def test_a_message_to_an_unknown_project_is_refused_as_the_cli_refuses_it(
 @pytest.mark.parametrize("path", ["/static/index.html", "/static//index.html",
                                   "/static/./index.html", "/static/%69ndex.html",
                                   "/static/sub/../index.html"])
-def test_the_pages_template_is_not_served_raw(served: Served, path: str) -> None:
-    status, _h, text = http(served, "GET", path, headers=writer(served))
+def test_the_pages_template_is_not_served_raw(served: Served, path: str,
+                                              page_headers: dict[str, str]) -> None:
+    status, _h, text = http(served, "GET", path, headers=page_headers)
     assert status == 404 and "{{csrf}}" not in text
-    status, _h, text = http(served, "GET", "/static/app.js", headers=writer(served))
+    status, _h, text = http(served, "GET", "/static/app.js", headers=page_headers)
     assert status == 200 and "use strict" in text
-    status, _h, text = http(served, "GET", "/", headers=writer(served))
+    status, _h, text = http(served, "GET", "/", headers=page_headers)
     assert status == 200 and "{{csrf}}" not in text
 
 
