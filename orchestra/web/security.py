@@ -128,7 +128,8 @@ class Guard:
             await self._login(scope, headers, receive, send)
             return
         query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
-        if method in _SAFE_METHODS and ("code" in query or "token" in query):
+        # GET only: a HEAD (a link checker, a prefetch) must not use up a one-time code.
+        if method == "GET" and ("code" in query or "token" in query):
             await self._sign_in(scope, headers, query, send)
             return
 

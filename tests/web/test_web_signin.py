@@ -85,6 +85,7 @@ def test_open_hands_the_browser_a_code_that_works_once(tmp_path: Path) -> None:
         assert server.token not in " ".join(argv)  # what ps shows holds no token
         url = argv[-1]
         assert url.startswith(f"{server.base}/?code=") and url != server.link
+        assert http(server, "HEAD", path_of(url))[0] == 401  # a HEAD does not use it up
         status, headers, _text = http(server, "GET", path_of(url))
         assert status == 303 and "set-cookie" in headers  # exchanged once...
         status, headers, text = http(server, "GET", path_of(url))
@@ -121,6 +122,26 @@ def test_a_browser_session_rotates_then_expires_while_bearer_keeps_working(
         status, _h, text = http(server, "GET", "/api/sessions", headers={"Cookie": latest})
         assert status == 403 and "sign in again" in text
         assert http(server, "GET", "/api/sessions", headers=bearer(server))[0] == 200
+    finally:
+        stop(server)
+
+
+def test_a_page_with_the_live_stream_open_stays_signed_in(tmp_path: Path) -> None:
+    server = Served(tmp_path / "home", "--session-idle", "4s")
+    try:
+        cookie = sign_in(server, path_of(server.link))
+        connection = http_lib.HTTPConnection("127.0.0.1", server.port, timeout=30)
+        connection.request("GET", "/api/stream?events=0",
+                           headers={"Cookie": cookie, "Host": f"127.0.0.1:{server.port}"})
+        stream = connection.getresponse()
+        assert stream.status == 200 and stream.readline().startswith(b"retry:")
+        time.sleep(5)  # longer than --session-idle, with the stream open
+        status, headers, _text = http(server, "GET", "/api/sessions", headers={"Cookie": cookie})
+        assert status == 200
+        cookie = headers.get("set-cookie", cookie).split(";")[0]
+        connection.close()  # the page is closed
+        time.sleep(5)
+        assert http(server, "GET", "/api/sessions", headers={"Cookie": cookie})[0] == 403
     finally:
         stop(server)
 
