@@ -155,8 +155,9 @@ class Guard:
             session, renewed = found
             if method not in _SAFE_METHODS:
                 refusal = self._cross_origin(headers, session)
-                if refusal:
-                    await _plain(send, 403, refusal)
+                if refusal:  # the browser still gets a replaced value, or it would lose it
+                    await _plain(send, 403, refusal, [] if renewed is None
+                                 else [(b"set-cookie", self._cookie(renewed))])
                     return
         scope[SCOPE_CSRF] = self.signin.csrf(session) if session is not None else ""
 
@@ -270,15 +271,18 @@ async def _read_body(receive: Receive, limit: int) -> bytes | None:
             return b"".join(chunks)
 
 
-async def _plain(send: Send, status: int, text: str) -> None:
-    await _answer(send, status, b"text/plain; charset=utf-8", text.encode())
+async def _plain(send: Send, status: int, text: str,
+                 extra: list[tuple[bytes, bytes]] | None = None) -> None:
+    await _answer(send, status, b"text/plain; charset=utf-8", text.encode(), extra)
 
 
-async def _answer(send: Send, status: int, kind: bytes, body: bytes) -> None:
+async def _answer(send: Send, status: int, kind: bytes, body: bytes,
+                  extra: list[tuple[bytes, bytes]] | None = None) -> None:
     await send({"type": "http.response.start", "status": status,
                 "headers": [(b"content-type", kind),
                             (b"content-length", str(len(body)).encode()),
-                            (b"cache-control", b"no-store"), *SECURITY_HEADERS]})
+                            (b"cache-control", b"no-store"), *SECURITY_HEADERS,
+                            *(extra or [])]})
     await send({"type": "http.response.body", "body": body})
 
 

@@ -19,7 +19,9 @@ keeps it. It signs in once, with a one-time code or with the token, and gets a
   value is **replaced** at the first request after :func:`rotation` (15 minutes, or
   a quarter of ``idle`` if that is shorter); the replaced value keeps working for
   :func:`grace` (a minute, or half the rotation) so that requests already on their
-  way do not fail, then it is dead.
+  way do not fail, and until the browser has sent the new one (in case the answer
+  that carried it was lost; each use of the old value carries it again). Then it
+  is dead.
 
 Nothing here knows HTTP beyond the cookie header: :mod:`.security` uses it.
 """
@@ -73,6 +75,8 @@ class BrowserSession:
     last_used: float
     previous: str | None = None
     previous_until: float = 0.0
+    #: Whether the browser has sent the current value yet (so it surely has it).
+    current_seen: bool = True
     #: Event streams open on it: a page that is open does not expire.
     streams: int = 0
 
@@ -171,18 +175,20 @@ class SignIn:
                 if not session.streams and now - session.last_used > self.idle:
                     self._close(session)
                     continue
-                if value != session.value:  # the replaced value, within its grace
-                    if now > session.previous_until:
+                if value != session.value:  # the value it replaced
+                    if now > session.previous_until and session.current_seen:
                         continue
                     session.last_used = now
-                    return session, None
+                    return session, session.value  # sent again: an answer may have been lost
                 session.last_used = now
+                session.current_seen = True
                 if now - session.issued < rotation(self.idle):
                     return session, None
                 if session.previous is not None:
                     self._by_value.pop(_digest(session.previous), None)
                 session.previous, session.previous_until = value, now + grace(self.idle)
                 session.value, session.issued = self._value(session.sid), now
+                session.current_seen = False
                 self._by_value[_digest(session.value)] = session
                 return session, session.value
         return None
