@@ -28,17 +28,18 @@ the page it gets by pasting the token (never put in a URL). A browser keeps only
 a session cookie (HttpOnly, SameSite=Strict), not the token: the session ends
 after --session-idle without a request (default 12h) or when the server stops,
 and its value is replaced every 15 minutes of use. Scripts send the token as
-Authorization: Bearer TOKEN; it works while the server runs. Every other request
-gets 401 or 403 and no data. Writes from a browser (sending a message) also need
-the page's CSRF token and a same-origin request. Keep the token to yourself.
+Authorization: Bearer TOKEN, to read and to write; it works while the server runs.
+Every other request gets 401 or 403 and no data. Writes from a browser (sending a
+message) also need the page's CSRF token and a same-origin request. Keep the
+token to yourself.
 
 Limits: request headers must arrive within 10 s and an idle connection closes
 after 5 s; beyond 512 connections the oldest idle one is closed first.
 
 Binding: loopback (127.0.0.1) by default, so only this machine can connect; any
 address of 127.0.0.0/8 and ::1 are loopback too. Any other address needs
---allow-remote; the traffic is plain HTTP, so prefer an ssh
-tunnel: ssh -L 8765:127.0.0.1:8765 host, then open the printed URL locally.
+--allow-remote; the traffic is plain HTTP, so prefer an ssh tunnel:
+ssh -L 8765:127.0.0.1:8765 host, then open the printed link locally.
 
 Needs the web extra: pip install 'orchestra[web]'. Ctrl-C stops the server."""
 
