@@ -314,5 +314,6 @@ one-time sign-in link.</p>
 async def _sign_in_page(send: Send, status: int, reason: str) -> None:
     from html import escape
 
-    body = _SIGN_IN_PAGE.format(reason=escape(reason)).encode()
+    reason = reason.replace("`", "")  # the texts are written for a terminal
+    body = _SIGN_IN_PAGE.format(reason=escape(reason[:1].upper() + reason[1:])).encode()
     await _answer(send, status, b"text/html; charset=utf-8", body)
