@@ -61,6 +61,7 @@ __all__ = [
     "local_tasks",
     "next_task",
     "normalize_id",
+    "normalize_status",
     "plan_tasks",
     "return_to_pool",
     "session_share",
@@ -96,7 +97,8 @@ def normalize_id(raw: object, *, local: bool = False) -> str:
     raise InvalidValueError(f"invalid task id {str(raw)[:40]!r}: use T-<n> (or just <n>)")
 
 
-def _status(value: str) -> str:
+def normalize_status(value: str) -> str:
+    """A status word as the plan keeps it (``completed`` -> ``done``...); else refused."""
     word = str(value).strip().lower()
     word = _STATUS_WORDS.get(word, word)
     if word not in STATUSES:
@@ -171,7 +173,7 @@ def get_task(store: Storage, project: str, task_id: str) -> dict[str, Any]:
 
 def list_tasks(store: Storage, project: str, *, status: str | None = None,
                session: str | None = None) -> list[dict[str, Any]]:
-    wanted = _status(status) if status else None
+    wanted = normalize_status(status) if status else None
     out = []
     for task in _ordered(plan_tasks(store, project)):
         if wanted is not None and task.get("status") != wanted:
@@ -283,12 +285,14 @@ def set_status(store: Storage, project: str, task_id: str, status: str, *, by: s
     another session holds is refused (ConflictError) unless ``force``.
     """
     moment = now() if at is None else at
-    new = _status(status)
+    new = normalize_status(status)
     clean_note = _text(note, MAX_TEXT, "note") if note is not None else None
 
     def change(doc: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
         task = _task_of(doc, project, task_id)
         tid = normalize_id(task_id)
+        if take and task.get("assignee_type") == "session" and task.get("assignee") != by:
+            _sweep_doc(store, project, doc, moment, None)  # a gone holder lets go first
         old = task.get("status")
         holder = task.get("assignee") if task.get("assignee_type") == "session" else None
         if take and holder not in (None, by) and not force:
@@ -331,7 +335,7 @@ def update_fields(store: Storage, project: str, task_id: str, fields: dict[str, 
         if key == "progress":
             clean[key] = _progress(value)
         elif key == "status":
-            clean[key] = _status(value)
+            clean[key] = normalize_status(value)
         elif key == "title":
             clean[key] = _text(value, MAX_TITLE, "title")
         elif key in ("description", "note"):
@@ -398,10 +402,7 @@ def assign_task(store: Storage, project: str, task_id: str, *, by: str,
         raise InvalidValueError("give exactly one of --to SESSION or --tool TOOL")
     moment = now() if at is None else at
     if to_session is not None:
-        from state.sessions import require_session
-
-        validate_id(to_session, "session id")
-        require_session(store, to_session)
+        _live_session(store, to_session)
     else:
         from state.shared import list_tools
 
@@ -438,6 +439,16 @@ def assign_task(store: Storage, project: str, task_id: str, *, by: str,
     return shown
 
 
+def _live_session(store: Storage, session: str) -> None:
+    """A session work can be given to: it exists and has not ended."""
+    from state.sessions import require_session
+
+    state = require_session(store, validate_id(session, "session id"))
+    if state.get("status") == "ended":
+        raise ConflictError(f"session {session} has ended: give the task to a live session "
+                            "(orchestra who)")
+
+
 def _assignment_text(task: dict[str, Any], by: str) -> str:
     lines = [f"Task {task['id']} \"{task['title']}\" of project {task['project']} is now "
              f"yours (assigned by {by})."]
@@ -456,11 +467,8 @@ def handoff_task(store: Storage, project: str, task_id: str, *, to_session: str,
                  note: str | None = None, at: float | None = None) -> dict[str, Any]:
     """Move a task, with its history, status and progress, to another session, with a
     note. The receiver is told once."""
-    from state.sessions import require_session
-
     moment = now() if at is None else at
-    validate_id(to_session, "session id")
-    require_session(store, to_session)
+    _live_session(store, to_session)
     clean_note = _text(note, MAX_TEXT, "note") if note is not None else None
 
     def change(doc: dict[str, Any]) -> dict[str, Any]:
@@ -740,7 +748,7 @@ def change_local_task(store: Storage, session: str, task_id: str, *,
                       note: str | None = None, at: float | None = None) -> dict[str, Any]:
     """Change a session-local task (``L-<n>``; a Claude Code task id works too)."""
     moment = now() if at is None else at
-    new = _status(status) if status is not None else None
+    new = normalize_status(status) if status is not None else None
     value = _progress(progress) if progress is not None else None
     with store.transaction(session_key(session, "tasks.json")) as doc:
         tasks = doc.setdefault("tasks", {})

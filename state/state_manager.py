@@ -438,8 +438,12 @@ def _apply_plan_fields(store: Any, sid: str, project: str, tid: str,
         else:
             raise NotFoundError(f"assignee {assignee!r} is neither a session nor a tool of "
                                 "the registry")
+    status = fields.pop("status", None)
     if fields:
         plan.update_fields(store, project, tid, fields, by=sid)
+    if status is not None:  # as `orchestra task start|done|block`: starting takes it
+        word = plan.normalize_status(str(status))
+        plan.set_status(store, project, tid, word, by=sid, take=word == "in_progress")
 
 
 def get_or_create(doc: dict[str, Any], parts: list[str]) -> dict[str, Any]:

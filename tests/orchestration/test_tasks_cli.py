@@ -219,3 +219,25 @@ def test_the_board_dashboard_and_sprint_count_project_tasks(home: Path, team: An
     assert "#T-1 One" in text and "@w1" in text and "unassigned" in text
     who = {s["session_id"]: s for s in orch("who", session="lead").json()}
     assert who["lead"]["role"] == "orchestrator" and who["w1"]["current_task"] == "T-1 One"
+
+
+def test_work_goes_only_to_live_sessions_and_a_gone_holder_lets_go(home: Path,
+                                                                   team: Any) -> None:
+    from tests.orchestration._support import age_heartbeat
+
+    tid = orch("task", "add", "Rotate the keys", session="lead").json()["id"]
+    team(event("SessionEnd.other", "w2"))
+    refused = orch("task", "assign", tid, "--to", "w2", session="lead")
+    assert refused.code == 4 and "session w2 has ended" in refused.err
+    assert orch("task", "handoff", tid, "--to", "w2", session="lead").code == 4
+    orch("task", "start", tid, session="w1")
+    age_heartbeat(home, "w1", 3 * 3600)
+    (home / "projects" / PROJECT / "sweep.json").write_text('{"at": 9e12}')  # no hook sweep
+    taken = orch("task", "start", tid, session="lead")  # w1 is gone: no conflict
+    assert taken.code == 0 and taken.json()["assignee"] == "lead"
+    # the seed's status path: starting takes it, like `orchestra task start`
+    other = orch("task", "add", "Audit", session="lead").json()["id"]
+    assert orch("set", f"active_work.tasks.{other}.status", "in_progress",
+                session="lead").code == 0
+    assert (plan(home)[other]["assignee"], plan(home)[other]["status"]) == ("lead",
+                                                                          "in_progress")
