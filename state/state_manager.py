@@ -324,7 +324,7 @@ def _write(store: Any, sid: str, path: str, if_version: int | None, change: Any)
 
 
 def _run(args: argparse.Namespace, out: Output, store: Any) -> int:
-    from state.query import deep_merge, delete_path, parse_value, set_path
+    from state.query import deep_merge, delete_path, parse_value, refuse_too_deep, set_path
 
     verb = args.verb
     if hasattr(args, "operands"):
@@ -340,6 +340,7 @@ def _run(args: argparse.Namespace, out: Output, store: Any) -> int:
         out.json(_read(store, _session_id(args.session_id), args.path))
     elif verb == "set":
         value = parse_value(args.value, mode=args.value_mode)
+        refuse_too_deep(value, "VALUE")
         sid = _session_id(args.session_id)
         if not (args.if_version is None and store.keeps_stamps
                 and _set_in_place(store, sid, args.path, value)):
@@ -350,6 +351,7 @@ def _run(args: argparse.Namespace, out: Output, store: Any) -> int:
         data = parse_value(args.data, mode="json")
         if not isinstance(data, dict):
             raise InvalidValueError("--data must be a JSON object")
+        refuse_too_deep(data, "--data")
 
         def merge(doc: dict[str, Any], parts: list[str]) -> Any:
             target = get_or_create(doc, parts)

@@ -44,6 +44,7 @@ from state.storage import (
     Storage,
     decode_document,
     encode_record,
+    same_json,
 )
 
 TYPE_CHECKING = False
@@ -273,7 +274,7 @@ class PgStorage(Storage):
             return
         doc = copy.deepcopy(old) if old is not None else {"schema_version": SCHEMA_VERSION}
         apply_patch(doc, op.get("ops") or [])
-        if doc == old:
+        if same_json(doc, old):
             return
         doc["version"] = int((old or {}).get("version", 0)) + 1
         server.write_document(conn, self._s, self.schema, key, doc)
@@ -462,7 +463,7 @@ class PgStorage(Storage):
                                        for name in also_lock})
                 yield doc
                 box["new"] = doc
-                if doc == (old if old is not None else {"schema_version": SCHEMA_VERSION}):
+                if same_json(doc, old if old is not None else {"schema_version": SCHEMA_VERSION}):
                     box["unchanged"] = True
                 else:
                     doc.setdefault("schema_version", SCHEMA_VERSION)
@@ -519,7 +520,7 @@ class PgStorage(Storage):
             old = decode_document(key, cached) if cached not in (MISS, None) else None
             doc = _start(key, old, None, create)
             yield doc
-            if doc == (old if old is not None else {"schema_version": SCHEMA_VERSION}):
+            if same_json(doc, old if old is not None else {"schema_version": SCHEMA_VERSION}):
                 return
             doc.setdefault("schema_version", SCHEMA_VERSION)
             doc["version"] = int((old or {}).get("version", 0)) + 1
