@@ -34,7 +34,7 @@ from state.errors import (
     NotFoundError,
 )
 from state.filestore import FileStorage
-from state.paths import config_key
+from state.paths import config_key, make_private_dirs
 from state.postgres import server
 from state.postgres.connect import StoreUnavailableError, breaker_open, connect, record_outcome
 from state.postgres.local import MISS, Cache, Outbox
@@ -508,7 +508,7 @@ class PgStorage(Storage):
         from filelock import FileLock, Timeout
 
         wait = self.lock_timeout if timeout is None else timeout
-        os.makedirs(self._pg, mode=0o700, exist_ok=True)
+        make_private_dirs(self._pg)
         lock = FileLock(os.path.join(self._pg, "offline.lock"), timeout=wait, mode=0o600)
         try:
             lock.acquire()
