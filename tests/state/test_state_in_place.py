@@ -333,7 +333,6 @@ def test_a_get_in_place_moves_a_corrupt_tasks_json_aside_as_the_usual_way_does(
         assert err.startswith(f"state_manager: warning: sessions/{SID}/tasks.json: not "
                               "valid JSON (") and err.endswith(f"; moved aside to {moved[0]}\n")
         assert len(err.splitlines()) == 1
-    assert got[2].replace(str(fast), "") == expected[2].replace(str(slow), "")
 
 
 @pytest.mark.parametrize("path", IN_PLACE_GETS)
