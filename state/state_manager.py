@@ -38,7 +38,11 @@ query starting with '$' (get and watch only), e.g.
   state_manager get SID '$.active_work.tasks[?@.status=="pending"]'
 SESSION_ID defaults to the current session ($ORCHESTRA_SESSION_ID, else
 $CLAUDE_CODE_SESSION_ID) when omitted or given as '-'.
-VALUE is parsed as JSON when it is valid JSON, else taken as a string.
+VALUE is parsed as JSON when it is valid JSON, else taken as a string. A set
+that leaves the value as it was (by JSON type and value: true over 1 is a
+change) writes nothing. A stored document nests objects and arrays at most 100
+levels deep, itself included: a VALUE or --data that would go deeper is
+refused (exit 2).
 
 'version' is the version of the whole session: every change to state.json or
 tasks.json (by a CLI or a hook) adds one. Read it, then write with
