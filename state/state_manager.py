@@ -402,6 +402,7 @@ def _watch(store: Any, args: argparse.Namespace, out: Output) -> int:
 
     from state.errors import NotFoundError
     from state.sessions import require_session
+    from state.storage import same_json
 
     sid = _session_id(args.session_id)
     if args.interval <= 0:
@@ -416,7 +417,7 @@ def _watch(store: Any, args: argparse.Namespace, out: Output) -> int:
                 value = _read(store, sid, args.path)
             except NotFoundError:
                 value = None
-            if value != last:
+            if not same_json(value, last):  # by type too: true after 1 is printed
                 out.stream.write(_compact(value) + "\n")
                 out.stream.flush()
                 last = value

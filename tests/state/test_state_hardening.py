@@ -323,3 +323,35 @@ def test_set_of_a_missing_session_on_a_read_only_file_system_is_not_found(
         assert "no session nosuch" in cli.refused(3, *argv)
     assert cli.ok("get", SID, "notes.x") == 1
     assert not (home / "sessions" / "nosuch").exists()
+
+
+def test_watch_prints_a_change_of_type(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``watch`` prints a value when it changes, by type too: ``1.0`` and ``true`` after
+    ``1``. Each value is set once watch has printed the one before."""
+    import threading
+
+    monkeypatch.delenv("ORCHESTRA_STORE_URL", raising=False)
+    cli = Cli(home)
+    assert cli("create", "--id", SID, "--project", "p1", main=session_manager.main)[0] == 0
+    cli.ok("set", SID, "notes.flag", "1")
+    printed = threading.Semaphore(0)
+
+    class Stdout(io.StringIO):
+        def write(self, text: str) -> int:
+            printed.release()
+            return super().write(text)
+
+    def change() -> None:
+        for value in ("1.0", "true", "1"):
+            if not printed.acquire(timeout=5):
+                return  # the last value was not printed: watch times out, the test fails
+            cli.ok("set", SID, "notes.flag", value)
+
+    thread = threading.Thread(target=change)
+    thread.start()
+    out = Stdout()
+    code = state_manager.main(["watch", SID, "notes.flag", "--interval", "0.01", "--count",
+                               "4", "--timeout", "8"], stdout=out, stderr=io.StringIO())
+    thread.join(10)
+    assert code == 0
+    assert out.getvalue().splitlines() == ["1", "1.0", "true", "1"]
