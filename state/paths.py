@@ -72,12 +72,12 @@ def make_private_dirs(folder: str | os.PathLike[str]) -> None:
     try:
         os.mkdir(folder, 0o700)
         return
-    except FileExistsError:
+    except FileNotFoundError:
+        pass  # a parent is missing: make it (private too), then this one
+    except OSError:  # it exists (a read-only file system may say so with EROFS)
         if os.path.isdir(folder):
             return
         raise
-    except FileNotFoundError:
-        pass  # a parent is missing: make it (private too), then this one
     head, tail = os.path.split(folder)
     if not tail:  # a trailing separator
         head, tail = os.path.split(head)
@@ -86,7 +86,7 @@ def make_private_dirs(folder: str | os.PathLike[str]) -> None:
     make_private_dirs(head)
     try:
         os.mkdir(folder, 0o700)
-    except FileExistsError:  # another process made it meanwhile
+    except OSError:  # another process made it meanwhile?
         if not os.path.isdir(folder):
             raise
 
