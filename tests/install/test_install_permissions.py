@@ -96,10 +96,12 @@ def test_a_fresh_install_and_a_session_keep_the_state_root_private(
     assert cli("install").code == 0
     assert stat.S_IMODE(root.stat().st_mode) == 0o700
     assert _not_private(made) == []
+    result = cli("install", "--agent", "codex")  # keeps a record in <root>/installs/
+    assert result.code == 0, result.err
     _session(env, payload, online=store == "files")
     _internal_error(monkeypatch)
     names = {p.name for p in root.rglob("*")}
-    assert {"machine.json", "orchestra", "errors.log", "heartbeat.json"} <= names
+    assert {"machine.json", "orchestra", "errors.log", "heartbeat.json", "codex.json"} <= names
     if store == "postgres away":
         assert {"outbox", "down"} <= names
     else:
