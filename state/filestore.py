@@ -24,6 +24,7 @@ import time
 from contextlib import contextmanager, suppress
 
 from state.errors import LockTimeoutError, UnsafePathError
+from state.paths import make_private_dirs
 from state.storage import DEFAULT_LOCK_TIMEOUT, Storage, _next_segment_number, _segment_name
 
 TYPE_CHECKING = False
@@ -81,7 +82,7 @@ class FileStorage(Storage):
 
     def _ensure_parent(self, key: str) -> None:
         """Create the folders from the root down to the key's folder, refusing symlinks."""
-        os.makedirs(self._root, mode=0o700, exist_ok=True)
+        make_private_dirs(self._root)  # and any folder above it made on the way
         current = self._root
         for part in key.split("/")[:-1]:
             current = os.path.join(current, part)
