@@ -105,7 +105,8 @@ def _account(event: Event, ctx: HandlerContext, path: str | None, scope: str,
     with ctx.store.transaction(session_key(event.session_id, "usage.json")) as doc:
         cursor = doc.setdefault("transcripts", {}).setdefault(scope, {"path": path, "offset": 0})
         if cursor.get("path") != path:
-            cursor.update(path=path, offset=0)
+            _switch(doc, cursor, path)
+            path = str(cursor["path"])
         seen = doc.setdefault("seen_message_ids", [])
         cursor["offset"], found = read_usage(path, int(cursor.get("offset", 0)), seen, limit)
         if not found:
@@ -124,6 +125,23 @@ def _account(event: Event, ctx: HandlerContext, path: str | None, scope: str,
                            section_models.setdefault(model, {})):
                 _add(target, counts)
         doc["updated_at"] = iso(ctx.now)
+
+
+def _switch(doc: dict[str, Any], cursor: dict[str, Any], path: str) -> None:
+    """The event names another transcript than the one read so far. In a worktree
+    (``EnterWorktree``) Claude Code 2.1.332 names a file under the worktree's project
+    folder that it never writes, and goes on writing the first one: a path that does not
+    exist keeps the cursor where it is. Each transcript keeps its own offset
+    (``offsets``), so going back never reads a file again from its start."""
+    if not os.path.isfile(path):
+        return
+    offsets = doc.get("offsets")
+    if not isinstance(offsets, dict):
+        offsets = doc["offsets"] = {}
+    offsets[str(cursor.get("path"))] = int(cursor.get("offset", 0) or 0)
+    cursor.update(path=path, offset=int(offsets.pop(path, 0) or 0))
+    while len(offsets) > 32:
+        del offsets[next(iter(offsets))]
 
 
 @hookimpl
