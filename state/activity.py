@@ -195,3 +195,106 @@ def doing(activity: dict[str, Any] | None) -> str | None:
         return None
     prefix = {"idle": "idle", "gone": "gone"}.get(str(state))
     return (f"{prefix}; " if prefix else "") + "; ".join(parts)
+
+
+# -- text for people (``orchestra who --text``, ``orchestra show --text``) ---------------
+
+def _hm(stamp: object) -> str:
+    """``2026-11-24T10:02:05.123Z`` -> ``10:02:05``."""
+    return stamp[11:19] if isinstance(stamp, str) and len(stamp) >= 19 else "?"
+
+
+def _number(value: int) -> str:
+    return f"{value:,}"
+
+
+def tokens_text(tokens: dict[str, Any] | None) -> str:
+    """``12,345 in / 678 out / 9,000 cache read / 1,200 cache write``."""
+    tokens = tokens or {}
+    return (f"{_number(int(tokens.get('input_tokens', 0)))} in / "
+            f"{_number(int(tokens.get('output_tokens', 0)))} out / "
+            f"{_number(int(tokens.get('cache_read_input_tokens', 0)))} cache read / "
+            f"{_number(int(tokens.get('cache_creation_input_tokens', 0)))} cache write")
+
+
+def who_line(summary: dict[str, Any]) -> str:
+    """One line of ``orchestra who --text``."""
+    from state.usage import short_cost
+
+    activity = summary.get("activity") or {}
+    name = summary.get("claude_name")
+    who = summary["session_id"] + (f" ({name})" if name else "")
+    now = summary.get("current_task")
+    line = doing(activity) if activity else None
+    what = f"task {now!r}" + (f"; {line}" if line else "") if now else (
+        line or "no task in progress")
+    cost = short_cost(summary.get("cost")) if (summary.get("tokens") or {}).get("recorded") \
+        else "no tokens recorded"
+    return (f"{who}  [{summary['status']}, {activity.get('label', '?')}]  "
+            f"{summary.get('project') or '-'}  {what}  ({cost})")
+
+
+def show_text(summary: dict[str, Any]) -> str:
+    """``orchestra show --text``: one session, in lines a person reads."""
+    from state.usage import short_cost
+
+    activity = summary.get("activity") or {}
+    lines = [f"session {summary['session_id']}"
+             + (f"   Claude Code name {summary['claude_name']}" if summary.get("claude_name")
+                else "")]
+    lines.append(f"project {summary.get('project') or '-'}   status {summary['status']}   "
+                 f"{activity.get('label', '?')} since {_hm(activity.get('since'))}   "
+                 f"last seen {_hm(summary.get('last_heartbeat'))}"
+                 + (f"   machine {summary['machine']}" if summary.get("machine") else ""))
+    checkout = summary.get("checkout")
+    if isinstance(checkout, dict) and checkout.get("path"):
+        lines.append(f"checkout {checkout['path']}"
+                     + (f" on branch {checkout['branch']}" if checkout.get("branch") else ""))
+    if summary.get("current_task"):
+        lines.append(f"task:      {summary['current_task']}")
+    wait = activity.get("waiting")
+    if wait:
+        what = _call(wait) if wait.get("tool") else (wait.get("message") or wait.get("source"))
+        lines.append(f"waits:     for {wait.get('for')}: {what} (since {_hm(wait.get('since'))})")
+    for call in activity.get("running") or []:
+        lines.append(f"running:   {_call(call)} (since {_hm(call.get('at'))})")
+    for agent in activity.get("subagents") or []:
+        lines.append(f"subagent:  {agent['type']}: {agent.get('task') or '-'} "
+                     f"(since {_hm(agent.get('since'))})")
+    for task in activity.get("background") or []:
+        lines.append(f"background: {task.get('type') or 'task'}: "
+                     f"{task.get('description') or task.get('id') or '-'}")
+    prompt = activity.get("prompt")
+    if prompt:
+        sender = f"message from {prompt['from']}: " if prompt.get("from") else ""
+        lines.append(f"asked:     {sender}{prompt.get('text')} ({_hm(prompt.get('at'))})")
+    files = activity.get("files")
+    if files:
+        more = int(files.get("count", 0)) - len(files["paths"])
+        lines.append(f"changed:   {', '.join(files['paths'][:6])}"
+                     + (f" +{more} more" if more > 0 else "")
+                     + f" ({_hm(files.get('at'))})")
+    last = activity.get("last_tool")
+    if last:
+        took = f", {last['ms']:.0f} ms" if isinstance(last.get("ms"), int | float) else ""
+        lines.append(f"last tool: {_call(last)} ({'ok' if last.get('ok') else 'failed'}"
+                     f"{took}, {_hm(last.get('at'))})")
+    answer = activity.get("answer")
+    if answer:
+        lines.append(f"answered:  {answer.get('text')} ({_hm(answer.get('at'))})")
+    tokens = summary.get("tokens") or {}
+    if tokens.get("recorded"):
+        lines.append(f"tokens:    main {tokens_text(tokens.get('main'))}")
+        if tokens.get("subagents"):
+            lines.append(f"           subagents {tokens_text(tokens.get('subagents'))}")
+        cost = summary.get("cost") or {}
+        lines.append(f"cost:      {short_cost(cost)}"
+                     + (f" (no price for {', '.join(cost['unknown_models'])})"
+                        if cost.get("unknown_models") else "")
+                     + (f"; prices of {cost['prices_as_of']}" if cost.get("prices_as_of")
+                        else ""))
+    else:
+        lines.append("tokens:    none recorded (no transcript read: a replay, or no Stop yet)")
+    if not doing(activity) and not summary.get("current_task"):
+        lines.append("no task in progress")
+    return "\n".join(lines) + "\n"
