@@ -112,10 +112,30 @@ def _written(event: Event) -> list[str]:
     return out
 
 
-def _clear_wait(activity: dict[str, Any], agent: str | None) -> None:
+def _working(activity: dict[str, Any], agent: str | None) -> None:
+    """A tool event: its thread no longer waits; the session works unless another thread
+    (the main one, or another subagent) still waits for a person."""
+    _clear_wait(activity, agent)
+    if "waiting" not in activity:
+        activity["state"] = "working"
+
+
+#: Where an elicitation wait comes from: what an answer to an elicitation ends.
+_ELICITATIONS = frozenset({"Elicitation", "elicitation_dialog", "elicitation_url_dialog"})
+
+
+def _clear_wait(activity: dict[str, Any], agent: str | None,
+                sources: frozenset[str] | None = None) -> bool:
+    """End the wait of thread ``agent`` (only one from ``sources``, when given)."""
     waiting = activity.get("waiting")
-    if isinstance(waiting, dict) and waiting.get("agent_id") == agent:
-        del activity["waiting"]
+    if not isinstance(waiting, dict) or waiting.get("agent_id") != agent:
+        return False
+    if sources is not None and waiting.get("source") not in sources:
+        return False
+    del activity["waiting"]
+    if activity.get("state") == "waiting":
+        activity["state"] = "working"
+    return True
 
 
 def _wait(activity: dict[str, Any], event: Event, kind: str, now: float,
@@ -187,8 +207,7 @@ def fold_activity(activity: dict[str, Any], event: Event, now: float) -> dict[st
         while len(tools) > MAX_RUNNING:
             del tools[min(tools, key=lambda k: tools[k].get("at", 0)
                           if isinstance(tools[k], dict) else 0)]
-        _clear_wait(activity, agent)
-        activity["state"] = "working"
+        _working(activity, agent)
     elif name in ("PostToolUse", "PostToolUseFailure"):
         call = _running(activity).pop(event.tool_use_id or "", None)
         done: dict[str, Any] = {"tool": (event.tool_name or "?")[:100], "at": stamp,
@@ -205,8 +224,7 @@ def fold_activity(activity: dict[str, Any], event: Event, now: float) -> dict[st
         activity["last_tool"] = done
         if name == "PostToolUse":
             _note_files(activity, _written(event), stamp)
-        _clear_wait(activity, agent)
-        activity["state"] = "working"
+        _working(activity, agent)
     elif name == "PostToolBatch":
         _forget_thread(activity, agent)
     elif name == "PermissionRequest":
@@ -214,13 +232,13 @@ def fold_activity(activity: dict[str, Any], event: Event, now: float) -> dict[st
     elif name == "Elicitation":
         started = _wait(activity, event, "input", now, name, event.get("message"))
     elif name == "ElicitationResult":
-        _clear_wait(activity, agent)
+        _clear_wait(activity, agent, _ELICITATIONS)
     elif name == "Notification":
         kind = event.text("notification_type") or ""
         if kind in WAIT_TYPES:
             started = _wait(activity, event, WAIT_TYPES[kind], now, kind, event.get("message"))
         elif kind in ANSWER_TYPES:
-            _clear_wait(activity, agent)
+            _clear_wait(activity, agent, _ELICITATIONS)
     elif name in ("Stop", "StopFailure"):
         answer = first_line(event.get("last_assistant_message"))
         if name == "StopFailure":

@@ -95,7 +95,7 @@ def _add(into: dict[str, Any], counts: dict[str, int]) -> None:
 
 
 def _account(event: Event, ctx: HandlerContext, path: str | None, scope: str,
-             limit: int = MAX_READ) -> None:
+             limit: int | None = None) -> None:
     if event.session_id is None or not path or not path.endswith(".jsonl"):
         return
     from state.clock import iso
@@ -108,7 +108,8 @@ def _account(event: Event, ctx: HandlerContext, path: str | None, scope: str,
             _switch(doc, cursor, path)
             path = str(cursor["path"])
         seen = doc.setdefault("seen_message_ids", [])
-        cursor["offset"], found = read_usage(path, int(cursor.get("offset", 0)), seen, limit)
+        cursor["offset"], found = read_usage(path, int(cursor.get("offset", 0)), seen,
+                                             MAX_READ if limit is None else limit)
         if not found:
             return
         tokens = doc.setdefault("tokens", {})
