@@ -110,7 +110,7 @@ def checkout_of(folder: str) -> dict[str, Any] | None:
     for _ in range(64):
         dot_git = os.path.join(here, ".git")
         try:
-            if os.path.isdir(dot_git):
+            if os.path.isfile(os.path.join(dot_git, "HEAD")):  # not just any ".git" folder
                 git_dir = dot_git
                 break
             if os.path.isfile(dot_git):  # a linked worktree: "gitdir: <path>"
