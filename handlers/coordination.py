@@ -155,7 +155,8 @@ def _set_checkout(event: Event, ctx: HandlerContext, folder: str | None, via: st
             from handlers.session import _ensure
 
             _ensure(event, ctx, doc)
-        previous = doc.get("checkout") if isinstance(doc.get("checkout"), dict) else {}
+        raw = doc.get("checkout")
+        previous: dict[str, Any] = raw if isinstance(raw, dict) else {}
         if {k: previous.get(k) for k in ("path", "branch")} != {
                 k: checkout[k] for k in ("path", "branch")}:
             doc["checkout"] = checkout
@@ -189,7 +190,8 @@ def on_worktree_remove(event: Event, ctx: HandlerContext) -> None:
     from state.paths import session_key
 
     state = ctx.store.read(session_key(sid, "state.json")) or {}
-    checkout = state.get("checkout") if isinstance(state.get("checkout"), dict) else {}
+    raw = state.get("checkout")
+    checkout: dict[str, Any] = raw if isinstance(raw, dict) else {}
     inside = str(checkout.get("path") or "")
     if inside and (inside == removed or inside.startswith(removed.rstrip(os.sep) + os.sep)):
         home = state.get("project_dir") or os.environ.get("CLAUDE_PROJECT_DIR")

@@ -54,8 +54,8 @@ __all__ = [
     "inbox",
     "one_line",
     "pending_count",
-    "record_claude_message",
     "pending_counts",
+    "record_claude_message",
     "send_message",
     "take_undelivered",
 ]

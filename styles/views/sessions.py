@@ -102,9 +102,7 @@ def text(data: dict[str, Any]) -> str:
 
 
 def _cost(s: dict[str, Any]) -> str:
-    from state.usage import short_cost
-
-    from state.usage import token_count
+    from state.usage import short_cost, token_count
 
     tokens = s.get("tokens") or {}
     if not tokens.get("recorded") or not token_count(tokens.get("total") or {}):
@@ -153,7 +151,8 @@ def _activity(box: Any, s: dict[str, Any]) -> None:
 
 
 def _message(m: dict[str, Any], sid: str) -> str:
-    to = m.get("to") if isinstance(m.get("to"), dict) else {}
+    raw = m.get("to")
+    to: dict[str, Any] = raw if isinstance(raw, dict) else {}
     if m.get("via") == "claude-code":
         way = "sent" if m.get("from") == sid else "received"
         peer = to.get("claude_code") if way == "sent" else (m.get("from_name") or m.get("from"))

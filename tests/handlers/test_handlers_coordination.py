@@ -63,7 +63,7 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def test_names_come_from_the_registry_and_from_list_agents(home: Path) -> None:
     dispatch(home, payload("SessionStart.startup", RECIPIENT))
     dispatch(home, payload("SessionStart.startup", SENDER))
-    code, out, _ = run("who", "--project", "project")
+    _, out, _ = run("who", "--project", "project")
     names = {s["session_id"]: s["claude_name"] for s in json.loads(out)}
     registry_name = json.loads((CLAUDE_DATA / "registry-session.json").read_text())["name"]
     assert names == {RECIPIENT: registry_name, SENDER: None}
@@ -71,7 +71,7 @@ def test_names_come_from_the_registry_and_from_list_agents(home: Path) -> None:
     listing = captured("PostToolUse.ListAgents", SENDER)
     dispatch(home, listing)
     own = listing["tool_response"]["listing"].split("This session is ", 1)[1].split("]")[0] + "]"
-    code, out, _ = run("who", "--project", "project", "--text")
+    _code, out, _ = run("who", "--project", "project", "--text")
     assert f"{SENDER} ({own})" in out
     from state.names import name_map, session_for_name
     from state.store import open_store
@@ -131,8 +131,8 @@ def test_send_message_is_recorded_shown_and_never_delivered_again(home: Path) ->
     # The event log keeps what a timeline needs: recipient, summary, how long it took.
     from state.eventlog import read_events
 
-    record = [r for r in read_events(open_store(home), SENDER) if r.get("tool") ==
-              "SendMessage" and r["event"] == "PostToolUse"][0]
+    record = next(r for r in read_events(open_store(home), SENDER) if r.get("tool") ==
+              "SendMessage" and r["event"] == "PostToolUse")
     assert record["summary"]["tool_input"]["to"] == registry_name
     assert record["summary"]["tool_input"]["summary"] == "cart fix ready"
     assert record["duration_ms"] == sent["duration_ms"]
@@ -142,7 +142,7 @@ def test_a_message_received_as_a_prompt_says_who_sent_it(home: Path) -> None:
     event = captured("UserPromptSubmit.cross_session_message", RECIPIENT)
     sender = event["prompt"].split('from-name="', 1)[1].split('"', 1)[0]
     dispatch(home, event)
-    code, out, _ = run("show", RECIPIENT)
+    _code, out, _ = run("show", RECIPIENT)
     activity = json.loads(out)["activity"]
     assert activity["prompt"]["kind"] == "message"
     assert activity["prompt"]["from"] == sender

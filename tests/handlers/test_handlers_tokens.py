@@ -217,7 +217,7 @@ def test_the_project_total_adds_its_sessions(home: Path, tmp_path: Path) -> None
         transcript = tmp_path / f"{sid}.jsonl"
         write(transcript, assistant(f"{sid}-m", usage(1000 * (n + 1), 0)))
         dispatch(home, "Stop", sid, transcript_path=str(transcript))
-    code, out, _ = run("dashboard", "--project", "project", "--json")
+    _code, out, _ = run("dashboard", "--project", "project", "--json")
     total = json.loads(out)["usage"]
     assert total["sessions"] == 2 and total["total"]["input_tokens"] == 3000
     assert total["cost"]["usd"] == pytest.approx(3000 / 1e6)
