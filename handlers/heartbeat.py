@@ -51,6 +51,7 @@ PATH_CHARS = 300
 MAX_RUNNING = 16  #: tool calls remembered as running (parallel calls, subagents)
 MAX_FILES = 30  #: files written, the most recent
 MAX_BACKGROUND = 10
+MAX_RECENT = 5  #: finished tool calls remembered, the most recent
 _CROSS_SESSION = "<cross-session-message"
 
 
@@ -222,6 +223,9 @@ def fold_activity(activity: dict[str, Any], event: Event, now: float) -> dict[st
         if agent:
             done["agent_id"] = agent[:128]
         activity["last_tool"] = done
+        recent = activity.get("recent")
+        recent = [c for c in recent if isinstance(c, dict)] if isinstance(recent, list) else []
+        activity["recent"] = [*recent, done][-MAX_RECENT:]
         if name == "PostToolUse":
             _note_files(activity, _written(event), stamp)
         _working(activity, agent)

@@ -113,8 +113,25 @@ def describe(record: dict[str, Any] | None, status: str,
                   "at": _when(files.get("at"))} if paths else None,
         "last_tool": _stamped(act.get("last_tool"), ("tool", "description", "ms", "ok",
                                                       "agent_id")),
+        "recent": [item for item in (_stamped(c, ("tool", "description", "ms", "ok",
+                                                  "agent_id"))
+                                     for c in reversed(act.get("recent") or [])) if item],
+        "agents": _ran(agents),
     }
     return out
+
+
+def _ran(agents: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """Every subagent of the session (busy or done), the latest first, with its task."""
+    out = []
+    for key, agent in (agents or {}).items():
+        if isinstance(agent, dict) and not key.startswith("call-"):
+            out.append({"id": key, "type": agent.get("agent_type") or "agent",
+                        "task": agent.get("task"), "status": agent.get("status"),
+                        "started_at": agent.get("started_at"),
+                        "stopped_at": agent.get("stopped_at")})
+    out.sort(key=lambda a: str(a.get("started_at") or ""), reverse=True)
+    return out[:MAX_LISTED]
 
 
 def _dict(value: Any) -> dict[str, Any]:
@@ -274,11 +291,14 @@ def show_text(summary: dict[str, Any]) -> str:
         lines.append(f"changed:   {', '.join(files['paths'][:6])}"
                      + (f" +{more} more" if more > 0 else "")
                      + f" ({_hm(files.get('at'))})")
-    last = activity.get("last_tool")
-    if last:
-        took = f", {last['ms']:.0f} ms" if isinstance(last.get("ms"), int | float) else ""
-        lines.append(f"last tool: {_call(last)} ({'ok' if last.get('ok') else 'failed'}"
-                     f"{took}, {_hm(last.get('at'))})")
+    for n, call in enumerate(activity.get("recent") or []):
+        took = f", {call['ms']:.0f} ms" if isinstance(call.get("ms"), int | float) else ""
+        lines.append(f"{'last tool:' if n == 0 else '          '} {_call(call)} "
+                     f"({'ok' if call.get('ok') else 'failed'}{took}, {_hm(call.get('at'))})")
+    for agent in activity.get("agents") or []:
+        if agent.get("status") == "done":
+            lines.append(f"subagent:  {agent['type']}: {agent.get('task') or '-'} (done "
+                         f"{_hm(agent.get('stopped_at'))})")
     answer = activity.get("answer")
     if answer:
         lines.append(f"answered:  {answer.get('text')} ({_hm(answer.get('at'))})")
