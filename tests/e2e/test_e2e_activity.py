@@ -100,7 +100,7 @@ def test_a_session_is_seen_asked_working_writing_delegating_and_answering(
             [tool_use("Bash", {"command": waits("cart-tests"),
                                "description": "Run the cart tests"})],
             [tool_use("Write", {"file_path": str(project / "cart_totals.py"),
-                                "content": "def total(items):\n    return round(sum(items), 2)\n"})],
+                                "content": "def total(xs):\n    return round(sum(xs), 2)\n"})],
             [tool_use("Agent", {"description": "Audit cart totals",
                                 "prompt": f"{MARKER}: audit cart_totals.py",
                                 "subagent_type": "general-purpose",
