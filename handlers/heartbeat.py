@@ -53,6 +53,7 @@ MAX_FILES = 30  #: files written, the most recent
 MAX_BACKGROUND = 10
 MAX_RECENT = 5  #: finished tool calls remembered, the most recent
 _CROSS_SESSION = "<cross-session-message"
+_TASK_NOTICE = "<task-notification>"
 
 
 def first_line(value: object, limit: int = TEXT_CHARS) -> str | None:
@@ -70,12 +71,21 @@ def first_line(value: object, limit: int = TEXT_CHARS) -> str | None:
     return None
 
 
+def _tag(text: str, name: str) -> str | None:
+    start = text.find(f"<{name}>")
+    end = text.find(f"</{name}>", start + 1)
+    return text[start + len(name) + 2:end].strip()[:200] if 0 <= start < end else None
+
+
 def _prompt(text: str | None) -> dict[str, Any] | None:
     """What a prompt asked: its first line; a message another Claude Code session sent
-    with SendMessage (delivered as a prompt) says who sent it."""
+    with SendMessage (delivered as a prompt) says who sent it. Claude Code's own
+    notices (``<task-notification>``: a background task ended) ask nothing: None."""
     if text is None:
         return None
     stripped = text.lstrip()
+    if stripped.startswith(_TASK_NOTICE):
+        return None
     if stripped.startswith(_CROSS_SESSION):
         head, _, body = stripped.partition(">")
         sender = _attribute(head, "from-name")
@@ -192,6 +202,11 @@ def fold_activity(activity: dict[str, Any], event: Event, now: float) -> dict[st
         asked = _prompt(event.prompt)
         if asked is not None:
             activity["prompt"] = {**asked, "at": stamp}
+        elif (event.prompt or "").lstrip().startswith(_TASK_NOTICE):
+            ended = _tag(event.prompt or "", "task-id")  # a background task is over
+            tasks = activity.get("background")
+            if ended and isinstance(tasks, list):
+                activity["background"] = [t for t in tasks if t.get("id") != ended]
         activity.pop("waiting", None)
         _forget_thread(activity, None)
         activity["state"] = "working"

@@ -103,6 +103,9 @@ def _account(event: Event, ctx: HandlerContext, path: str | None, scope: str,
 
     part = "main" if scope == "main" else "subagents"
     with ctx.store.transaction(session_key(event.session_id, "usage.json")) as doc:
+        known = doc.get("transcripts")
+        if not (isinstance(known, dict) and scope in known) and not os.path.isfile(path):
+            return  # never read, and nothing to read (a replay): nothing written
         cursor = doc.setdefault("transcripts", {}).setdefault(scope, {"path": path, "offset": 0})
         if cursor.get("path") != path:
             _switch(doc, cursor, path)

@@ -214,10 +214,11 @@ def now_text(session: dict[str, Any]) -> str:
     """What a session line says it is doing: its task in progress, else what its hooks
     saw it do (``doing``); "no task in progress" only when nothing at all is known."""
     task, doing = session.get("current_task"), session.get("doing")
-    if task:
-        return f"now: {task}" + (f" ({doing})" if doing and str(doing).startswith(
-            "waiting") else "")
-    return doing or "no task in progress"
+    state = session.get("activity")
+    state = state.get("state") if isinstance(state, dict) else state
+    if doing and (str(state).startswith("waiting") or not task):
+        return doing  # what it waits for matters most; else its task says more
+    return f"now: {task}" if task else "no task in progress"
 
 
 def project_usage(snap: Snapshot) -> dict[str, Any]:
