@@ -46,6 +46,7 @@ REPO = HERE.parents[1]
 sys.path.insert(0, str(REPO))
 
 from team_day import ANA, BO, CWD, CY, RECORDED  # noqa: E402
+
 from tests.e2e.claude_cli import find_or_install_claude, run_claude  # noqa: E402
 from tests.e2e.fake_api import FakeAnthropic, Script, tool_use  # noqa: E402
 
@@ -120,7 +121,7 @@ def scripts() -> dict[str, Script]:
     ana = Script(main=[
         [tool_use("Bash", {"command": "grep -rn round src/shop",
                            "description": "Find where prices are rounded"})],
-        [tool_use("Write", {"file_path": f"{{project}}/docs/pricing.md", "content":
+        [tool_use("Write", {"file_path": "{project}/docs/pricing.md", "content":
                             "# Prices\n\nAll prices are integers in cents. A total is the "
                             "sum of its items' cents; nothing is rounded before the "
                             "invoice.\n"})],

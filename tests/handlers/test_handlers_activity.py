@@ -282,3 +282,25 @@ def test_parallel_hooks_of_one_session_lose_no_running_call(tmp_path: Path) -> N
     beat = json.loads((home / "sessions" / SID / "heartbeat.json").read_text())
     assert sorted(beat["activity"]["tools"]) == sorted(f"par-{i}" for i in range(16))
     assert beat["activity"]["prompt"]["text"] == "hello"
+
+
+def test_the_event_log_keeps_what_a_timeline_needs(home: Path) -> None:
+    """Issue 28 draws a timeline from the event log: tool descriptions, durations,
+    notification types and waits, bounded and redacted."""
+    from state.eventlog import read_events
+    from state.store import open_store
+
+    secret = "ghp_" + "A1b2C3d4" * 5
+    send(home, "UserPromptSubmit", prompt=f"deploy with {secret}")
+    send(home, "PreToolUse.Bash", **bash("make test", "Run the cart tests " + "x" * 3000, "e1"))
+    send(home, "PostToolUse.Bash", duration_ms=1500, **bash("make test", "Run tests", "e1"))
+    send(home, "docs.Notification.permission_prompt")
+    records = list(read_events(open_store(home), SID))
+    by_event = {r["event"]: r for r in records}
+    assert secret not in json.dumps(records)
+    pre = by_event["PreToolUse"]["summary"]["tool_input"]["description"]
+    assert pre["truncated"] and len(pre["text"]) <= 2000  # bounded
+    assert by_event["PostToolUse"]["summary"]["tool_input"]["description"] == "Run tests"
+    assert by_event["PostToolUse"]["duration_ms"] == 1500
+    assert by_event["PostToolUse"]["tool_use_id"] == "e1"
+    assert by_event["Notification"]["summary"]["notification_type"] == "permission_prompt"
