@@ -3,7 +3,15 @@
 from __future__ import annotations
 
 from styles.views import analysis
-from styles.views.common import AGENT_MARK, SESSION_MARK, base, header, mark, short_id
+from styles.views.common import (
+    AGENT_MARK,
+    SESSION_MARK,
+    base,
+    header,
+    mark,
+    short_id,
+    who_runs,
+)
 from styles.views.layout import bar, columns, fit
 from styles.views.snapshot import COLUMNS, Snapshot
 
@@ -31,10 +39,11 @@ def build(snap: Snapshot) -> dict[str, Any]:
                      "waiting": sum(1 for x in snap.sessions
                                     if str((x.get("activity") or {}).get("state", "")
                                            ).startswith("waiting")),
-                     "list": [{**{k: s[k] for k in ("session_id", "status", "mode",
-                                                    "last_heartbeat", "idle_seconds",
-                                                    "current_task", "active_agents")},
-                               **{k: s.get(k) for k in ("claude_name", "doing", "cost")},
+                     "list": [{**{k: s.get(k) for k in ("session_id", "status", "mode",
+                                                        "agent", "model", "last_heartbeat",
+                                                        "idle_seconds", "current_task",
+                                                        "active_agents", "claude_name",
+                                                        "doing", "cost")},
                                "activity": (s.get("activity") or {}).get("state"),
                                "tokens": (s.get("tokens") or {}).get("total")}
                               for s in snap.sessions]},
@@ -65,11 +74,11 @@ def text(data: dict[str, Any]) -> str:
         here = ">" if s["session_id"] == data["session"] else " "
         box.line(columns([(f"{here} {mark(SESSION_MARK, s['status'])}", 3),
                           (short_id(s["session_id"], 20), 20), (s["status"], 7),
-                          (analysis.now_text(s), 41)]))
+                          (who_runs(s, with_model=False), 6), (analysis.now_text(s), 34)]))
     if len(sessions["list"]) > MAX_ROWS:
         box.line(f"  + {len(sessions['list']) - MAX_ROWS} more (/sessions)")
     if not sessions["list"]:
-        box.line("  No sessions yet: each appears with its first Claude Code hook event.")
+        box.line("  No sessions yet: each appears with its first hook event.")
     elif sessions.get("waiting"):
         box.line(f"  {sessions['waiting']} waiting for a person (orchestra who --waiting)")
     box.line(analysis.usage_line(data["usage"]))

@@ -222,6 +222,12 @@ function sessionLink(id) {
   return h("a", { href: `#events?session=${encodeURIComponent(id)}`, title: id, class: "mono" }, short(id, 12));
 }
 
+const AGENTS = { "claude-code": "Claude Code", codex: "Codex", gemini: "Gemini" };
+// The agent that runs a session and its model ("unknown" until the agent says which).
+function agentName(s) {
+  if (!s.agent) return "–";
+  return `${AGENTS[s.agent] || s.agent} ${s.model || "(model unknown)"}`;
+}
 function badge(status) { return h("span", { class: `badge ${status}` }, status); }
 
 // ---- rendering each page -------------------------------------------------------------
@@ -238,6 +244,7 @@ const RENDER = {
     rows("sessions", data.sessions, s => h("tr", { tabindex: -1, "data-session": s.session_id },
       h("td", {}, badge(s.status)),
       h("td", {}, sessionLink(s.session_id)),
+      h("td", { text: agentName(s) }),
       h("td", { text: s.project || "–" }),
       h("td", { title: s.claude_name ? `Claude Code name ${s.claude_name}` : "" },
         s.activity && s.activity.state.startsWith("waiting")
