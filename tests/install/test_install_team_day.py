@@ -40,8 +40,8 @@ def test_every_section_of_the_dashboard_is_filled(replayed: Path) -> None:
     assert "project shop" in text
     assert "3 total: 2 active  0 idle  0 stale  1 ended" in text
     # Filled from what real sessions sent, not from Task tools: what each does or waits for.
-    assert "waiting for permission: Bash: Install t" in text
-    assert "asked: Write down how prices are round" in text
+    assert "waiting for permission: Bash: In" in text
+    assert "asked: Write down how prices are" in text
     assert "no task in progress" not in text
     assert "1 waiting for a person" in text
     assert "tokens: none recorded (no transcript read" in text  # a replay has no transcripts
