@@ -304,3 +304,25 @@ def test_the_event_log_keeps_what_a_timeline_needs(home: Path) -> None:
     assert by_event["PostToolUse"]["duration_ms"] == 1500
     assert by_event["PostToolUse"]["tool_use_id"] == "e1"
     assert by_event["Notification"]["summary"]["notification_type"] == "permission_prompt"
+
+
+def test_the_web_sessions_table_says_what_each_does_and_costs(home: Path,
+                                                              tmp_path: Path) -> None:
+    from orchestra.web.data import StateReader
+    from state.store import open_store
+
+    send(home, "UserPromptSubmit", prompt="Fix the rounding bug")
+    send(home, "PermissionRequest.Bash")
+    transcript = tmp_path / "t.jsonl"
+    transcript.write_text(json.dumps({"message": {"id": "m1", "model": "claude-opus-5-5",
+                                                  "usage": {"input_tokens": 500_000}}}) + "\n")
+    send(home, "PreCompact.manual", transcript_path=str(transcript))
+    reader = StateReader(open_store(home))
+    (row,) = reader.sessions()["sessions"]
+    assert row["activity"]["state"] == "waiting_permission"
+    assert row["doing"] == "waiting for permission: Bash: Touch"
+    assert row["cost"]["usd"] == 2.0 and row["cost"]["text"] == "$2.00"
+    assert row["tokens"]["count"] == 500_000
+    send(home, "PostToolUse.Bash")  # the row is read again when its files change
+    (row,) = reader.sessions()["sessions"]
+    assert row["activity"]["state"] == "working"
