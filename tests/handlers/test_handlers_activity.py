@@ -326,3 +326,26 @@ def test_the_web_sessions_table_says_what_each_does_and_costs(home: Path,
     send(home, "PostToolUse.Bash")  # the row is read again when its files change
     (row,) = reader.sessions()["sessions"]
     assert row["activity"]["state"] == "working"
+
+
+@pytest.mark.parametrize(("agent", "names"), [
+    ("codex", ["SessionStart", "UserPromptSubmit", "PreToolUse", "PostToolUse", "Stop"]),
+    ("gemini", ["SessionStart", "BeforeAgent", "BeforeTool", "AfterTool", "AfterAgent"]),
+])
+def test_other_agents_feed_the_activity_through_their_adapters(
+        home: Path, agent: str, names: list[str]) -> None:
+    """Issue 26's adapters map Codex and Gemini events onto Claude Code's model: the
+    activity is folded from the same canonical fields (real payloads, tests/data)."""
+    folder = Path(__file__).resolve().parents[1] / "data" / "agent-payloads"
+    sids = set()
+    for name in names:
+        data = json.loads((folder / f"{agent}.{name}.json").read_text())
+        sids.add(data["session_id"])
+        result = run_dispatch(data, home=home, agent=agent)
+        assert result.exit_code == 0, result.stderr
+    (sid,) = sids
+    data = show(sid)
+    assert data["agent"] == agent and data["activity"]["state"] == "idle"
+    assert data["activity"]["prompt"]["text"] == "Run echo hi, then create hello.txt."
+    assert data["activity"]["answer"]["text"]
+    assert data["activity"]["recent"], data["activity"]
