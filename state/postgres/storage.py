@@ -394,6 +394,28 @@ class PgStorage(Storage):
         except StoreUnavailableError:
             self._defer({"op": "put", "key": key, "doc": doc, "ts": ts})
 
+    def _volatile_lock(self, key: str, timeout: float) -> Any:
+        """A volatile document of a session is written by that session's hooks, on this
+        machine: this machine's lock on it is enough (see :meth:`update_volatile`)."""
+        return self.local._volatile_lock(key, timeout)
+
+    def _read_volatile(self, key: str) -> dict[str, Any]:
+        """This machine's last copy (what its hooks wrote last, any age), else the server's
+        when it answers; {} when neither is there."""
+        import json
+
+        raw = self.cache.get(key, None)
+        if raw is MISS:
+            try:
+                raw = self._read_bytes(key)
+            except StoreUnavailableError:
+                raw = None
+        try:
+            doc = json.loads(raw) if raw else {}
+        except (ValueError, UnicodeDecodeError):
+            return {}
+        return doc if isinstance(doc, dict) else {}
+
     def _write_document(self, key: str, data: bytes) -> None:
         """Store raw document bytes as they are (copying a store); they must be a JSON object."""
         doc = decode_document(key, data)
