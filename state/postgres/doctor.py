@@ -26,8 +26,7 @@ def doctor_report(url: str | None = None, *, root: str | None = None) -> list[Ch
     """Checks for the store of state root ``root`` (default: the state root); ``url``
     overrides the configured one. An empty list: the file store is in use."""
     from state.errors import StateError
-    from state.postgres.connect import describe
-    from state.postgres.settings import has_password, redact, store_settings
+    from state.postgres.settings import describe, has_password, scrub, store_settings
     from state.store import _local_config, store_url
 
     if root is None:
@@ -42,7 +41,7 @@ def doctor_report(url: str | None = None, *, root: str | None = None) -> list[Ch
     try:
         settings = store_settings(config)
     except StateError as exc:
-        return [(False, f"store settings: {redact(str(exc))}",
+        return [(False, f"store settings: {scrub(str(exc), url)}",
                  "fix the store section of config.json (shared_state set-config store...)")]
     where = describe(url)
     if has_password(url):
@@ -57,13 +56,14 @@ def doctor_report(url: str | None = None, *, root: str | None = None) -> list[Ch
 def _server_checks(url: str, where: str, settings: dict[str, Any]) -> list[Check]:
     from state.postgres.connect import StoreUnavailableError, connect
     from state.postgres.schema import CURRENT, schema_version
-    from state.postgres.settings import redact
+    from state.errors import InvalidValueError
+    from state.postgres.settings import scrub
 
     try:
         conn = connect(url, max(3.0, float(settings["connect_timeout"])),
                        application="orchestra-doctor")
-    except StoreUnavailableError as exc:
-        return [(False, redact(str(exc)),
+    except (StoreUnavailableError, InvalidValueError) as exc:
+        return [(False, scrub(str(exc), url),
                  "start the server or check the URL, sslmode and credentials "
                  "(PGPASSFILE, PGSERVICE); hooks keep working and journal locally meanwhile")]
     try:
@@ -92,7 +92,7 @@ def _server_checks(url: str, where: str, settings: dict[str, Any]) -> list[Check
         return checks
     except Exception as exc:
         return [(False, f"PostgreSQL at {where} failed a check: "
-                 f"{redact(' '.join(str(exc).split()))[:200]}", "see the server's log")]
+                 f"{scrub(' '.join(str(exc).split()), url)[:200]}", "see the server's log")]
     finally:
         conn.close()
 

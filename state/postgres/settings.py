@@ -28,7 +28,8 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-__all__ = ["DEFAULTS", "has_password", "is_postgres_url", "redact", "store_settings"]
+__all__ = ["DEFAULTS", "describe", "has_password", "is_postgres_url", "redact", "redact_url",
+           "scrub", "secrets_of", "store_settings"]
 
 DEFAULTS: dict[str, Any] = {
     "url": None,
@@ -38,29 +39,101 @@ DEFAULTS: dict[str, Any] = {
     "retry_seconds": 5.0,
 }
 _SCHEMA = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
-_KV_PASSWORD = re.compile(r"(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)", re.IGNORECASE)
+_KV_PASSWORD = re.compile(r"(\b[a-z]*password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)", re.IGNORECASE)
 
 
 def is_postgres_url(value: object) -> bool:
     return isinstance(value, str) and value.startswith(("postgresql://", "postgres://"))
 
 
+def _parts(url: str) -> tuple[str, str, str | None, str, str]:
+    """``(scheme://, user, password or None, hosts and path, query)`` the way libpq reads
+    a URI: the credentials end at the first ``@`` before any ``/`` (a raw ``?``, ``#`` or
+    space in a password is accepted), the query starts at the first ``?`` after them."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return "", "", None, url, ""
+    end = len(rest)
+    for stop in ("@", "/"):
+        found = rest.find(stop)
+        if found >= 0:
+            end = min(end, found)
+    user, password = "", None
+    if end < len(rest) and rest[end] == "@":
+        credentials, rest = rest[:end], rest[end + 1:]
+        user, colon, secret = credentials.partition(":")
+        password = secret if colon else None
+    where, _, query = rest.partition("?")
+    return scheme + "://", user, password, where, query
+
+
+def _query_secrets(query: str) -> list[tuple[str, str]]:
+    """``(name, raw value)`` of every query parameter that holds a password
+    (``password``, ``sslpassword``...)."""
+    found = []
+    for item in query.split("&"):
+        name, eq, value = item.partition("=")
+        if eq and "password" in name.strip().lower():
+            found.append((name, value))
+    return found
+
+
 def has_password(url: str) -> bool:
     """True if ``url`` carries a password (in the authority or as a parameter)."""
-    from urllib.parse import parse_qs, urlsplit
+    _, _, password, _, query = _parts(url)
+    return password is not None or bool(_query_secrets(query))
 
-    try:
-        parts = urlsplit(url)
-        return bool(parts.password) or "password" in {k.lower() for k in parse_qs(parts.query)}
-    except ValueError:
-        return bool(_KV_PASSWORD.search(url))
+
+def secrets_of(url: str) -> list[str]:
+    """Every password ``url`` carries, as written and percent-decoded, longest first."""
+    from urllib.parse import unquote
+
+    _, _, password, _, query = _parts(url)
+    raw = ([password] if password else []) + [value for _, value in _query_secrets(query)]
+    found = {form for value in raw for form in (value, unquote(value), value.strip())
+             if form.strip()}
+    return sorted(found, key=len, reverse=True)
+
+
+def redact_url(url: str) -> str:
+    """``url`` with its passwords replaced by ``***`` (user, hosts, database and the
+    other parameters kept)."""
+    scheme, user, password, where, query = _parts(url)
+    if not scheme:
+        return scrub(url, url)
+    credentials = (user + (":***" if password is not None else "") + "@"
+                   if user or password is not None else "")
+    if query:
+        query = "?" + "&".join(
+            item.partition("=")[0] + "=***"
+            if "=" in item and "password" in item.partition("=")[0].strip().lower() else item
+            for item in query.split("&"))
+    return scheme + credentials + where + query
+
+
+def describe(url: str) -> str:
+    """The URL without password and parameters, for messages: ``postgresql://u@host/db``."""
+    scheme, user, _, where, _ = _parts(url)
+    if not scheme:
+        return redact(url)  # a folder (``migrate --from``), or no URL at all
+    return scheme + (user + "@" if user else "") + where
 
 
 def redact(text: str) -> str:
-    """``text`` with every password in a URL or ``password=`` parameter replaced by ``***``."""
-    text = re.sub(r"(postgres(?:ql)?://[^:/@\s]*:)[^@\s]*@", r"\1***@", text)
-    text = re.sub(r"([?&]password=)[^&\s]*", r"\1***", text, flags=re.IGNORECASE)
+    """``text`` with every password in a URL or ``password=`` parameter replaced by ``***``
+    (for text whose URL is unknown; :func:`scrub` also removes a known URL's passwords)."""
+    text = re.sub(r"(postgres(?:ql)?://[^:/@\s]*:)[^@/\n]*@", r"\1***@", text)
+    text = re.sub(r"([?&][a-z]*password=)[^&\s]*", r"\1***", text, flags=re.IGNORECASE)
     return _KV_PASSWORD.sub(r"\1***", text)
+
+
+def scrub(text: str, url: str | None) -> str:
+    """``text`` (an error message, libpq's included) safe to print: :func:`redact`, and
+    every password that ``url`` carries removed wherever it appears, however quoted."""
+    if url:
+        for secret in secrets_of(url):
+            text = text.replace(secret, "***")
+    return redact(text)
 
 
 def store_settings(config: dict[str, Any]) -> dict[str, Any]:

@@ -89,7 +89,7 @@ class PgStorage(Storage):
         self._told_queued = False
 
     def __repr__(self) -> str:
-        from state.postgres.connect import describe
+        from state.postgres.settings import describe
 
         return f"PgStorage({describe(self.url)!r}, schema={self.schema!r})"
 
@@ -184,10 +184,10 @@ class PgStorage(Storage):
         self._flush(conn)
 
     def _went_away(self, reason: str) -> None:
-        from state.postgres.settings import redact
+        from state.postgres.settings import scrub
 
-        self._state, self._offline_reason = "offline", redact(reason)
-        record_outcome(self._pg, False, reason)
+        self._state, self._offline_reason = "offline", scrub(reason, self.url)
+        record_outcome(self._pg, False, self._offline_reason)
 
     def close(self) -> None:
         with self._pool_lock:
