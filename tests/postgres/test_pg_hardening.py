@@ -9,14 +9,27 @@ from __future__ import annotations
 
 import io
 import json
+import subprocess
+import sys
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from tests.handlers._support import payload
+from tests.postgres._fake_server import fake_server
+from tests.postgres.conftest import REPO, Machine
+
 #: Queries with a NUL escape in a name or a string literal, and one without for contrast.
 NUL_QUERIES = ['$["\\u0000"]', '$.notes["a\\u0000"]', '$.notes[?@ == "\\u0000"]',
                "$.notes[?@.a == 'x\\u0000']", '$..["\\u0000"]', "$['notes']['a']"]
+
+
+def _cli(env: dict[str, str], *argv: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "orchestra", *argv, "--compact"],
+                          capture_output=True, text=True, env=env, cwd=REPO, timeout=120,
+                          check=False)
 
 
 def test_a_nul_escape_in_a_query_gets_the_file_backends_answer(
@@ -44,3 +57,30 @@ def test_a_nul_escape_in_a_query_gets_the_file_backends_answer(
             answers[backend].append((code, out.getvalue(), err.getvalue()))
     assert answers["postgres"] == answers["file"]
     assert [json.loads(out) for _, out, _ in answers["file"]] == [[], [], [], [], [], ["x"]]
+
+
+@pytest.mark.parametrize("server", ["stopped", "starting"])
+def test_a_message_to_a_new_project_is_queued_while_the_server_is_away_or_starting(
+        make_machine: Callable[..., Machine], server: str) -> None:
+    """#6: ``send --project P --new-project`` exited 1 while the server was away or
+    starting up, although a message sent then is queued (``--all`` was). Now it is
+    queued, and a session of P that starts once the server is back gets it."""
+    a = make_machine("a", sync_seconds=0, retry_seconds=0)
+    a.cli("state.session_manager", "list")  # the schema exists
+    with fake_server("starting") as port:
+        url = (f"postgresql://orchestra@127.0.0.1:{port}/postgres" if server == "starting"
+               else "postgresql://orchestra@127.0.0.1:1/postgres")
+        away = {**a.env, "ORCHESTRA_STORE_URL": url}
+        done = _cli(away, "send", "--project", "Fresh.Ideas", "--new-project", "kick-off")
+        assert done.returncode == 0, done.stderr
+        sent = json.loads(done.stdout)
+        assert sent["to"] == {"project": "fresh.ideas"}
+        assert "queued" in done.stderr
+        refused = _cli(away, "send", "--project", "elsewhere", "unchecked")
+        assert refused.returncode == 1 and "--new-project" in refused.stderr
+        assert len(refused.stderr.strip().splitlines()) == 1
+    assert len(a.outbox()) == 1  # the message, and nothing of the refused one
+    start = a.dispatch(payload("SessionStart.startup", "fresh-1", cwd="/work/Fresh.Ideas"))
+    assert start.code == 0, start.stderr
+    assert "kick-off" in start.context and sent["id"] not in a.outbox()
+    assert a.outbox() == []
