@@ -14,10 +14,10 @@ the caller evaluates the query client-side. The subset:
   ``<``, ``<=``, ``>``, ``>=`` with a string or number.
 
 Outside it: a name or string literal holding a NUL character (PostgreSQL's text
-cannot hold one, and refuses ``\u0000`` in a path), ``!``, ``!=``, functions, slices, several selectors in one bracket,
-``..*`` and ``..[...]`` (whose orders differ), comparisons between two queries
-(jsonb compares no objects or arrays), literal against literal, and numbers
-written with an exponent.
+cannot hold one, and refuses ``\u0000`` in a path), ``!``, ``!=``, functions,
+slices, several selectors in one bracket, ``..*`` and ``..[...]`` (whose orders
+differ), comparisons between two queries (jsonb compares no objects or arrays),
+literal against literal, and numbers written with an exponent.
 
 Why the translation is exact:
 

@@ -54,9 +54,9 @@ def doctor_report(url: str | None = None, *, root: str | None = None) -> list[Ch
 
 
 def _server_checks(url: str, where: str, settings: dict[str, Any]) -> list[Check]:
+    from state.errors import InvalidValueError
     from state.postgres.connect import StoreUnavailableError, connect
     from state.postgres.schema import CURRENT, schema_version
-    from state.errors import InvalidValueError
     from state.postgres.settings import scrub
 
     try:

@@ -14,7 +14,17 @@ the server it uses. Keys (all optional):
 * ``connect_timeout`` — seconds a connection attempt may take, importing psycopg
   included (default 1.0);
 * ``retry_seconds``   — after a failed attempt, hooks do not try again for this
-  long (default 5): a stopped server costs one attempt, not one per event.
+  long (default 5): a stopped server costs one attempt, not one per event;
+* ``hook_server_seconds`` — how long one hook may wait on the server in all:
+  connecting, reading and shipping the outbox (default 1.5). What it could not do
+  in that time waits locally; nothing a hook writes depends on it;
+* ``hook_flush_ops``  — how many waiting operations one hook ships at most, oldest
+  first (default 500): after a long outage the outbox drains over several hooks
+  instead of stalling the first one;
+* ``outbox_cap``      — operations the outbox may hold before Orchestra warns that
+  the server has been away for long (default 20000). Nothing is ever dropped: a
+  waiting heartbeat is replaced by the next one of the same session (only the
+  newest counts), and messages, claims, session documents and events all wait.
 """
 
 from __future__ import annotations
@@ -37,6 +47,9 @@ DEFAULTS: dict[str, Any] = {
     "sync_seconds": 10.0,
     "connect_timeout": 1.0,
     "retry_seconds": 5.0,
+    "hook_server_seconds": 1.5,
+    "hook_flush_ops": 500,
+    "outbox_cap": 20000,
 }
 _SCHEMA = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 _KV_PASSWORD = re.compile(r"(\b[a-z]*password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)", re.IGNORECASE)
@@ -160,11 +173,15 @@ def store_settings(config: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(merged["schema"], str) or not _SCHEMA.match(merged["schema"]):
         raise InvalidValueError(f"store schema {str(merged['schema'])[:70]!r} is not a plain "
                                 "lower-case SQL name")
-    for name in ("sync_seconds", "connect_timeout", "retry_seconds"):
+    for name in ("sync_seconds", "connect_timeout", "retry_seconds", "hook_server_seconds"):
         value = merged[name]
         if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
             raise InvalidValueError(f"config store.{name} must be a number >= 0")
         merged[name] = float(value)
+    for name in ("hook_flush_ops", "outbox_cap"):
+        value = merged[name]
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise InvalidValueError(f"config store.{name} must be a whole number >= 1")
     if merged["connect_timeout"] <= 0:
         merged["connect_timeout"] = DEFAULTS["connect_timeout"]
     return merged
