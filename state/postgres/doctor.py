@@ -49,7 +49,7 @@ def doctor_report(url: str | None = None, *, root: str | None = None) -> list[Ch
                        "drop it from ORCHESTRA_STORE_URL; use ~/.pgpass (PGPASSFILE) or "
                        "a service file (PGSERVICE)"))
     checks.extend(_server_checks(url, where, settings))
-    checks.extend(_outbox_checks(os.path.join(root, "pg")))
+    checks.extend(_outbox_checks(os.path.join(root, "pg"), int(settings["outbox_cap"])))
     return checks
 
 
@@ -97,7 +97,7 @@ def _server_checks(url: str, where: str, settings: dict[str, Any]) -> list[Check
         conn.close()
 
 
-def _outbox_checks(folder: str) -> list[Check]:
+def _outbox_checks(folder: str, cap: int) -> list[Check]:
     from state.postgres.local import Outbox
 
     outbox = Outbox(os.path.join(folder, "outbox"))
@@ -105,9 +105,11 @@ def _outbox_checks(folder: str) -> list[Check]:
     waiting = outbox.pending()
     if waiting:
         age = outbox.oldest_age() or 0.0
+        over = (f", over its cap of {cap} (store.outbox_cap): nothing is dropped, waiting "
+                "heartbeats are merged" if len(waiting) > cap else "")
         checks.append((False, f"{len(waiting)} write(s) wait in the local outbox "
-                       f"(oldest {age:.0f}s)", "they are shipped by the next command or hook "
-                       "that reaches the server: run `orchestra who` once it is up"))
+                       f"(oldest {age:.0f}s){over}", "they are shipped by the next command "
+                       "or hook that reaches the server: run `orchestra who` once it is up"))
     else:
         checks.append((True, "local outbox empty: everything is on the server", ""))
     failed = os.path.join(folder, "outbox", "failed")
