@@ -432,7 +432,7 @@ class PgStorage(Storage):
         has not applied yet is read as it is; hooks use a young enough copy without
         connecting; everyone uses any copy while the server is away. A hook that can learn
         nothing (no copy, no server in time) reads "absent": it fails open."""
-        if self.cache.pending(key) is not None:
+        if self._pending(key):
             cached = self.cache.get(key, None)
             if cached is not MISS:
                 return cached
@@ -450,9 +450,20 @@ class PgStorage(Storage):
             if self.hook:
                 return None
             raise
-        if self.cache.pending(key) is None:  # else a local change landed meanwhile: keep it
+        if not self._pending(key):  # else a local change landed meanwhile: keep it
             self.cache.put(key, data)
         return data
+
+    def _pending(self, key: str) -> bool:
+        """Does the outbox hold a change of ``key`` the server has not applied? A mark
+        whose operation is gone (applied, or the outbox emptied by hand) is dropped."""
+        name = self.cache.pending(key)
+        if name is None:
+            return False
+        if os.path.exists(os.path.join(self.outbox.folder, name)):
+            return True
+        self.cache.applied(key, name)
+        return False
 
     def _read_bytes(self, key: str) -> bytes | None:
         if key == _CONFIG:
