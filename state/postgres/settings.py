@@ -11,8 +11,8 @@ the server it uses. Keys (all optional):
   (default ``orchestra``; ``$ORCHESTRA_STORE_SCHEMA`` wins);
 * ``sync_seconds``    — how old the local read cache may be before a hook
   connects to look for news (default 10; 0: every hook that reads connects);
-* ``connect_timeout`` — seconds a connection attempt may take, importing psycopg
-  included (default 1.0);
+* ``connect_timeout`` — seconds a hook's connection attempt may take, importing
+  psycopg included (default 1.0; a CLI waits at least 5 s);
 * ``retry_seconds``   — after a failed attempt, hooks do not try again for this
   long (default 5): a stopped server costs one attempt, not one per event;
 * ``hook_server_seconds`` — how long one hook may wait on the server in all:

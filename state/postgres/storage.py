@@ -67,6 +67,9 @@ _CONFIG = config_key()
 #: Documents changed only with the server's lock: a message inbox's cursor advanced from a
 #: cached copy could deliver a message twice.
 ONLINE_ONLY = frozenset({"inbox.json"})
+#: Seconds a CLI's connection attempt may take at least (``store.connect_timeout`` is
+#: for hooks): on a busy machine importing psycopg and connecting can take more than 1 s.
+CLI_CONNECT_TIMEOUT = 5.0
 #: Operations shipped in one server transaction.
 BATCH = 100
 #: A hook over the outbox cap says so in its log at most this often (seconds).
@@ -170,6 +173,8 @@ class PgStorage(Storage):
         if self._state == "offline":
             raise StoreUnavailableError(self._offline_reason)
         full = float(self.settings["connect_timeout"])
+        if not self.hook:  # a command has no hook's budget: a busy server gets more time
+            full = max(full, CLI_CONNECT_TIMEOUT)
         timeout = full
         if self.hook:
             if breaker_open(self._pg, float(self.settings["retry_seconds"])):
