@@ -168,11 +168,16 @@ class Outbox:
 
     def count(self) -> int:
         """How many operations wait (one listing of the folder, nothing read)."""
+        return self.summary()[0]
+
+    def summary(self) -> tuple[int, str | None]:
+        """(how many operations wait, the oldest one's name): one listing, no sort."""
         try:
-            return sum(1 for n in os.listdir(self.folder)
-                       if n.endswith(".json") and not n.startswith("."))
+            names = [n for n in os.listdir(self.folder)
+                     if n.endswith(".json") and not n.startswith(".")]
         except FileNotFoundError:
-            return 0
+            return 0, None
+        return len(names), min(names) if names else None
 
     def drop(self, name: str) -> None:
         """Forget a waiting operation (a heartbeat that a newer one replaces)."""

@@ -262,13 +262,12 @@ class PgStorage(Storage):
         answering mid-way is left behind (what it did not commit ships later)."""
         if not self.hook:
             return
-        names = self.outbox.pending()
-        self._check_cap(len(names))
-        if not names or self._state == "offline" or not self._ship_quota:
+        waiting, oldest = self.outbox.summary()
+        self._check_cap(waiting)
+        if not waiting or self._state == "offline" or not self._ship_quota:
             return
-        if self._state == "new" and not end_of_turn:
-            age = _age(names[0])
-            if age < float(self.settings["sync_seconds"]):
+        if self._state == "new" and not end_of_turn and oldest is not None:
+            if _age(oldest) < float(self.settings["sync_seconds"]):
                 return
         left = self.server_time_left()
         if deadline is not None:
@@ -437,7 +436,7 @@ class PgStorage(Storage):
         has not applied yet is read as it is; hooks use a young enough copy without
         connecting; everyone uses any copy while the server is away. A hook that can learn
         nothing (no copy, no server in time) reads "absent": it fails open."""
-        if self._pending(key):
+        if self.hook and self._pending(key):
             cached = self.cache.get(key, None)
             if cached is not MISS:
                 return cached
@@ -446,7 +445,11 @@ class PgStorage(Storage):
             if cached is not MISS:
                 return cached
         try:
-            with self._conn() as conn:
+            with self._conn() as conn:  # the first connection ships the outbox
+                if self._pending(key):  # a change the flush has not shipped (yet)
+                    cached = self.cache.get(key, None)
+                    if cached is not MISS:
+                        return cached
                 data = fetch(conn)
         except StoreUnavailableError:
             cached = self.cache.get(key, None)
