@@ -266,9 +266,9 @@ class PgStorage(Storage):
         self._check_cap(waiting)
         if not waiting or self._state == "offline" or not self._ship_quota:
             return
-        if self._state == "new" and not end_of_turn and oldest is not None:
-            if _age(oldest) < float(self.settings["sync_seconds"]):
-                return
+        recent = oldest is not None and _age(oldest) < float(self.settings["sync_seconds"])
+        if self._state == "new" and not end_of_turn and recent:
+            return  # nothing needed the server: what waits is young enough to wait more
         left = self.server_time_left()
         if deadline is not None:
             left = min(left, deadline - time.monotonic())

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -150,6 +151,36 @@ def test_a_session_started_while_the_server_is_unreachable_is_created(
     sent = b.cli("state.session_manager", "send", "--to", "s1", "--from", "s1", "welcome back")
     delivered = a.dispatch(payload("UserPromptSubmit", "s1"))
     assert delivered.code == 0 and sent["text"] in delivered.context
+
+
+def test_parallel_sessions_on_a_server_never_reached_in_time_are_all_created(
+        make_machine: Callable[..., Machine]) -> None:
+    """#2: 4 parallel hook streams on a small machine made the 1 s ``connect_timeout``
+    (importing psycopg included) expire; 2 of 4 sessions were never created and every
+    ``send --project`` failed. Here no hook can ever connect in time (the timeout is
+    shorter than importing psycopg): every session, every event still arrives."""
+    a = make_machine("a", sync_seconds=0, connect_timeout=0.001, retry_seconds=0)
+    a.cli("state.session_manager", "list")  # the schema exists (a CLI waits longer)
+    turn = ("SessionStart.startup", "UserPromptSubmit", "PostToolUse.Bash",
+            "PostToolUse.Bash", "Stop")
+
+    def stream(sid: str) -> list[int]:
+        return [a.dispatch(payload(name, sid, tool_use_id=f"{sid}-{i}")).code
+                for i, name in enumerate(turn)]
+
+    sids = [f"p{n}" for n in range(4)]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        codes = list(pool.map(stream, sids))
+    assert codes == [[0] * len(turn)] * 4
+    assert _handler_errors(a) == []
+    listed = a.cli("state.session_manager", "list", "--project", "project")
+    assert sorted(s["session_id"] for s in listed) == sids
+    for sid in sids:
+        events = a.cli("state.state_manager", "events", sid)
+        assert [(e["event"], e.get("tool_use_id")) for e in events] == [
+            (name.split(".")[0], f"{sid}-{i}") for i, name in enumerate(turn)]
+    sent = a.cli("state.session_manager", "send", "--project", "project", "standup")
+    assert sent["to"] == {"project": "project"}
 
 
 def test_a_hook_with_a_fresh_cache_writes_without_importing_psycopg(
