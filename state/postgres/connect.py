@@ -15,18 +15,26 @@ import os
 import threading
 import time
 
-from state.errors import InvalidValueError, UnavailableError
+from state.errors import EXIT_USAGE, UnavailableError
 from state.postgres.settings import describe, redact, scrub
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-__all__ = ["StoreUnavailableError", "breaker_open", "connect", "describe", "record_outcome"]
+__all__ = ["BadStoreUrlError", "StoreUnavailableError", "breaker_open", "connect", "describe",
+           "record_outcome"]
 
 
 class StoreUnavailableError(UnavailableError):
     """The server cannot be reached (or stopped answering); the message says why."""
+
+
+class BadStoreUrlError(StoreUnavailableError):
+    """libpq refuses the store URL itself. The server cannot be reached until it is fixed,
+    so writes wait as for a server that is away; a command exits 2 (invalid input)."""
+
+    exit_code = EXIT_USAGE
 
 
 def connect(url: str, timeout: float, *, application: str = "orchestra") -> Any:
@@ -69,8 +77,8 @@ def connect(url: str, timeout: float, *, application: str = "orchestra") -> Any:
         # ..."): it is printed only scrubbed.
         reason = scrub(" ".join(str(outcome).split()), url)[:300]
         if _is_bad_url(outcome):
-            raise InvalidValueError(f"the store URL {describe(url)} is not valid: {reason}"
-                                    ) from None
+            raise BadStoreUrlError(f"the store URL {describe(url)} is not valid: {reason}"
+                                   ) from None
         raise StoreUnavailableError(f"cannot reach PostgreSQL at {describe(url)}: "
                                     f"{reason}") from None
     return outcome

@@ -76,6 +76,9 @@ def test_an_unreachable_server_never_shows_the_password(tmp_path: Path, password
     hook = _run([sys.executable, "-m", "hooks.dispatch"], env,
                 stdin=json.dumps(payload("SessionStart.startup", "s1")))
     assert hook.returncode == 0 and not _leaks(hook.stdout + hook.stderr)
+    log = tmp_path / "logs" / "dispatch.log"
+    assert " ERROR " not in (log.read_text() if log.exists() else "")  # queued, not failed
+    assert any((tmp_path / "pg" / "outbox").glob("*.json"))
     assert _files_holding(tmp_path) == []  # the breaker, the logs, the outbox
 
 
