@@ -107,8 +107,11 @@ class Cache:
             self.files._ensure_parent(key)
             path = self.files._file(key) + PENDING
             tmp = f"{path}.{os.getpid()}.{os.urandom(3).hex()}.tmp"
-            with open(tmp, "w", encoding="ascii") as fh:
-                fh.write(name)
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _BINARY, 0o600)
+            try:
+                os.write(fd, name.encode("ascii"))
+            finally:
+                os.close(fd)
             os.replace(tmp, path)
 
     def applied(self, key: str, name: str) -> None:
