@@ -19,6 +19,7 @@ BUILTIN_HANDLERS: tuple[str, ...] = (
     "handlers.messages",
     "handlers.presence",
     "handlers.claims",
+    "handlers.coordination",
     "handlers.capacity",
     "handlers.orchestration",
 )

@@ -638,8 +638,10 @@ def _sweep_doc(store: Storage, project: str, doc: dict[str, Any], at: float,
 
 
 def last_activity(store: Storage, project: str, session: str) -> dict[str, Any]:
-    """What a session was last seen doing, and the files it changed: its heartbeat,
-    the last described tool call and prompt in its event log, its file claims."""
+    """What a session was last seen doing, and the files it changed: its heartbeat and the
+    activity its hooks recorded there (:mod:`state.activity`: last prompt, answer, tool
+    call, files written), else the last described tool call and prompt of its event log;
+    and the files it claimed in the project."""
     from state.sessions import last_heartbeat
 
     out: dict[str, Any] = {}
@@ -650,6 +652,7 @@ def last_activity(store: Storage, project: str, session: str) -> dict[str, Any]:
         out["last_event"] = beat.get("event")
     if beat.get("tool"):
         out["last_tool"] = beat.get("tool")
+    written = _recorded_activity(beat.get("activity"), out)
     for record in reversed(_log_tail(store, session_key(session, "events.jsonl"))):
         summary: dict[str, Any] = record["summary"] if isinstance(record.get("summary"),
                                                                    dict) else {}
@@ -662,7 +665,7 @@ def last_activity(store: Storage, project: str, session: str) -> dict[str, Any]:
                 if summary["prompt"].strip() else ""
         if "doing" in out and "last_prompt" in out:
             break
-    files: list[str] = []
+    files: list[str] = list(written)
     for record in _log_tail(store, project_key(project, "claims.jsonl")):
         path = record.get("file") or record.get("path")
         if record.get("session") == session and isinstance(path, str) and path not in files:
@@ -670,6 +673,28 @@ def last_activity(store: Storage, project: str, session: str) -> dict[str, Any]:
     if files:
         out["files"] = files[-20:]
     return out
+
+
+def _recorded_activity(record: Any, out: dict[str, Any]) -> list[str]:
+    """Fill ``out`` from the activity the hooks recorded in the heartbeat (issue 21); the
+    files the session wrote, newest last."""
+    if not isinstance(record, dict):
+        return []
+    from state.activity import describe
+
+    activity = describe(record, "ended")
+    calls = [activity.get("last_tool") or {}, *(activity.get("recent") or [])]
+    described = next((c for c in calls if c.get("tool") and c.get("description")), None)
+    if described is not None:  # the last call that says what it was for
+        out["doing"] = f"{described['tool']}: {described['description']}"
+    elif calls[0].get("tool"):
+        out["doing"] = str(calls[0]["tool"])
+    for key, field in (("last_prompt", "prompt"), ("last_answer", "answer")):
+        text = (activity.get(field) or {}).get("text")
+        if isinstance(text, str) and text:
+            out[key] = text[:200]
+    files = (activity.get("files") or {}).get("paths") or []
+    return [f for f in reversed(files) if isinstance(f, str)][-20:]
 
 
 def _log_tail(store: Storage, key: str, limit: int = 256 * 1024) -> list[dict[str, Any]]:

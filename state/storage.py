@@ -540,6 +540,33 @@ class Storage:
         """
         self._write_volatile(key, encode_record(doc))
 
+    def update_volatile(self, key: str, change: Callable[[dict[str, Any]], None], *,
+                        timeout: float = 1.0) -> dict[str, Any]:
+        """Change a volatile document in place: read it, ``change(doc)``, write it back,
+        under the document's lock so that parallel writers do not lose each other's
+        changes. Unlike :meth:`transaction`: no version is bumped, nothing is fsynced (what
+        :meth:`put_volatile` writes is meant to be rewritten soon) and an unreadable
+        document counts as empty. Raises :class:`~state.errors.LockTimeoutError` after
+        ``timeout`` seconds. Returns the document written."""
+        with self._volatile_lock(key, timeout):
+            doc = self._read_volatile(key)
+            change(doc)
+            self.put_volatile(key, doc)
+        return doc
+
+    def _volatile_lock(self, key: str, timeout: float) -> AbstractContextManager[object]:
+        return self._lock(key, timeout)
+
+    def _read_volatile(self, key: str) -> dict[str, Any]:
+        """The volatile document at ``key`` for :meth:`update_volatile` ({} if absent or
+        unreadable: it is rewritten whole)."""
+        raw = self._read_bytes(key)
+        try:
+            doc = json.loads(raw) if raw else {}
+        except (ValueError, UnicodeDecodeError):
+            return {}
+        return doc if isinstance(doc, dict) else {}
+
     # -- listing -------------------------------------------------------------------
 
     @contextmanager
@@ -599,6 +626,11 @@ class Storage:
 
     def close(self) -> None:
         """Release connections (a networked store); nothing to do for files or memory."""
+
+    def settle(self, deadline: float | None = None, *, end_of_turn: bool = False) -> None:
+        """A short-lived process (a hook) is done writing: a store that queues writes may
+        ship some now, never past ``deadline`` (``time.monotonic()``). ``end_of_turn``: the
+        session may now stay idle for long. Nothing to do for files or memory."""
 
     # -- primitives for backends ---------------------------------------------------
 

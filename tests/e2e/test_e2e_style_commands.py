@@ -1,8 +1,8 @@
 """The styles' slash commands in the real Claude Code CLI (issue 24, section 7).
 
 Claude Code 2.1.332 runs some slash commands itself, before the model sees them: in
-``claude -p`` the styles' old ``/config``, ``/help``, ``/agents`` and ``/tasks`` never
-reached the model (its answer: a usage text, "isn't available in this environment"...).
+``claude -p`` the styles' old ``/config``, ``/help``, ``/agents``, ``/tasks`` and ``/cost``
+never reached the model (its answer: a usage text, "isn't available in this environment"...).
 The styles now use names that reach it; this test shows both, with the Orchestra
 Dashboard and Config styles selected (``outputStyle``). (Interactively, Claude Code also
 answers "Unknown command" to any slash command it does not know and completes ``/team``
@@ -27,10 +27,10 @@ from .fake_api import FakeAnthropic, Script, last_user_text
 pytestmark = pytest.mark.e2e
 
 SEEN = "MODEL-SAW-THE-COMMAND"
-OLD = ["/config", "/help", "/agents", "/tasks"]
+OLD = ["/config", "/help", "/agents", "/tasks", "/cost"]
 RENAMED = [("Orchestra Config", "/show"), ("Orchestra Config", "/subagents"),
            ("Orchestra Dashboard", "/commands"), ("Orchestra Dashboard", "/board"),
-           ("Orchestra Dashboard", "/members")]
+           ("Orchestra Dashboard", "/members"), ("Orchestra Dashboard", "/spend")]
 
 
 @pytest.fixture(scope="module")

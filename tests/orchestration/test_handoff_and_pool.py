@@ -36,7 +36,8 @@ def team(home: Path, dispatch: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _work(dispatch: Callable[..., Any], session: str) -> None:
-    """The session runs a described Bash call and writes a file."""
+    """The session is asked something, runs a described Bash call and writes a file."""
+    dispatch(event("UserPromptSubmit", session, prompt="Fix the rounding in cart totals\nnow"))
     dispatch(event("PreToolUse.Bash", session, tool_use_id=f"toolu_{session}_b",
                    tool_input={"command": "pytest -q", "description": "Run the cart tests"}))
     dispatch(event("PostToolUse.Bash", session, tool_use_id=f"toolu_{session}_b",
@@ -61,6 +62,7 @@ def test_a_session_ending_mid_task_returns_it_with_its_history(home: Path, team:
     assert (flag["from"], flag["status"], flag["progress"]) == ("w1", "in_progress", 30)
     assert flag["reason"] == "ended (other)"
     assert flag["doing"] == "Bash: Run the cart tests" and flag["files"] == ["cart.py"]
+    assert flag["last_prompt"] == "Fix the rounding in cart totals"  # issue 21's activity
     assert flag["last_seen"]
     assert [h["action"] for h in task["history"]] == ["added", "taken", "progress", "returned"]
     # the orchestrator sees it back in the pool; the next worker takes it first

@@ -99,7 +99,7 @@ def test_dashboard_has_the_navigation_commands() -> None:
 #: Slash commands Claude Code 2.1.332 takes for itself before the model sees them (found in
 #: the real CLI; tests/e2e/test_e2e_style_commands.py shows it): built-ins in `claude -p`,
 #: and /team, which the interactive prompt completes to its built-in /team-onboarding.
-INTERCEPTED = ("/config", "/help", "/agents", "/tasks", "/settings", "/team")
+INTERCEPTED = ("/config", "/help", "/agents", "/tasks", "/settings", "/cost", "/team")
 
 
 def interface_commands(stem: str) -> list[str]:
