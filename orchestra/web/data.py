@@ -68,9 +68,11 @@ class StateReader:
             counts[r["status"]] = counts.get(r["status"], 0) + 1
         chosen = [r for r in rows if (not project or r["project"] == project)
                   and (not status or r["status"] == status)]
-        chosen.sort(key=lambda r: (STATUS_ORDER.get(r["status"], 9),
-                                   r["idle_seconds"] if r["idle_seconds"] is not None
-                                   else float("inf"), r["session_id"]))
+        # By the heartbeat's time, not the rounded age: two calls a moment apart round two
+        # close heartbeats differently, and pages would then repeat or skip a session.
+        chosen.sort(key=lambda r: r["session_id"])
+        chosen.sort(key=lambda r: r["last_heartbeat"] or "", reverse=True)
+        chosen.sort(key=lambda r: STATUS_ORDER.get(r["status"], 9))
         size = _per_page(per_page)
         pages = max(1, -(-len(chosen) // size))
         page = max(1, min(int(page), pages))
