@@ -142,8 +142,12 @@ def _configured_budget(config: dict[str, Any], event_name: str) -> float:
 
 def dispatch(payload: dict[str, Any], home: str, table: DispatchTable | None = None,
              *, started: float | None = None,
-             config: dict[str, Any] | None = None) -> DispatchResult:
-    """Run every handler for ``payload`` and merge their replies."""
+             config: dict[str, Any] | None = None, now: float | None = None) -> DispatchResult:
+    """Run every handler for ``payload`` and merge their replies.
+
+    ``now`` is the event's time for the handlers (default: the clock); a late dispatch
+    of an event that happened earlier (:mod:`hooks.first_run`) gives when it happened.
+    """
     from hooks.context import HandlerContext
     from hooks.events import SPEC_NAMES, Event
     from hooks.runner import Runner
@@ -157,7 +161,7 @@ def dispatch(payload: dict[str, Any], home: str, table: DispatchTable | None = N
     if config is None:
         config = read_config(home)
     budget, handler_timeout = _budget(event.name, config)
-    ctx = HandlerContext(event, home, stored_config=config)
+    ctx = HandlerContext(event, home, now=now, stored_config=config)
     runner = Runner(event, ctx.log, deadline=started + budget, handler_timeout=handler_timeout,
                     trace=bool(os.environ.get("ORCHESTRA_TRACE")),
                     reserve=min(budget * BUILTIN_RESERVE, 1.0))

@@ -213,7 +213,10 @@ def _coordination(args: argparse.Namespace, out: Output, store: Any) -> None:
                 out.stream.write(line + "\n")
                 out.stream.flush()
 
-            messages.follow(store, sid, write, interval=args.interval)
+            from state.lifeline import session_lifeline
+
+            messages.follow(store, sid, write, interval=args.interval,
+                            alive=session_lifeline())
         elif args.mark_read:
             out.json(messages.take_undelivered(store, sid))
         else:
