@@ -34,6 +34,7 @@ replies, exit codes and errors are those of :mod:`hooks.dispatch`.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -191,10 +192,8 @@ def _save(path: str, note: dict[str, Any]) -> None:
 
 
 def _remove(path: str) -> None:
-    try:
+    with contextlib.suppress(OSError):
         os.remove(path)
-    except OSError:
-        pass
 
 
 def _tidy(folder: str) -> None:
@@ -217,15 +216,11 @@ def _tidy(folder: str) -> None:
                     or (isinstance(pid, int) and not process_alive(pid))):
                 _remove(path)
         else:  # a claim or temp file left by a killed hook
-            try:
+            with contextlib.suppress(OSError):
                 if now - os.stat(path).st_mtime > 60:
                     _remove(path)
-            except OSError:
-                pass
-    try:
+    with contextlib.suppress(OSError):
         os.rmdir(folder)  # only when empty
-    except OSError:
-        pass
 
 
 class _Claim:
