@@ -170,7 +170,10 @@ def is_ready(layout: Layout, version: str) -> bool:
 
 
 def remember_interpreter(layout: Layout, python: str) -> None:
-    """Cache ``python`` for the launcher (its search may run slow shims; this does not)."""
+    """Cache ``python`` for the launcher (its search may run slow shims; this does not).
+    On Windows with forward slashes, which Git Bash and the Windows APIs both read."""
+    if os.name == "nt":
+        python = python.replace("\\", "/")
     with contextlib.suppress(OSError):
         os.makedirs(layout.data, exist_ok=True)
         _write_if_changed(layout.python, python + "\n")

@@ -324,3 +324,30 @@ def test_notes_of_sessions_whose_claude_is_gone_are_dropped(
     assert not (data / "deferred").exists()
     assert not (tmp_path / "state" / "sessions" / "sess-g").exists()
 
+
+
+def test_with_uv_sessionstart_waits_for_the_build_and_starts_the_session(
+        tmp_path: Path, tools: Path) -> None:
+    """uv builds within SessionStart's timeout: that hook waits and dispatches. A fake uv
+    (no network here) makes an "environment" whose python runs this test's interpreter."""
+    uv = tools / "uv"
+    uv.write_text(f"""#!/bin/sh
+case $1 in
+    venv) for target; do :; done
+          mkdir -p "$target/bin"
+          printf '#!/bin/sh\\nexec "{sys.executable}" "$@"\\n' > "$target/bin/python"
+          chmod +x "$target/bin/python" ;;
+    pip) sleep 1 ;;
+esac
+""")
+    uv.chmod(0o755)
+    for name in ("mkdir", "chmod"):
+        (tools / name).symlink_to(shutil.which(name) or name)
+    data = tmp_path / "data"
+    env = base_env(tmp_path, tools, CLAUDE_PLUGIN_ROOT=str(REPO), CLAUDE_PLUGIN_DATA=str(data),
+                   **NO_INDEX)
+    started = hook(payload("SessionStart.startup", "sess-uv"), env)
+    assert "Orchestra commands for Bash" in context_of(started), started.stderr
+    assert (data / "build-state").read_text().startswith("ready")
+    assert _state(tmp_path, "sess-uv")["status"] == "active"
+    assert not (data / "deferred" / "sess-uv.json").exists()  # nothing left for later
