@@ -42,6 +42,7 @@ import time
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Iterator
     from typing import IO, Any
 
 __all__ = ["DEFERRED", "STALE_AFTER", "main"]
@@ -73,9 +74,9 @@ def main(argv: list[str] | None = None, *, stdin: IO[bytes] | None = None,
         payload = dispatch.parse_event(raw)
     except dispatch.InputError:
         payload = {}
-    sid = payload.get("session_id")
+    sid = payload.get("session_id")  # validated by parse_event: a safe file name
     note_path = os.path.join(folder, f"{sid}.json") if isinstance(sid, str) else ""
-    if not note_path or not os.path.exists(note_path):
+    if not isinstance(sid, str) or not os.path.exists(note_path):
         _tidy(folder)
         return _dispatch(raw, out, err)
     with _Claim(note_path + ".lock"):
@@ -87,7 +88,8 @@ def main(argv: list[str] | None = None, *, stdin: IO[bytes] | None = None,
             _remove(note_path)  # it brings its own context
             return _dispatch(raw, out, err)
         if not note.get("started"):
-            note["context"] = _start(note, err)
+            with _stdout_diverted(out):
+                note["context"] = _start(note, sid, err)
             note["started"] = True
             _save(note_path, note)
         if name == "SessionEnd":
@@ -98,7 +100,8 @@ def main(argv: list[str] | None = None, *, stdin: IO[bytes] | None = None,
         import io
 
         captured = io.StringIO()
-        code = _dispatch(raw, captured, err)
+        with _stdout_diverted(out):
+            code = _dispatch(raw, captured, err)
         reply = _reply(captured.getvalue())
         if reply is not None and reply.get("decision") == "block":
             out.write(captured.getvalue())  # the prompt is refused: the context waits
@@ -113,6 +116,21 @@ def main(argv: list[str] | None = None, *, stdin: IO[bytes] | None = None,
         return code
 
 
+@contextlib.contextmanager
+def _stdout_diverted(out: IO[str]) -> Iterator[None]:
+    """While handlers run outside :func:`hooks.dispatch.main`'s own guard, what they print
+    (``print``, file descriptor 1, child processes) goes to stderr, not into the reply."""
+    from hooks import dispatch
+
+    saved = dispatch._divert_stdout() if out is sys.__stdout__ else None
+    real, sys.stdout = sys.stdout, sys.stderr
+    try:
+        yield
+    finally:
+        sys.stdout = real
+        dispatch._restore_stdout(saved)
+
+
 def _dispatch(raw: bytes, out: IO[str], err: IO[str]) -> int:
     import io
 
@@ -121,18 +139,19 @@ def _dispatch(raw: bytes, out: IO[str], err: IO[str]) -> int:
     return dispatch.main([], stdin=io.BytesIO(raw), stdout=out, stderr=err)
 
 
-def _start(note: dict[str, Any], err: IO[str]) -> str:
+def _start(note: dict[str, Any], session_id: str, err: IO[str]) -> str:
     """Dispatch the session's SessionStart as of when it was first seen; its context."""
     from hooks import dispatch
     from hooks.registry import DispatchTable, load_table
 
     event = note.get("event")
     payload: dict[str, Any] = dict(event) if isinstance(event, dict) else {}
-    payload["session_id"] = note.get("session_id")
+    payload["session_id"] = session_id  # the note's file name, whatever the note says
     payload["hook_event_name"] = "SessionStart"
     payload.setdefault("source", "startup")
     first_seen = note.get("first_seen")
-    when = float(first_seen) if isinstance(first_seen, int | float) else None
+    when = (float(first_seen) if isinstance(first_seen, int | float)
+            and 0 < first_seen <= time.time() else None)  # a hand-edited note: now
     home = dispatch.state_home()
     try:
         dispatch.parse_event(json.dumps(payload).encode())  # the same checks as any event
