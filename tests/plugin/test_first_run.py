@@ -351,3 +351,22 @@ esac
     assert (data / "build-state").read_text().startswith("ready")
     assert _state(tmp_path, "sess-uv")["status"] == "active"
     assert not (data / "deferred" / "sess-uv.json").exists()  # nothing left for later
+
+
+def test_damaged_notes_change_nothing_but_themselves(tmp_path: Path, tools: Path) -> None:
+    data = tmp_path / "data"
+    make_ready(data)
+    notes = data / "deferred"
+    notes.mkdir()
+    (notes / "sess-i.json").write_bytes(b"\xff{not json")
+    (notes / "sess-j.json").write_text(json.dumps(  # says it is another session, from the future
+        {"session_id": "sess-other", "first_seen": 1e12, "event": {"cwd": 7}}))
+    env = base_env(tmp_path, tools, CLAUDE_PLUGIN_ROOT=str(REPO), CLAUDE_PLUGIN_DATA=str(data))
+    hook(payload("PreToolUse.Bash", "sess-i"), env)  # a torn note: dispatched as usual
+    assert _events(tmp_path, "sess-i") == ["PreToolUse"]
+    prompt = hook(payload("UserPromptSubmit", "sess-j"), env)
+    assert "this is session sess-j" in context_of(prompt)
+    assert not (tmp_path / "state" / "sessions" / "sess-other").exists()
+    assert time.time() - 60 < float(str(_state(tmp_path, "sess-j")["created_ts"])) <= time.time()
+    hook(payload("PreToolUse.Bash", "sess-k"), env)  # any later hook tidies up
+    assert not notes.exists()
