@@ -86,9 +86,15 @@ def _cmdline(pid: int) -> list[str]:
     return [a.decode() for a in Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0") if a]
 
 
+def _parent(pid: int) -> int:
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(status.split("\nPPid:\t", 1)[1].split()[0])
+
+
 def _monitors(home: Path) -> list[int]:
-    """Processes running the plugin's monitor for this HOME."""
-    found = []
+    """Processes running the plugin's monitor for this HOME (not the launcher's own
+    subshells, such as the one of ``$(find_python)``, which share its command line)."""
+    found = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -96,10 +102,10 @@ def _monitors(home: Path) -> list[int]:
             args = _cmdline(int(entry.name))
             if "--follow" in args and "inbox" in args \
                     and _environ(int(entry.name)).get("HOME") == str(home):
-                found.append(int(entry.name))
-        except (OSError, ValueError):
+                found[int(entry.name)] = _parent(int(entry.name))
+        except (OSError, ValueError, IndexError):
             continue
-    return found
+    return sorted(pid for pid, parent in found.items() if parent not in found)
 
 
 def _gone(pid: int) -> bool:
