@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import shutil
 import signal
 import subprocess
@@ -179,6 +180,7 @@ def test_a_line_that_cannot_be_written_stays_pending(tmp_path: Path, tools: Path
                                stderr=subprocess.PIPE)
     try:
         assert monitor.stdout is not None
+        assert select.select([monitor.stdout], [], [], 60)[0], "no line from the monitor"
         line = monitor.stdout.readline().decode()
         assert '"first"' in line
         assert _pending(env, "sess-b") == []  # written, flushed, then marked
