@@ -1,7 +1,8 @@
 """File claims: warn, ask or refuse before two sessions edit the same file.
 
-After each Write/Edit/NotebookEdit (and the Bash writes :mod:`handlers.bash_writes`
-recognises: redirections, ``tee``, ``sed -i``, ``mv``, ``cp``, following ``cd``)
+After each Write/Edit/NotebookEdit, each Codex ``apply_patch`` (the files the patch names,
+:mod:`handlers.patch_files`) and the Bash writes :mod:`handlers.bash_writes`
+recognises (redirections, ``tee``, ``sed -i``, ``mv``, ``cp``, following ``cd``)
 the session claims the file (see :mod:`state.claims`: files are compared by their
 real path relative to the project's root, so a symlinked folder or another
 checkout of the project names the same file). Before such a call, if another
@@ -29,6 +30,10 @@ if TYPE_CHECKING:
     from hooks.events import Event
 
 EDIT_TOOLS = ("Write", "Edit", "NotebookEdit", "MultiEdit")
+#: Codex CLI's file edits: the files are named in the patch (:mod:`handlers.patch_files`).
+PATCH_TOOLS = ("apply_patch",)
+#: Every tool whose calls the claims handler looks at.
+WRITING_TOOLS = (*EDIT_TOOLS, *PATCH_TOOLS, "Bash")
 
 
 def targets_of(event: Event) -> list[str]:
@@ -43,10 +48,22 @@ def targets_of(event: Event) -> list[str]:
         if isinstance(value, str) and value and "\0" not in value:
             return [os.path.normpath(os.path.join(base, os.path.expanduser(value)))]
         return []
-    if tool == "Bash" and isinstance(data.get("command"), str) and "\0" not in data["command"]:
+    command = data.get("command")
+    if not isinstance(command, str) or "\0" in command:
+        return []
+    if tool in PATCH_TOOLS:
+        from handlers.patch_files import patch_targets
+
+        return patch_targets(command, base)[:20]
+    if tool == "Bash":
         from handlers.bash_writes import bash_targets
 
-        return bash_targets(data["command"], base)[:20]
+        found = bash_targets(command, base)[:20]
+        if "*** Begin Patch" in command:  # apply_patch through the shell (a heredoc)
+            from handlers.patch_files import patch_targets
+
+            found += [p for p in patch_targets(command, base) if p not in found][:20]
+        return found
     return []
 
 
@@ -86,14 +103,19 @@ def _describe(ctx: HandlerContext, claim: dict[str, Any], path: str) -> str:
         doing.append(f"last tool {summary['last_tool']}")
     minutes = max(0, int((ctx.now - claim["ts"]) // 60))
     what = f" ({'; '.join(doing)})" if doing else ""
+    agent = summary.get("agent")
+    if agent:
+        from hooks.agents import DISPLAY
+
+        agent = f" ({DISPLAY.get(agent, agent)})"
     return (f"{path} was changed {minutes} min ago ({claim.get('tool')}) by session "
-            f"{claim['session']} [{claim.get('session_status', '?')}]{what}")
+            f"{claim['session']}{agent or ''} [{claim.get('session_status', '?')}]{what}")
 
 
-@hookimpl(tools=(*EDIT_TOOLS, "Bash"))
+@hookimpl(tools=WRITING_TOOLS)
 def on_pre_tool_use(event: Event, ctx: HandlerContext) -> dict[str, Any] | None:
     sid = event.session_id
-    if sid is None or (event.tool_name not in EDIT_TOOLS and event.tool_name != "Bash"):
+    if sid is None or event.tool_name not in WRITING_TOOLS:
         return None
     claimed = _claimed(event, ctx)
     if claimed is None:
@@ -111,7 +133,7 @@ def on_pre_tool_use(event: Event, ctx: HandlerContext) -> dict[str, Any] | None:
                  if file in claims and claims[file]["session"] != sid]
     if not conflicts:
         return None
-    reason = "Another Claude Code session is working on this: " + "; ".join(
+    reason = "Another session is working on this: " + "; ".join(
         _describe(ctx, claim, path) for claim, path in conflicts)
     if policy == "warn":
         return {"hookSpecificOutput": {"additionalContext": reason}}
@@ -120,10 +142,10 @@ def on_pre_tool_use(event: Event, ctx: HandlerContext) -> dict[str, Any] | None:
                                    "permissionDecisionReason": reason}}
 
 
-@hookimpl(tools=(*EDIT_TOOLS, "Bash"))
+@hookimpl(tools=WRITING_TOOLS)
 def on_post_tool_use(event: Event, ctx: HandlerContext) -> None:
     sid = event.session_id
-    if sid is None or (event.tool_name not in EDIT_TOOLS and event.tool_name != "Bash"):
+    if sid is None or event.tool_name not in WRITING_TOOLS:
         return
     claimed = _claimed(event, ctx)
     if claimed is None:
