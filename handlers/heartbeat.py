@@ -23,4 +23,5 @@ def on_event(event: Event, ctx: HandlerContext) -> None:
         return
     from state.sessions import heartbeat
 
-    heartbeat(ctx.store, event.session_id, event=event.name, tool=event.tool_name, at=ctx.now)
+    heartbeat(ctx.store, event.session_id, event=event.name, tool=event.tool_name, at=ctx.now,
+              cwd=event.cwd)

@@ -152,13 +152,17 @@ def _is_number(value: object) -> bool:
 
 
 def heartbeat(store: Storage, session_id: str, *, event: str | None = None,
-              tool: str | None = None, at: float | None = None) -> None:
-    """Record that the session is alive (O(1): one small atomic file replace)."""
+              tool: str | None = None, at: float | None = None,
+              cwd: str | None = None) -> None:
+    """Record that the session is alive (O(1): one small atomic file replace), and the
+    folder it is in now (the git guard tells working trees apart by it)."""
     record: dict[str, Any] = {"at": now() if at is None else at}
     if event:
         record["event"] = event
     if tool:
         record["tool"] = tool
+    if cwd and len(cwd) <= 4096 and "\0" not in cwd:
+        record["cwd"] = cwd
     store.put_volatile(session_key(session_id, HEARTBEAT), record)
 
 
