@@ -542,8 +542,8 @@ def _reset(args: list[str]) -> list[Effect]:
     if after or len(operands) > 1 or "--pathspec-from-file" in options or options & {
             "-p", "--patch"}:
         return []  # unstages paths: the working tree stays as it is
-    if operands:
-        return [Effect("reset", moves_branch=True)]  # --soft/--mixed to a commit
+    if operands:  # --soft/--mixed to a commit: the branch moves under the changes
+        return [Effect("reset", scope="all", moves_branch=True)]
     return []
 
 

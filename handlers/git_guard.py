@@ -214,6 +214,7 @@ class Guard:
         self.worktrees: dict[str, dict[str, str | None]] = {}  # common -> {top: branch}
         self.status: dict[str, dict[str, str]] = {}  # top -> {real path: XY}
         self.stash_entries: dict[str, list[str]] = {}  # common -> shas, newest first
+        self.stash_files: dict[str, list[str]] = {}  # sha -> the files the entry holds
         self.other_tables: list[ClaimTable] = []
         self.prefetched: set[str] = set()  # claimed paths whose status was asked
         self.git: Git | None = None
@@ -241,7 +242,7 @@ class Guard:
             self._map_worktrees()
             self._read_other_claims(ctx, project)
             self._read_status(own)
-            self._read_stashes()
+            self._read_stashes(own)
         except GitTimeout:
             self.problems.append(f"git did not answer within {GIT_SECONDS:g} s")
             self.risky = []
@@ -378,16 +379,25 @@ class Guard:
                     codes[_real(os.path.join(top, entry[3:]))] = entry[:2]
             self.status[top] = codes
 
-    def _read_stashes(self) -> None:
-        """The stash entries of each repository, when a call pops or drops one."""
+    def _read_stashes(self, own: ClaimTable | None) -> None:
+        """The stash entries of each repository, when a call pops or drops one, and the
+        files of those that other sessions made."""
         assert self.git is not None
+        owned = {sha for t in [*self.other_tables, *([own] if own is not None else [])]
+                 for sha, r in t.stashes.items() if r["session"] in self.others}
+        if not owned:
+            return
         for risky in self.risky:
             tree = risky.tree
             if tree is None or tree.common in self.stash_entries:
                 continue
             if any(e.stash is not None for e in risky.effects):
                 out = self.git.run(["log", "-g", "--format=%H", "refs/stash", "--"], tree.top)
-                self.stash_entries[tree.common] = (out or "").split()
+                entries = self.stash_entries[tree.common] = (out or "").split()
+                for sha in [e for e in entries if e in owned][:5]:
+                    names = self.git.run(["diff", "--name-only", "-z", f"{sha}^1", sha, "--"],
+                                         tree.top)
+                    self.stash_files[sha] = [n for n in (names or "").split("\0") if n]
 
     # -- under the lock: decide ---------------------------------------------------------
 
@@ -451,12 +461,14 @@ class Guard:
                 if owner is not None:
                     found.append(Stake(owner["session"], text, tree.top,
                                        f"made the stash entry stash@{{{index}}} "
-                                       f"({sha[:10]}), shared by every worktree"))
+                                       f"({sha[:10]}), shared by every worktree",
+                                       self.stash_files.get(sha, [])))
         if effect.worktree is not None and risky.call.cwd is not None:
             target = _real(os.path.join(risky.call.cwd, os.path.expanduser(effect.worktree)))
             for other in self.others.values():
                 if other.cwd and _inside(other.cwd, target):
-                    found.append(Stake(other.sid, text, target, "works in that worktree"))
+                    found.append(Stake(other.sid, text, target, "works in that worktree",
+                                       _files_of(claims, other.sid, target)))
             for claim in claims:
                 path = _real(claim["path"])
                 if _inside(path, target):
@@ -468,9 +480,12 @@ class Guard:
                      if b is not None}
             for other in self.others.values():
                 on = self._branch_of(other.top)
-                if on is not None and on in names:
-                    found.append(Stake(other.sid, text, other.top or tree.top,
-                                       f"is on branch {on}"))
+                if on is None or on not in names:
+                    continue
+                where = other.top or tree.top
+                files = _files_of(claims, other.sid, where)
+                if files or other.mid_turn:  # a branch with nothing on it in flight: free
+                    found.append(Stake(other.sid, text, where, f"is on branch {on}", files))
         return found
 
     def _changed(self, claim: dict[str, Any], path: str, tree: Tree, scope: str) -> str | None:
@@ -505,6 +520,16 @@ class Guard:
                             "tree": top, "exclude": tree.exclude[:50],
                             "tool_use_id": tool_use_id[:200], "provisional": True})
         return records
+
+
+def _files_of(claims: list[dict[str, Any]], sid: str, folder: str) -> list[str]:
+    """The files ``sid`` changed (claims) inside ``folder``, relative to it."""
+    found = []
+    for claim in claims:
+        path = _real(claim["path"])
+        if claim["session"] == sid and _inside(path, folder):
+            found.append(os.path.relpath(path, folder) + " (changed)")
+    return sorted(set(found))
 
 
 def _shown(call: GitCall) -> str:
@@ -635,24 +660,31 @@ def describe_session(store: Storage, sid: str, config: dict[str, Any], at: float
 
 def reason(stakes: list[Stake], store: Storage, config: dict[str, Any], at: float) -> str:
     """The reason people (and Claude) read: who, what, and how to avoid it."""
-    parts = []
     described: dict[str, str] = {}
-    tops = []
+    groups: dict[tuple[str, str], dict[str, tuple[list[str], list[str]]]] = {}
     for stake in stakes:
-        who = described.get(stake.session)
-        if who is None:
-            who = described[stake.session] = describe_session(store, stake.session, config, at)
-        files = ""
-        if stake.files:
-            shown = stake.files[:_MAX_FILES_SHOWN]
-            more = len(stake.files) - len(shown)
-            files = ": " + ", ".join(shown) + (f" and {more} more" if more > 0 else "")
-        parts.append(f"`{stake.call}` in {stake.tree}: {who} {stake.why}{files}")
-        tops.append(stake.tree)
-    top = tops[0] if tops else "."
+        whys, files = groups.setdefault((stake.call, stake.tree), {}).setdefault(
+            stake.session, ([], []))
+        if stake.why not in whys:
+            whys.append(stake.why)
+        files.extend(f for f in stake.files if f not in files)
+    parts = []
+    for (call, tree), sessions in groups.items():
+        lines = []
+        for sid, (whys, files) in sessions.items():
+            who = described.get(sid)
+            if who is None:
+                who = described[sid] = describe_session(store, sid, config, at)
+            shown = files[:_MAX_FILES_SHOWN]
+            more = len(files) - len(shown)
+            listed = (": " + ", ".join(shown) + (f" and {more} more" if more > 0 else "")
+                      ) if shown else ""
+            lines.append(f"{who} {' and '.join(whys)}{listed}")
+        parts.append(f"`{call}` in {tree}: " + "; ".join(lines))
+    top = stakes[0].tree if stakes else "."
     name = os.path.basename(top.rstrip(os.sep)) or "repo"
     return ("Another Claude Code session would lose work to this git command. "
-            + "; ".join(parts)
+            + " | ".join(parts)
             + ". Let it finish (or commit) first, or do this in a separate working tree: "
             f"`git worktree add ../{name}-2 -b <new-branch>` and run it there (in Claude "
             "Code: EnterWorktree).")
