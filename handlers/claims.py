@@ -34,6 +34,7 @@ show``, the dashboard, the web view and ``orchestra stats``.
 from __future__ import annotations
 
 import os
+import time
 
 from hooks import hookimpl
 
@@ -70,6 +71,16 @@ def targets_of(event: Event) -> list[str]:
 
         return bash_targets(command, base)[:20]
     return []
+
+
+def _handler_limit() -> float:
+    """The seconds a handler may take (``ORCHESTRA_HANDLER_TIMEOUT``, default 2): a claim
+    step that waits longer would be abandoned by the dispatcher, so it waits less."""
+    try:
+        limit = float(os.environ.get("ORCHESTRA_HANDLER_TIMEOUT") or 2.0)
+    except ValueError:
+        limit = 2.0
+    return limit if limit > 0 else 2.0
 
 
 def _git_line(event: Event) -> str | None:
@@ -140,6 +151,7 @@ def on_pre_tool_use(event: Event, ctx: HandlerContext) -> dict[str, Any] | None:
     sid = event.session_id
     if sid is None or (event.tool_name not in EDIT_TOOLS and event.tool_name != "Bash"):
         return None
+    started = time.monotonic()
     paths = targets_of(event)
     command = _git_line(event)
     guard: Guard | None = None
@@ -159,8 +171,9 @@ def on_pre_tool_use(event: Event, ctx: HandlerContext) -> dict[str, Any] | None:
         return None
     window = float(settings["window_seconds"])
     files = _claimed(event, ctx, paths, project, state)
+    limit = _handler_limit()
     if guard is not None:
-        guard = _gathered(guard, event, ctx, sid, project)
+        guard = _gathered(guard, event, ctx, sid, project, 0.4 * limit)
         if not files and guard is None:
             return None
     from state.claims import claim_record, claim_step
@@ -174,8 +187,14 @@ def on_pre_tool_use(event: Event, ctx: HandlerContext) -> dict[str, Any] | None:
         since = ctx.now - window
         for file, path in files:
             holders = table.holders(file, since)
-            if holders and holders[0]["session"] != sid:
-                conflicts.append((holders[0], path))
+            # Another session's claim counts unless this one has changed the file since
+            # (with a write of its own that went through: a confirmed claim).
+            mine = max((c["ts"] for c in holders
+                        if c["session"] == sid and c["state"] == "confirmed"), default=None)
+            theirs = [c for c in holders if c["session"] != sid
+                      and (mine is None or c["ts"] > mine)]
+            if theirs:
+                conflicts.append((theirs[0], path))
                 continue
             running = _running_git(table, sid, path)
             if running is not None:
@@ -191,7 +210,10 @@ def on_pre_tool_use(event: Event, ctx: HandlerContext) -> dict[str, Any] | None:
             records += guard.op_records(sid, tool_use_id, ctx.now)
         return records
 
-    note = claim_step(ctx.store, project, decide, window=None, at=ctx.now, config=ctx.config)
+    note = claim_step(ctx.store, project, decide, window=None, at=ctx.now, config=ctx.config,
+                      timeout=max(0.05, 0.8 * limit - (time.monotonic() - started)))
+    if note:
+        ctx.log.warning(f"claims: {note}")
     conflicts, stakes = outcome["conflicts"], outcome["stakes"]
     if not conflicts and not stakes:
         return None
@@ -215,14 +237,14 @@ def on_pre_tool_use(event: Event, ctx: HandlerContext) -> dict[str, Any] | None:
 
 
 def _gathered(guard: Guard, event: Event, ctx: HandlerContext, sid: str,
-              project: str) -> Guard | None:
+              project: str, seconds: float) -> Guard | None:
     """Ask git what the guard needs; None when nothing can be at stake. What could not be
     read goes to the drift log."""
     from state.claims import read_table
 
     try:
         own = read_table(ctx.store, project, window=None, at=ctx.now, config=ctx.config)
-        active = guard.gather(ctx, sid, project, own)
+        active = guard.gather(ctx, sid, project, own, seconds)
     finally:
         if guard.problems:
             _log_unreadable(ctx, event, guard.problems)

@@ -226,7 +226,7 @@ class Guard:
     # -- before the lock: ask git -------------------------------------------------------
 
     def gather(self, ctx: HandlerContext, sid: str, project: str | None,
-               own: ClaimTable | None) -> bool:
+               own: ClaimTable | None, seconds: float = GIT_SECONDS) -> bool:
         """Find the other live sessions, then (only if there are any) ask git. True when a
         call may take something from one of them; then :meth:`stakes` decides."""
         if not self.candidates:
@@ -234,7 +234,7 @@ class Guard:
         self.others = _live_sessions(ctx, sid)
         if not self.others:
             return False  # nobody else: nothing at stake, and no git started
-        self.git = Git(GIT_SECONDS)
+        self.git = Git(min(GIT_SECONDS, seconds))
         try:
             self._resolve()
             if not self.risky:
@@ -244,7 +244,7 @@ class Guard:
             self._read_status(own)
             self._read_stashes(own)
         except GitTimeout:
-            self.problems.append(f"git did not answer within {GIT_SECONDS:g} s")
+            self.problems.append(f"git did not answer within {self.git.seconds:g} s")
             self.risky = []
             return False
         return True

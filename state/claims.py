@@ -344,18 +344,21 @@ def held_because(claim: dict[str, Any], window: float, stale_after: float) -> st
 
 def claim_step(store: Storage, project: str,
                decide: Callable[[ClaimTable], list[dict[str, Any]]], *,
-               window: float | None, at: float, config: dict[str, Any]) -> str | None:
+               window: float | None, at: float, config: dict[str, Any],
+               timeout: float | None = None) -> str | None:
     """Check and claim in one step: under the claims log's lock, ``decide`` gets the
     project's current claims (live sessions only) and returns the lines to append
     (provisional claims, a git operation), which are written before the lock is let go.
 
     Returns None, or a note when the decision could not be made on current data (a
     PostgreSQL server that did not answer in time: the local copy was used), for the
-    reason shown to people.
+    reason shown to people. ``timeout``: the most the step may wait (for the lock, or
+    for the server).
     """
 
     def step(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
         return decide(read_table(store, project, window=window, at=at, records=records,
                                  config=config))
 
-    return store.log_step(project_key(project, CLAIMS), step, max_bytes=SEGMENT_BYTES)
+    return store.log_step(project_key(project, CLAIMS), step, max_bytes=SEGMENT_BYTES,
+                          timeout=timeout)

@@ -14,7 +14,10 @@ the server it uses. Keys (all optional):
 * ``connect_timeout`` — seconds a connection attempt may take, importing psycopg
   included (default 1.0);
 * ``retry_seconds``   — after a failed attempt, hooks do not try again for this
-  long (default 5): a stopped server costs one attempt, not one per event.
+  long (default 5): a stopped server costs one attempt, not one per event;
+* ``claim_seconds``   — how long a hook's check-and-claim (a file claim, the git guard)
+  may wait for the server, connecting included (default 1.0); past it, the claim is
+  decided on this machine's copy and the reason says so (:mod:`state.postgres.step`).
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ DEFAULTS: dict[str, Any] = {
     "sync_seconds": 10.0,
     "connect_timeout": 1.0,
     "retry_seconds": 5.0,
+    "claim_seconds": 1.0,
 }
 _SCHEMA = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 _KV_PASSWORD = re.compile(r"(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)", re.IGNORECASE)
@@ -87,11 +91,13 @@ def store_settings(config: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(merged["schema"], str) or not _SCHEMA.match(merged["schema"]):
         raise InvalidValueError(f"store schema {str(merged['schema'])[:70]!r} is not a plain "
                                 "lower-case SQL name")
-    for name in ("sync_seconds", "connect_timeout", "retry_seconds"):
+    for name in ("sync_seconds", "connect_timeout", "retry_seconds", "claim_seconds"):
         value = merged[name]
         if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
             raise InvalidValueError(f"config store.{name} must be a number >= 0")
         merged[name] = float(value)
     if merged["connect_timeout"] <= 0:
         merged["connect_timeout"] = DEFAULTS["connect_timeout"]
+    if merged["claim_seconds"] <= 0:
+        merged["claim_seconds"] = DEFAULTS["claim_seconds"]
     return merged

@@ -284,7 +284,7 @@ def test_a_session_mid_turn_with_no_changes_gates_only_branch_moves(
     moves = {"checkout branch", "checkout -b", "switch", "switch -c", "switch --detach",
              "reset --hard", "reset --merge", "reset --keep", "reset to a commit", "rebase",
              "merge", "pull", "cherry-pick", "revert", "am", "bisect"}
-    for family, (top_args, src_args, _whose) in sorted(RISKY.items()):
+    for family, (top_args, _src_args, _whose) in sorted(RISKY.items()):
         if family.startswith(("worktree", "branch")):
             continue
         reply = team.pre_bash("sess-b", f"git {top_args}", repo)
