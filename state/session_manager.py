@@ -85,7 +85,8 @@ def build_parser(front: Front | None = None, argv: Sequence[str] | None = ()) ->
     p.add_argument("--status", choices=["active", "idle", "stale", "ended"],
                    help="only sessions with this status")
 
-    p = verb("show", "print one session's summary (status, last tool, current task, agents)")
+    p = verb("show", "print one session's summary (status, last tool, current task, agents, "
+                     "the guard's recent decisions that stopped it or protected its work)")
     p.add_argument("session_id", metavar="SESSION_ID", nargs="?", default="-")
 
     p = verb("heartbeat", "mark the session alive now")
@@ -162,7 +163,13 @@ def _run(args: argparse.Namespace, out: Output, store: Any) -> int:
     elif verb == "show":
         sid = resolve_session_id(args.session_id)
         sessions.require_session(store, sid)
-        out.json(sessions.session_summary(store, sid))
+        summary = sessions.session_summary(store, sid) or {}
+        from state.guard_log import recent_decisions
+
+        if isinstance(summary.get("project"), str):  # what the guard stopped, for or by it
+            summary["guard"] = recent_decisions(store, [summary["project"]], session=sid,
+                                                limit=5)
+        out.json(summary)
     elif verb == "heartbeat":
         sid = resolve_session_id(args.session_id)
         sessions.require_session(store, sid)
