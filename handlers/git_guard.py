@@ -659,32 +659,37 @@ def describe_session(store: Storage, sid: str, config: dict[str, Any], at: float
 
 
 def reason(stakes: list[Stake], store: Storage, config: dict[str, Any], at: float) -> str:
-    """The reason people (and Claude) read: who, what, and how to avoid it."""
+    """The reason people (and Claude) read: whose work, which files, which commands would
+    take it, and how to avoid it."""
     described: dict[str, str] = {}
-    groups: dict[tuple[str, str], dict[str, tuple[list[str], list[str]]]] = {}
+    # tree -> session -> why -> (calls, files)
+    groups: dict[str, dict[str, dict[str, tuple[list[str], list[str]]]]] = {}
     for stake in stakes:
-        whys, files = groups.setdefault((stake.call, stake.tree), {}).setdefault(
-            stake.session, ([], []))
-        if stake.why not in whys:
-            whys.append(stake.why)
+        calls, files = groups.setdefault(stake.tree, {}).setdefault(
+            stake.session, {}).setdefault(stake.why, ([], []))
+        if stake.call not in calls:
+            calls.append(stake.call)
         files.extend(f for f in stake.files if f not in files)
     parts = []
-    for (call, tree), sessions in groups.items():
+    for tree, sessions in groups.items():
         lines = []
-        for sid, (whys, files) in sessions.items():
+        for sid, whys in sessions.items():
             who = described.get(sid)
             if who is None:
                 who = described[sid] = describe_session(store, sid, config, at)
-            shown = files[:_MAX_FILES_SHOWN]
-            more = len(files) - len(shown)
-            listed = (": " + ", ".join(shown) + (f" and {more} more" if more > 0 else "")
-                      ) if shown else ""
-            lines.append(f"{who} {' and '.join(whys)}{listed}")
-        parts.append(f"`{call}` in {tree}: " + "; ".join(lines))
+            items = []
+            for why, (calls, files) in whys.items():
+                shown = files[:_MAX_FILES_SHOWN]
+                more = len(files) - len(shown)
+                listed = (": " + ", ".join(shown) + (f" and {more} more" if more > 0 else "")
+                          ) if shown else ""
+                items.append(f"{why} ({', '.join(f'`{c}`' for c in calls)}){listed}")
+            lines.append(f"{who} " + "; and ".join(items))
+        parts.append(f"In {tree}, " + " | ".join(lines))
     top = stakes[0].tree if stakes else "."
     name = os.path.basename(top.rstrip(os.sep)) or "repo"
     return ("Another Claude Code session would lose work to this git command. "
-            + " | ".join(parts)
+            + ". ".join(parts)
             + ". Let it finish (or commit) first, or do this in a separate working tree: "
             f"`git worktree add ../{name}-2 -b <new-branch>` and run it there (in Claude "
             "Code: EnterWorktree).")
