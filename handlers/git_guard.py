@@ -70,7 +70,12 @@ class GitTimeout(Exception):
 
 
 class Git:
-    """Runs git with a shared deadline, without a terminal, never taking the index lock."""
+    """Runs git with a shared deadline, without a terminal, never taking the index lock.
+
+    On POSIX with ``os.posix_spawnp`` (Linux, macOS) git is started directly, reading its
+    output through a pipe with ``select``: importing :mod:`subprocess` would cost this
+    hook more than a git process does. Elsewhere :mod:`subprocess` runs it.
+    """
 
     def __init__(self, seconds: float) -> None:
         import time
@@ -79,30 +84,78 @@ class Git:
         self.deadline = time.monotonic() + seconds
         self.seconds = seconds
         self.runs = 0
+        self._env: dict[str, str] | None = None
 
     def run(self, args: list[str], cwd: str, env: dict[str, str] | None = None) -> str | None:
         """git's stdout, or None when it fails (not a repository, no such ref...)."""
-        import subprocess
-
         left = self.deadline - self._clock()
         if left <= 0:
             raise GitTimeout
-        full = {k: v for k, v in os.environ.items()
-                if not k.startswith("GIT_") or k in ("GIT_EXEC_PATH", "GIT_CONFIG_NOSYSTEM")}
-        full.update(env or {})
-        full.update({"GIT_OPTIONAL_LOCKS": "0", "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"})
+        if self._env is None:
+            self._env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")
+                         or k in ("GIT_EXEC_PATH", "GIT_CONFIG_NOSYSTEM")}
+            self._env.update({"GIT_OPTIONAL_LOCKS": "0", "GIT_TERMINAL_PROMPT": "0",
+                              "LC_ALL": "C"})
+        full = {**self._env, **env} if env else self._env
+        # -C, not a working directory: posix_spawn cannot change it.
+        argv = ["git", "-C", cwd, "-c", "core.fsmonitor=false", *args]
         self.runs += 1
         try:
-            done = subprocess.run(["git", "-c", "core.fsmonitor=false", *args], cwd=cwd,
-                                  env=full, stdin=subprocess.DEVNULL, capture_output=True,
-                                  timeout=left, check=False)
-        except subprocess.TimeoutExpired:
-            raise GitTimeout from None
+            if hasattr(os, "posix_spawnp"):
+                code, out = _spawn(argv, full, left)
+            else:
+                code, out = _subprocess(argv, full, left)
         except OSError:  # no git, or the folder is gone
             return None
-        if done.returncode != 0:
+        if code != 0:
             return None
-        return done.stdout.decode("utf-8", "surrogateescape")
+        return out.decode("utf-8", "surrogateescape")
+
+
+def _spawn(argv: list[str], env: dict[str, str], timeout: float) -> tuple[int, bytes]:
+    """(exit code, stdout) of ``argv``; :class:`GitTimeout` after ``timeout`` seconds."""
+    import select
+    import time
+
+    deadline = time.monotonic() + timeout
+    read, write = os.pipe()
+    null_in = os.open(os.devnull, os.O_RDONLY)
+    null_out = os.open(os.devnull, os.O_WRONLY)
+    try:
+        pid = os.posix_spawnp(argv[0], argv, env, file_actions=[
+            (os.POSIX_SPAWN_DUP2, null_in, 0), (os.POSIX_SPAWN_DUP2, write, 1),
+            (os.POSIX_SPAWN_DUP2, null_out, 2)])
+    finally:
+        os.close(write)
+        os.close(null_in)
+        os.close(null_out)
+    chunks = []
+    try:
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([read], [], [], left)[0]:
+                os.kill(pid, 9)
+                os.waitpid(pid, 0)
+                raise GitTimeout
+            chunk = os.read(read, 65536)
+            if not chunk:
+                break
+            chunks.append(chunk)
+    finally:
+        os.close(read)
+    _pid, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status), b"".join(chunks)
+
+
+def _subprocess(argv: list[str], env: dict[str, str], timeout: float) -> tuple[int, bytes]:
+    import subprocess
+
+    try:
+        done = subprocess.run(argv, env=env, stdin=subprocess.DEVNULL, capture_output=True,
+                              timeout=timeout, check=False)
+    except subprocess.TimeoutExpired:
+        raise GitTimeout from None
+    return done.returncode, done.stdout
 
 
 class Tree:
@@ -318,16 +371,19 @@ class Guard:
         for tree in list(self.trees.values()):
             if tree.common in self.worktrees:
                 continue
-            out = self.git.run(["worktree", "list", "--porcelain"], tree.top)
-            found: dict[str, str | None] = {}
-            top: str | None = None
-            for line in (out or "").splitlines():
-                if line.startswith("worktree "):
-                    top = _real(line[len("worktree "):])
-                    found[top] = None
-                elif line.startswith("branch ") and top is not None:
-                    found[top] = line[len("branch "):].removeprefix("refs/heads/")
-            found.setdefault(tree.top, None)
+            found = _worktrees(tree.common)
+            if found is None:  # a layout the files do not tell: ask git
+                found = {}
+                top: str | None = None
+                out = self.git.run(["worktree", "list", "--porcelain"], tree.top)
+                for line in (out or "").splitlines():
+                    if line.startswith("worktree "):
+                        top = _real(line[len("worktree "):])
+                        found[top] = None
+                    elif line.startswith("branch ") and top is not None:
+                        found[top] = line[len("branch "):].removeprefix("refs/heads/")
+            if tree.top not in found:
+                found[tree.top] = _head_branch(tree.git_dir)
             self.worktrees[tree.common] = found
             tops.extend(found.items())
         for tree in self.trees.values():
@@ -520,6 +576,46 @@ class Guard:
                             "tree": top, "exclude": tree.exclude[:50],
                             "tool_use_id": tool_use_id[:200], "provisional": True})
         return records
+
+
+def _worktrees(common: str) -> dict[str, str | None] | None:
+    """top -> branch of every worktree of the repository whose common git folder is
+    ``common``, from what git keeps there (``worktrees/<name>/gitdir`` and ``HEAD``): what
+    ``git worktree list`` prints, without starting it. None for a layout it does not
+    cover (a bare repository, a git folder apart from its main worktree)."""
+    if os.path.basename(common) != ".git":
+        return None
+    try:
+        with open(os.path.join(common, "config"), "rb") as fh:
+            if b"bare = true" in fh.read():
+                return None
+    except OSError:
+        return None
+    found: dict[str, str | None] = {_real(os.path.dirname(common)): _head_branch(common)}
+    folder = os.path.join(common, "worktrees")
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        names = []
+    for name in names:
+        try:
+            with open(os.path.join(folder, name, "gitdir"), encoding="utf-8") as fh:
+                dot_git = fh.read().strip()
+        except (OSError, UnicodeDecodeError):
+            continue
+        if dot_git and os.path.exists(dot_git):  # gone: `git worktree prune` material
+            found[_real(os.path.dirname(dot_git))] = _head_branch(os.path.join(folder, name))
+    return found
+
+
+def _head_branch(git_dir: str) -> str | None:
+    """The branch ``HEAD`` names in ``git_dir`` (None: detached)."""
+    try:
+        with open(os.path.join(git_dir, "HEAD"), encoding="utf-8") as fh:
+            head = fh.read().strip()
+    except (OSError, UnicodeDecodeError):
+        return None
+    return head[len("ref: refs/heads/"):] if head.startswith("ref: refs/heads/") else None
 
 
 def _files_of(claims: list[dict[str, Any]], sid: str, folder: str) -> list[str]:
