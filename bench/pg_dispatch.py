@@ -1,13 +1,20 @@
 """Benchmark: the hot events on the file store and on PostgreSQL over loopback, side by side.
 
-For PreToolUse Bash, PostToolUse Bash and UserPromptSubmit it times ``python -m
-hooks.dispatch`` interleaved, event by event, against two state roots in the same run:
+For PreToolUse Bash, PostToolUse Bash, UserPromptSubmit and PreToolUse Write it times
+``python -m hooks.dispatch`` interleaved, event by event, against two state roots in the
+same run:
 one on the default file store, one whose ``config.json`` points at a PostgreSQL server on
 127.0.0.1 (``store.sync_seconds`` as configured, default 10). Both sessions are started
 first (SessionStart connects on PostgreSQL). It prints median, p90, mean and max per
 event and backend, the ratios PostgreSQL/file, how many PostgreSQL hooks connected (an
 empty outbox after a hook means it connected and shipped), and checks at the end that the
 server holds every event exactly once.
+
+PreToolUse Write is the check-and-claim (issue 22): on PostgreSQL it always goes to the
+server — one transaction under an advisory lock, psycopg imported and a connection opened
+by every such hook — and has its own bound, ``store.claim_seconds`` (default 1 s): past
+it the hook decides on the local copy and says so. The script prints that path's times
+against the bound and how many hooks fell back (their note in ``logs/dispatch.log``).
 
 By default it starts a throwaway cluster of its own (initdb into a temp folder, as the
 tests do: the distribution's binaries, an unprivileged user under root) and removes it
@@ -35,7 +42,9 @@ HOT = {
     "PreToolUse Bash": "PreToolUse.Bash.json",
     "PostToolUse Bash": "PostToolUse.Bash.json",
     "UserPromptSubmit": "UserPromptSubmit.json",
+    "PreToolUse Write": "PreToolUse.Write.json",  # the check-and-claim
 }
+CLAIM = "PreToolUse Write"
 SESSION = "bench-session"
 
 
@@ -59,7 +68,8 @@ def _row(label: str, values: list[float]) -> str:
             f"{statistics.mean(ms):>9.1f}{max(ms):>9.1f}")
 
 
-def run(runs: int, url: str, extra_env: dict[str, str], sync_seconds: float) -> int:
+def run(runs: int, url: str, extra_env: dict[str, str], sync_seconds: float,
+        claim_seconds: float) -> int:
     dispatch = [sys.executable, "-P", "-m", "hooks.dispatch"]
     with tempfile.TemporaryDirectory(prefix="orchestra-bench-pg-") as tmp:
         file_home, pg_home = Path(tmp) / "file", Path(tmp) / "pg"
@@ -67,7 +77,8 @@ def run(runs: int, url: str, extra_env: dict[str, str], sync_seconds: float) -> 
         pg_home.mkdir()
         schema = "bench_" + uuid.uuid4().hex[:8]
         (pg_home / "config.json").write_text(json.dumps(
-            {"store": {"url": url, "schema": schema, "sync_seconds": sync_seconds}}))
+            {"store": {"url": url, "schema": schema, "sync_seconds": sync_seconds,
+                       "claim_seconds": claim_seconds}}))
         envs = {"file": _env(file_home, extra_env), "postgres": _env(pg_home, extra_env)}
         start = _payload("SessionStart.startup.json")
         for env in envs.values():
@@ -88,6 +99,8 @@ def run(runs: int, url: str, extra_env: dict[str, str], sync_seconds: float) -> 
                     if backend == "postgres" and not any(outbox.glob("*.json")):
                         connected += 1
         shipped = _count_on_server(envs["postgres"])
+        log = pg_home / "logs" / "dispatch.log"
+        fell_back = log.read_text().count("claims: PostgreSQL") if log.exists() else 0
 
     total = runs * len(HOT)
     print(f"python {sys.version.split()[0]}; PostgreSQL over loopback; store.sync_seconds="
@@ -108,6 +121,11 @@ def run(runs: int, url: str, extra_env: dict[str, str], sync_seconds: float) -> 
           f"{statistics.median(all_pg) / statistics.median(all_file):.2f}, mean "
           f"{statistics.mean(all_pg) / statistics.mean(all_file):.2f}")
     print(f"PostgreSQL hooks that connected: {connected} of {total}")
+    claim = [t * 1000 for t in times[CLAIM, "postgres"]]
+    print(f"check-and-claim on the server ({CLAIM}): median {statistics.median(claim):.1f} "
+          f"ms, p90 {p90(claim):.1f}, max {max(claim):.1f}; bound store.claim_seconds "
+          f"{claim_seconds:g} s (the step's wait); {fell_back} of {runs + 1} fell back to "
+          "the local copy")
     print(f"events on the server after a CLI shipped the outbox: {shipped} "
           f"(expected {total + 1 + len(HOT)}: SessionStart, warm-up, runs)")
     return 0 if shipped == total + 1 + len(HOT) else 1
@@ -128,16 +146,19 @@ def main() -> int:
     parser.add_argument("--sync-seconds", type=float, default=10.0,
                         help="store.sync_seconds of the PostgreSQL machine (0: hooks that "
                              "read always connect)")
+    parser.add_argument("--claim-seconds", type=float, default=1.0,
+                        help="store.claim_seconds: the check-and-claim's bound (default 1)")
     parser.add_argument("--url", help="an existing server (default: a throwaway cluster)")
     args = parser.parse_args()
     if args.url:
-        return run(args.runs, args.url, {}, args.sync_seconds)
+        return run(args.runs, args.url, {}, args.sync_seconds, args.claim_seconds)
     sys.path.insert(0, str(REPO))
     from tests._postgres import Cluster
 
     cluster = Cluster.create()
     try:
-        return run(args.runs, cluster.url, cluster.client_env(), args.sync_seconds)
+        return run(args.runs, cluster.url, cluster.client_env(), args.sync_seconds,
+                   args.claim_seconds)
     finally:
         cluster.destroy()
 

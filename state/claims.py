@@ -110,10 +110,13 @@ def record_claim(store: Storage, project: str, session_id: str, file: str, *, to
                  tool_use_id: str | None = None) -> None:
     """Claim ``file`` (its identity, from :func:`claim_file`; ``path`` is for display);
     with ``tool_use_id``, this confirms the provisional claims of that call."""
-    # No rotation here: only claim_step rotates, under its lock (see Storage.log_step).
-    store.append(project_key(project, CLAIMS),
-                 claim_record(session_id, file, tool=tool, path=path, at=at,
-                              tool_use_id=tool_use_id))
+    # Only a step rotates the log, under its lock (see Storage.log_step): one is taken here
+    # when no check did it for long (claims.policy off). Files only: a stat is cheap there.
+    key = project_key(project, CLAIMS)
+    store.append(key, claim_record(session_id, file, tool=tool, path=path, at=at,
+                                   tool_use_id=tool_use_id))
+    if store.keeps_stamps and store.size(key) > 2 * SEGMENT_BYTES:
+        store.log_step(key, lambda records: [], max_bytes=SEGMENT_BYTES)
 
 
 def release_claims(store: Storage, project: str, session_id: str,

@@ -305,3 +305,22 @@ def test_claims_end_with_the_session_and_when_it_goes_stale(shop: tuple[Team, Pa
     assert team.send(_write("sess-b", project / "a.py", "toolu_b9", project)) is None
     team.end("sess-b", project)
     assert _claims_cli() == []
+
+
+def test_the_claims_log_rotates_even_when_nothing_checks(tmp_path: Path) -> None:
+    """claims.policy off: no check takes a step, yet the log stays small to read."""
+    from state.claims import SEGMENT_BYTES, read_table, record_claim
+    from state.filestore import FileStorage
+
+    store = FileStorage(tmp_path / "orchestra")
+    path = "src/" + "deep/" * 40 + "file{}.py"
+    n = 0
+    while store.size("projects/p/claims.jsonl") < SEGMENT_BYTES or n < 3000:
+        record_claim(store, "p", "s1", path.format(n), tool="Edit")
+        n += 1
+    segments = store._log_segments("projects/p/claims.jsonl")
+    assert len(segments) >= 2
+    assert store.size("projects/p/claims.jsonl") <= 2 * SEGMENT_BYTES + 1000
+    assert len(list(store.read_log("projects/p/claims.jsonl"))) == n  # nothing lost
+    table = read_table(store, "p", window=None, records=None)
+    assert table.claims() == []  # s1 never started: no live session holds anything
