@@ -433,10 +433,10 @@ class Storage:
             records: list[dict[str, Any]] = []
             for segment in self._log_segments(key)[-2:]:
                 records.extend(decode_lines(self._read_bytes(segment) or b""))
-            size = 0
+            size = None
             for record in decide(records):
                 size = self._append_bytes(key, encode_record(record))
-            if max_bytes is not None and size > max_bytes:
+            if max_bytes is not None and (self.size(key) if size is None else size) > max_bytes:
                 self._rotate(key, max_bytes)
         return None
 
