@@ -156,9 +156,12 @@ def on_pre_tool_use(event: Event, ctx: HandlerContext) -> dict[str, Any] | None:
     command = _git_line(event)
     guard: Guard | None = None
     if command is not None:
-        from handlers.git_guard import prepare
+        try:
+            from handlers.git_guard import prepare
 
-        guard = prepare(command, event.cwd or os.getcwd())
+            guard = prepare(command, event.cwd or os.getcwd())
+        except Exception as exc:  # the guard fails open; the file claims still count
+            ctx.log.error("git guard: could not read the command", exc)
     if not paths and guard is None:
         return None
     found = _project(event, ctx)
@@ -245,9 +248,11 @@ def _gathered(guard: Guard, event: Event, ctx: HandlerContext, sid: str,
     try:
         own = read_table(ctx.store, project, window=None, at=ctx.now, config=ctx.config)
         active = guard.gather(ctx, sid, project, own, seconds)
-    finally:
-        if guard.problems:
-            _log_unreadable(ctx, event, guard.problems)
+    except Exception as exc:  # the guard fails open; the file claims still count
+        ctx.log.error("git guard: could not check the command", exc)
+        active = False
+    if guard.problems:
+        _log_unreadable(ctx, event, guard.problems)
     return guard if active else None
 
 

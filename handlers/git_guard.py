@@ -62,6 +62,8 @@ TURN_EVENTS = frozenset((
     "Elicitation", "ElicitationResult", "CwdChanged", "MessageDisplay", "PreCompact",
     "PostCompact"))
 _ALIAS_DEPTH = 5
+#: git calls of one line the guard looks at (a generated line may hold thousands).
+MAX_CALLS = 50
 _MAX_FILES_SHOWN = 6
 
 
@@ -105,7 +107,7 @@ class Git:
                 code, out = _spawn(argv, full, left)
             else:
                 code, out = _subprocess(argv, full, left)
-        except OSError:  # no git, or the folder is gone
+        except (OSError, ValueError):  # no git, the folder is gone, a NUL or lone surrogate
             return None
         if code != 0:
             return None
@@ -238,7 +240,7 @@ def prepare(command: str, cwd: str | None) -> Guard | None:
 
     calls, problems = git_calls(command, cwd)
     candidates: list[tuple[GitCall, list[Effect]]] = []
-    for call in calls:
+    for call in calls[:MAX_CALLS]:
         effects = classify(call)
         maybe_alias = call.sub is not None and not is_builtin(call.sub)
         if not effects and not maybe_alias:
@@ -264,6 +266,7 @@ class Guard:
         self.risky: list[Risky] = []
         self.others: dict[str, Other] = {}
         self.trees: dict[str, Tree] = {}  # top -> tree
+        self._where: dict[tuple[str, tuple[tuple[str, str], ...]], Tree | None] = {}
         self.worktrees: dict[str, dict[str, str | None]] = {}  # common -> {top: branch}
         self.status: dict[str, dict[str, str]] = {}  # top -> {real path: XY}
         self.stash_entries: dict[str, list[str]] = {}  # common -> shas, newest first
@@ -304,19 +307,19 @@ class Guard:
 
     def _tree(self, call: GitCall) -> Tree | None:
         assert self.git is not None and call.cwd is not None
+        where = (call.cwd, tuple(sorted(call.env.items())))
+        if where in self._where:
+            return self._where[where]
         out = self.git.run(["rev-parse", "--path-format=absolute", "--show-toplevel",
                             "--git-dir", "--git-common-dir"], call.cwd, call.env)
-        if out is None:
-            return None  # not in a repository (or a bare one): no working tree to guard
-        lines = out.splitlines()
-        if len(lines) < 3:
-            return None
-        top = _real(lines[0])
-        known = self.trees.get(top)
-        if known is not None:
-            return known
-        tree = Tree(top, _real(lines[1]), _real(lines[2]))
-        self.trees[top] = tree
+        lines = (out or "").splitlines()
+        tree = None
+        if len(lines) >= 3:  # else not in a repository (or a bare one): nothing to guard
+            top = _real(lines[0])
+            tree = self.trees.get(top)
+            if tree is None:
+                tree = self.trees[top] = Tree(top, _real(lines[1]), _real(lines[2]))
+        self._where[where] = tree
         return tree
 
     def _resolve(self) -> None:
