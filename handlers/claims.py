@@ -245,8 +245,10 @@ def _gathered(guard: Guard, event: Event, ctx: HandlerContext, sid: str,
     read goes to the drift log."""
     from state.claims import read_table
 
+    def own() -> ClaimTable:
+        return read_table(ctx.store, project, window=None, at=ctx.now, config=ctx.config)
+
     try:
-        own = read_table(ctx.store, project, window=None, at=ctx.now, config=ctx.config)
         active = guard.gather(ctx, sid, project, own, seconds)
     except Exception as exc:  # the guard fails open; the file claims still count
         ctx.log.error("git guard: could not check the command", exc)

@@ -43,6 +43,7 @@ import os
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import Any
 
     from handlers.git_commands import Effect, GitCall
@@ -282,14 +283,18 @@ class Guard:
     # -- before the lock: ask git -------------------------------------------------------
 
     def gather(self, ctx: HandlerContext, sid: str, project: str | None,
-               own: ClaimTable | None, seconds: float = GIT_SECONDS) -> bool:
+               read_own: Callable[[], ClaimTable] | None = None,
+               seconds: float = GIT_SECONDS) -> bool:
         """Find the other live sessions, then (only if there are any) ask git. True when a
-        call may take something from one of them; then :meth:`stakes` decides."""
+        call may take something from one of them; then :meth:`stakes` decides.
+        ``read_own``: the own project's claims as they are now (a first look: the
+        decision reads them again under the lock)."""
         if not self.candidates:
             return False
         self.others = _live_sessions(ctx, sid)
         if not self.others:
             return False  # nobody else: nothing at stake, and no git started
+        own = read_own() if read_own is not None else None
         self.git = Git(min(GIT_SECONDS, seconds))
         try:
             self._resolve()
