@@ -17,8 +17,9 @@ The check and the claim are one step under the claims log's lock
 at once, so of several sessions writing one file at the same moment exactly one goes
 through. PostToolUse confirms the claim (files are compared by their real path relative
 to the project's root, see :mod:`state.claims`); PostToolUseFailure and PermissionDenied
-drop it (a Bash line that failed after it ran keeps the claims on the files that exist);
-so does the session's Stop for whatever was never answered.
+drop it (a Bash line that failed after it ran keeps the claims on the files that exist),
+and so does a deny from another handler of the same PreToolUse (the call never runs)
+and the session's Stop for whatever was never answered.
 
 **The git guard** (:mod:`handlers.git_guard`): a Bash git command that would rewrite or
 switch a working tree in which another live session has uncommitted changes, is in the
@@ -291,6 +292,18 @@ def _log_decision(ctx: HandlerContext, event: Event, project: str, decision: str
                         tool_use_id=event.tool_use_id, others=others, note=note, at=ctx.now)
     except Exception as exc:  # showing a decision must not change it
         ctx.log.warning(f"claims: could not log the decision: {exc}")
+
+
+@hookimpl(tools=(*EDIT_TOOLS, "Bash"))
+def after_dispatch(event: Event, reply: dict[str, Any] | None, ctx: HandlerContext) -> None:
+    """Another handler (a plugin) refused the call this handler let through: it will never
+    run, and Claude Code sends no result for it, so its provisional claims end now."""
+    if event.name != "PreToolUse" or not reply:
+        return
+    specific = reply.get("hookSpecificOutput")
+    if not isinstance(specific, dict) or specific.get("permissionDecision") != "deny":
+        return
+    _call_ended(event, ctx, ran=False)
 
 
 @hookimpl(tools=(*EDIT_TOOLS, "Bash"))

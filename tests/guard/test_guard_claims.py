@@ -324,3 +324,23 @@ def test_the_claims_log_rotates_even_when_nothing_checks(tmp_path: Path) -> None
     assert len(list(store.read_log("projects/p/claims.jsonl"))) == n  # nothing lost
     table = read_table(store, "p", window=None, records=None)
     assert table.claims() == []  # s1 never started: no live session holds anything
+
+
+def test_a_write_another_plugin_denies_is_not_claimed(shop: tuple[Team, Path]) -> None:
+    """Claude Code sends no result for a call a hook denied: its claim ends at once."""
+    from hooks import hookimpl
+    from hooks.testing import run_dispatch
+
+    class Refuse:
+        @hookimpl
+        def on_pre_tool_use(self, event: Any) -> dict[str, Any]:
+            return {"hookSpecificOutput": {"permissionDecision": "deny",
+                                           "permissionDecisionReason": "not today"}}
+
+    team, project = shop
+    target = project / "app.py"
+    outcome = run_dispatch(_write("sess-a", target, "toolu_a1", project), plugins=[Refuse()],
+                           home=team.home)
+    assert decision_of(outcome.reply) == "deny"
+    assert _claims_cli() == []
+    assert team.send(_write("sess-b", target, "toolu_b1", project)) is None
