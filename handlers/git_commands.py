@@ -327,10 +327,11 @@ def _git(args: list[Word], here: str | None, line_env: dict[str, str]) -> GitCal
 class Effect:
     """What one git call would do to the working trees of a repository.
 
-    ``scope`` says which uncommitted files it can destroy or take: ``"all"`` (any change:
-    stash, ``reset --hard``, switching branches...), ``"untracked"`` (``clean -f``),
-    ``"tracked"`` (``commit -a``, ``add -u``), ``"staged"`` (a plain commit takes what is
-    staged) or None (no files); ``paths`` narrows it to pathspecs (relative to the call's
+    ``scope`` says which uncommitted files it can destroy or take: ``"all"`` (any change,
+    new files too: switching branches, ``stash -u``, ``add -A``...), ``"tracked"``
+    (changes to files git tracks: ``stash``, ``reset --hard``, ``restore``, ``rm``,
+    ``commit -a``), ``"untracked"`` (new files: ``clean -f``), ``"staged"`` (a plain
+    commit takes what is staged) or None (no files); ``paths`` narrows it to pathspecs (relative to the call's
     folder; None: the whole tree). ``moves_branch``: it moves the working tree's branch or
     HEAD (checkout/switch, reset, rebase, pull, merge...), which matters to another session
     in the middle of a turn there even with nothing uncommitted. ``stash``: the stash
@@ -456,8 +457,8 @@ def _stash(args: list[str]) -> list[Effect]:
         if options & {"-h", "--help"}:
             return []
         paths = after or (operands if verb == "push" else [])
-        scope = "all"
-        return [Effect("stash", scope=scope, paths=paths or None)]
+        untracked = options & {"-u", "--include-untracked", "-a", "--all"}
+        return [Effect("stash", scope="all" if untracked else "tracked", paths=paths or None)]
     if verb in ("pop", "apply", "drop", "branch"):
         options, operands, _after = _split(rest)
         ref = operands[1] if verb == "branch" and len(operands) > 1 else (
@@ -491,17 +492,17 @@ def _checkout(args: list[str], cwd: str | None) -> list[Effect]:
         return []
     creates = bool(options & {"-b", "-B", "--orphan"})
     if after or options & {"-p", "--patch", "--pathspec-from-file"}:
-        return [Effect("checkout", scope="all", paths=after or ["."])]
+        return [Effect("checkout", scope="tracked", paths=after or ["."])]
     if creates:
         return [Effect("checkout -b", scope="all", moves_branch=True)]
     if not operands:
         return [Effect("checkout", scope="all", moves_branch=True)] if (
             options & {"--detach", "-f", "--force"}) else []
     if len(operands) > 1:  # a tree-ish, then paths
-        return [Effect("checkout", scope="all", paths=operands[1:])]
+        return [Effect("checkout", scope="tracked", paths=operands[1:])]
     target = operands[0]
     if _names_files(target, cwd):
-        return [Effect("checkout", scope="all", paths=[target])]
+        return [Effect("checkout", scope="tracked", paths=[target])]
     return [Effect("checkout", scope="all", moves_branch=True)]
 
 
@@ -529,7 +530,7 @@ def _restore(args: list[str]) -> list[Effect]:
     if options & {"-S", "--staged"} and not options & {"-W", "--worktree"}:
         return []  # the index only: nothing in the working tree changes
     paths = [*operands, *after] or (["."] if "--pathspec-from-file" in options else [])
-    return [Effect("restore", scope="all", paths=paths or ["."])]
+    return [Effect("restore", scope="tracked", paths=paths or ["."])]
 
 
 def _reset(args: list[str]) -> list[Effect]:
@@ -538,7 +539,7 @@ def _reset(args: list[str]) -> list[Effect]:
         return []
     if options & {"--hard", "--merge", "--keep"}:
         return [Effect("reset " + next(o for o in ("--hard", "--merge", "--keep")
-                                       if o in options), scope="all", moves_branch=True)]
+                                       if o in options), scope="tracked", moves_branch=True)]
     if after or len(operands) > 1 or "--pathspec-from-file" in options or options & {
             "-p", "--patch"}:
         return []  # unstages paths: the working tree stays as it is
@@ -605,7 +606,7 @@ def _rm(args: list[str]) -> list[Effect]:
     options, operands, after = _split(args, "", ("--pathspec-from-file",))
     if options & {"-n", "--dry-run", "-h", "--help"}:
         return []
-    return [Effect("rm", scope="all", paths=[*operands, *after] or None)]
+    return [Effect("rm", scope="tracked", paths=[*operands, *after] or None)]
 
 
 def _mv(args: list[str]) -> list[Effect]:
@@ -615,7 +616,7 @@ def _mv(args: list[str]) -> list[Effect]:
     operands = [*operands, *after]
     if len(operands) < 2:
         return []
-    return [Effect("mv", scope="all", paths=operands[:-1])]
+    return [Effect("mv", scope="tracked", paths=operands[:-1])]
 
 
 def _add(args: list[str]) -> list[Effect]:

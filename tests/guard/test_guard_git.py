@@ -366,3 +366,20 @@ def test_git_starts_only_for_risky_commands_and_only_with_others_live(
     runs.clear()
     assert team.pre_bash("sess-b", "git stash", repo) is None
     assert runs == []  # nobody else live: nothing to ask git
+
+
+def test_new_files_are_at_stake_only_for_what_takes_new_files(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Another session's new (untracked) file: `git stash`, `reset --hard`, `restore` and
+    `rm` leave it alone; `stash -u`, `clean -f`, `add -A` and a branch switch do not."""
+    team, repo, _worktree = _pass_base(tmp_path, monkeypatch)
+    team.write("sess-a", repo / "src" / "new.py", "new = 1\n", repo)
+    team.stop("sess-a", repo)  # between turns: only its new file is at stake
+    for command in ("git stash", "git reset --hard", "git restore .", "git checkout -- src",
+                    "git rm -r src", "git commit -am wip"):
+        assert team.pre_bash("sess-b", command, repo) is None, command
+    for command in ("git stash -u", "git stash push --include-untracked", "git clean -f",
+                    "git add -A", "git add src", "git checkout feature", "git rebase feature"):
+        reply = team.pre_bash("sess-b", command, repo)
+        assert decision_of(reply) == "ask", command
+        assert "src/new.py (new file)" in reason_of(reply), command
