@@ -331,12 +331,13 @@ class Effect:
     new files too: switching branches, ``stash -u``, ``add -A``...), ``"tracked"``
     (changes to files git tracks: ``stash``, ``reset --hard``, ``restore``, ``rm``,
     ``commit -a``), ``"untracked"`` (new files: ``clean -f``), ``"staged"`` (a plain
-    commit takes what is staged) or None (no files); ``paths`` narrows it to pathspecs (relative to the call's
-    folder; None: the whole tree). ``moves_branch``: it moves the working tree's branch or
-    HEAD (checkout/switch, reset, rebase, pull, merge...), which matters to another session
-    in the middle of a turn there even with nothing uncommitted. ``stash``: the stash
-    entries it pops or drops (``"all"``, or an index). ``worktree``: a worktree it removes
-    or moves; ``branches``: branches it deletes, renames or forces.
+    commit takes what is staged) or None (no files); ``paths`` narrows it to pathspecs
+    (relative to the call's folder; None: the whole tree). ``moves_branch``: it moves the
+    working tree's branch or HEAD (checkout/switch, reset, rebase, pull, merge...), which
+    matters to another session in the middle of a turn there even with nothing
+    uncommitted. ``stash``: the stash entries it pops or drops (``"all"``, or an index).
+    ``worktree``: a worktree it removes or moves; ``branches``: branches it deletes,
+    renames or forces.
     """
 
     __slots__ = ("branches", "family", "moves_branch", "paths", "scope", "stash", "worktree")
