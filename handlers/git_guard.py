@@ -22,7 +22,9 @@ What is at stake for another live session (never the session's own work):
   destroy or sweep them (stash, checkout/switch, restore, reset --hard/--merge/--keep,
   clean -f, rebase, merge, pull, cherry-pick, revert, am, bisect, rm/mv of its files,
   add -A/add ./commit -a sweeping them into this session's commit), narrowed to the
-  call's pathspecs, to untracked files for ``clean``, tracked ones for ``commit -a``;
+  call's pathspecs, to new (untracked) files for ``clean``, to changes of tracked files for
+  ``stash`` (without ``-u``), ``reset --hard``, ``restore``, ``rm``, ``mv`` and
+  ``commit -a``;
 * its branch, when it is in the middle of a turn in that working tree and the call moves
   the branch (checkout/switch, reset, rebase, pull, merge...), even with nothing
   uncommitted;
