@@ -249,8 +249,13 @@ def _gathered(guard: Guard, event: Event, ctx: HandlerContext, sid: str,
     def own() -> ClaimTable:
         return read_table(ctx.store, project, window=None, at=ctx.now, config=ctx.config)
 
+    from state.errors import StateError
+
     try:
         active = guard.gather(ctx, sid, project, own, seconds)
+    except StateError as exc:  # a store that cannot list sessions now (a server away)
+        ctx.log.warning(f"git guard: command not checked: {exc}")
+        active = False
     except Exception as exc:  # the guard fails open; the file claims still count
         ctx.log.error("git guard: could not check the command", exc)
         active = False
