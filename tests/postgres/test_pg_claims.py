@@ -70,3 +70,35 @@ def test_a_server_slower_than_the_bound_falls_back_to_the_cache_and_says_so(
     a.cli("state.session_manager", "list")  # a CLI ships the outbox: the claim reaches it
     claims = a.cli("state.session_manager", "claims", "--project", "project")
     assert [(c["session"], c["state"]) for c in claims] == [("alpha", "provisional")]
+
+
+def test_the_git_guard_sees_a_claim_made_on_another_machine_at_once(
+        make_machine: Callable[..., Machine], tmp_path: Any) -> None:
+    """Machine a's session writes a file of a checkout (its result still waits in a's
+    outbox); machine b's session then runs `git stash` there: asked at once."""
+    from tests.guard._team import make_repo
+
+    repo, _worktree = make_repo(tmp_path)
+    slow = {"ORCHESTRA_HANDLER_TIMEOUT": "60", "ORCHESTRA_BUDGET": "60"}
+    a = make_machine("a", claim_seconds=30, connect_timeout=30)
+    b = make_machine("b", claim_seconds=30, connect_timeout=30)
+    for machine, sid in ((a, "alpha"), (b, "beta")):
+        hook = machine.dispatch(payload("SessionStart.startup", sid, cwd=str(repo)), **slow)
+        assert hook.code == 0, hook.stderr
+    cart = repo / "src" / "cart.py"
+    write = {"file_path": str(cart), "content": "total = 2\n"}
+    hook = a.dispatch(payload("PreToolUse.Write", "alpha", cwd=str(repo), tool_input=write,
+                              tool_use_id="toolu_a1"), **slow)
+    assert hook.code == 0 and decision_of(hook.reply) is None, hook
+    cart.write_text("total = 2\n")
+    hook = a.dispatch(payload("PostToolUse.Bash", "alpha", cwd=str(repo), tool_name="Write",
+                              tool_input=write, tool_use_id="toolu_a1",
+                              tool_response={"type": "update"}), **slow)
+    assert hook.code == 0, hook.stderr
+    hook = b.dispatch(payload("PreToolUse.Bash", "beta", cwd=str(repo), tool_use_id="toolu_b1",
+                              tool_input={"command": "git stash"}), **slow)
+    assert hook.code == 0, hook.stderr
+    assert decision_of(hook.reply) == "ask", hook.reply
+    text = reason_of(hook.reply)
+    assert "session alpha" in text and "src/cart.py" in text, text
+    assert "this machine's copy" not in text
