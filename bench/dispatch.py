@@ -69,6 +69,13 @@ PEER_EVENTS = frozenset({"PreToolUse", "PostToolUse", "Notification", "UserPromp
 HOT = ("PreToolUse Bash", "PostToolUse Bash", "PostToolUse Bash 3 KB", "UserPromptSubmit")
 #: The session whose uncommitted change the git guard protects in the git row.
 OTHER = "bench-dispatch-other"
+#: The other agents' hot events (tests/data/agent-payloads), through ``--agent`` (settings
+#: command only: their install is settings mode).
+AGENT_FILE = "agent:"
+AGENT_ROWS = {"codex": {"UserPromptSubmit": "UserPromptSubmit", "PreToolUse Bash": "PreToolUse",
+                        "PostToolUse Bash": "PostToolUse", "PreToolUse patch": "PreToolUse.2"},
+              "gemini": {"BeforeAgent": "BeforeAgent", "BeforeTool shell": "BeforeTool",
+                         "AfterTool shell": "AfterTool", "BeforeTool write": "BeforeTool.2"}}
 FLOOR_LIMIT = 1.5
 
 
@@ -138,6 +145,9 @@ def events(project: Path) -> dict[str, tuple[str, dict[str, object]]]:
     for path in sorted(PAYLOADS.glob("*.json")):
         if path.stem not in taken and path.stem != "SessionEnd.other":
             rows.setdefault(path.stem.removeprefix("docs.").split(".")[0], (path.stem, {}))
+    for agent, names in AGENT_ROWS.items():  # issue 26: the other agents' hot events
+        for row, name in names.items():
+            rows[f"{agent} {row}"] = (f"{AGENT_FILE}{agent}.{name}", {})
     rows["SessionEnd"] = ("SessionEnd.other", {})  # last: the next round starts a new one
     return rows
 
@@ -188,6 +198,13 @@ class Session:
         (self.project / "src" / "other.py").write_text("other = 2\n", encoding="utf-8")
 
     def stdin(self, file: str, changes: dict[str, object]) -> bytes:
+        if file.startswith(AGENT_FILE):
+            name = file[len(AGENT_FILE):]
+            data = json.loads((REPO / "tests" / "data" / "agent-payloads" / f"{name}.json")
+                              .read_text(encoding="utf-8"))
+            data.update(session_id=f"{SESSION}-{name.split('.')[0]}", cwd=str(self.project),
+                        transcript_path=str(self.transcript))
+            return (json.dumps(data) + "\n").encode("utf-8")
         return payload(file, session_id=SESSION, cwd=str(self.project),
                        transcript_path=str(self.transcript),
                        **({"agent_transcript_path": str(self.agent_transcript)}
@@ -215,7 +232,7 @@ def per_event(args: argparse.Namespace) -> int:
             rows = {k: v for k, v in rows.items() if any(k.startswith(w) for w in wanted)}
         if not session.git:
             rows.pop("PreToolUse Bash git stash", None)
-        else:
+        elif "PreToolUse Bash git stash" in rows:
             session.start_other(commands_under_test(python, tmp)["settings"][0], env, tmp)
         stdins = {row: session.stdin(file, changes) for row, (file, changes) in rows.items()}
         before: dict[str, Callable[[], None]] = {
@@ -223,6 +240,12 @@ def per_event(args: argparse.Namespace) -> int:
 
         def cmds(row: str) -> dict[str, tuple[list[str], dict[str, str]]]:
             event = json.loads(stdins[row])["hook_event_name"]
+            agent = row.split(" ", 1)[0]
+            if agent in AGENT_ROWS:  # settings mode, with the agent named; cchooks has no row
+                tested = {"settings": (commands["settings"][0] + ["--agent", agent], {})}
+                return {name: (cmd, {**env, **extra})
+                        for name, (cmd, extra) in {**baselines, **tested}.items()
+                        if name != PEER}
             return {name: (cmd, {**env, **extra})
                     for name, (cmd, extra) in {**baselines, **commands}.items()
                     if name != PEER or event in PEER_EVENTS}
@@ -258,6 +281,8 @@ def _table(rows: dict[str, object], name: str, times: dict[tuple[str, str], list
     print(head)
     worst = 0.0
     for row in rows:
+        if (row, name) not in times:
+            continue  # the other agents' rows: settings mode only
         disp, floor, bare = times[row, name], times[row, FLOOR], times[row, BARE]
         ratio = statistics.median(disp) / statistics.median(floor)
         ratio90 = p90(disp) / p90(floor)

@@ -1,8 +1,9 @@
 """File claims and the git guard: warn, ask or refuse before one session's write or git
 command takes another live session's work.
 
-**Claims.** Before each Write/Edit/NotebookEdit (and the Bash writes :mod:`handlers.bash_writes`
-recognises: redirections, ``tee``, ``sed -i``, ``mv``, ``cp``, following ``cd``), if another
+**Claims.** Before each Write/Edit/NotebookEdit, each Codex ``apply_patch`` (the files the
+patch names, :mod:`handlers.patch_files`) and the Bash writes :mod:`handlers.bash_writes`
+recognises (redirections, ``tee``, ``sed -i``, ``mv``, ``cp``, following ``cd``), if another
 live session of the same project claimed a target within ``claims.window_seconds`` (or is
 writing it right now), the reply follows ``claims.policy`` (per project:
 ``projects.<id>.claims.policy``):
@@ -49,6 +50,10 @@ if TYPE_CHECKING:
     from state.claims import ClaimTable
 
 EDIT_TOOLS = ("Write", "Edit", "NotebookEdit", "MultiEdit")
+#: Codex CLI's file edits: the files are named in the patch (:mod:`handlers.patch_files`).
+PATCH_TOOLS = ("apply_patch",)
+#: Every tool whose calls the claims handler looks at.
+WRITING_TOOLS = (*EDIT_TOOLS, *PATCH_TOOLS, "Bash")
 #: Words without which a Bash line writes no file :mod:`handlers.bash_writes` can see.
 _WRITE_HINTS = (">", "tee", "sed", "mv", "cp")
 
@@ -66,11 +71,23 @@ def targets_of(event: Event) -> list[str]:
             return [os.path.normpath(os.path.join(base, os.path.expanduser(value)))]
         return []
     command = data.get("command")
-    if tool == "Bash" and isinstance(command, str) and "\0" not in command and any(
-            hint in command for hint in _WRITE_HINTS):
-        from handlers.bash_writes import bash_targets
+    if not isinstance(command, str) or "\0" in command:
+        return []
+    if tool in PATCH_TOOLS:
+        from handlers.patch_files import patch_targets
 
-        return bash_targets(command, base)[:20]
+        return patch_targets(command, base)[:20]
+    if tool == "Bash":
+        found: list[str] = []
+        if any(hint in command for hint in _WRITE_HINTS):  # else not even imported
+            from handlers.bash_writes import bash_targets
+
+            found = bash_targets(command, base)[:20]
+        if "*** Begin Patch" in command:  # apply_patch through the shell (a heredoc)
+            from handlers.patch_files import patch_targets
+
+            found += [p for p in patch_targets(command, base) if p not in found][:20]
+        return found
     return []
 
 
@@ -147,10 +164,10 @@ def _running_git(table: ClaimTable, sid: str, path: str) -> dict[str, Any] | Non
     return None
 
 
-@hookimpl(tools=(*EDIT_TOOLS, "Bash"))
+@hookimpl(tools=WRITING_TOOLS)
 def on_pre_tool_use(event: Event, ctx: HandlerContext) -> dict[str, Any] | None:
     sid = event.session_id
-    if sid is None or (event.tool_name not in EDIT_TOOLS and event.tool_name != "Bash"):
+    if sid is None or event.tool_name not in WRITING_TOOLS:
         return None
     started = time.monotonic()
     paths = targets_of(event)
@@ -223,7 +240,7 @@ def on_pre_tool_use(event: Event, ctx: HandlerContext) -> dict[str, Any] | None:
         return None
     reasons = []
     if conflicts:
-        reasons.append("Another Claude Code session is working on this: " + "; ".join(
+        reasons.append("Another session is working on this: " + "; ".join(
             _describe(ctx, claim, path) for claim, path in conflicts))
     if stakes:
         from handlers.git_guard import reason
@@ -299,7 +316,7 @@ def _log_decision(ctx: HandlerContext, event: Event, project: str, decision: str
         ctx.log.warning(f"claims: could not log the decision: {exc}")
 
 
-@hookimpl(tools=(*EDIT_TOOLS, "Bash"))
+@hookimpl(tools=WRITING_TOOLS)
 def after_dispatch(event: Event, reply: dict[str, Any] | None, ctx: HandlerContext) -> None:
     """Another handler (a plugin) refused the call this handler let through: it will never
     run, and Claude Code sends no result for it, so its provisional claims end now."""
@@ -311,10 +328,10 @@ def after_dispatch(event: Event, reply: dict[str, Any] | None, ctx: HandlerConte
     _call_ended(event, ctx, ran=False)
 
 
-@hookimpl(tools=(*EDIT_TOOLS, "Bash"))
+@hookimpl(tools=WRITING_TOOLS)
 def on_post_tool_use(event: Event, ctx: HandlerContext) -> None:
     sid = event.session_id
-    if sid is None or (event.tool_name not in EDIT_TOOLS and event.tool_name != "Bash"):
+    if sid is None or event.tool_name not in WRITING_TOOLS:
         return
     paths = targets_of(event)
     command = _git_line(event)
@@ -341,8 +358,7 @@ def _call_ended(event: Event, ctx: HandlerContext, *, ran: bool) -> None:
     exist stay claimed."""
     sid = event.session_id
     tool_use_id = event.tool_use_id
-    if sid is None or not tool_use_id or (event.tool_name not in EDIT_TOOLS
-                                          and event.tool_name != "Bash"):
+    if sid is None or not tool_use_id or event.tool_name not in WRITING_TOOLS:
         return
     paths = targets_of(event)
     if not paths and _git_line(event) is None:
@@ -361,12 +377,12 @@ def _call_ended(event: Event, ctx: HandlerContext, *, ran: bool) -> None:
     drop_claims(ctx.store, project, sid, tool_use_id)
 
 
-@hookimpl(tools=(*EDIT_TOOLS, "Bash"))
+@hookimpl(tools=WRITING_TOOLS)
 def on_post_tool_use_failure(event: Event, ctx: HandlerContext) -> None:
     _call_ended(event, ctx, ran=event.get("is_interrupt") is not True)
 
 
-@hookimpl(tools=(*EDIT_TOOLS, "Bash"))
+@hookimpl(tools=WRITING_TOOLS)
 def on_permission_denied(event: Event, ctx: HandlerContext) -> None:
     _call_ended(event, ctx, ran=False)
 

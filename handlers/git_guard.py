@@ -761,6 +761,11 @@ def describe_session(store: Storage, sid: str, config: dict[str, Any], at: float
         details.append(f"last tool {summary['last_tool']}")
     if summary.get("status"):
         details.append(str(summary["status"]))
+    agent = summary.get("agent")
+    if isinstance(agent, str) and agent:  # Codex CLI, Gemini CLI (issue 26)
+        from hooks.agents import DISPLAY
+
+        details.insert(0, DISPLAY.get(agent, agent))
     return f"session {sid}" + (f" ({'; '.join(details)})" if details else "")
 
 
@@ -794,7 +799,7 @@ def reason(stakes: list[Stake], store: Storage, config: dict[str, Any], at: floa
         parts.append(f"In {tree}, " + " | ".join(lines))
     top = stakes[0].tree if stakes else "."
     name = os.path.basename(top.rstrip(os.sep)) or "repo"
-    return ("Another Claude Code session would lose work to this git command. "
+    return ("Another session would lose work to this git command. "
             + ". ".join(parts)
             + ". Let it finish (or commit) first, or do this in a separate working tree: "
             f"`git worktree add ../{name}-2 -b <new-branch>` and run it there (in Claude "

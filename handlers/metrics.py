@@ -1,4 +1,5 @@
-"""Token usage: read from Claude Code's transcript on Stop, incrementally.
+"""Token usage: read from Claude Code's transcript on Stop, incrementally (Codex and Gemini
+sessions: from theirs, :mod:`handlers.agent_usage`).
 
 The transcript (``transcript_path``, JSONL) holds a ``usage`` block per assistant
 message. On each Stop (and SubagentStop, for the subagent's own transcript) the
@@ -84,8 +85,59 @@ def _account(event: Event, ctx: HandlerContext, path: str | None, scope: str) ->
                     per_model[field] = per_model.get(field, 0) + value
 
 
+def _account_agent(event: Event, ctx: HandlerContext) -> None:
+    """Codex and Gemini sessions: their own transcripts (:mod:`handlers.agent_usage`)."""
+    path = event.transcript_path
+    if event.session_id is None or not path or not path.endswith(".jsonl"):
+        return
+    from handlers import agent_usage
+    from state.paths import session_key
+
+    model = event.get("model") if isinstance(event.get("model"), str) else None
+    with ctx.store.transaction(session_key(event.session_id, "usage.json")) as doc:
+        doc["source"] = event.agent
+        if event.agent == "codex":
+            totals = agent_usage.codex_totals(path)
+            if totals is not None:
+                doc["tokens"] = totals
+                doc["by_model"] = {model or "unknown": dict(totals)}
+            return
+        cursor = doc.setdefault("transcripts", {}).setdefault("main", {"path": path,
+                                                                       "offset": 0})
+        if cursor.get("path") != path:
+            cursor.update(path=path, offset=0)
+        seen = doc.setdefault("seen_message_ids", [])
+        cursor["offset"], found = agent_usage.gemini_messages(
+            path, int(cursor.get("offset", 0)), seen)
+        tokens = doc.setdefault("tokens", {})
+        by_model = doc.setdefault("by_model", {})
+        for name, counts in found:
+            model = name or model
+            per_model = by_model.setdefault(name or "unknown", {})
+            for field, value in counts.items():
+                tokens[field] = tokens.get(field, 0) + value
+                per_model[field] = per_model.get(field, 0) + value
+    if model and event.agent == "gemini":
+        _note_model(event.session_id, model, ctx)
+
+
+def _note_model(session_id: str, model: str, ctx: HandlerContext) -> None:
+    """Gemini's events do not name the model; its transcript does."""
+    from state.paths import session_key
+
+    key = session_key(session_id, "state.json")
+    if (ctx.store.read(key) or {}).get("model") == model:
+        return
+    with ctx.store.transaction(key) as doc:
+        if "session_id" in doc:
+            doc["model"] = model
+
+
 @hookimpl
 def on_stop(event: Event, ctx: HandlerContext) -> None:
+    if event.agent != "claude-code":
+        _account_agent(event, ctx)
+        return
     _account(event, ctx, event.transcript_path, "main")
 
 

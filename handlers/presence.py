@@ -72,13 +72,30 @@ def _peers(ctx: HandlerContext, session_id: str, project: str) -> list[str]:
         if touched:
             doing.append("recent files " + ", ".join(touched))
         lines.append(f"- {peer['session_id']} ({peer['status']}, last seen "
-                     f"{peer.get('last_heartbeat') or '?'}): " + ("; ".join(doing) or "no detail"))
+                     f"{peer.get('last_heartbeat') or '?'}{_who(peer)}): "
+                     + ("; ".join(doing) or "no detail"))
         if len(lines) >= _MAX_PEERS:
             break
     return lines
 
 
-def presence_text(ctx: HandlerContext, session_id: str, project: str | None) -> str:
+def _who(peer: dict[str, Any]) -> str:
+    """``, Codex CLI gpt-5.5``: which agent runs a peer, and its model when known."""
+    agent = peer.get("agent")
+    if not agent:
+        return ""
+    if agent == "claude-code":
+        name = "Claude Code"  # the common case: nothing more to import
+    else:
+        from hooks.agents import DISPLAY
+
+        name = DISPLAY.get(agent, agent)
+    model = peer.get("model")
+    return f", {name}" + (f" {model}" if model else "")
+
+
+def presence_text(ctx: HandlerContext, session_id: str, project: str | None,
+                  agent: str = "claude-code") -> str:
     lines = [f"Orchestra: this is session {session_id}"
              + (f" of project {project}." if project else ".")]
     if project:
@@ -89,14 +106,28 @@ def presence_text(ctx: HandlerContext, session_id: str, project: str | None) -> 
         else:
             lines.append(f"No other live session is working on {project}.")
     where = f" --project {project}" if project else ""
-    lines.append(
-        "Orchestra commands for Bash (they know this session): "
-        f"`orchestra who{where}` (who is active), "
-        "`orchestra inbox` (your messages), "
-        "`orchestra send --to <session> \"text\"` (or `--project <project>`, `--all`), "
-        "`orchestra get <path>` (your session state, e.g. active_work), "
-        f"`orchestra dashboard{where}` (overview); `orchestra --help` lists the rest."
-    )
+    if agent == "claude-code":
+        lines.append(
+            "Orchestra commands for Bash (they know this session): "
+            f"`orchestra who{where}` (who is active), "
+            "`orchestra inbox` (your messages), "
+            "`orchestra send --to <session> \"text\"` (or `--project <project>`, `--all`), "
+            "`orchestra get <path>` (your session state, e.g. active_work), "
+            f"`orchestra dashboard{where}` (overview); `orchestra --help` lists the rest."
+        )
+    else:
+        from hooks.agents import command_prefix
+
+        run = command_prefix(agent, session_id, ctx.home)
+        lines.append(
+            "Orchestra commands for your shell (run them as written: they name this session "
+            "and Orchestra's own launcher): "
+            f"`{run} who{where}` (who is active), "
+            f"`{run} inbox` (your messages), "
+            f"`{run} send --to <session> \"text\"` (or `--project <project>`, `--all`), "
+            f"`{run} get <path>` (your session state, e.g. active_work), "
+            f"`{run} dashboard{where}` (overview); `{run} --help` lists the rest."
+        )
     return "\n".join(lines)
 
 
@@ -106,11 +137,13 @@ def on_session_start(event: Event, ctx: HandlerContext) -> dict[str, Any] | None
     if sid is None:
         return None
     try:
-        write_env_file(sid, ctx.home)
+        if event.agent == "claude-code":  # the others have no CLAUDE_ENV_FILE
+            write_env_file(sid, ctx.home)
     except OSError as exc:
         ctx.log.warning(f"could not write CLAUDE_ENV_FILE: {exc}")
     from state.paths import session_key
 
     state = ctx.store.read(session_key(sid, "state.json")) or {}
     project = state.get("project") if isinstance(state.get("project"), str) else None
-    return {"hookSpecificOutput": {"additionalContext": presence_text(ctx, sid, project)}}
+    return {"hookSpecificOutput": {"additionalContext": presence_text(ctx, sid, project,
+                                                                     event.agent)}}

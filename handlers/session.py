@@ -63,8 +63,9 @@ def _ensure(event: Event, ctx: HandlerContext, doc: dict[str, Any]) -> None:
 
     if "session_id" not in doc:
         sid = event.session_id or ""
-        doc.update(new_session_state(sid, mode="claude-code",
+        doc.update(new_session_state(sid, mode=event.agent,
                                      project=project_for(event, ctx.config), at=ctx.now))
+        doc["agent"] = event.agent
         folder = os.environ.get("CLAUDE_PROJECT_DIR") or event.cwd
         if folder:  # the root its files are claimed relative to (state.claims)
             doc["project_dir"] = folder
@@ -128,6 +129,8 @@ def on_session_start(event: Event, ctx: HandlerContext) -> None:
         doc["ended_at"] = None
         doc.pop("end_reason", None)
         doc["source"] = source
+        changed_agent = doc.get("agent") != event.agent
+        doc["agent"] = event.agent  # who runs it, also for a session registered ahead
         doc["updated_at"] = stamp
         model = event.get("model")
         if isinstance(model, str):
@@ -145,7 +148,7 @@ def on_session_start(event: Event, ctx: HandlerContext) -> None:
                     break
                 except ValueError:
                     continue
-    if adopted and doc.get("project") is not None:
+    if (adopted and doc.get("project") is not None) or changed_agent:
         from state.sessions import remember_identity
 
         remember_identity(ctx.store, doc)  # a rebuild after damage keeps the project

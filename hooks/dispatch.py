@@ -13,6 +13,10 @@ invalid session id) or Orchestra itself failed: Claude Code treats 1 as a
 non-blocking error, so Claude is never blocked by accident. Nothing is written
 to the state for unusable input.
 
+``--agent codex|gemini`` names another agent than Claude Code (the default), whose events
+an adapter of :mod:`hooks.agents` maps onto Orchestra's event model and whose reply it
+puts in that agent's shape (``orchestra install --agent ...`` registers the command so).
+
 Environment: ``ORCHESTRA_HOME`` (state root), ``ORCHESTRA_BUDGET`` (seconds for
 the whole dispatch; default from config ``dispatch.budget_seconds``, 5),
 ``ORCHESTRA_HANDLER_TIMEOUT`` (seconds per handler, default 2),
@@ -142,8 +146,11 @@ def _configured_budget(config: dict[str, Any], event_name: str) -> float:
 
 def dispatch(payload: dict[str, Any], home: str, table: DispatchTable | None = None,
              *, started: float | None = None,
-             config: dict[str, Any] | None = None) -> DispatchResult:
-    """Run every handler for ``payload`` and merge their replies."""
+             config: dict[str, Any] | None = None, agent: str = "claude-code",
+             raw: dict[str, Any] | None = None) -> DispatchResult:
+    """Run every handler for ``payload`` and merge their replies. ``agent`` is the agent that
+    sent it; for another agent than Claude Code ``payload`` is the adapter's mapping of the
+    agent's own payload ``raw`` (which drift is checked against)."""
     from hooks.context import HandlerContext
     from hooks.events import SPEC_NAMES, Event
     from hooks.runner import Runner
@@ -153,7 +160,7 @@ def dispatch(payload: dict[str, Any], home: str, table: DispatchTable | None = N
         from hooks.registry import load_table
 
         table = load_table(home)
-    event = Event(payload)
+    event = Event(payload, agent)
     if config is None:
         config = read_config(home)
     budget, handler_timeout = _budget(event.name, config)
@@ -174,7 +181,12 @@ def dispatch(payload: dict[str, Any], home: str, table: DispatchTable | None = N
         ctx.listen(change_listener(runner, change_calls, ctx))
     from hooks.observe import sightings
 
-    drift = sightings(payload)
+    if raw is None:
+        drift = sightings(payload)
+    else:
+        from hooks.agents import adapter
+
+        drift = adapter(agent).sightings(raw)
     kwargs = {"event": event, "ctx": ctx}
     try:
         votes = runner.run(calls_for("on_event"), kwargs)
@@ -199,7 +211,8 @@ def dispatch(payload: dict[str, Any], home: str, table: DispatchTable | None = N
             runner.run(after, {**kwargs, "reply": reply})
     finally:
         runner.close()
-    _note(ctx, event, runner, drift, payload, time.monotonic() - started)
+    _note(ctx, event, runner, drift, payload if raw is None else raw,
+          time.monotonic() - started)
     return DispatchResult(reply, exit_code, stderr, runner.failures, runner.abandoned)
 
 
@@ -231,7 +244,8 @@ def _note(ctx: HandlerContext, event: Event, runner: Runner, drift: list[Any],
         if drift:
             from hooks.observe import record_drift
 
-            record_drift(ctx.store, drift, payload, ctx.now)
+            record_drift(ctx.store, drift, payload, ctx.now,
+                         None if event.agent == "claude-code" else event.agent)
         sid = event.session_id
         if sid is not None:
             from hooks.observe import record_stats
@@ -258,21 +272,43 @@ def main(
     if argv and argv[0] in ("-h", "--help"):
         out.write(__doc__ or "")
         return 0
+    agent = "claude-code"
+    if argv:  # Claude Code's command has no arguments: nothing imported for it
+        from hooks.agents import AgentError, parse_agent
+
+        try:
+            agent, argv = parse_agent(argv)
+        except AgentError as exc:
+            err.write(f"{PROG}: {exc}\n")
+            return 1
     source = stdin if stdin is not None else sys.stdin
     home = state_home()
     real_stdout = sys.stdout
     reply_fd: int | None = None
     try:
-        raw = source.buffer.read() if hasattr(source, "buffer") else source.read()
-        data = raw.encode("utf-8", "surrogatepass") if isinstance(raw, str) else raw
+        given = source.buffer.read() if hasattr(source, "buffer") else source.read()
+        data = given.encode("utf-8", "surrogatepass") if isinstance(given, str) else given
         payload = parse_event(data)
+        raw: dict[str, Any] | None = None
+        if agent != "claude-code":
+            from hooks.agents import adapter
+
+            raw = payload
+            mapped = adapter(agent).inbound(raw, home)
+            if mapped is None:
+                return 0  # an event Orchestra does not act on (never registered by install)
+            payload = mapped
         config = read_config(home)
         _record(payload, home, config)
         if out is sys.__stdout__:
             reply_fd = _divert_stdout()
         sys.stdout = sys.stderr  # a handler's print() must not corrupt the reply
         try:
-            result = dispatch(payload, home, started=started, config=config)
+            result = dispatch(payload, home, started=started, config=config, agent=agent,
+                              raw=raw)
+            if raw is not None:
+                result.reply, result.exit_code, result.stderr = adapter(agent).outbound(
+                    raw, payload, result, home)
         finally:
             sys.stdout = real_stdout
     except InputError as exc:

@@ -74,10 +74,13 @@ def _str(value: Any) -> str | None:
 class Event:
     """A read-only view of one hook payload with typed, non-raising accessors."""
 
-    __slots__ = ("_model", "raw")
+    __slots__ = ("_model", "agent", "raw")
 
-    def __init__(self, raw: Mapping[str, Any]) -> None:
+    def __init__(self, raw: Mapping[str, Any], agent: str = "claude-code") -> None:
         self.raw = raw
+        #: The agent that sent the event: ``claude-code``, ``codex`` or ``gemini``
+        #: (:mod:`hooks.agents`). ``raw`` is in Claude Code's model whatever the agent.
+        self.agent = agent
         self._model: Any = None
 
     def __repr__(self) -> str:

@@ -2,7 +2,8 @@
 
 Claude Code shows hook stderr to nobody on exit 0, so everything a user may need
 to debug a hook (a handler that raised, overran, or was dropped) goes here. The
-file is opened only when something is written.
+file is opened only when something is written, and what is written is redacted
+(:func:`state.redact.redact`: secrets, and the values of secret-looking variables).
 """
 
 from __future__ import annotations
@@ -22,6 +23,9 @@ class DispatchLog:
         self.path = os.path.join(self.folder, name)
 
     def write(self, level: str, message: str) -> None:
+        from state.redact import redact  # only when something is logged
+
+        message = redact(message)
         stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         line = f"{stamp} {os.getpid()} {level} {message}\n".encode("utf-8", "replace")
         try:

@@ -41,7 +41,8 @@ if TYPE_CHECKING:
     from state.storage import Storage
 
 __all__ = ["DRIFT_LOG", "DRIFT_MAX_BYTES", "KNOWN_TOOLS", "STATS_LOG", "STATS_MAX_BYTES",
-           "context_chars", "record_drift", "record_stats", "reply_sightings", "sightings"]
+           "agent_sightings", "context_chars", "record_drift", "record_stats", "reply_sightings",
+           "sightings"]
 
 # -- telemetry ---------------------------------------------------------------------------
 
@@ -113,6 +114,24 @@ def sightings(payload: dict[str, Any]) -> list[Sighting]:
     return found
 
 
+def agent_sightings(payload: dict[str, Any], common: frozenset[str],
+                    fields: dict[str, frozenset[str]], tools: frozenset[str]) -> list[Sighting]:
+    """:func:`sightings` for another agent's own payload, against that agent's tables
+    (:mod:`hooks.agents`): its events, their fields, its tool names."""
+    event = str(payload.get("hook_event_name"))
+    known = fields.get(event)
+    found: list[Sighting] = []
+    if known is None:
+        found.append(("event", event, event, ""))
+    else:
+        found += [("field", key, event, "") for key in payload
+                  if key not in common and key not in known]
+    tool = payload.get("tool_name")
+    if isinstance(tool, str) and tool not in tools and not tool.startswith("mcp__"):
+        found.append(("tool", tool[:100], event, ""))
+    return found
+
+
 def reply_sightings(event: str, dropped: list[str]) -> list[Sighting]:
     """The reply fields :class:`hooks.merge.Merged` dropped because ``event`` does not
     honour them (``"plugin: field"``); values of the wrong type are a plugin's bug, not drift."""
@@ -124,11 +143,15 @@ def reply_sightings(event: str, dropped: list[str]) -> list[Sighting]:
     return found
 
 
-def record_drift(store: Storage, found: list[Sighting], payload: dict[str, Any], at: float) -> None:
-    """Append one line per sighting to :data:`DRIFT_LOG`."""
+def record_drift(store: Storage, found: list[Sighting], payload: dict[str, Any], at: float,
+                 agent: str | None = None) -> None:
+    """Append one line per sighting to :data:`DRIFT_LOG`; ``agent`` names another agent
+    than Claude Code (the line then says which, and its version where the transcript
+    tells it)."""
     from state.clock import iso
 
-    version = claude_version(payload.get("transcript_path"))
+    marker = _VERSION_MARKERS.get(agent or "", b'"version":"')
+    version = claude_version(payload.get("transcript_path"), marker) if marker else None
     stamp = iso(at)
     for kind, name, event, detail in found:
         line: dict[str, Any] = {"at": stamp, "kind": kind, "name": name[:200],
@@ -137,11 +160,17 @@ def record_drift(store: Storage, found: list[Sighting], payload: dict[str, Any],
             line["detail"] = detail[:200]
         if version:
             line["version"] = version
+        if agent:
+            line["agent"] = agent
         store.append(DRIFT_LOG, line, max_bytes=DRIFT_MAX_BYTES)
 
 
-def claude_version(transcript: Any) -> str | None:
-    """The Claude Code version a transcript's first lines name (``"version":"2.1.332"``)."""
+#: How each agent's transcript names the CLI's version (Gemini's does not).
+_VERSION_MARKERS = {"codex": b'"cli_version":"', "gemini": b""}
+
+
+def claude_version(transcript: Any, marker: bytes = b'"version":"') -> str | None:
+    """The version a transcript's first lines name (Claude Code: ``"version":"2.1.332"``)."""
     if not isinstance(transcript, str) or not transcript:
         return None
     try:
@@ -149,7 +178,6 @@ def claude_version(transcript: Any) -> str | None:
             head = fh.read(65536)
     except OSError:
         return None
-    marker = b'"version":"'
     start = head.find(marker)
     if start < 0:
         return None

@@ -64,8 +64,10 @@ def run_dispatch(
     *,
     builtins: bool = True,
     env: dict[str, str] | None = None,
+    agent: str | None = None,
 ) -> DispatchOutcome:
-    """Dispatch ``payload`` in-process with ``plugins`` added; return the outcome."""
+    """Dispatch ``payload`` in-process with ``plugins`` added; return the outcome.
+    ``agent`` (``codex``, ``gemini``) dispatches it as that agent's command does."""
     from hooks import dispatch as dispatch_module
     from hooks import registry
 
@@ -92,7 +94,8 @@ def run_dispatch(
                 handlers.BUILTIN_HANDLERS = saved_builtins
             registry.load_table = lambda home: table
         try:
-            code = dispatch_module.main([], stdin=io.BytesIO(data), stdout=stdout, stderr=stderr)
+            code = dispatch_module.main(["--agent", agent] if agent else [],
+                                        stdin=io.BytesIO(data), stdout=stdout, stderr=stderr)
         finally:
             registry.load_table = original
     return DispatchOutcome(code, stdout.getvalue(), stderr.getvalue())

@@ -1,4 +1,4 @@
-"""``orchestra drift``: what Claude Code sent (or a plugin answered) that Orchestra does not know.
+"""``orchestra drift``: what an agent sent (or a plugin answered) that Orchestra does not know.
 
 Counts the sightings the dispatcher wrote (:mod:`hooks.observe`): unknown event names,
 payload fields and tool names, and reply fields returned for an event that does not
@@ -20,8 +20,9 @@ __all__ = ["main", "summarize"]
 PROG = "orchestra drift"
 
 DESCRIPTION = """\
-What the models and the hook contract do not know yet, as seen by the dispatcher:
-  event        an event name that is not one of the 34 Claude Code 2.1.332 sends
+What the models and the hook contract do not know yet, as seen by the dispatcher, per agent
+(Claude Code; Codex CLI and Gemini CLI against what their pinned versions send):
+  event        an event name that is not one of the agent's (34 for Claude Code 2.1.332)
   field        a payload field the event's model does not have
   tool         a tool name Orchestra does not know (mcp__* tools are expected)
   reply_field  a field a plugin returned for an event that does not honour it
@@ -36,17 +37,24 @@ def build_parser(front: Front | None = None) -> CliParser:
     parser = CliParser(prog=front.prog if front else PROG, description=DESCRIPTION,
                        epilog=front.epilog() if front else EXIT_CODES_HELP)
     parser.add_argument("--since", metavar="T", help="ISO time or a duration ago (10m, 2h, 7d)")
+    parser.add_argument("--agent", choices=("claude-code", "codex", "gemini"),
+                        help="only what this agent sent (default: every agent)")
     parser.add_argument("--json", action="store_true", help="print the entries as JSON")
     parser.add_argument("--compact", action="store_true", help="with --json: compact JSON")
     return parser
 
 
-def summarize(lines: list[dict[str, Any]], since: float | None = None) -> list[dict[str, Any]]:
-    """One entry per (kind, name, event, detail): count, first and last seen, versions."""
+def summarize(lines: list[dict[str, Any]], since: float | None = None,
+              agent: str | None = None) -> list[dict[str, Any]]:
+    """One entry per (agent, kind, name, event, detail): count, first and last seen,
+    versions. A line without ``agent`` is Claude Code's."""
     from state.clock import parse_time
 
-    entries: dict[tuple[str, str, str, str], dict[str, Any]] = {}
+    entries: dict[tuple[str, str, str, str, str], dict[str, Any]] = {}
     for line in lines:
+        who = str(line.get("agent") or "claude-code")
+        if agent is not None and who != agent:
+            continue
         at = line.get("at")
         if since is not None:
             try:
@@ -54,22 +62,25 @@ def summarize(lines: list[dict[str, Any]], since: float | None = None) -> list[d
                     continue
             except ValueError:
                 continue
-        key = (str(line.get("kind", "?")), str(line.get("name", "?")),
+        key = (who, str(line.get("kind", "?")), str(line.get("name", "?")),
                str(line.get("event", "?")), str(line.get("detail", "")))
         entry = entries.setdefault(key, {
-            "kind": key[0], "name": key[1], "event": key[2], "detail": key[3], "count": 0,
-            "first_seen": at, "last_seen": at, "versions": []})
+            "agent": who, "kind": key[1], "name": key[2], "event": key[3], "detail": key[4],
+            "count": 0, "first_seen": at, "last_seen": at, "versions": []})
         entry["count"] += 1
         entry["last_seen"] = at
         version = line.get("version")
         if isinstance(version, str) and version not in entry["versions"]:
             entry["versions"].append(version)
-    return sorted(entries.values(), key=lambda e: (e["kind"], e["name"], e["event"]))
+    return sorted(entries.values(), key=lambda e: (e["agent"], e["kind"], e["name"],
+                                                   e["event"]))
 
 
 def _table(entries: list[dict[str, Any]]) -> str:
-    head = ("KIND", "NAME", "EVENT", "COUNT", "FIRST SEEN", "LAST SEEN", "VERSIONS", "DETAIL")
-    body = [(e["kind"], e["name"], e["event"], str(e["count"]), str(e["first_seen"])[:19],
+    head = ("AGENT", "KIND", "NAME", "EVENT", "COUNT", "FIRST SEEN", "LAST SEEN", "VERSIONS",
+            "DETAIL")
+    body = [(e["agent"], e["kind"], e["name"], e["event"], str(e["count"]),
+             str(e["first_seen"])[:19],
              str(e["last_seen"])[:19], ",".join(e["versions"]) or "-", e["detail"] or "-")
             for e in entries]
     return table(head, body)
@@ -80,7 +91,7 @@ def _run(args: argparse.Namespace, out: Output, err: IO[str]) -> int:
     from state.store import open_store
 
     since = parse_since(args.since)
-    entries = summarize(list(open_store().read_log(DRIFT_LOG)), since)
+    entries = summarize(list(open_store().read_log(DRIFT_LOG)), since, args.agent)
     return show(out, entries, as_json=args.json, text=_table,
                 empty="no drift: every event, field, tool and reply field seen is known")
 

@@ -14,7 +14,8 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing stays off the dispatcher's hot path
     from typing import Any
 
-__all__ = ["fingerprint", "is_sensitive_key", "redact", "secret_patterns", "summarize"]
+__all__ = ["env_secrets", "fingerprint", "forget_env", "is_sensitive_key", "redact",
+           "secret_patterns", "summarize"]
 
 REDACTED = "[REDACTED]"
 
@@ -70,8 +71,48 @@ def is_sensitive_key(key: str) -> bool:
     return any(word in low for word in _SENSITIVE_WORDS)
 
 
+#: Parts of an environment variable's name that make its value a secret.
+_SECRET_NAME_WORDS = ("KEY", "TOKEN", "SECRET", "PASSWORD", "PASSWD", "CREDENTIAL", "PRIVATE",
+                      "AUTH", "COOKIE")
+_MIN_SECRET = 8  # shorter values ("1", "true") would mask ordinary text
+_env_values: list[str] | None = None
+
+
+def env_secrets() -> list[str]:
+    """Values of this process's secret-looking environment variables (``GEMINI_API_KEY``,
+    ``GITHUB_TOKEN``...), and of those :func:`forget_env` took out: wherever Orchestra writes
+    text, these are masked. Read once per process."""
+    global _env_values
+    if _env_values is None:
+        import os
+
+        _env_values = []
+        for name, value in os.environ.items():
+            upper = name.upper()
+            if len(value) >= _MIN_SECRET and any(word in upper for word in _SECRET_NAME_WORDS):
+                _env_values.append(value)
+    return _env_values
+
+
+def forget_env(names: tuple[str, ...] | list[str]) -> None:
+    """Take the variables ``names`` out of this process's environment (handlers and the
+    commands they start never see them) while still masking their values."""
+    import os
+
+    values = env_secrets()
+    for name in names:
+        value = os.environ.pop(name, None)
+        if value and len(value) >= _MIN_SECRET and value not in values:
+            values.append(value)
+
+
 def redact(text: str) -> str:
-    """``text`` with every recognisable secret replaced by ``[REDACTED]``."""
+    """``text`` with every recognisable secret replaced by ``[REDACTED]``: the values of
+    secret-looking environment variables (:func:`env_secrets`) and what looks like a key,
+    a token or a password."""
+    for value in _env_values if _env_values is not None else env_secrets():
+        if value in text:
+            text = text.replace(value, REDACTED)
     low = text.lower()
     if not any(trigger in low for trigger in _TRIGGERS):
         return text

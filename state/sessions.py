@@ -53,7 +53,7 @@ HEARTBEAT = "heartbeat.json"
 TASKS = "tasks.json"
 IDENTITY = "identity.json"
 #: What a rebuilt session document takes over from identity.json.
-IDENTITY_FIELDS = ("session_id", "created_at", "created_ts", "project", "mode")
+IDENTITY_FIELDS = ("session_id", "created_at", "created_ts", "project", "mode", "agent")
 
 
 def new_session_state(session_id: str, *, mode: str, project: str | None,
@@ -132,7 +132,8 @@ def recover_identity(store: Storage, session_id: str) -> dict[str, Any]:
     if stored.get("session_id") == session_id:
         for name, valid in (("created_at", lambda v: isinstance(v, str) and v),
                             ("created_ts", _is_number), ("project", is_id),
-                            ("mode", lambda v: isinstance(v, str))):
+                            ("mode", lambda v: isinstance(v, str)),
+                            ("agent", lambda v: isinstance(v, str) and v)):
             if valid(stored.get(name)):
                 found[name] = stored[name]
     if "created_at" not in found:
@@ -214,6 +215,8 @@ def summarize(store: Storage, session_id: str, state: dict[str, Any], config: di
         "project": state.get("project"),
         "machine": state.get("machine"),
         "mode": state.get("mode"),
+        "agent": agent_of(state),
+        "model": state.get("model") if isinstance(state.get("model"), str) else None,
         "status": status,
         "last_heartbeat": iso(beat["at"]) if isinstance(beat.get("at"), int | float) else None,
         "idle_seconds": round(age, 1) if age is not None else None,
@@ -224,6 +227,15 @@ def summarize(store: Storage, session_id: str, state: dict[str, Any], config: di
         "created_at": state.get("created_at"),
         "ended_at": state.get("ended_at"),
     }
+
+
+def agent_of(state: dict[str, Any]) -> str | None:
+    """The agent that runs a session (``claude-code``, ``codex``, ``gemini``), or None when
+    nothing says (a session made by ``session_manager create`` that never started)."""
+    agent = state.get("agent")
+    if isinstance(agent, str) and agent:
+        return agent
+    return "claude-code" if state.get("mode") == "claude-code" else None
 
 
 def session_ids(store: Storage) -> list[str]:

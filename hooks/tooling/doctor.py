@@ -16,6 +16,8 @@ Checks, each reported as ``ok``, ``warn`` or ``FAIL`` with a fix:
 * the PostgreSQL store, when ``ORCHESTRA_STORE_URL`` or config ``store.url`` selects it:
   reachable, schema version, round-trip time, journal backlog (never a password);
 * ``disableAllHooks`` and ``ORCHESTRA_RECORD``/config ``record``;
+* Codex CLI and Gemini CLI where Orchestra is installed for them
+  (:mod:`hooks.tooling.doctor_agents`): events, interpreter, Codex trust, Gemini switches;
 * in plugin mode (run through the plugin's ``bin/orchestra``, which sets
   ``ORCHESTRA_PLUGIN_ROOT``): the plugin's environment, and no registration in a settings
   file beside the plugin's own (each event would be dispatched twice). Before that
@@ -316,6 +318,9 @@ def diagnose(project_dir: str | None, home: str, *, fix: bool = False,
     found += check_registrations(scopes, plugin_root)
     found += check_plugin_environment(plugin_root)
     found += check_commands(scopes, probe=probe)
+    from hooks.tooling.doctor_agents import check_agents
+
+    found += check_agents(project_dir)  # Codex CLI and Gemini CLI, where installed
     found += check_disabled(scopes)
     found += check_state_root(home)
     found += check_store(home)

@@ -1,5 +1,8 @@
 """``python -m hooks install|uninstall``: register Orchestra in a Claude Code settings file.
 
+``--agent codex|gemini`` registers it with Codex CLI or Gemini CLI instead
+(:mod:`hooks.tooling.agent_install`).
+
 ``install [--scope user|project|local] [--project-dir DIR] [--python PATH] [--dry-run]``
 merges :func:`hooks.tooling.registration.template` into the settings file of the scope with the
 absolute path of the interpreter (default: the one running this command), after checking
@@ -86,9 +89,17 @@ def compile_bytecode(python: str, timeout: float = 120.0) -> bool:
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
+    from hooks.agents import AGENTS
+
+    parser.add_argument("--agent", choices=AGENTS, default="claude-code",
+                        help="the coding agent: claude-code (default); codex: Codex CLI's "
+                        "hooks.json plus trust entries in its config.toml; gemini: Gemini "
+                        "CLI's settings.json (scopes user and project)")
     parser.add_argument("--scope", choices=SCOPES, default="user",
                         help="user: ~/.claude/settings.json (default); project: "
-                        "DIR/.claude/settings.json; local: DIR/.claude/settings.local.json")
+                        "DIR/.claude/settings.json; local: DIR/.claude/settings.local.json "
+                        "(for --agent codex|gemini: ~/.codex or ~/.gemini, or DIR/.codex or "
+                        "DIR/.gemini)")
     parser.add_argument("--project-dir", metavar="DIR",
                         help="project folder for --scope project/local (default: the cwd)")
     parser.add_argument("--dry-run", action="store_true",
@@ -114,12 +125,17 @@ def _project_dir(args: argparse.Namespace) -> str | None:
 
 def _install(args: argparse.Namespace, io: Streams) -> int:
     python = os.path.abspath(args.python or sys.executable)
+    if args.agent != "claude-code":
+        from hooks.tooling import agent_install
+
+        agent_install.hooks_path(args.agent, args.scope, _project_dir(args))  # a valid scope
+        _check_python(python)
+        if not args.dry_run:
+            compile_bytecode(python)
+        return agent_install.install(args, io, python)
     path = settings_path(args.scope, _project_dir(args))
     settings = load(path)
-    problem = check_interpreter(python)
-    if problem:
-        raise CliError(f"refusing to install: {problem}. Install Orchestra into that "
-                       f"interpreter (pip install -e <orchestra checkout>) or pass --python")
+    _check_python(python)
     new = registration.merge(settings.data, python)
     if not args.dry_run and not compile_bytecode(python):
         io.err.write("note: could not write .pyc files for Orchestra; hooks will still work, "
@@ -138,6 +154,13 @@ def _install(args: argparse.Namespace, io: Streams) -> int:
     if args.styles:
         _install_styles(args, io)
     return code
+
+
+def _check_python(python: str) -> None:
+    problem = check_interpreter(python)
+    if problem:
+        raise CliError(f"refusing to install: {problem}. Install Orchestra into that "
+                       f"interpreter (pip install -e <orchestra checkout>) or pass --python")
 
 
 def _install_styles(args: argparse.Namespace, io: Streams) -> None:
@@ -160,6 +183,10 @@ def _install_styles(args: argparse.Namespace, io: Streams) -> None:
 
 
 def _uninstall(args: argparse.Namespace, io: Streams) -> int:
+    if args.agent != "claude-code":
+        from hooks.tooling import agent_install
+
+        return agent_install.uninstall(args, io)
     path = settings_path(args.scope, _project_dir(args))
     settings = load(path)
     found = registration.orchestra_handlers(settings.data)

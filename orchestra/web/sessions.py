@@ -52,7 +52,7 @@ class SessionRows:
             cached = self._rows.get(sid)
         if cached is not None and signature is not None and cached[0] == signature:
             return cached[1]
-        from state.sessions import last_heartbeat
+        from state.sessions import agent_of, last_heartbeat
 
         state = self.store.read(session_key(sid, "state.json"))
         if state is None:
@@ -66,6 +66,8 @@ class SessionRows:
             "session_id": sid,
             "project": state.get("project"),
             "mode": state.get("mode"),
+            "agent": agent_of(state),
+            "model": state.get("model") if isinstance(state.get("model"), str) else None,
             "machine": state.get("machine"),
             "cwd": state.get("cwd"),
             "state_status": state.get("status"),

@@ -12,6 +12,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AGENT_MARK",
+    "AGENT_NAMES",
     "SESSION_MARK",
     "TASK_MARK",
     "base",
@@ -20,12 +21,27 @@ __all__ = [
     "mark",
     "no_project",
     "short_id",
+    "who_runs",
 ]
 
 #: Status indicators, one ASCII character each (see :func:`legend`).
 SESSION_MARK = {"active": "*", "idle": "~", "stale": "!", "ended": "x"}
 TASK_MARK = {"todo": "[ ]", "doing": "[>]", "blocked": "[!]", "done": "[x]"}
 AGENT_MARK = {"busy": "*", "starting": "~", "done": "x"}
+
+
+#: The agent that runs a session, as a view names it (``-`` when nothing says).
+AGENT_NAMES = {"claude-code": "claude", "codex": "codex", "gemini": "gemini"}
+
+
+def who_runs(session: dict[str, Any], with_model: bool = True) -> str:
+    """``codex gpt-5.5``: a session's agent and model (``unknown`` until the agent says)."""
+    agent = session.get("agent")
+    name = AGENT_NAMES.get(agent, agent) if isinstance(agent, str) and agent else "-"
+    if not with_model or name == "-":
+        return name
+    model = session.get("model")
+    return f"{name} {model if isinstance(model, str) and model else 'unknown'}"
 
 
 def mark(table: dict[str, str], status: object, default: str = "?") -> str:

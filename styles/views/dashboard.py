@@ -3,7 +3,15 @@
 from __future__ import annotations
 
 from styles.views import analysis
-from styles.views.common import AGENT_MARK, SESSION_MARK, base, header, mark, short_id
+from styles.views.common import (
+    AGENT_MARK,
+    SESSION_MARK,
+    base,
+    header,
+    mark,
+    short_id,
+    who_runs,
+)
 from styles.views.layout import bar, columns, fit
 from styles.views.snapshot import COLUMNS, Snapshot
 
@@ -35,9 +43,10 @@ def build(snap: Snapshot) -> dict[str, Any]:
     return {
         **base(snap, "dashboard"),
         "sessions": {"total": len(snap.sessions), "by_status": by_status,
-                     "list": [{k: s[k] for k in ("session_id", "status", "mode", "last_heartbeat",
-                                                  "idle_seconds", "current_task",
-                                                  "active_agents")}
+                     "list": [{k: s.get(k) for k in ("session_id", "status", "mode", "agent",
+                                                      "model", "last_heartbeat",
+                                                      "idle_seconds", "current_task",
+                                                      "active_agents")}
                               for s in snap.sessions]},
         "tasks": {"total": len(snap.tasks), "by_column": by_column},
         "sprint": row,
@@ -66,11 +75,12 @@ def text(data: dict[str, Any]) -> str:
         here = ">" if s["session_id"] == data["session"] else " "
         now = f"now: {s['current_task']}" if s["current_task"] else "no task in progress"
         box.line(columns([(f"{here} {mark(SESSION_MARK, s['status'])}", 3),
-                          (short_id(s["session_id"], 20), 20), (s["status"], 7), (now, 41)]))
+                          (short_id(s["session_id"], 20), 20), (s["status"], 7),
+                          (who_runs(s, with_model=False), 6), (now, 34)]))
     if len(sessions["list"]) > MAX_ROWS:
         box.line(f"  + {len(sessions['list']) - MAX_ROWS} more (/sessions)")
     if not sessions["list"]:
-        box.line("  No sessions yet: each appears with its first Claude Code hook event.")
+        box.line("  No sessions yet: each appears with its first hook event.")
 
     tasks = data["tasks"]
     cols = tasks["by_column"]

@@ -12,6 +12,7 @@ from styles.views.common import (
     legend,
     mark,
     short_id,
+    who_runs,
 )
 from styles.views.layout import columns, short_time
 from styles.views.snapshot import Snapshot
@@ -54,23 +55,25 @@ def text(data: dict[str, Any]) -> str:
                           (s["session_id"], 40), (s["status"], 6),
                           (f"seen {analysis.duration(s['idle_seconds'])} ago", 21)]))
         inbox = s.get("messages_pending")
-        box.line(columns([("", 3), (s["mode"] or "-", 11),
+        box.line(columns([("", 3), (who_runs(s, with_model=False), 11),
                           (f"tasks {s['tasks_done']}/{s['tasks_total']} done", 15),
                           (f"agents {s['agents_busy']} busy", 13),
                           (f"inbox {inbox}" if inbox is not None else "", 8),
                           (short_time(s["last_heartbeat"]), 19)]))
         where = f"on {s['machine']}" if s.get("machine") else ""
-        if s["current_task"] or where:
+        model = f"model {who_runs(s).split(' ', 1)[1]}" if s.get("agent") else ""
+        if s["current_task"] or where or model:
             now = f"now: {s['current_task']}" if s["current_task"] else ""
-            box.line("    " + "   ".join(part for part in (where, now) if part))
+            box.line("    " + "   ".join(part for part in (model, where, now) if part))
     if not rows:
-        box.line("  No sessions yet: each appears with its first Claude Code hook event.")
+        box.line("  No sessions yet: each appears with its first hook event.")
     detail = data["detail"]
     if detail:
         s = detail["summary"]
         box.section(f"SESSION {s['session_id']}", s["status"])
-        box.line(f"project {s['project'] or '-'}   mode {s['mode'] or '-'}   "
-                 f"created {short_time(s['created_at'])}")
+        runs = (f"{who_runs(s, with_model=False)}, model {who_runs(s).split(' ', 1)[1]}"
+                if s.get("agent") else f"mode {s['mode'] or '-'}")
+        box.line(f"project {s['project'] or '-'}   {runs}   created {short_time(s['created_at'])}")
         box.line(f"sprint {s['current_sprint'] or '-'}   epic {s['current_epic'] or '-'}   "
                  f"last event {s['last_event'] or '-'} {s['last_tool'] or ''}".rstrip()
                  + (f"   machine {s['machine']}" if s.get("machine") else ""))

@@ -125,6 +125,29 @@ def test_a_dispatch_imports_no_heavy_library_and_stays_within_its_budget(
         f"{name} imported {len(imported)} modules (budget {budget}): {imported}")
 
 
+#: The other agents' hot events (issue 26), through ``--agent``: their adapter is one more
+#: module and the agents package another; Gemini's pairs BeforeTool/AfterTool in a small
+#: locked document (the lock's three modules, which Claude Code's hot events do without).
+AGENT_PAYLOADS = REPO / "tests" / "data" / "agent-payloads"
+AGENT_HOT = {"codex": ("codex.UserPromptSubmit", "codex.PreToolUse", "codex.PostToolUse"),
+             "gemini": ("gemini.BeforeAgent", "gemini.BeforeTool", "gemini.AfterTool")}
+AGENT_BUDGET = {"codex": HOT_BUDGET + 2, "gemini": HOT_BUDGET + 5}
+
+
+@pytest.mark.parametrize(("agent", "name"), [(a, n) for a, names in AGENT_HOT.items()
+                                             for n in names])
+def test_the_other_agents_hot_events_stay_within_their_budget(
+        agent: str, name: str, warm_home: Path, baseline: set[str], tmp_path: Path) -> None:
+    stdin = (AGENT_PAYLOADS / f"{name}.json").read_bytes()
+    for _ in range(2):  # the first builds the session; the second is a hot event of it
+        imported = [m for m in _imports(["-m", "hooks.dispatch", "--agent", agent],
+                                        _env(warm_home), tmp_path, stdin) if m not in baseline]
+    heavy = sorted(m for m in imported if m.split(".")[0] in HEAVY)
+    assert heavy == [], f"{name} imported {heavy}"
+    assert len(imported) <= AGENT_BUDGET[agent], (
+        f"{name} imported {len(imported)} modules (budget {AGENT_BUDGET[agent]}): {imported}")
+
+
 def test_the_guard_sees_a_heavy_import(warm_home: Path, baseline: set[str],
                                         tmp_path: Path) -> None:
     """The counting is real: a cold cache (the registry built with pluggy) is caught."""

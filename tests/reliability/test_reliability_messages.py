@@ -71,7 +71,7 @@ def _check_framed(context: str) -> int:
     for body in frames:
         assert "<" not in body and ">" not in body, body[:200]
     outside = _FRAME.sub("", context)
-    assert "<" not in outside.split("Claude Code sessions.", 1)[1].replace(
+    assert "<" not in outside.split("other sessions.", 1)[1].replace(
         "<orchestra-message>", ""), outside[:500]
     assert len(context) <= LIMIT + SLACK, len(context)
     return len(frames)
