@@ -762,11 +762,12 @@ def describe_session(store: Storage, sid: str, config: dict[str, Any], at: float
     if summary.get("status"):
         details.append(str(summary["status"]))
     agent = summary.get("agent")
-    if isinstance(agent, str) and agent:  # Codex CLI, Gemini CLI (issue 26)
+    shown = f"session {sid}"
+    if isinstance(agent, str) and agent:  # Claude Code, Codex CLI, Gemini CLI (issue 26)
         from hooks.agents import DISPLAY
 
-        details.insert(0, DISPLAY.get(agent, agent))
-    return f"session {sid}" + (f" ({'; '.join(details)})" if details else "")
+        shown += f" ({DISPLAY.get(agent, agent)})"
+    return shown + (f" ({'; '.join(details)})" if details else "")
 
 
 def reason(stakes: list[Stake], store: Storage, config: dict[str, Any], at: float) -> str:
