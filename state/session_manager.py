@@ -133,7 +133,8 @@ def build_parser(front: Front | None = None, argv: Sequence[str] | None = ()) ->
     p.add_argument("--interval", type=float, default=1.0, metavar="S",
                    help="with --follow: seconds between checks (default 1)")
 
-    p = verb("claims", "list live file claims of a project (who last edited which file)")
+    p = verb("claims", "list live file claims of a project (who last edited or is writing "
+                       "which file, and why each is still held)")
     p.add_argument("--project", metavar="P",
                    help="the project (default: the current session's project)")
     p.add_argument("--window", metavar="DURATION",
