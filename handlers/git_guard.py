@@ -717,21 +717,34 @@ def _live_sessions(ctx: HandlerContext, sid: str) -> dict[str, Other]:
             status, _age = session_status(state, beat, config, ctx.now)
             if status in ("ended", "stale"):
                 continue
-            cwd = beat.get("cwd") if isinstance(beat.get("cwd"), str) else state.get("cwd")
+            cwd = _where(state)
             project = state.get("project")
             found[name] = Other(name, project if isinstance(project, str) else None,
-                                _real(cwd) if isinstance(cwd, str) and cwd else None, status,
-                                _mid_turn(state, beat, status))
+                                _real(cwd) if cwd else None, status, _mid_turn(beat, status))
     return found
 
 
-def _mid_turn(state: dict[str, Any], beat: dict[str, Any], status: str) -> bool:
-    """Is the session in the middle of a turn (between a prompt and its Stop)?"""
-    activity = state.get("activity")
-    if isinstance(activity, dict):
-        activity = activity.get("state")
-    if isinstance(activity, str) and activity:  # what issue 21 records, when it is there
-        return activity.startswith(("working", "waiting for a permission", "permission"))
+def _where(state: dict[str, Any]) -> str | None:
+    """The folder a session works in now: its ``cwd`` (kept current by SessionStart,
+    CwdChanged and EnterWorktree/ExitWorktree), else its checkout."""
+    cwd = state.get("cwd")
+    if isinstance(cwd, str) and cwd and "\0" not in cwd:
+        return cwd
+    checkout = state.get("checkout")
+    path = checkout.get("path") if isinstance(checkout, dict) else None
+    return path if isinstance(path, str) and path and "\0" not in path else None
+
+
+def _mid_turn(beat: dict[str, Any], status: str) -> bool:
+    """Is the session in the middle of a turn (between a prompt and its Stop)? From the
+    activity its hooks record (:mod:`handlers.heartbeat`): working, or waiting for a
+    permission; else from its last event."""
+    activity = beat.get("activity")
+    if isinstance(activity, dict) and isinstance(activity.get("state"), str):
+        state = activity["state"]
+        waiting = activity.get("waiting")
+        return state == "working" or (state == "waiting" and isinstance(waiting, dict)
+                                      and waiting.get("for") == "permission")
     return status == "active" and beat.get("event") in TURN_EVENTS
 
 
@@ -749,15 +762,12 @@ def describe_session(store: Storage, sid: str, config: dict[str, Any], at: float
         if isinstance(value, str) and value:
             details.append(value[:80])
             break
-    doing = summary.get("doing") or summary.get("activity_line")
-    activity = summary.get("activity")
-    if isinstance(doing, str) and doing:
-        details.append(doing[:160])
-    elif isinstance(activity, str) and activity:
-        details.append(activity[:80])
     if summary.get("current_task"):
         details.append(f"task {str(summary['current_task'])[:80]!r}")
-    if summary.get("last_tool") and not doing:
+    doing = summary.get("doing")  # what it is doing or waits for (issue 21)
+    if isinstance(doing, str) and doing:
+        details.append(f"now {doing[:160]}")
+    elif summary.get("last_tool"):
         details.append(f"last tool {summary['last_tool']}")
     if summary.get("status"):
         details.append(str(summary["status"]))

@@ -49,6 +49,8 @@ class HandlerContext:
         self._store: Storage | None = None
         self._config: dict[str, Any] | None = None
         self._stored_config = stored_config
+        #: Waits that started with this event (see :meth:`needs_attention`).
+        self.attention: list[dict[str, Any]] = []
 
     def listen(self, listener: Callable[[str, Any, Any], None]) -> None:
         """Call ``listener`` after every committed write (the state-change hooks)."""
@@ -84,6 +86,11 @@ class HandlerContext:
             else:
                 self._config = load_config(self.store)
         return self._config
+
+    def needs_attention(self, attention: dict[str, Any]) -> None:
+        """Say that the session now waits for a person: after the event's handlers, the
+        dispatcher calls every ``on_needs_attention`` implementation with ``attention``."""
+        self.attention.append(attention)
 
     def clock(self) -> float:
         """The current time; handlers measuring durations should use this."""

@@ -193,6 +193,10 @@ def dispatch(payload: dict[str, Any], home: str, table: DispatchTable | None = N
         spec = SPEC_NAMES.get(event.name)
         if spec is not None:
             votes += runner.run(calls_for(spec), kwargs)
+        if ctx.attention:  # a wait started: tell whoever forwards it to a person
+            notify = calls_for("on_needs_attention")
+            for attention in ctx.attention if notify else ():
+                runner.run(notify, {**kwargs, "attention": attention})
         reply: dict[str, Any] | None = None
         exit_code, stderr = 0, None
         if any(vote for _, vote in votes):  # most events: no handler answers, nothing to merge

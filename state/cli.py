@@ -263,13 +263,16 @@ def _log_traceback(prog: str) -> str:
     import traceback  # only on the error path: ~6 ms at start-up otherwise
 
     try:
+        import os
+
         from state.clock import iso
-        from state.paths import home
+        from state.paths import home, make_private_dirs
 
         folder = home() / "logs"
-        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        make_private_dirs(folder)
         path = folder / "errors.log"
-        with open(path, "a", encoding="utf-8") as fh:
+        flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0)
+        with os.fdopen(os.open(path, flags, 0o600), "a", encoding="utf-8") as fh:
             fh.write(f"--- {iso()} {prog}\n{traceback.format_exc()}\n")
         return f" (traceback in {path})"
     except OSError:

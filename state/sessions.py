@@ -153,18 +153,20 @@ def _is_number(value: object) -> bool:
 
 
 def heartbeat(store: Storage, session_id: str, *, event: str | None = None,
-              tool: str | None = None, at: float | None = None,
-              cwd: str | None = None) -> None:
-    """Record that the session is alive (O(1): one small atomic file replace), and the
-    folder it is in now (the git guard tells working trees apart by it)."""
+              tool: str | None = None, at: float | None = None) -> None:
+    """Record that the session is alive (O(1): one small atomic file replace). What the
+    heartbeat file says of the session's activity is kept (the hooks fold it in: see
+    :mod:`handlers.heartbeat`)."""
+    key = session_key(session_id, HEARTBEAT)
     record: dict[str, Any] = {"at": now() if at is None else at}
     if event:
         record["event"] = event
     if tool:
         record["tool"] = tool
-    if cwd and len(cwd) <= 4096 and "\0" not in cwd:
-        record["cwd"] = cwd
-    store.put_volatile(session_key(session_id, HEARTBEAT), record)
+    activity = last_heartbeat(store, session_id).get("activity")
+    if isinstance(activity, dict):
+        record["activity"] = activity
+    store.put_volatile(key, record)
 
 
 def last_heartbeat(store: Storage, session_id: str) -> dict[str, Any]:
@@ -200,8 +202,13 @@ def session_summary(store: Storage, session_id: str, config: dict[str, Any] | No
 
 
 def summarize(store: Storage, session_id: str, state: dict[str, Any], config: dict[str, Any],
-              at: float | None = None) -> dict[str, Any]:
-    """:func:`session_summary` of a session whose ``state.json`` the caller has read."""
+              at: float | None = None, *, detail: bool = True) -> dict[str, Any]:
+    """:func:`session_summary` of a session whose ``state.json`` the caller has read.
+
+    With ``detail`` (the default) the summary also says what the session is doing
+    (``activity``, ``doing``: :mod:`state.activity`) and its tokens and their cost
+    (``tokens``, ``cost``: :mod:`state.usage`); without, only who and status.
+    """
     beat = last_heartbeat(store, session_id)
     status, age = session_status(state, beat, config, at)
     tasks = (store.read(session_key(session_id, TASKS)) or {}).get("tasks", {})
@@ -210,7 +217,7 @@ def summarize(store: Storage, session_id: str, state: dict[str, Any], config: di
     agents = state.get("active_work", {}).get("agents", {})
     busy = [a.get("agent_type") or key for key, a in agents.items()
             if isinstance(a, dict) and a.get("status") == "busy"]
-    return {
+    summary = {
         "session_id": session_id,
         "project": state.get("project"),
         "machine": state.get("machine"),
@@ -226,7 +233,21 @@ def summarize(store: Storage, session_id: str, state: dict[str, Any], config: di
         "active_agents": busy,
         "created_at": state.get("created_at"),
         "ended_at": state.get("ended_at"),
+        "claude_name": state.get("claude_name"),
+        "checkout": state.get("checkout"),
     }
+    if detail:
+        from state.activity import describe, doing
+        from state.usage import session_usage
+
+        activity = describe(beat.get("activity"), status, agents, state.get("ended_at"))
+        usage = session_usage(store, session_id, config.get("pricing") or {})
+        summary["activity"] = activity
+        summary["doing"] = doing(activity)
+        summary["tokens"] = {k: usage[k] for k in ("recorded", "total", "main", "subagents",
+                                                   "by_model", "updated_at")}
+        summary["cost"] = usage["cost"]
+    return summary
 
 
 def agent_of(state: dict[str, Any]) -> str | None:
@@ -249,7 +270,7 @@ def session_ids(store: Storage) -> list[str]:
 
 
 def list_sessions(store: Storage, *, project: str | None = None,
-                  status: str | None = None) -> list[dict[str, Any]]:
+                  status: str | None = None, detail: bool = True) -> list[dict[str, Any]]:
     config = load_config(store)
     at = now()
     out = []
@@ -258,7 +279,7 @@ def list_sessions(store: Storage, *, project: str | None = None,
             state = store.read(session_key(sid, STATE))
             if state is None or (project is not None and state.get("project") != project):
                 continue  # another project's session: its other files are not read
-            summary = summarize(store, sid, state, config, at)
+            summary = summarize(store, sid, state, config, at, detail=detail)
             if status is not None and summary["status"] != status:
                 continue
             out.append(summary)

@@ -92,8 +92,11 @@ def record_outcome(folder: str, ok: bool, reason: str = "") -> None:
             if os.path.exists(path):
                 os.unlink(path)
         else:
-            os.makedirs(folder, mode=0o700, exist_ok=True)
-            with open(path, "w", encoding="utf-8") as fh:
+            from state.paths import make_private_dirs
+
+            make_private_dirs(folder)  # private, like every file of the state root
+            flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0)
+            with os.fdopen(os.open(path, flags, 0o600), "w", encoding="utf-8") as fh:
                 fh.write(redact(reason)[:500] + "\n")
     except OSError:
         pass  # the breaker is an optimisation: never fail because of it

@@ -25,6 +25,7 @@ import time
 from contextlib import suppress
 
 from state.filestore import FileStorage
+from state.paths import make_private_dirs
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -96,7 +97,7 @@ class Outbox:
         appends); return its file name."""
         self._seq += 1
         name = f"{time.time_ns():020d}-{os.getpid()}-{self._seq:06d}-{os.urandom(3).hex()}.json"
-        os.makedirs(self.folder, mode=0o700, exist_ok=True)
+        make_private_dirs(self.folder)
         tmp = os.path.join(self.folder, "." + name + ".tmp")
         data = json.dumps(op, ensure_ascii=True, separators=(",", ":")).encode("ascii")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -155,10 +156,12 @@ class Outbox:
     def set_aside(self, name: str, reason: str) -> None:
         """Move an operation the server refuses to ``outbox/failed/`` with the reason."""
         failed = os.path.join(self.folder, "failed")
-        os.makedirs(failed, mode=0o700, exist_ok=True)
+        make_private_dirs(failed)
         with suppress(OSError):
             os.replace(os.path.join(self.folder, name), os.path.join(failed, name))
-            with open(os.path.join(failed, name + ".reason"), "w", encoding="utf-8") as fh:
+            flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0)
+            with os.fdopen(os.open(os.path.join(failed, name + ".reason"), flags, 0o600),
+                           "w", encoding="utf-8") as fh:
                 fh.write(reason + "\n")
 
     def _load(self, name: str) -> dict[str, Any] | None:

@@ -34,7 +34,7 @@ from state.errors import (
     NotFoundError,
 )
 from state.filestore import FileStorage
-from state.paths import config_key
+from state.paths import config_key, make_private_dirs
 from state.postgres import server
 from state.postgres.connect import StoreUnavailableError, breaker_open, connect, record_outcome
 from state.postgres.local import MISS, Cache, Outbox
@@ -44,6 +44,7 @@ from state.storage import (
     Storage,
     decode_document,
     encode_record,
+    same_json,
 )
 
 TYPE_CHECKING = False
@@ -273,7 +274,7 @@ class PgStorage(Storage):
             return
         doc = copy.deepcopy(old) if old is not None else {"schema_version": SCHEMA_VERSION}
         apply_patch(doc, op.get("ops") or [])
-        if doc == old:
+        if same_json(doc, old):
             return
         doc["version"] = int((old or {}).get("version", 0)) + 1
         server.write_document(conn, self._s, self.schema, key, doc)
@@ -393,6 +394,28 @@ class PgStorage(Storage):
         except StoreUnavailableError:
             self._defer({"op": "put", "key": key, "doc": doc, "ts": ts})
 
+    def _volatile_lock(self, key: str, timeout: float) -> Any:
+        """A volatile document of a session is written by that session's hooks, on this
+        machine: this machine's lock on it is enough (see :meth:`update_volatile`)."""
+        return self.local._volatile_lock(key, timeout)
+
+    def _read_volatile(self, key: str) -> dict[str, Any]:
+        """This machine's last copy (what its hooks wrote last, any age), else the server's
+        when it answers; {} when neither is there."""
+        import json
+
+        raw = self.cache.get(key, None)
+        if raw is MISS:
+            try:
+                raw = self._read_bytes(key)
+            except StoreUnavailableError:
+                raw = None
+        try:
+            doc = json.loads(raw) if raw else {}
+        except (ValueError, UnicodeDecodeError):
+            return {}
+        return doc if isinstance(doc, dict) else {}
+
     def _write_document(self, key: str, data: bytes) -> None:
         """Store raw document bytes as they are (copying a store); they must be a JSON object."""
         doc = decode_document(key, data)
@@ -470,7 +493,7 @@ class PgStorage(Storage):
                                        for name in also_lock})
                 yield doc
                 box["new"] = doc
-                if doc == (old if old is not None else {"schema_version": SCHEMA_VERSION}):
+                if same_json(doc, old if old is not None else {"schema_version": SCHEMA_VERSION}):
                     box["unchanged"] = True
                 else:
                     doc.setdefault("schema_version", SCHEMA_VERSION)
@@ -515,7 +538,7 @@ class PgStorage(Storage):
         from filelock import FileLock, Timeout
 
         wait = self.lock_timeout if timeout is None else timeout
-        os.makedirs(self._pg, mode=0o700, exist_ok=True)
+        make_private_dirs(self._pg)
         lock = FileLock(os.path.join(self._pg, "offline.lock"), timeout=wait, mode=0o600)
         try:
             lock.acquire()
@@ -527,7 +550,7 @@ class PgStorage(Storage):
             old = decode_document(key, cached) if cached not in (MISS, None) else None
             doc = _start(key, old, None, create)
             yield doc
-            if doc == (old if old is not None else {"schema_version": SCHEMA_VERSION}):
+            if same_json(doc, old if old is not None else {"schema_version": SCHEMA_VERSION}):
                 return
             doc.setdefault("schema_version", SCHEMA_VERSION)
             doc["version"] = int((old or {}).get("version", 0)) + 1
