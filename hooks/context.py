@@ -75,6 +75,19 @@ class HandlerContext:
                 self._store.subscribe(self._on_change)
         return self._store
 
+    def settle(self, deadline: float, *, end_of_turn: bool = False) -> None:
+        """The dispatch is done: let the store ship what it queued (within ``deadline``,
+        ``time.monotonic()``), and log what the store noticed on the way."""
+        store = self._store
+        if store is None:
+            return
+        try:
+            store.settle(deadline, end_of_turn=end_of_turn)
+        except Exception as exc:  # shipping is never worth failing the event
+            self.log.warning(f"store not settled: {type(exc).__name__}: {exc}")
+        for problem in store.problems:
+            self.log.warning(problem)
+
     @property
     def config(self) -> dict[str, Any]:
         """The configuration with defaults applied (read once per dispatch)."""

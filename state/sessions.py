@@ -25,7 +25,13 @@ from __future__ import annotations
 
 from state.clock import iso, now
 from state.config import load_config
-from state.errors import ConflictError, InvalidValueError, NotFoundError, StateError
+from state.errors import (
+    ConflictError,
+    InvalidValueError,
+    NotFoundError,
+    StateError,
+    UnavailableError,
+)
 from state.paths import is_id, project_slug, session_key, validate_id
 from state.storage import Storage
 
@@ -326,15 +332,19 @@ def prune_sessions(store: Storage, *, older_than: float, dry_run: bool = False) 
     return removed
 
 
-def known_projects(store: Storage, config: dict[str, Any] | None = None) -> set[str]:
-    """Projects Orchestra knows: configured (``projects.<id>``, ``default_project``),
-    had by a session, or holding project data other than messages (epics, team,
-    claims...). A message log alone proves nothing: a typo once made one."""
-    config = config if config is not None else load_config(store)
+def _configured_projects(config: dict[str, Any]) -> set[str]:
     known = {p for p in config.get("projects", {}) if is_id(p)}
     default = config.get("default_project")
     if isinstance(default, str) and is_id(default):
         known.add(default)
+    return known
+
+
+def known_projects(store: Storage, config: dict[str, Any] | None = None) -> set[str]:
+    """Projects Orchestra knows: configured (``projects.<id>``, ``default_project``),
+    had by a session, or holding project data other than messages (epics, team,
+    claims...). A message log alone proves nothing: a typo once made one."""
+    known = _configured_projects(config if config is not None else load_config(store))
     for sid in session_ids(store):
         try:
             project = (store.read(session_key(sid, STATE)) or {}).get("project")
@@ -359,8 +369,17 @@ def resolve_project(store: Storage, name: str, *, new: bool = False) -> str:
     would spell it.
     """
     validate_id(name, "project id")
-    known = known_projects(store)
     slug = project_slug(name)
+    try:
+        known = known_projects(store)
+    except UnavailableError as exc:
+        if not new:
+            raise UnavailableError(f"{exc}; whether project {name!r} exists cannot be "
+                                   "checked now: --new-project sends the message without "
+                                   "the check (it is queued)") from None
+        # A shared server that is away or starting: the message is queued, so spell the
+        # project from what this machine knows (its config), else as a folder would.
+        known = _configured_projects(load_config(store))
     if name in known:
         return name
     if slug is not None and slug in known:

@@ -650,6 +650,11 @@ class Storage:
     def close(self) -> None:
         """Release connections (a networked store); nothing to do for files or memory."""
 
+    def settle(self, deadline: float | None = None, *, end_of_turn: bool = False) -> None:
+        """A short-lived process (a hook) is done writing: a store that queues writes may
+        ship some now, never past ``deadline`` (``time.monotonic()``). ``end_of_turn``: the
+        session may now stay idle for long. Nothing to do for files or memory."""
+
     # -- primitives for backends ---------------------------------------------------
 
     def _lock(self, key: str, timeout: float) -> AbstractContextManager[object]:

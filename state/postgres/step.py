@@ -12,7 +12,8 @@ The caller decides in its own thread, on records handed over from the worker thr
 holds the transaction, so a late server never changes a decision already taken. The whole
 step — importing psycopg, connecting, flushing this machine's outbox first (so that its
 own earlier claims are on the server), waiting for the lock — is bounded by
-``store.claim_seconds`` (default 1.0). When the server does not answer within that bound
+``store.claim_seconds`` (default 1.0), and never past what is left of the hook's whole time
+for the server (``store.hook_server_seconds``). When the server does not answer within that bound
 (or is away), the step is taken on this machine's copy instead, under a local lock, its
 lines queued in the outbox, and :func:`step` returns a note saying so, which the reason
 shown to people carries. The abandoned transaction rolls back if it had not committed.
@@ -64,6 +65,12 @@ def step(store: PgStorage, key: str, decide: Decide, *, max_bytes: int | None,
     bound = float(store.settings.get("claim_seconds", DEFAULT_BOUND) or DEFAULT_BOUND)
     if timeout is not None:
         bound = min(bound, max(0.01, timeout))
+    left = store.server_time_left()  # a hook's whole time for the server (issue 23)
+    if left < bound:
+        bound = left
+        if bound <= 0.0:
+            return _local(store, key, decide, "this hook's time for the server "
+                          "(store.hook_server_seconds) is spent", 0.0)
     deadline = time.monotonic() + bound
     box = _Handover()
     worker = threading.Thread(target=_on_server, args=(store, key, box, max_bytes, bound),
