@@ -330,7 +330,7 @@ def _log_decision(ctx: HandlerContext, event: Event, project: str, decision: str
         ctx.log.warning(f"claims: could not log the decision: {exc}")
 
 
-@hookimpl(tools=WRITING_TOOLS)
+@hookimpl(tools=WRITING_TOOLS, needs=("PreToolUse",))
 def after_dispatch(event: Event, reply: dict[str, Any] | None, ctx: HandlerContext) -> None:
     """Another handler (a plugin) refused the call this handler let through: it will never
     run, and Claude Code sends no result for it, so its provisional claims end now."""

@@ -8,10 +8,9 @@ abbreviated.
 
 from __future__ import annotations
 
-import re
-
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing stays off the dispatcher's hot path
+    import re
     from typing import Any
 
 __all__ = ["env_secrets", "fingerprint", "forget_env", "is_sensitive_key", "redact",
@@ -41,7 +40,7 @@ _RULES: tuple[tuple[tuple[str, ...], int], ...] = (
      8),
 )
 _SOURCES: tuple[tuple[str, int], ...] = (
-    (r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?(?:-----END [A-Z ]*PRIVATE KEY-----|\Z)", re.S),
+    (r"(?s)-----BEGIN [A-Z ]*PRIVATE KEY-----.*?(?:-----END [A-Z ]*PRIVATE KEY-----|\Z)", 0),
     (r"\bsk-(?:ant-)?[A-Za-z0-9_\-]{16,}", 0),  # Anthropic / OpenAI style keys
     (r"\b(?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{20,}|\bgithub_pat_[A-Za-z0-9_]{20,}", 0),
     (r"\bxox[abposr]-[A-Za-z0-9-]{10,}", 0),  # Slack
@@ -60,6 +59,8 @@ def secret_patterns() -> tuple[tuple[re.Pattern[str], ...], re.Pattern[str], re.
     """(patterns that are secrets wherever they appear, ``Bearer ...``, ``name=value``)."""
     global _compiled
     if _compiled is None:
+        import re  # only for a text that holds a trigger: re loads enum, functools...
+
         patterns = [re.compile(source, flags) for source, flags in _SOURCES]
         _compiled = (tuple(patterns[:7]), patterns[7], patterns[8])
     return _compiled
@@ -118,6 +119,8 @@ def redact(text: str) -> str:
         return text
     for triggers, index in _RULES:  # in the order of secret_patterns(); "[REDACTED]"
         if any(trigger in low for trigger in triggers):  # holds no trigger
+            import re  # (see secret_patterns)
+
             source, flags = _SOURCES[index]
             pattern = re.compile(source, flags)  # re caches what it compiled
             if index == 7:
@@ -136,11 +139,9 @@ def fingerprint(text: str) -> str:
 def _sha256() -> Any:
     """The standard library's own SHA-256: hashlib would first load OpenSSL, about 2.5 ms
     of every event whose tool output is long enough to be cut."""
-    import importlib
-
     for name in ("_sha2", "_sha256"):  # Python 3.12+, 3.11
         try:
-            return importlib.import_module(name).sha256
+            return __import__(name).sha256
         except (ImportError, AttributeError):
             continue
     import hashlib
