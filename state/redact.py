@@ -139,11 +139,13 @@ def fingerprint(text: str) -> str:
 def _sha256() -> Any:
     """The standard library's own SHA-256: hashlib would first load OpenSSL, about 2.5 ms
     of every event whose tool output is long enough to be cut."""
-    for name in ("_sha2", "_sha256"):  # Python 3.12+, 3.11
-        try:
-            return __import__(name).sha256
-        except (ImportError, AttributeError):
-            continue
+    import sys
+
+    name = "_sha2" if sys.version_info >= (3, 12) else "_sha256"  # (what each calls it)
+    try:
+        return __import__(name).sha256
+    except (ImportError, AttributeError):
+        pass
     import hashlib
 
     return hashlib.sha256
