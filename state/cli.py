@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import sys
 
-from state.errors import EXIT_ERROR, EXIT_USAGE, StateError
+from state.errors import EXIT_ERROR, HelpShown, StateError, UsageError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing, like pathlib and shutil, costs every CLI call milliseconds
@@ -148,14 +148,6 @@ def parse_since(text: str | None) -> float | None:
         raise UsageError(f"--since: {exc}") from None
 
 
-class UsageError(StateError):
-    exit_code = EXIT_USAGE
-
-
-class _HelpShown(Exception):  # control flow (--help shown), not an error
-    pass
-
-
 def __getattr__(name: str) -> Any:
     """:class:`CliParser` is an ``argparse.ArgumentParser``: it is defined in
     :mod:`state.cli_parser`, imported when a parser is first built. argparse (with
@@ -238,7 +230,7 @@ def run_main(
             args = parsed
         compact = True if getattr(args, "compact", False) else None
         return handler(args, Output(out, compact=compact), err)
-    except _HelpShown:
+    except HelpShown:
         return 0
     except StateError as exc:
         err.write(f"{prog}: error: {without_secrets(str(exc))}\n")

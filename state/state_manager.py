@@ -369,8 +369,11 @@ def _run(args: argparse.Namespace, out: Output, store: Any) -> int:
         return _watch(store, args, out)
     elif verb == "events":
         from state.eventlog import read_events
+        from state.sessions import require_session
 
-        for record in read_events(store, _session_id(args.session_id), since=args.since,
+        sid = _session_id(args.session_id)
+        require_session(store, sid)  # a typo exits 3, not an empty log
+        for record in read_events(store, sid, since=args.since,
                                   event_type=args.event_type, tail=args.tail):
             out.stream.write(_compact(record) + "\n")
     return 0

@@ -4,7 +4,9 @@
   hears of changes through :mod:`state.observers`;
 * the hooks runtime (everything in ``hooks/`` outside ``hooks/tooling/``) never imports the
   tooling (install, doctor, record, replay);
-* ``handlers`` import only the runtime.
+* ``handlers`` import only the runtime, never the process entries (``hooks.dispatch``,
+  ``python -m hooks``) nor the launcher's old module (``hooks.launcher``: what SessionStart
+  exports is :mod:`hooks.shell_env`, which the install tooling uses too).
 
 Imports are read from the source (every ``import``/``from`` statement, also inside
 functions), so a lazy import cannot slip through.
@@ -55,4 +57,5 @@ def test_the_hooks_runtime_never_imports_the_tooling() -> None:
 
 
 def test_handlers_import_only_the_runtime() -> None:
-    assert _offending(_modules("handlers"), ("hooks.tooling", "orchestra")) == {}
+    entries = ("hooks.dispatch", "hooks.__main__", "hooks.launcher")
+    assert _offending(_modules("handlers"), ("hooks.tooling", "orchestra", *entries)) == {}
