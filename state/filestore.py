@@ -25,8 +25,14 @@ import time
 from contextlib import contextmanager, suppress
 
 from state.errors import LockTimeoutError, UnsafePathError
-from state.paths import make_private_dirs
-from state.storage import DEFAULT_LOCK_TIMEOUT, Storage, _next_segment_number, _segment_name
+from state.storage import (
+    DEFAULT_LOCK_TIMEOUT,
+    Storage,
+    TooDeepError,
+    _next_segment_number,
+    _segment_name,
+    too_deep,
+)
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing and pathlib stay off the dispatcher's hot path
@@ -34,13 +40,49 @@ if TYPE_CHECKING:  # typing and pathlib stay off the dispatcher's hot path
     from pathlib import Path
     from typing import Any
 
-__all__ = ["FileStorage"]
+    from state.spans import LaidOut
+    from state.storage import DocumentRules
+
+__all__ = ["FileStorage", "make_private_dirs"]
 
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _BINARY = getattr(os, "O_BINARY", 0)  # Windows: no newline translation
 _TMP_SUFFIX = ".tmp"
 #: Volatile updates of this process, one at a time (see FileStorage._volatile_lock).
 _THREADS = _thread.allocate_lock()
+
+
+def make_private_dirs(folder: str | os.PathLike[str]) -> None:
+    """``os.makedirs(folder, 0o700, exist_ok=True)``, except that every folder it creates
+    is private, not only the last one.
+
+    ``os.makedirs`` gives the parents it creates the default mode (0755 under umask 022),
+    so a state root created on the way to its ``logs/`` or ``sessions/`` folder could be
+    read by every user. Folders that exist are left as they are: nothing above the state
+    root is changed (``~/.claude`` belongs to Claude Code).
+    """
+    folder = os.fspath(folder)
+    try:
+        os.mkdir(folder, 0o700)
+        return
+    except FileNotFoundError:
+        pass  # a parent is missing: make it (private too), then this one
+    except OSError:  # it exists (a read-only file system may say so with EROFS)
+        if os.path.isdir(folder):
+            return
+        raise
+    head, tail = os.path.split(folder)
+    if not tail:  # a trailing separator
+        head, tail = os.path.split(head)
+    if not head or head == folder:
+        raise FileNotFoundError(f"cannot create {folder}: no parent folder")
+    make_private_dirs(head)
+    try:
+        os.mkdir(folder, 0o700)
+    except OSError:  # another process made it meanwhile?
+        if not os.path.isdir(folder):
+            raise
+
 
 
 class FileStorage(Storage):
@@ -53,8 +95,9 @@ class FileStorage(Storage):
     """
 
     def __init__(self, root: str | os.PathLike[str], *,
-                 lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> None:
-        super().__init__(lock_timeout=lock_timeout)
+                 lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
+                 rules: DocumentRules | None = None) -> None:
+        super().__init__(lock_timeout=lock_timeout, rules=rules)
         self._root = os.fspath(root)
         self._prefix = os.path.join(self._root, "")  # the root with one separator at its end
         self._checked: set[str] | None = None  # key folders checked for symlinks (reading())
@@ -256,7 +299,71 @@ class FileStorage(Storage):
             except OSError as exc:
                 raise _named(exc, folder) from None
 
+    # -- one member of a large document (see state.spans) --------------------------
+
     keeps_stamps = True
+
+    def read_laid_out(self, key: str) -> LaidOut | None:
+        """The document at ``key`` as :class:`~state.spans.LaidOut` bytes, to read one
+        member of without parsing the rest, or None: read it the usual way. Only a large
+        document that its stamp vouches for, and that fits its model, qualifies."""
+        from state.spans import trust
+
+        return trust(self._read_bytes(key), self._read_stamp(key))
+
+    @contextmanager
+    def member_transaction(self, key: str) -> Iterator[LaidOut | None]:
+        """Change members of the document at ``key`` in its bytes (see :mod:`state.spans`).
+
+        Yields None where that cannot be done: no stamp, a stamp that does not vouch for
+        the bytes, a listener that wants the whole documents of a change (one without a
+        ``wants(key)`` attribute that says it does not). Then, or on
+        :class:`~state.spans.Untrusted` from the block, nothing is written: make the
+        change with :meth:`transaction`. Otherwise the block calls ``replace`` on the
+        :class:`~state.spans.LaidOut` it got, and on a clean exit the changed bytes are
+        written, durably, with ``version`` bumped, under the document's lock, as a
+        transaction writes them — if the rules say that the document still fits its
+        model with each replaced member (:meth:`~state.storage.DocumentRules.fits_member`);
+        else :class:`~state.spans.Untrusted`, nothing written. The new stamp says so.
+        """
+        if self._read_stamp(key) is None or self._listener_wants(key):
+            # No stamp, nothing to vouch for: no lock either, which would create the
+            # folder of a session that does not exist (the usual way says it does not).
+            yield None
+            return
+        from state.spans import MISSING, Untrusted, stamp, trust
+
+        with self._lock(key, self.lock_timeout):
+            self._cleanup_orphans(key)
+            laid = trust(self._read_bytes(key), self._read_stamp(key))
+            try:
+                yield laid
+            except TooDeepError as exc:  # from the encoder of a replaced member
+                if exc.args:
+                    raise
+                raise too_deep(key) from None
+            if laid is None or not laid.changed:
+                return
+            fits = self.rules.fits_member
+            if not all(fits(key, parts, value) for parts, value in laid.replaced):
+                raise Untrusted("the model has to look at the whole document")
+            version = laid.locate(["version"])
+            current = laid.value(version)
+            if type(current) is not int or laid.member("schema_version") is MISSING:
+                raise Untrusted("no version to bump")
+            laid.replace(version, current + 1)
+            data = laid.commit()
+            self._write_document(key, data)
+            self._write_stamp(key, stamp(data, checked=True))
+
+    def _restamp(self, key: str, data: bytes, doc: dict[str, Any]) -> None:
+        """Stamp ``data``, just written at ``key`` one entry per line, saying whether the
+        document fits its model (the rules decide). (A stamp left by an earlier write
+        vouches for no other bytes: nothing to remove when a document is written some
+        other way.)"""
+        from state.spans import stamp
+
+        self._write_stamp(key, stamp(data, checked=self.rules.fits(key, doc)))
 
     def _stamp_file(self, key: str) -> str:
         folder, name = os.path.split(self._file(key))

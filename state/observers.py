@@ -145,7 +145,7 @@ def _write_cache(path: str, stamp: list[str], entries: list[tuple[str, str]]) ->
     folder = os.path.dirname(path)
     tmp = f"{path}.{os.getpid()}.{os.urandom(4).hex()}.tmp"
     try:
-        from state.paths import make_private_dirs
+        from state.filestore import make_private_dirs
 
         make_private_dirs(folder)
         if os.path.islink(folder):

@@ -25,7 +25,8 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from typing import Any
 
-__all__ = ["MODELS", "Model", "fits", "fits_document", "fits_member", "validate_session_document"]
+__all__ = ["MODELS", "Model", "fits", "fits_document", "fits_member", "fits_stored_member",
+           "validate_session_document"]
 
 
 class Model:
@@ -96,6 +97,13 @@ def fits_document(key: str, doc: dict[str, Any]) -> bool:
     if model is None or not fits(model, doc):
         return False
     return name != "state.json" or "tasks" not in doc.get("active_work", {})
+
+
+def fits_stored_member(key: str, parts: list[str], value: Any) -> bool:
+    """:func:`fits_member` for the document stored at ``key`` (False for a document
+    without a model here: nothing to vouch for)."""
+    model = MODELS.get(key.rsplit("/", 1)[-1])
+    return model is not None and fits_member(model, parts, value)
 
 
 def fits_member(model: Model, parts: list[str], value: Any) -> bool:

@@ -67,6 +67,7 @@ def new_session_state(session_id: str, *, mode: str, project: str | None,
     """A new session document. ``created_ts`` is ``created_at`` to the microsecond:
     which project and broadcast messages are the session's depends on it."""
     from state.machine import machine_id
+    from state.paths import root
 
     moment = now() if at is None else at
     stamp = iso(moment)
@@ -74,7 +75,7 @@ def new_session_state(session_id: str, *, mode: str, project: str | None,
         "session_id": session_id,
         "mode": mode,
         "project": project,
-        "machine": machine_id(),
+        "machine": machine_id(root()),
         "status": "active",
         "created_at": stamp,
         "created_ts": round(moment, 6),

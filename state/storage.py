@@ -11,6 +11,11 @@ Two kinds of things are stored under string *keys* (see :mod:`state.paths`):
 :class:`state.filestore.FileStorage` keeps them in files; :class:`MemoryStorage`
 is its in-memory twin for fast tests. A networked backend only has to implement
 the primitives at the bottom of :class:`Storage`.
+
+The store knows nothing of what its documents mean. What it must know of them — which
+members must have which type, whether a document fits its model, how to evaluate a
+query — it asks the :class:`DocumentRules` it was given where it was opened
+(:func:`state.store.open_store` gives Orchestra's); a store given none knows nothing.
 """
 
 from __future__ import annotations
@@ -19,15 +24,20 @@ import json
 import time
 from contextlib import ExitStack, contextmanager
 
-from state.errors import ConflictError, CorruptDocumentError, InvalidValueError, NotFoundError
+from state.errors import (
+    ConflictError,
+    CorruptDocumentError,
+    InvalidIdError,
+    InvalidQueryError,
+    InvalidValueError,
+    NotFoundError,
+)
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing stays off the dispatcher's hot path
     from collections.abc import Callable, Iterator
     from contextlib import AbstractContextManager
     from typing import Any, TypeAlias
-
-    from state.spans import LaidOut
 
     #: Called after a committed write with (key, old document or None, new document).
     ChangeListener: TypeAlias = Callable[[str, dict[str, Any] | None, dict[str, Any]], None]
@@ -36,20 +46,85 @@ if TYPE_CHECKING:  # typing stays off the dispatcher's hot path
         [dict[str, Any] | None, dict[str, dict[str, Any] | None]], None]
 
 __all__ = [
+    "CONFIG",
     "DEFAULT_LOCK_TIMEOUT",
+    "LARGE_DOCUMENT",
     "MAX_DEPTH",
+    "MAX_ID_LENGTH",
+    "NO_RULES",
     "SCHEMA_VERSION",
+    "DocumentRules",
     "MemoryStorage",
     "Storage",
     "TooDeepError",
     "decode_document",
     "encode_document",
+    "is_id",
     "nesting_depth",
     "same_json",
+    "validate_id",
 ]
 
 SCHEMA_VERSION = 1
 DEFAULT_LOCK_TIMEOUT = 5.0
+#: The key of the state root's own settings, kept on each machine; the store's own are its
+#: ``store`` section (which backend: :func:`state.persistence.store_url`).
+CONFIG = "config.json"
+
+# -- keys ------------------------------------------------------------------------------
+# A key is a relative POSIX path below the store's root (``a/b.json``); each of its names
+# is one that validate_id accepts: safe as a file name on every system. Whoever builds
+# keys from ids (state.paths) validates the ids with it first.
+
+MAX_ID_LENGTH = 128
+_ID_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.")
+# Names Windows refuses as file names, whatever the extension.
+_RESERVED = frozenset(
+    ["con", "prn", "aux", "nul"] + [f"com{i}" for i in range(10)] + [f"lpt{i}" for i in range(10)]
+)
+
+
+
+def validate_id(value: object, kind: str = "id") -> str:
+    """Return ``value`` if it is safe to use as one path component, else raise.
+
+    Allowed: 1-128 ASCII letters, digits, ``-``, ``_`` and ``.``, starting with a
+    letter or digit (so never ``.``, ``..`` or a hidden file), not ending with
+    ``.`` (which Windows strips, so ``a.`` would alias ``a``), not a name
+    Windows reserves. Everything else — separators, NUL, whitespace, unicode
+    look-alikes — is refused with an :class:`InvalidIdError` naming ``kind``.
+    """
+    if not isinstance(value, str):
+        raise InvalidIdError(f"invalid {kind}: expected a string, got {type(value).__name__}")
+    if not value:
+        raise InvalidIdError(f"invalid {kind}: empty")
+    if len(value) > MAX_ID_LENGTH:
+        raise InvalidIdError(f"invalid {kind}: longer than {MAX_ID_LENGTH} characters")
+    if not _ID_CHARS.issuperset(value):
+        bad = next(ch for ch in value if ch not in _ID_CHARS)
+        raise InvalidIdError(
+            f"invalid {kind} {value[:40]!r}: character {bad!r} is not allowed "
+            "(use letters, digits, '-', '_' and '.')"
+        )
+    if not value[0].isalnum():
+        raise InvalidIdError(f"invalid {kind} {value!r}: must start with a letter or digit")
+    if value.endswith("."):  # Windows drops a trailing dot: "a." would be the file "a"
+        raise InvalidIdError(f"invalid {kind} {value!r}: must not end with '.'")
+    if value.split(".")[0].lower() in _RESERVED:
+        raise InvalidIdError(f"invalid {kind} {value!r}: reserved device name")
+    return value
+
+
+
+def is_id(value: object) -> bool:
+    """Whether ``value`` passes :func:`validate_id` (for data that may hold anything, such
+    as a hand-edited config)."""
+    try:
+        validate_id(value)
+    except ValueError:
+        return False
+    return True
+
 
 #: Documents up to this many characters (written one entry per line) are written by
 #: ``json.dumps(indent=2)``; larger ones one entry per line (see :func:`encode_document`).
@@ -234,18 +309,67 @@ def _not_json(value: Any) -> Any:
     raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
 
 
-#: Containers the handlers build on, by document name. A document where one of them has
-#: another type (edited by hand) is as unusable as one that does not parse: corrupt.
-_CONTAINERS: dict[str, tuple[tuple[str, type], ...]] = {
-    "state.json": (("session_id", str), ("active_work", dict), ("active_work.agents", dict)),
-    "tasks.json": (("tasks", dict),),
-    "inbox.json": (("offsets", dict), ("held", list)),
-    "usage.json": (("transcripts", dict), ("tokens", dict), ("by_model", dict),
-                   ("seen_message_ids", list)),
-}
+class DocumentRules:
+    """What the layer above knows of its documents, handed to a store where it is opened.
+
+    The store asks these questions and looks nothing up itself; whoever opens it answers
+    them (:func:`state.store.open_store` hands over Orchestra's). These defaults are a
+    store that knows nothing: every document is plain JSON, none is vouched for, and
+    there is no query language.
+    """
+
+    #: Top-level folders whose documents and logs are the state (what copying a store
+    #: copies, with the documents and logs at the top).
+    state_folders: tuple[str, ...] = ()
+
+    def containers(self, key: str) -> tuple[tuple[str, type], ...]:
+        """(dot path, type) of the members the document at ``key`` must give that type
+        when present. A document where one has another type (edited by hand) is as
+        unusable as one that does not parse: corrupt."""
+        return ()
+
+    def fits(self, key: str, doc: dict[str, Any]) -> bool:
+        """Does ``doc``, about to be stored at ``key``, fit its model, so that the stamp of
+        a large document may vouch for it (see :mod:`state.spans`)?"""
+        return False
+
+    def fits_member(self, key: str, parts: list[str], value: Any) -> bool:
+        """Given a document at ``key`` that fits its model, does it still fit once the
+        member ``parts`` is ``value``? (A change made in a document's bytes.)"""
+        return False
+
+    def query(self, doc: Any, expression: str) -> list[Any]:
+        """The values of ``doc`` that the query ``expression`` selects."""
+        raise InvalidQueryError(f"cannot evaluate {expression[:60]!r}: this store was opened "
+                                "without a query language")
+
+    def server_query(self, expression: str) -> str | None:
+        """``expression`` as a server that stores documents would evaluate it (PostgreSQL's
+        SQL/JSON path) with the same results, or None: evaluate it with :meth:`query`."""
+        return None
+
+    def volatile(self, key: str) -> bool:
+        """Is the document at ``key`` replaced last-writer-wins (:meth:`Storage.put_volatile`)
+        rather than in transactions? (Asked when a store is copied.)"""
+        return False
+
+    def needs_latest(self, key: str) -> bool:
+        """Must every change to the document at ``key`` start from its latest version, under
+        the lock all writers take — never be made on a copy and merged later (what a
+        networked store does with a short-lived writer's changes)? A cursor saying what
+        was handed out is such a document."""
+        return False
 
 
-def decode_document(key: str, raw: bytes) -> dict[str, Any]:
+#: The rules of a store opened without any.
+NO_RULES = DocumentRules()
+
+
+def decode_document(key: str, raw: bytes,
+                    containers: tuple[tuple[str, type], ...] = ()) -> dict[str, Any]:
+    """The document ``raw`` stored at ``key``; :class:`CorruptDocumentError` if it is not a
+    JSON object or one of its ``containers`` (see :meth:`DocumentRules.containers`) has
+    another type."""
     try:
         doc = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
@@ -254,7 +378,7 @@ def decode_document(key: str, raw: bytes) -> dict[str, Any]:
         raise CorruptDocumentError(f"{key}: nested too deeply to be read") from None
     if not isinstance(doc, dict):
         raise CorruptDocumentError(f"{key}: expected a JSON object, found {type(doc).__name__}")
-    for path, kind in _CONTAINERS.get(key.rsplit("/", 1)[-1], ()):
+    for path, kind in containers:
         value: Any = doc
         for part in path.split("."):
             value = value.get(part) if isinstance(value, dict) else None
@@ -295,8 +419,11 @@ class Storage:
     conflicts, change notifications, corrupt-document handling) live here once.
     """
 
-    def __init__(self, *, lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> None:
+    def __init__(self, *, lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
+                 rules: DocumentRules | None = None) -> None:
         self.lock_timeout = lock_timeout
+        #: What the layer above knows of the documents (see :class:`DocumentRules`).
+        self.rules = NO_RULES if rules is None else rules
         self._listeners: list[ChangeListener] = []
         #: Human-readable problems met while reading (quarantined documents...).
         self.problems: list[str] = []
@@ -319,7 +446,7 @@ class Storage:
         if raw is None:
             return None
         try:
-            return decode_document(key, raw)
+            return self._decode(key, raw)
         except CorruptDocumentError:
             with self._lock(key, self.lock_timeout):
                 return self._load_locked(key)
@@ -418,60 +545,10 @@ class Storage:
 
     # -- one member of a large document (see state.spans) --------------------------
 
-    #: Does this backend keep stamps beside large documents (and so offer the two
-    #: methods below)? Only where reading a whole document is what costs: files.
+    #: Does this backend keep stamps beside large documents (and so offer
+    #: ``read_laid_out`` and ``member_transaction``)? Only where reading a whole document
+    #: is what costs: files (:class:`~state.filestore.FileStorage`).
     keeps_stamps = False
-
-    def read_laid_out(self, key: str) -> LaidOut | None:
-        """The document at ``key`` as :class:`~state.spans.LaidOut` bytes, to read one
-        member of without parsing the rest, or None: read it the usual way. Only a large
-        document that its stamp vouches for, and that fits its model, qualifies."""
-        if not self.keeps_stamps:
-            return None
-        from state.spans import trust
-
-        return trust(self._read_bytes(key), self._read_stamp(key))
-
-    @contextmanager
-    def member_transaction(self, key: str) -> Iterator[LaidOut | None]:
-        """Change members of the document at ``key`` in its bytes (see :mod:`state.spans`).
-
-        Yields None where that cannot be done: no stamp, a stamp that does not vouch for
-        the bytes, a listener that wants the whole documents of a change (one without a
-        ``wants(key)`` attribute that says it does not). Then, or on
-        :class:`~state.spans.Untrusted` from the block, nothing is written: make the
-        change with :meth:`transaction`. Otherwise the block calls ``replace`` on the
-        :class:`~state.spans.LaidOut` it got, and on a clean exit the changed bytes are
-        written, durably, with ``version`` bumped, under the document's lock, as a
-        transaction writes them. The block is responsible for the change being valid:
-        the new stamp says the document still fits its model.
-        """
-        if not self.keeps_stamps or self._read_stamp(key) is None or self._listener_wants(key):
-            # No stamp, nothing to vouch for: no lock either, which would create the
-            # folder of a session that does not exist (the usual way says it does not).
-            yield None
-            return
-        from state.spans import MISSING, Untrusted, stamp, trust
-
-        with self._lock(key, self.lock_timeout):
-            self._cleanup_orphans(key)
-            laid = trust(self._read_bytes(key), self._read_stamp(key))
-            try:
-                yield laid
-            except TooDeepError as exc:  # from the encoder of a replaced member
-                if exc.args:
-                    raise
-                raise too_deep(key) from None
-            if laid is None or not laid.changed:
-                return
-            version = laid.locate(["version"])
-            current = laid.value(version)
-            if type(current) is not int or laid.member("schema_version") is MISSING:
-                raise Untrusted("no version to bump")
-            laid.replace(version, current + 1)
-            data = laid.commit()
-            self._write_document(key, data)
-            self._write_stamp(key, stamp(data, checked=True))
 
     def _listener_wants(self, key: str) -> bool:
         """Would a listener do something with a change of ``key``? (The list may grow
@@ -488,13 +565,12 @@ class Storage:
         return False
 
     def _restamp(self, key: str, data: bytes, doc: dict[str, Any]) -> None:
-        """Stamp ``data``, just written at ``key`` one entry per line. (A stamp left by
-        an earlier write vouches for no other bytes: nothing to remove when a document
-        is written some other way.)"""
-        from state.session_rules import fits_document
-        from state.spans import stamp
+        """Stamp ``data``, just written at ``key`` one entry per line (a backend that
+        keeps stamps does; see :mod:`state.spans`)."""
 
-        self._write_stamp(key, stamp(data, checked=fits_document(key, doc)))
+    def _decode(self, key: str, raw: bytes) -> dict[str, Any]:
+        """:func:`decode_document` with the containers the rules name for ``key``."""
+        return decode_document(key, raw, self.rules.containers(key))
 
     def _load_locked(self, key: str) -> dict[str, Any] | None:
         return self._decode_locked(key, self._read_bytes(key))
@@ -503,7 +579,7 @@ class Storage:
         if raw is None:
             return None
         try:
-            return decode_document(key, raw)
+            return self._decode(key, raw)
         except CorruptDocumentError as exc:
             moved = self._quarantine(key)
             self.problems.append(f"{exc}; moved aside to {moved}")
@@ -618,11 +694,10 @@ class Storage:
         return self._read_bytes(key)
 
     def query_jsonpath(self, key: str, expression: str) -> list[Any]:
-        """Values matching JSONPath ``expression`` in the document at ``key`` ([] if absent)."""
-        from state.query import jsonpath_query
-
+        """Values matching JSONPath ``expression`` in the document at ``key`` ([] if absent),
+        as the rules evaluate it (:meth:`DocumentRules.query`)."""
         doc = self.read(key)
-        return [] if doc is None else jsonpath_query(doc, expression)
+        return [] if doc is None else self.rules.query(doc, expression)
 
     def close(self) -> None:
         """Release connections (a networked store); nothing to do for files or memory."""
@@ -682,10 +757,11 @@ class Storage:
 class MemoryStorage(Storage):
     """In-memory twin of :class:`~state.filestore.FileStorage` (thread-safe)."""
 
-    def __init__(self, *, lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> None:
+    def __init__(self, *, lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
+                 rules: DocumentRules | None = None) -> None:
         import threading  # not at the top: the dispatcher never needs it
 
-        super().__init__(lock_timeout=lock_timeout)
+        super().__init__(lock_timeout=lock_timeout, rules=rules)
         self._new_lock = threading.Lock
         self._files: dict[str, bytes] = {}
         self._locks: dict[str, Any] = {}

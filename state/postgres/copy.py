@@ -13,6 +13,8 @@ import os
 
 from state.errors import InvalidValueError
 from state.filestore import FileStorage
+from state.machine import MACHINE_FILE
+from state.storage import CONFIG
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -20,12 +22,14 @@ if TYPE_CHECKING:
 
 __all__ = ["copy_store", "state_keys"]
 
-_TOP_FOLDERS = ("sessions", "projects")
-_LOCAL_FILES = frozenset({"config.json", "machine.json"})
+#: Files of the state root that belong to each machine (never copied).
+_LOCAL_FILES = frozenset({CONFIG, MACHINE_FILE})
 
 
 def state_keys(store: Storage) -> list[str]:
-    """Every key holding Orchestra state, sorted (lock, temp and quarantined files left out)."""
+    """Every key holding state, sorted: the documents and logs at the top of the root and
+    in the folders the store's rules name (``state_folders``); lock, temp and quarantined
+    files left out."""
     from state.postgres.storage import PgStorage
 
     if isinstance(store, PgStorage):
@@ -37,7 +41,7 @@ def state_keys(store: Storage) -> list[str]:
     for folder, dirs, files in os.walk(root):
         rel = os.path.relpath(folder, root)
         parts = [] if rel == "." else rel.split(os.sep)
-        if parts and parts[0] not in _TOP_FOLDERS:
+        if parts and parts[0] not in store.rules.state_folders:
             dirs[:] = []
             continue
         dirs[:] = [d for d in dirs if not d.startswith(".") and not os.path.islink(
@@ -69,9 +73,9 @@ def copy_store(source: Storage, destination: Storage) -> dict[str, int]:
         else:
             if isinstance(destination, FileStorage):
                 destination._ensure_parent(key)
-                from state.storage import decode_document, encode_document
+                from state.storage import encode_document
 
-                data = encode_document(decode_document(key, data))  # pretty, like its writers
+                data = encode_document(source._decode(key, data))  # pretty, like its writers
             destination._write_document(key, data)
             counts["documents"] += 1
     return counts

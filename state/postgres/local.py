@@ -31,8 +31,7 @@ import stat
 import time
 from contextlib import suppress
 
-from state.filestore import FileStorage
-from state.paths import make_private_dirs
+from state.filestore import FileStorage, make_private_dirs
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

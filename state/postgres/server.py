@@ -32,10 +32,6 @@ __all__ = [
     "write_volatile",
 ]
 
-#: Documents replaced last-writer-wins (``put_volatile``), by name.
-VOLATILE_NAMES = frozenset({"heartbeat.json"})
-
-
 def kind_of(key: str) -> str:
     """``sessions/x/state.json`` -> ``state``: what kind of document or log a key holds."""
     return key.rsplit("/", 1)[-1].split(".", 1)[0]
