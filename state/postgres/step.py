@@ -31,11 +31,30 @@ from state.storage import decode_lines, encode_record
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
-    from typing import Any
+    from typing import Any, Protocol
 
-    from state.postgres.storage import PgStorage
+    from state.filestore import FileStorage
+    from state.postgres.local import Cache, Outbox
 
     Decide = Callable[[list[dict[str, Any]]], list[dict[str, Any]]]
+
+    class PgStorage(Protocol):
+        """What a step uses of :class:`~state.postgres.storage.PgStorage`, which calls it
+        (named here, not imported: that module imports this one)."""
+
+        settings: dict[str, Any]
+        schema: str
+        _s: str
+        lock_timeout: float
+        local: FileStorage
+        cache: Cache
+        outbox: Outbox
+
+        def server_time_left(self) -> float: ...
+
+        def _take(self) -> Any: ...
+
+        def _give(self, conn: Any, broken: bool = False) -> None: ...
 
 __all__ = ["DEFAULT_BOUND", "step"]
 
