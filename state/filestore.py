@@ -37,7 +37,7 @@ from state.storage import (
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing and pathlib stay off the dispatcher's hot path
     from collections.abc import Iterator
-    from pathlib import Path
+    from pathlib import Path  # only for callers that want a Path
     from typing import Any
 
     from state.spans import LaidOut
@@ -107,7 +107,7 @@ class FileStorage(Storage):
 
     @property
     def root(self) -> Path:
-        from pathlib import Path
+        from pathlib import Path  # only for callers that want a Path
 
         return Path(self._root)
 
@@ -115,7 +115,7 @@ class FileStorage(Storage):
 
     def path(self, key: str) -> Path:
         """The file for ``key`` as a ``Path``."""
-        from pathlib import Path
+        from pathlib import Path  # only for callers that want a Path
 
         return Path(self._file(key))
 
@@ -219,7 +219,7 @@ class FileStorage(Storage):
 
     @contextmanager
     def _lock(self, key: str, timeout: float) -> Iterator[object]:
-        from state.locks import LockBusy, acquire
+        from state.locks import LockBusy, acquire  # a document write: not a heartbeat or a log line
 
         path = self._file(key)
         self._ensure_parent(key)
@@ -307,7 +307,7 @@ class FileStorage(Storage):
         """The document at ``key`` as :class:`~state.spans.LaidOut` bytes, to read one
         member of without parsing the rest, or None: read it the usual way. Only a large
         document that its stamp vouches for, and that fits its model, qualifies."""
-        from state.spans import trust
+        from state.spans import trust  # only a CLI reading a large document
 
         return trust(self._read_bytes(key), self._read_stamp(key))
 
@@ -331,7 +331,7 @@ class FileStorage(Storage):
             # folder of a session that does not exist (the usual way says it does not).
             yield None
             return
-        from state.spans import MISSING, Untrusted, stamp, trust
+        from state.spans import MISSING, Untrusted, stamp, trust  # only a set in place
 
         with self._lock(key, self.lock_timeout):
             self._cleanup_orphans(key)
@@ -361,7 +361,7 @@ class FileStorage(Storage):
         document fits its model (the rules decide). (A stamp left by an earlier write
         vouches for no other bytes: nothing to remove when a document is written some
         other way.)"""
-        from state.spans import stamp
+        from state.spans import stamp  # only for a large document
 
         self._write_stamp(key, stamp(data, checked=self.rules.fits(key, doc)))
 

@@ -36,7 +36,7 @@ SEGMENT_BYTES = 1_000_000
 def record_decision(store: Storage, project: str, *, session: str, decision: str, kind: str,
                     tool: str, command: str, others: list[dict[str, Any]], at: float,
                     tool_use_id: str | None = None, note: str | None = None) -> None:
-    from state.redact import redact
+    from state.redact import redact  # only when a decision is logged
 
     record: dict[str, Any] = {"ts": round(at, 6), "at": iso(at), "session": session,
                               "decision": decision, "kind": kind, "tool": tool[:64],

@@ -32,6 +32,8 @@ if TYPE_CHECKING:
     from state.spans import LaidOut
     from state.storage import Storage
 
+# Each function imports what it uses: a get or set in place runs in a fresh CLI process,
+# where a get needs neither the JSONPath parser nor the session view.
 __all__ = ["get_in_place", "query_in_place", "set_in_place"]
 
 #: At most this many member paths are looked up for one query (``$['a','b']['c','d']``...).

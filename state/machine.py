@@ -62,7 +62,7 @@ def _read(path: str) -> str | None:
 
 
 def _host_slug() -> str:
-    import socket
+    import socket  # once per machine: the first id
 
     name = socket.gethostname().split(".")[0].lower()
     slug = "".join(c if c.isascii() and (c.isalnum() or c in "-_") else "-" for c in name)

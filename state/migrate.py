@@ -13,6 +13,7 @@ from typing import IO, Any
 from state.cli import EXIT_CODES_HELP, CliParser, Front, Output, run_main
 from state.errors import InvalidValueError
 
+# The backends are imported by the verb that uses them: psycopg only for a server.
 __all__ = ["main"]
 
 PROG = "migrate"

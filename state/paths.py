@@ -26,7 +26,7 @@ from state.storage import MAX_ID_LENGTH, is_id, validate_id
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from pathlib import Path
+    from pathlib import Path  # pathlib costs more than a heartbeat
 
 __all__ = [
     "MAX_ID_LENGTH",
@@ -45,7 +45,7 @@ __all__ = [
 
 def home() -> Path:
     """The state root: ``$ORCHESTRA_HOME``, default ``~/.claude/orchestration``."""
-    from pathlib import Path
+    from pathlib import Path  # pathlib costs more than a heartbeat
 
     return Path(root())
 

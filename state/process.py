@@ -56,7 +56,7 @@ def run_process(main: Callable[[], int]) -> NoReturn:
 
 def _nothing_to_finish(before: set[str]) -> bool:
     """True if a normal shutdown would do nothing but free memory."""
-    import atexit
+    import atexit  # at the end of the call only
 
     registered = getattr(atexit, "_ncallbacks", None)  # CPython's; elsewhere: assume some
     if registered is None or registered() != _idle_logging(before):

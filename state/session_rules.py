@@ -82,7 +82,7 @@ def validate_session_document(key: str, doc: dict[str, Any]) -> None:
     model = MODELS.get(key.rsplit("/", 1)[-1])
     if model is not None and fits(model, doc):
         return
-    from state.documents import validate_document
+    from state.documents import validate_document  # pydantic: ~140 ms, only when needed
 
     validate_document(key, doc)
 

@@ -45,7 +45,7 @@ _STATUS_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_-")
 
 
 def _validated(key: str, change: Callable[[dict[str, Any]], Any], store: Storage) -> Any:
-    from state.documents import validate_document
+    from state.documents import validate_document  # pydantic: only a CLI that writes
 
     with store.transaction(key) as doc:
         result = change(doc)
@@ -277,7 +277,7 @@ DECISIONS = "decisions.jsonl"
 
 def add_decision(store: Storage, project: str, *, title: str, rationale: str,
                  by: list[str], status: str = "agreed") -> dict[str, Any]:
-    import uuid
+    import uuid  # uuid imports platform (~4 ms)
 
     if not title.strip():
         raise InvalidValueError("--title must not be empty")

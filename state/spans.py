@@ -225,7 +225,7 @@ class LaidOut:
 
 def _key(name: str) -> bytes:
     """A member's name as the encoder writes it."""
-    from json.encoder import encode_basestring
+    from json.encoder import encode_basestring  # json's C encoder, loaded with json
 
     try:
         return encode_basestring(name).encode("utf-8")

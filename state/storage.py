@@ -30,6 +30,7 @@ from state.errors import (
     InvalidIdError,
     InvalidQueryError,
     InvalidValueError,
+    LockTimeoutError,
     NotFoundError,
 )
 
@@ -250,7 +251,7 @@ def encode_entries(value: Any, indent: str, *, ascii_only: bool = False) -> str:
     encoder; :class:`TooDeepError` (without a message) for a value that would nest the
     document deeper than :data:`MAX_DEPTH`.
     """
-    from json import encoder
+    from json import encoder  # json's submodule: loaded with json
 
     make = getattr(encoder, "c_make_encoder", None)
     if make is None:  # no C accelerator: nothing to gain
@@ -792,8 +793,6 @@ class MemoryStorage(Storage):
 
     @contextmanager
     def _lock(self, key: str, timeout: float) -> Iterator[object]:
-        from state.errors import LockTimeoutError
-
         with self._meta:
             lock = self._locks.setdefault(key, self._new_lock())
         if not lock.acquire(timeout=timeout):

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 
+from state.paths import root as state_root
 from state.persistence import open_backend, store_url
 from state.storage import DocumentRules
 
@@ -60,7 +61,7 @@ class OrchestraRules(DocumentRules):
         return fits_document(key, doc)
 
     def fits_member(self, key: str, parts: list[str], value: Any) -> bool:
-        from state.session_rules import fits_stored_member
+        from state.session_rules import fits_stored_member  # only a set in place
 
         return fits_stored_member(key, parts, value)
 
@@ -70,7 +71,7 @@ class OrchestraRules(DocumentRules):
         return jsonpath_query(doc, expression)
 
     def server_query(self, expression: str) -> str | None:
-        from state.query import to_postgres_jsonpath
+        from state.query import to_postgres_jsonpath  # only a PostgreSQL store
 
         return to_postgres_jsonpath(expression)
 
@@ -97,9 +98,7 @@ def open_store(
     ``config``: the root's ``config.json`` if the caller read it already.
     """
     if root is None:
-        from state import paths
-
-        root = paths.root()  # a str: opening the store does not import pathlib
+        root = state_root()  # a str: opening the store does not import pathlib
     return open_backend(root, rules=RULES, lock_timeout=lock_timeout, hook=hook,
                         config=config)
 

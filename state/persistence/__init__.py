@@ -33,7 +33,11 @@ root names (:func:`open_backend`).
 
 from __future__ import annotations
 
+import json
 import os
+
+from state.errors import InvalidValueError
+from state.storage import CONFIG
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -71,7 +75,7 @@ def open_backend(
     writes and reads from its local cache when it is fresh enough.
     ``config``: the root's ``config.json`` if the caller read it already.
     """
-    from state.filestore import FileStorage
+    from state.filestore import FileStorage  # the package loads none of its modules
 
     folder = os.fspath(root)
     url = store_url(folder, config)
@@ -79,13 +83,12 @@ def open_backend(
     if url is None:
         store = FileStorage(folder, rules=rules)
     else:
+        # only a PostgreSQL store
         from state.postgres.settings import is_postgres_url, store_settings
 
         if not is_postgres_url(url):
-            from state.errors import InvalidValueError
-
             raise InvalidValueError("ORCHESTRA_STORE_URL must start with postgresql://")
-        from state.postgres.storage import PgStorage
+        from state.postgres.storage import PgStorage  # psycopg waits for a connection
 
         settings = store_settings(config if config is not None else local_config(folder))
         store = PgStorage(url, folder, settings=settings, hook=hook, rules=rules)
@@ -96,10 +99,6 @@ def open_backend(
 
 def local_config(root: str) -> dict[str, Any]:
     """The state root's ``config.json`` as it is on this machine ({} if absent or bad)."""
-    import json
-
-    from state.storage import CONFIG
-
     try:
         with open(os.path.join(root, CONFIG), "rb") as fh:
             config = json.loads(fh.read())

@@ -30,7 +30,7 @@ def state_keys(store: Storage) -> list[str]:
     """Every key holding state, sorted: the documents and logs at the top of the root and
     in the folders the store's rules name (``state_folders``); lock, temp and quarantined
     files left out."""
-    from state.postgres.storage import PgStorage
+    from state.postgres.storage import PgStorage  # a file store is copied without it
 
     if isinstance(store, PgStorage):
         return [k for k in store.all_keys() if k not in _LOCAL_FILES]
@@ -73,7 +73,7 @@ def copy_store(source: Storage, destination: Storage) -> dict[str, int]:
         else:
             if isinstance(destination, FileStorage):
                 destination._ensure_parent(key)
-                from state.storage import encode_document
+                from state.storage import encode_document  # into files only
 
                 data = encode_document(source._decode(key, data))  # pretty, like its writers
             destination._write_document(key, data)

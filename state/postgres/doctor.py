@@ -14,6 +14,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
+# Each check imports what it uses: doctor runs once, and psycopg only for a server.
 __all__ = ["doctor_report"]
 
 #: A round trip slower than this makes every hook that connects noticeably slower.

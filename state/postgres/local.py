@@ -199,7 +199,7 @@ class Outbox:
         names = self.pending()
         if not names:
             return 0
-        from state.locks import LockBusy, acquire
+        from state.locks import LockBusy, acquire  # only when something waits
 
         os.makedirs(self.folder, mode=0o700, exist_ok=True)
         try:

@@ -61,7 +61,7 @@ def read_document(conn: Any, s: str, key: str) -> tuple[dict[str, Any] | None, s
 
 
 def write_document(conn: Any, s: str, schema: str, key: str, doc: dict[str, Any]) -> None:
-    from psycopg.types.json import Jsonb
+    from psycopg.types.json import Jsonb  # psycopg is loaded by the connection
 
     conn.execute(
         f"INSERT INTO {s}.documents (key, kind, doc, version) VALUES (%s, %s, %s, %s) "
@@ -74,7 +74,7 @@ def write_document(conn: Any, s: str, schema: str, key: str, doc: dict[str, Any]
 def write_volatile(conn: Any, s: str, schema: str, key: str, doc: dict[str, Any],
                    ts: float) -> None:
     """Last writer wins by ``ts``: a heartbeat replayed late never overwrites a newer one."""
-    from psycopg.types.json import Jsonb
+    from psycopg.types.json import Jsonb  # psycopg is loaded by the connection
 
     conn.execute(
         f"INSERT INTO {s}.volatile AS v (key, kind, doc, ts) VALUES (%s, %s, %s, %s) "

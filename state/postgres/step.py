@@ -130,14 +130,14 @@ def step(store: PgStorage, key: str, decide: Decide, *, max_bytes: int | None,
 
 
 def _short(error: BaseException) -> str:
-    from state.postgres.settings import redact
+    from state.postgres.settings import redact  # the error path
 
     return redact(" ".join(str(error).split()))[:200] or type(error).__name__
 
 
 def _on_server(store: PgStorage, key: str, box: _Handover, max_bytes: int | None,
                bound: float) -> None:
-    from state.postgres import server
+    from state.postgres import server  # only when the server is asked
 
     try:
         conn = store._take()
@@ -195,7 +195,7 @@ def _on_server(store: PgStorage, key: str, box: _Handover, max_bytes: int | None
 
 def _is_lock_timeout(exc: BaseException) -> bool:
     try:
-        import psycopg
+        import psycopg  # it may be missing (then: no server)
     except ImportError:
         return False
     return isinstance(exc, psycopg.errors.LockNotAvailable | psycopg.errors.QueryCanceled)
@@ -204,7 +204,7 @@ def _is_lock_timeout(exc: BaseException) -> bool:
 def _local(store: PgStorage, key: str, decide: Decide, why: str, bound: float) -> str:
     """The step on this machine's copy: the cached log and what waits in the outbox, under
     a local lock; the new lines are queued for the server."""
-    from state.postgres.local import MISS
+    from state.postgres.local import MISS  # the server is away or late
 
     with store.local._lock(key + ".step", store.lock_timeout):
         cached = store.cache.get(key, None)

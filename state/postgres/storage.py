@@ -61,6 +61,8 @@ if TYPE_CHECKING:
 
     from state.storage import DocumentRules, Precondition
 
+# psycopg and the schema, patch, step and JSONPath modules are imported where first used:
+# a hook that reads its cache and queues its writes connects to nothing and loads none.
 __all__ = ["PgStorage"]
 
 #: Seconds a CLI's connection attempt may take at least (``store.connect_timeout`` is
@@ -587,8 +589,6 @@ class PgStorage(Storage):
     def _read_volatile(self, key: str) -> dict[str, Any]:
         """This machine's last copy (what its hooks wrote last, any age), else the server's
         when it answers; {} when neither is there."""
-        import json
-
         raw = self.cache.get(key, None)
         if raw is MISS:
             try:
