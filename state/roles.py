@@ -1,4 +1,5 @@
-"""Setting a session's orchestration role (reading it: :func:`state.sessions.role_of`).
+"""The orchestration roles, and setting a session's (reading it:
+:func:`state.sessions.role_of`, which imports this module, never the other way round).
 
 The role lives in the session's ``state.json`` as ``role`` (``peer``, ``orchestrator``,
 ``coordinator``, ``worker``), with ``skills`` (tools of the registry the session can
@@ -12,7 +13,6 @@ from __future__ import annotations
 from state.clock import iso
 from state.errors import InvalidValueError, NotFoundError
 from state.paths import session_key, validate_id
-from state.sessions import ROLES, require_session
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -20,7 +20,13 @@ if TYPE_CHECKING:
 
     from state.storage import Storage
 
-__all__ = ["check_role", "parse_scope", "set_role"]
+__all__ = ["ROLES", "check_role", "parse_scope", "set_role"]
+
+#: A session's orchestration role (not the team members' free-text ``role``): ``peer``
+#: (the default: sessions see each other and exchange messages, as before roles), or
+#: ``orchestrator`` (gives work out), ``coordinator`` (an orchestrator for one epic or
+#: sprint, its ``scope``), ``worker`` (takes work).
+ROLES = ("peer", "orchestrator", "coordinator", "worker")
 
 
 def parse_scope(text: str | None) -> dict[str, str] | None:
@@ -65,8 +71,10 @@ def set_role(store: Storage, session_id: str, role: str, *, skills: list[str] | 
              scope: str | dict[str, str] | None = None) -> dict[str, Any]:
     """Set the session's role (and skills, scope); return role, skills, scope."""
     role, skills, parsed = check_role(store, role, skills, scope)
-    require_session(store, session_id)
-    with store.transaction(session_key(session_id, "state.json"), create=False) as doc:
+    key = session_key(session_id, "state.json")
+    if store.read(key) is None:  # (as state.sessions.require_session says it)
+        raise NotFoundError(f"no session {session_id}")
+    with store.transaction(key, create=False) as doc:
         doc["role"] = role
         if skills is not None:
             doc["skills"] = skills

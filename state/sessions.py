@@ -219,16 +219,13 @@ def session_status(state: dict[str, Any], beat: dict[str, Any], config: dict[str
     return "active", age
 
 
-#: A session's orchestration role (not the team members' free-text ``role``): ``peer``
-#: (the default: sessions see each other and exchange messages, as before roles), or
-#: ``orchestrator`` (gives work out), ``coordinator`` (an orchestrator for one epic or
-#: sprint, its ``scope``), ``worker`` (takes work). See state.roles.
-ROLES = ("peer", "orchestrator", "coordinator", "worker")
 
 
 def role_of(state: dict[str, Any], config: dict[str, Any]) -> dict[str, Any]:
     """The session's role, skills and scope: its own (``role`` in state.json), else its
     project's ``roles.default`` (config, per project overridable), else ``peer``."""
+    from state.roles import ROLES  # the roles module sits below this one
+
     role = state.get("role")
     skills = state.get("skills")
     scope = state.get("scope")
