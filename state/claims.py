@@ -48,7 +48,7 @@ import os
 
 from state.clock import iso, now
 from state.paths import project_key, session_key
-from state.storage import Storage, decode_lines
+from state.persistence.storage import Storage, decode_lines
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing stays off the dispatcher's hot path

@@ -332,10 +332,10 @@ def with_store(
 
 
 def open_cli_store() -> Any:
-    """The store for a CLI command: the store observers (:mod:`state.observers`) see the
+    """The store for a CLI command: the store observers (:mod:`state.persistence.observers`) see the
     changes it commits, which is how they reach the plugins' ``on_state_change``."""
-    from state.observers import attach_observers
     from state.paths import root
+    from state.persistence.observers import attach_observers
     from state.store import open_store
 
     store = open_store()

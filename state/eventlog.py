@@ -14,7 +14,7 @@ from collections import deque
 from state.clock import parse_time
 from state.errors import InvalidValueError
 from state.paths import session_key
-from state.storage import Storage
+from state.persistence.storage import Storage
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing stays off the dispatcher's hot path

@@ -25,7 +25,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-    from state.storage import Storage
+    from state.persistence.storage import Storage
 
 __all__ = ["GUARD_LOG", "count_decisions", "one_line", "recent_decisions", "record_decision"]
 

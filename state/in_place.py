@@ -3,9 +3,9 @@
 A session's ``state.json`` can grow to megabytes (thousands of subagents). Parsing it
 costs about 4 ms a megabyte in a fresh process and encoding it 6 more, so a ``get``
 or ``set`` of one member spent most of its time on the rest. Where the store vouches
-for the layout of the bytes (:mod:`state.spans`), these functions touch only the member.
+for the layout of the bytes (:mod:`state.persistence.spans`), these functions touch only the member.
 
-Each returns :data:`~state.spans.MISSING` / False when it cannot give exactly what the
+Each returns :data:`~state.persistence.spans.MISSING` / False when it cannot give exactly what the
 usual way gives — the document is not stamped, the path crosses an array or a member
 that is not there, the change is one the model's rules must look at as a whole... —
 and the caller then does it the usual way, which also words every error. So the
@@ -13,24 +13,24 @@ answers, the bytes written and the errors are the usual way's; tests compare the
 
 This is the session view's side of the in-place path: which document a view path lives
 in, which members the view makes, what a set must keep (the identity). The store's side
-(:meth:`~state.filestore.FileStorage.member_transaction`, :mod:`state.spans`) knows no
-session: whether a changed member still fits the model it asks the rules it was opened
-with.
+(:meth:`~state.persistence.filestore.FileStorage.member_transaction`,
+:mod:`state.persistence.spans`) knows no session: whether a changed member still fits
+the model it asks the rules it was opened with.
 """
 
 from __future__ import annotations
 
 from state.errors import InvalidPathError, NotFoundError
-from state.filestore import FileStorage
-from state.spans import MISSING, Untrusted
-from state.storage import same_json
+from state.persistence.filestore import FileStorage
+from state.persistence.spans import MISSING, Untrusted
+from state.persistence.storage import same_json
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-    from state.spans import LaidOut
-    from state.storage import Storage
+    from state.persistence.spans import LaidOut
+    from state.persistence.storage import Storage
 
 # Each function imports what it uses: a get or set in place runs in a fresh CLI process,
 # where a get needs neither the JSONPath parser nor the session view.

@@ -40,7 +40,7 @@ import os
 from state.clock import iso, now
 from state.errors import InvalidValueError, StateError
 from state.paths import project_key, session_key, validate_id
-from state.storage import Storage, decode_lines
+from state.persistence.storage import Storage, decode_lines
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing stays off the dispatcher's hot path
@@ -367,7 +367,7 @@ def follow(store: Storage, session_id: str, write: Any, *, interval: float = 1.0
     propagates), exactly once, even with hooks delivering in parallel. Waits for the
     session to exist (a monitor starts with the session, maybe before its first hook),
     then for a change to one of its message logs
-    (:meth:`~state.storage.Storage.wait_for_change`, at most ``interval`` seconds).
+    (:meth:`~state.persistence.storage.Storage.wait_for_change`, at most ``interval`` seconds).
     Returns when ``until()`` is true or ``alive()`` false (the session's Claude Code
     process is gone: :func:`state.lifeline.session_lifeline`); else runs until
     interrupted.

@@ -121,7 +121,7 @@ def _open(where: str, settings: dict[str, Any], scratch: str) -> Any:
         finally:
             conn.close()
         return PgStorage(where, scratch, settings=settings, rules=RULES)
-    from state.filestore import FileStorage
+    from state.persistence.filestore import FileStorage
 
     if "://" in where:
         raise InvalidValueError(f"{where.split('://')[0]}:// stores are not supported; "

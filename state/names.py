@@ -24,7 +24,7 @@ import re
 
 from state.clock import iso, now
 from state.paths import session_key, validate_id
-from state.storage import Storage
+from state.persistence.storage import Storage
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

@@ -21,8 +21,8 @@ from __future__ import annotations
 
 import os
 
-from state.filestore import make_private_dirs
-from state.storage import MAX_ID_LENGTH, is_id, validate_id
+from state.persistence.filestore import make_private_dirs
+from state.persistence.storage import MAX_ID_LENGTH, is_id, validate_id
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

@@ -49,7 +49,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from typing import Any
 
-    from state.storage import Storage
+    from state.persistence.storage import Storage
 
 __all__ = [
     "DONE",
@@ -687,7 +687,7 @@ def _recorded_activity(record: Any, out: dict[str, Any]) -> list[str]:
 
 def _log_tail(store: Storage, key: str, limit: int = 256 * 1024) -> list[dict[str, Any]]:
     """The records of the last ``limit`` bytes of a log (its newest segment)."""
-    from state.storage import decode_lines
+    from state.persistence.storage import decode_lines
 
     try:
         segments = store._log_segments(key)

@@ -14,7 +14,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-    from state.storage import Storage
+    from state.persistence.storage import Storage
 
 __all__ = ["DONE", "OPEN", "PLAN", "STATUSES", "plan_key", "plan_tasks"]
 

@@ -103,7 +103,7 @@ def _flushed() -> bool:
 def search_path() -> list[str]:
     """The folders on this process's ``sys.path`` that hold installed distributions: what
     the caches keyed on installed packages fingerprint (the dispatch table in
-    :mod:`hooks.registry`, the store observers in :mod:`state.observers`).
+    :mod:`hooks.registry`, the store observers in :mod:`state.persistence.observers`).
 
     Left out: the working directory, which follows Claude's ``cd`` (``python -m`` starts
     there), and a console script's own folder (``sys.path[0]``). The dispatcher

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 
 from state.errors import InvalidPathError, InvalidQueryError, InvalidValueError, NotFoundError
-from state.storage import MAX_DEPTH, nesting_depth
+from state.persistence.storage import MAX_DEPTH, nesting_depth
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing stays off the dispatcher's hot path
@@ -215,7 +215,7 @@ def parse_value(text: str, *, mode: str = "auto") -> Any:
 
 def refuse_too_deep(value: Any, what: str) -> None:
     """InvalidValueError if ``value``, stored below at least one key, would nest a
-    document deeper than :data:`state.storage.MAX_DEPTH` whatever the key: said here,
+    document deeper than :data:`state.persistence.storage.MAX_DEPTH` whatever the key: said here,
     before the value reaches code that recurses through it. (Where a longer path takes
     it past the bound, the store refuses the write.)"""
     if nesting_depth(value) > MAX_DEPTH - 1:

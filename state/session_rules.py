@@ -91,7 +91,7 @@ def fits_document(key: str, doc: dict[str, Any]) -> bool:
     """True if ``doc``, stored at ``key``, is a session document that plainly fits its
     model and that ``state_manager`` would write as it is (it refuses a ``state.json``
     with its own copy of ``active_work.tasks``, which the session view hides); False
-    for any other document: nothing to vouch for (see :mod:`state.spans`)."""
+    for any other document: nothing to vouch for (see :mod:`state.persistence.spans`)."""
     name = key.rsplit("/", 1)[-1]
     model = MODELS.get(name)
     if model is None or not fits(model, doc):

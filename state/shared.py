@@ -13,8 +13,8 @@ from state.clock import iso
 from state.config import load_config, project_config
 from state.errors import InvalidValueError, NotFoundError
 from state.paths import config_key, project_key, tools_key, validate_id
+from state.persistence.storage import Storage
 from state.query import deep_merge, parse_path, set_path
-from state.storage import Storage
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

@@ -17,13 +17,13 @@ import os
 
 from state.paths import root as state_root
 from state.persistence import open_backend, store_url
-from state.storage import DocumentRules
+from state.persistence.storage import DocumentRules
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-    from state.storage import Storage
+    from state.persistence.storage import Storage
 
 __all__ = ["RULES", "OrchestraRules", "open_store", "store_url"]
 

@@ -33,14 +33,14 @@ from __future__ import annotations
 
 from state.errors import ConflictError, InvalidPathError
 from state.paths import session_key
+from state.persistence.storage import Storage
 from state.sessions import STATE, TASKS, require_session
-from state.storage import Storage
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs every CLI call milliseconds
     from typing import Any
 
-    from state.storage import Precondition
+    from state.persistence.storage import Precondition
 
 __all__ = ["READ_ONLY", "check_session_version", "plan_target", "route", "session_version",
            "session_view", "view_tasks"]

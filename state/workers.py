@@ -37,7 +37,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-    from state.storage import Storage
+    from state.persistence.storage import Storage
 
 __all__ = [
     "MODES",
@@ -279,8 +279,8 @@ def _launch(store: Storage, sid: str, binary: str, how: str, mode: str, tools: l
             task: dict[str, Any] | None, parent: str | None) -> dict[str, Any]:
     import subprocess
 
-    from state.machine import machine_id
     from state.paths import root
+    from state.persistence.machine import machine_id
 
     prompt = _prompt(project, task)
     args = [binary, "--bg", prompt] if how == "bg" else [binary, "-p", prompt,
@@ -447,8 +447,8 @@ def stop_worker(store: Storage, sid: str, *, by: str | None = None, force: bool 
     """Stop a worker Orchestra started: end its process, end the session, return its open
     tasks to the pool, release its tool instances, clean its worktree."""
     from state.capacity import release_session
-    from state.machine import machine_id
     from state.paths import root
+    from state.persistence.machine import machine_id
     from state.plan import return_to_pool
     from state.sessions import end_session, require_session
 

@@ -1,7 +1,7 @@
 """The package layering: which part of Orchestra may import which.
 
 * ``state`` (the store and its CLIs) imports neither ``hooks`` nor pluggy: code above it
-  hears of changes through :mod:`state.observers`;
+  hears of changes through :mod:`state.persistence.observers`;
 * the hooks runtime (everything in ``hooks/`` outside ``hooks/tooling/``) never imports the
   tooling (install, doctor, record, replay);
 * ``handlers`` import only the runtime, never the process entries (``hooks.dispatch``,
@@ -178,7 +178,7 @@ def test_no_module_of_state_imports_a_circle() -> None:
 
 
 def test_old_names_only_re_export_and_nothing_in_state_uses_them() -> None:
-    """A module kept under its old name (``state.storage`` ...) only re-exports its new
+    """A module kept under its old name (``state.persistence.storage`` ...) only re-exports its new
     home, and no module of state/ imports it: the hot path never loads one."""
     mapped, modules = _state_map(), _state_modules()
     old = {m: job for m, (_, job) in mapped.items() if job.lower().startswith(OLD_NAME)}

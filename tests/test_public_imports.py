@@ -50,7 +50,10 @@ PUBLIC = [
     ("state.cli", "UsageError"),
     ("state.cli", "Front"),
     ("state.ids", "resolve_session_id"),
-    ("state.spans", "LaidOut"),  # README: state/spans.py reads one member in the bytes
+    ("state.persistence.spans", "LaidOut"),  # README: one member read in the bytes
+    ("state.persistence.storage", "DocumentRules"),  # state/README.md: the storage layer
+    ("state.persistence", "open_backend"),
+    ("state.store", "RULES"),
     ("state.in_place", "get_in_place"),
     ("state.migrate", "main"),  # docs/postgres.md: python -m state.migrate
     ("state.state_manager", "main"),

@@ -37,13 +37,13 @@ import json
 import os
 
 from state.errors import InvalidValueError
-from state.storage import CONFIG
+from state.persistence.storage import CONFIG
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-    from state.storage import DocumentRules, Storage
+    from state.persistence.storage import DocumentRules, Storage
 
 __all__ = ["local_config", "open_backend", "store_url"]
 
@@ -75,7 +75,7 @@ def open_backend(
     writes and reads from its local cache when it is fresh enough.
     ``config``: the root's ``config.json`` if the caller read it already.
     """
-    from state.filestore import FileStorage  # the package loads none of its modules
+    from state.persistence.filestore import FileStorage  # the package loads none of its modules
 
     folder = os.fspath(root)
     url = store_url(folder, config)

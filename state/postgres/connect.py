@@ -107,7 +107,7 @@ def record_outcome(folder: str, ok: bool, reason: str = "") -> None:
             if os.path.exists(path):
                 os.unlink(path)
         else:
-            from state.filestore import make_private_dirs  # only when the breaker trips
+            from state.persistence.filestore import make_private_dirs  # only when the breaker trips
 
             make_private_dirs(folder)  # private, like every file of the state root
             flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0)

@@ -12,13 +12,13 @@ from __future__ import annotations
 import os
 
 from state.errors import InvalidValueError
-from state.filestore import FileStorage
-from state.machine import MACHINE_FILE
-from state.storage import CONFIG
+from state.persistence.filestore import FileStorage
+from state.persistence.machine import MACHINE_FILE
+from state.persistence.storage import CONFIG
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from state.storage import Storage
+    from state.persistence.storage import Storage
 
 __all__ = ["copy_store", "state_keys"]
 
@@ -73,7 +73,7 @@ def copy_store(source: Storage, destination: Storage) -> dict[str, int]:
         else:
             if isinstance(destination, FileStorage):
                 destination._ensure_parent(key)
-                from state.storage import encode_document  # into files only
+                from state.persistence.storage import encode_document  # into files only
 
                 data = encode_document(source._decode(key, data))  # pretty, like its writers
             destination._write_document(key, data)

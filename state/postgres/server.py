@@ -9,7 +9,7 @@ which :meth:`PgStorage.wait_for_change` listens for.
 
 from __future__ import annotations
 
-from state.storage import _next_segment_number, _segment_name
+from state.persistence.storage import _next_segment_number, _segment_name
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

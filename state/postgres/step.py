@@ -26,14 +26,14 @@ from __future__ import annotations
 import threading
 import time
 
-from state.storage import decode_lines, encode_record
+from state.persistence.storage import decode_lines, encode_record
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
     from typing import Any, Protocol
 
-    from state.filestore import FileStorage
+    from state.persistence.filestore import FileStorage
     from state.postgres.local import Cache, Outbox
 
     Decide = Callable[[list[dict[str, Any]]], list[dict[str, Any]]]

@@ -1,4 +1,4 @@
-""":class:`PgStorage`: the :class:`~state.storage.Storage` interface on a PostgreSQL server.
+""":class:`PgStorage`: the storage interface (:mod:`state.persistence.storage`) on PostgreSQL.
 
 Same semantics as the file store — versioned documents changed in transactions
 that never lose an update, append-only logs, last-writer-wins volatile
@@ -41,11 +41,8 @@ from state.errors import (
     LockTimeoutError,
     NotFoundError,
 )
-from state.filestore import FileStorage
-from state.postgres import server
-from state.postgres.connect import StoreUnavailableError, breaker_open, connect, record_outcome
-from state.postgres.local import MISS, Cache, Outbox
-from state.storage import (
+from state.persistence.filestore import FileStorage
+from state.persistence.storage import (
     CONFIG,
     DEFAULT_LOCK_TIMEOUT,
     SCHEMA_VERSION,
@@ -53,13 +50,16 @@ from state.storage import (
     encode_record,
     same_json,
 )
+from state.postgres import server
+from state.postgres.connect import StoreUnavailableError, breaker_open, connect, record_outcome
+from state.postgres.local import MISS, Cache, Outbox
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Iterator
     from typing import Any
 
-    from state.storage import DocumentRules, Precondition
+    from state.persistence.storage import DocumentRules, Precondition
 
 # psycopg and the schema, patch, step and JSONPath modules are imported where first used:
 # a hook that reads its cache and queues its writes connects to nothing and loads none.
@@ -343,7 +343,7 @@ class PgStorage(Storage):
         what is left of its quota, and not past its time for the server."""
         if self._ship_quota is not None and self._ship_quota <= 0:
             return
-        from state.machine import machine_id
+        from state.persistence.machine import machine_id
 
         machine = machine_id(self._root)
 

@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 
 from state import migrate
-from state.filestore import FileStorage
+from state.persistence.filestore import FileStorage
+from state.persistence.storage import Storage, decode_lines
 from state.postgres.copy import state_keys
-from state.storage import Storage, decode_lines
 from state.store import RULES
 from tests._postgres import PASSWORD
 from tests.handlers._support import payload

@@ -10,13 +10,13 @@ from pathlib import Path
 import pytest
 
 from state.errors import CorruptDocumentError, InvalidValueError
-from state.filestore import FileStorage
+from state.persistence.filestore import FileStorage
+from state.persistence.storage import Storage
 from state.postgres import jsonpath
 from state.postgres.doctor import doctor_report
 from state.postgres.settings import has_password, redact, store_settings
 from state.postgres.storage import PgStorage
 from state.query import jsonpath_query
-from state.storage import Storage
 from state.store import RULES, open_store
 from tests._postgres import PASSWORD
 
@@ -312,7 +312,7 @@ def test_update_volatile_loses_no_change_of_parallel_writers(
         monkeypatch: pytest.MonkeyPatch) -> None:
     """The activity's read-modify-write (issue 21): threads of one process each add a key,
     none is lost; an unreadable document counts as empty; another machine reads it."""
-    from state.storage import MemoryStorage
+    from state.persistence.storage import MemoryStorage
 
     store: Storage
     if backend == "file":

@@ -18,8 +18,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from state import state_manager
-from state.filestore import FileStorage
-from state.storage import LARGE_DOCUMENT, Storage, encode_document
+from state.persistence.filestore import FileStorage
+from state.persistence.storage import LARGE_DOCUMENT, Storage, encode_document
 from state.store import RULES
 
 SID = "s1"

@@ -14,9 +14,15 @@ from typing import Any
 import pytest
 
 from state.errors import InvalidQueryError
-from state.filestore import FileStorage
-from state.spans import Untrusted
-from state.storage import LARGE_DOCUMENT, NO_RULES, DocumentRules, MemoryStorage, Storage
+from state.persistence.filestore import FileStorage
+from state.persistence.spans import Untrusted
+from state.persistence.storage import (
+    LARGE_DOCUMENT,
+    NO_RULES,
+    DocumentRules,
+    MemoryStorage,
+    Storage,
+)
 from state.store import RULES, open_store
 
 KEY = "sessions/s1/state.json"

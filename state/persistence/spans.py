@@ -1,7 +1,7 @@
 """One member of a large document, found and replaced in its bytes without parsing the rest.
 
-Orchestra writes a document larger than :data:`~state.storage.LARGE_DOCUMENT` one entry
-per line (:func:`~state.storage.encode_document`). In those bytes every member of an
+Orchestra writes a document larger than :data:`~state.persistence.storage.LARGE_DOCUMENT` one entry
+per line (:func:`~state.persistence.storage.encode_document`). In those bytes every member of an
 *expanded* object (one that holds a non-empty object or array) starts a line of its own,
 indented two spaces deeper than the line the object starts on, and no string holds a raw
 newline (JSON escapes it). So between the braces of an expanded object whose members are
@@ -27,7 +27,7 @@ from __future__ import annotations
 import binascii
 import json
 
-from state.storage import LARGE_DOCUMENT, NotLaidOut, encode_entries
+from state.persistence.storage import LARGE_DOCUMENT, NotLaidOut, encode_entries
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -59,7 +59,7 @@ MISSING: Any = _Missing()
 def stamp(data: bytes, *, checked: bool) -> bytes:
     """The stamp of ``data``, bytes Orchestra wrote in the one-entry-per-line layout;
     ``checked``: the document fits its model (the store's rules said so:
-    :meth:`~state.storage.DocumentRules.fits`)."""
+    :meth:`~state.persistence.storage.DocumentRules.fits`)."""
     return json.dumps({"layout": LAYOUT, "size": len(data), "crc32": binascii.crc32(data),
                        "checked": checked}).encode("ascii")
 

@@ -1,4 +1,5 @@
-"""The machine id: which machine a session runs on, stable per machine.
+"""The machine id: which machine a state root is on, stable per machine (sessions name
+their machine by it, and the PostgreSQL outbox its operations).
 
 ``$ORCHESTRA_MACHINE_ID`` wins (a valid id). Otherwise the id is read from
 ``<state root>/machine.json`` (the caller names the root); the first call creates it
@@ -14,8 +15,8 @@ from __future__ import annotations
 import json
 import os
 
-from state.filestore import make_private_dirs
-from state.storage import validate_id
+from state.persistence.filestore import make_private_dirs
+from state.persistence.storage import validate_id
 
 __all__ = ["MACHINE_FILE", "machine_id"]
 

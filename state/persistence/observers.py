@@ -27,7 +27,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-    from state.storage import Storage
+    from state.persistence.storage import Storage
 
 __all__ = ["GROUP", "attach_observers", "search_path"]
 
@@ -145,7 +145,9 @@ def _write_cache(path: str, stamp: list[str], entries: list[tuple[str, str]]) ->
     folder = os.path.dirname(path)
     tmp = f"{path}.{os.getpid()}.{os.urandom(4).hex()}.tmp"
     try:
-        from state.filestore import make_private_dirs  # only when the cache is rewritten
+        from state.persistence.filestore import (
+            make_private_dirs,  # only when the cache is rewritten
+        )
 
         make_private_dirs(folder)
         if os.path.islink(folder):
