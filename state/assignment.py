@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
     from state.persistence.storage import Storage
 
+# The plan, capacity and sessions are imported when work is given out, not to list it.
 __all__ = ["ASSIGNMENTS", "auto_assign", "idle_workers", "live_sessions"]
 
 ASSIGNMENTS = "assignments.jsonl"

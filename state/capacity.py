@@ -36,6 +36,8 @@ if TYPE_CHECKING:
 
     from state.persistence.storage import Storage
 
+# Imported where used: the Agent calls' hooks reach this module, and a hold needs neither
+# the plan nor the sessions' presence.
 __all__ = [
     "CAPACITY",
     "POLICIES",

@@ -51,6 +51,8 @@ if TYPE_CHECKING:
 
     from state.persistence.storage import Storage
 
+# Capacity, the tool registry, the sessions and messages are imported by the operations
+# that need them: the tasks handler reads the plan at every task tool call.
 __all__ = [
     "DONE",
     "OPEN",

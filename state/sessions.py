@@ -70,8 +70,8 @@ def new_session_state(session_id: str, *, mode: str, project: str | None,
                       at: float | None = None) -> dict[str, Any]:
     """A new session document. ``created_ts`` is ``created_at`` to the microsecond:
     which project and broadcast messages are the session's depends on it."""
-    from state.paths import root
-    from state.persistence.machine import machine_id
+    from state.paths import root  # (with the machine: only a new session)
+    from state.persistence.machine import machine_id  # only a new session
 
     moment = now() if at is None else at
     stamp = iso(moment)
@@ -146,8 +146,7 @@ def recover_identity(store: Storage, session_id: str) -> dict[str, Any]:
     session older than it, or a lost one too), ``created_at`` from the first event
     the session logged. Empty for a session never seen before.
     """
-    from state.clock import iso
-    from state.eventlog import EVENTS
+    from state.eventlog import EVENTS  # only to rebuild a lost session
 
     try:
         stored = store.read(session_key(session_id, IDENTITY)) or {}
@@ -347,8 +346,8 @@ def summarize(store: Storage, session_id: str, state: dict[str, Any], config: di
         "checkout": state.get("checkout"),
     }
     if detail:
-        from state.activity import describe, doing
-        from state.usage import session_usage
+        from state.activity import describe, doing  # only a detailed summary
+        from state.usage import session_usage  # only a detailed summary
 
         activity = describe(beat.get("activity"), status, agents, state.get("ended_at"))
         usage = session_usage(store, session_id, config.get("pricing") or {})

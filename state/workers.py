@@ -39,6 +39,8 @@ if TYPE_CHECKING:
 
     from state.persistence.storage import Storage
 
+# Each function imports what it uses: subprocess, the plan and the sessions only when a
+# worker is started or stopped (views read the registry of workers).
 __all__ = [
     "MODES",
     "cap_mode",

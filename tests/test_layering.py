@@ -8,8 +8,13 @@
   ``python -m hooks``) nor the launcher's old module (``hooks.launcher``: what SessionStart
   exports is :mod:`hooks.shell_env`, which the install tooling uses too).
 
+* inside ``state``, each module imports only the layers below its own, as
+  ``state/README.md`` maps them (every module has a line there); the storage layer
+  (``state/persistence/``, ``state/postgres/``) imports nothing of the domain; and no
+  modules of ``state`` import each other in a circle.
+
 Imports are read from the source (every ``import``/``from`` statement, also inside
-functions), so a lazy import cannot slip through.
+functions and under ``TYPE_CHECKING``), so a lazy import cannot slip through.
 """
 
 from __future__ import annotations
