@@ -4,11 +4,12 @@
 "use strict";
 
 const CSRF = document.querySelector('meta[name="csrf-token"]').content;
-const PAGES = ["sessions", "events", "board", "messages", "claims", "decisions"];
+const PAGES = ["sessions", "events", "board", "messages", "claims", "decisions", "timeline"];
 // Which pushed change topics make a page reload its data.
 const TOPICS = {
   sessions: ["sessions", "config"], events: [], board: ["board", "sessions", "config"],
   messages: ["messages"], claims: ["claims", "sessions", "config"], decisions: ["decisions"],
+  timeline: [], // timeline.js decides what a change means to it
 };
 const MAX_LIVE_ROWS = 500;
 
@@ -167,6 +168,7 @@ const LOADERS = {
   messages: p => api("/api/messages" + query(pick(p, "session", "before"))),
   claims: p => api("/api/claims" + query(pick(p, "project"))),
   decisions: p => api("/api/decisions" + query(pick(p, "project", "page"))),
+  timeline: p => Timeline.load(p),
 };
 
 function pick(params, ...names) {
@@ -332,6 +334,8 @@ const RENDER = {
   },
 };
 
+RENDER.timeline = data => Timeline.render(data);
+
 function showLive(event) {
   // The stream and a page load race: an event may come both ways. Show it once.
   const key = eventKey(event);
@@ -371,7 +375,8 @@ function live(text, ok) {
 
 function connect() {
   const params = state.page === "events" ? pick(state.params, "session", "kind", "tool")
-                                         : new URLSearchParams({ events: "0" });
+    : state.page === "timeline" ? new URLSearchParams() // every event: lanes update live
+    : new URLSearchParams({ events: "0" });
   const key = params.toString();
   if (state.source && state.streamKey === key) return;
   if (state.source) state.source.close();
@@ -380,6 +385,7 @@ function connect() {
   state.source = source;
   source.addEventListener("hello", () => { live("live", true); reloadSoon(); });
   source.addEventListener("event", message => {
+    if (state.page === "timeline") { Timeline.onEvent(JSON.parse(message.data)); return; }
     if (state.page !== "events" || state.params.get("before")) return;
     if (part("events", "pause").checked) return;
     const event = JSON.parse(message.data);
@@ -387,6 +393,7 @@ function connect() {
   });
   source.addEventListener("change", message => {
     const topics = JSON.parse(message.data).topics || [];
+    if (state.page === "timeline" && !topics.includes("resync")) { Timeline.onChange(topics); return; }
     if (topics.includes("resync") || topics.some(t => TOPICS[state.page].includes(t))) reloadSoon();
   });
   source.addEventListener("resync", reloadSoon);
@@ -456,7 +463,7 @@ function onKey(event) {
   if (event.key === "Escape" && typing(event.target)) { event.target.blur(); return; }
   if (typing(event.target) || help.open) return;
   const key = event.key;
-  if (/^[1-6]$/.test(key)) { go(PAGES[Number(key) - 1]); }
+  if (/^[1-7]$/.test(key)) { go(PAGES[Number(key) - 1]); }
   else if (key === "j" || key === "ArrowDown") { moveRow(1); }
   else if (key === "k" || key === "ArrowUp") { moveRow(-1); }
   else if (key === "Enter" && document.activeElement.dataset.session) {
