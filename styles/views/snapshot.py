@@ -77,6 +77,9 @@ class Snapshot:
         self.stored_config: dict[str, Any] = {}
         self.config_error: str | None = None
         self.config_history: list[dict[str, Any]] = []
+        #: Only for the timeline: the store (it reads the event logs) and its zoom.
+        self.store: Storage | None = None
+        self.zoom: str | None = None
 
     def session_by_id(self, sid: str | None) -> dict[str, Any] | None:
         return next((s for s in self.sessions if s["session_id"] == sid), None)

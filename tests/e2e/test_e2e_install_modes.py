@@ -208,18 +208,21 @@ def test_plugin_mode_hooks_and_every_command_work(plugin_box: Box, claude_bin: P
         assert f'"event":"{name}"' in events, name
 
 
-def test_plugin_slash_command_runs_orchestra(plugin_box: Box, claude_bin: Path) -> None:
-    """/orchestra:dashboard expands to the command file; the model runs what it names."""
+@pytest.mark.parametrize(("view", "title"), [("dashboard", "ORCHESTRA DASHBOARD"),
+                                             ("timeline", "ORCHESTRA TIMELINE")])
+def test_plugin_slash_command_runs_orchestra(plugin_box: Box, claude_bin: Path, view: str,
+                                             title: str) -> None:
+    """/orchestra:<view> expands to the command file; the model runs what it names."""
 
     def run_named(body: dict[str, Any]) -> list[dict[str, Any]]:
         named = COMMAND.findall(json.dumps(body))
-        assert "orchestra dashboard " in named or "orchestra dashboard" in named, named
-        return [tool_use("Bash", {"command": f"orchestra dashboard; echo {DONE}"})]
+        assert f"orchestra {view} " in named or f"orchestra {view}" in named, named
+        return [tool_use("Bash", {"command": f"orchestra {view}; echo {DONE}"})]
 
     _proc, api = plugin_box.claude(claude_bin, Script(main=[run_named, ["done"]]),
-                                   prompt="/orchestra:dashboard")
+                                   prompt=f"/orchestra:{view}")
     output = _assert_all_ran(api)
-    assert "ORCHESTRA DASHBOARD" in output and f"project {PROJECT}" in output
+    assert title in output and f"project {PROJECT}" in output
 
 
 # -- settings mode ------------------------------------------------------------------------

@@ -71,7 +71,7 @@ def test_plugin_hooks_register_what_settings_mode_registers() -> None:
     assert commands == {'"${CLAUDE_PLUGIN_ROOT}/bin/orchestra" dispatch'}
 
 
-@pytest.mark.parametrize("name", ["dashboard", "inbox", "send", "who", "board"])
+@pytest.mark.parametrize("name", ["dashboard", "inbox", "send", "who", "board", "timeline"])
 def test_slash_commands_run_orchestra(name: str) -> None:
     from orchestra.verbs import VERBS
 
