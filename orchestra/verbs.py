@@ -219,7 +219,7 @@ def _verbs() -> dict[str, Verb]:
              "orchestra delete active_work.notes", sub(STM, "delete")),
         Verb("watch", "state", "a value as it changes ([SESSION] PATH), or a view redrawn live",
              "orchestra watch board --project myapp", watch),
-        Verb("serve", "views", "a private live web dashboard on localhost (token in the URL)",
+        Verb("serve", "views", "a private live web dashboard on localhost (one-time sign-in link)",
              "orchestra serve --port 8765 --open", command("orchestra.web.cli")),
         Verb("events", "state", "the session's event log, one JSON line per event",
              "orchestra events --type PostToolUse --tail 5", sub(STM, "events")),

@@ -13,6 +13,12 @@
     GET  /api/timeline/usage    ?project= : tokens and cost over time, stacked by session
     GET  /api/stream            Server-Sent Events: hello, event, change, resync;
                                 ?session= &kind= &tool= filter the events, ?events=0 drops them
+                                (HEAD: the headers only, no stream)
+    POST /login                 the sign-in form (handled by the guard, see .security)
+
+``/static/`` serves the CSS and JavaScript; the page's template (``index.html``) is
+served only as ``/``, filled in. A request body that is not JSON, or JSON nested
+too deeply to parse, is a 400.
 
 Everything sits behind :class:`orchestra.web.security.Guard`. Handlers that
 read the state are plain functions (Starlette runs them in worker threads).
@@ -27,14 +33,17 @@ from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
+from starlette.types import Scope
 
 from orchestra.web.data import StateReader
 from orchestra.web.live import Hub, Listener
-from orchestra.web.security import Guard, csrf_token
+from orchestra.web.security import SCOPE_CSRF, Guard
+from orchestra.web.signin import SignIn
 from orchestra.web.timeline import TimelineReader
 from state.errors import InvalidIdError, InvalidValueError, NotFoundError, StateError
 from state.paths import validate_id
@@ -147,9 +156,18 @@ def _usage(t: TimelineReader, q: Request) -> dict[str, Any]:
     return t.usage(project=_text(q, "project"))
 
 
-def create_app(store: Any, *, token: str, port: int, hosts: set[str] | None,
+class _Assets(StaticFiles):
+    """``/static/``: the CSS and JavaScript, not the page's raw template."""
+
+    async def get_response(self, path: str, scope: Scope) -> Response:
+        if path.lower() == "index.html":  # lower: case-insensitive file systems
+            raise HTTPException(status_code=404)
+        return await super().get_response(path, scope)
+
+
+def create_app(store: Any, *, signin: SignIn, port: int, hosts: set[str] | None,
                hub: Hub | None = None) -> Guard:
-    """The application for ``store``, guarded by ``token`` (see :mod:`.security`).
+    """The application for ``store``, guarded by ``signin`` (see :mod:`.security`).
 
     ``hub`` watches the store for the event stream; pass one to be able to
     :meth:`~orchestra.web.live.Hub.stop` the streams when the server shuts down.
@@ -157,9 +175,11 @@ def create_app(store: Any, *, token: str, port: int, hosts: set[str] | None,
     reader = StateReader(store)
     timeline = TimelineReader(reader)
     hub = hub if hub is not None else Hub(store)
-    page = (STATIC / "index.html").read_text("utf-8").replace("{{csrf}}", csrf_token(token))
+    template = (STATIC / "index.html").read_text("utf-8")
 
     def index(request: Request) -> Response:
+        # The CSRF value belongs to the browser session the guard found (none for Bearer).
+        page = template.replace("{{csrf}}", request.scope.get(SCOPE_CSRF, ""))
         return Response(page, media_type="text/html; charset=utf-8", headers=_NO_STORE)
 
     async def send(request: Request) -> Response:
@@ -172,6 +192,8 @@ def create_app(store: Any, *, token: str, port: int, hosts: set[str] | None,
             data = json.loads(body)
         except ValueError:
             return _json({"error": "the body is not valid JSON"}, 400)
+        except RecursionError:
+            return _json({"error": "the body is JSON nested too deeply"}, 400)
         if not isinstance(data, dict):
             return _json({"error": "the body must be a JSON object"}, 400)
         from anyio import to_thread
@@ -192,9 +214,12 @@ def create_app(store: Any, *, token: str, port: int, hosts: set[str] | None,
                                 events=request.query_params.get("events") != "0")
         except StateError as exc:
             return _error(exc)
+        headers = {**_NO_STORE, "x-accel-buffering": "no"}
+        if request.method == "HEAD":  # the headers a GET would get, and no endless body
+            return Response(media_type="text/event-stream", headers=headers)
         hub.subscribe(listener)
         return StreamingResponse(_events_of(hub, listener), media_type="text/event-stream",
-                                 headers={**_NO_STORE, "x-accel-buffering": "no"})
+                                 headers=headers)
 
     def favicon(request: Request) -> Response:
         return Response(status_code=204)
@@ -212,10 +237,10 @@ def create_app(store: Any, *, token: str, port: int, hosts: set[str] | None,
         Route("/api/timeline", _reading(lambda _r, q: _timeline(timeline, q), reader)),
         Route("/api/timeline/usage", _reading(lambda _r, q: _usage(timeline, q), reader)),
         Route("/api/stream", stream),
-        Mount("/static", StaticFiles(directory=STATIC), name="static"),
+        Mount("/static", _Assets(directory=STATIC), name="static"),
     ]
     app = Starlette(routes=routes)
-    return Guard(app, token=token, port=port, hosts=hosts)
+    return Guard(app, signin=signin, port=port, hosts=hosts)
 
 
 async def _events_of(hub: Hub, listener: Listener) -> AsyncIterator[bytes]:

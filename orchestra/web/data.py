@@ -197,7 +197,11 @@ class StateReader:
                 "inbox": None}
 
     def send(self, body: dict[str, Any]) -> dict[str, Any]:
-        """Send a message as ``web`` (what a person types in the page)."""
+        """Send a message as ``web`` (what a person types in the page).
+
+        A project nobody knows is refused, as ``orchestra send --project`` refuses it,
+        unless ``new_project`` is true (``--new-project``).
+        """
         from state.messages import send_message
 
         to = body.get("to")
@@ -206,12 +210,16 @@ class StateReader:
         if not isinstance(text, str):
             raise InvalidValueError("the message text is missing")
         urgent = body.get("urgent") is True
+        new_project = body.get("new_project") is True
+        if new_project and to != "project":
+            raise InvalidValueError("'new_project' goes with 'to': 'project'")
         if to == "session":
             message = send_message(self.store, text=text, sender=SENDER,
                                    to_session=_target(target, "session id"), urgent=urgent)
         elif to == "project":
+            project = _project(self.store, _target(target, "project id"), new_project)
             message = send_message(self.store, text=text, sender=SENDER,
-                                   to_project=_target(target, "project id"), urgent=urgent)
+                                   to_project=project, urgent=urgent)
         elif to == "all":
             message = send_message(self.store, text=text, sender=SENDER, to_all=True,
                                    urgent=urgent)
@@ -222,6 +230,18 @@ class StateReader:
 
 #: The sender of messages typed in the web page (a valid id, as ``send_message`` wants).
 SENDER = "web"
+
+
+def _project(store: Storage, name: str, new: bool) -> str:
+    """The project as the CLI resolves it; an unknown one is a 404 naming the known ones."""
+    from state.sessions import resolve_project
+
+    try:
+        return resolve_project(store, name, new=new)
+    except NotFoundError as exc:
+        reason = str(exc).split(" (--new-project", 1)[0]
+        raise NotFoundError(f"{reason} (tick \"new project\", or send \"new_project\": "
+                            "true, to send to a project no session has had yet)") from None
 
 
 def _target(value: Any, kind: str) -> str:

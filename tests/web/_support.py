@@ -3,6 +3,7 @@ dispatching one more event, and ``orchestra serve`` as a real process."""
 
 from __future__ import annotations
 
+import http.client as http_lib
 import json
 import os
 import re
@@ -62,33 +63,42 @@ def clean_env(home: Path) -> dict[str, str]:
 
 
 class Served:
-    """``python -m orchestra.web --port 0`` on a state root; ``url`` carries the token."""
+    """``python -m orchestra.web --port 0`` on a state root.
 
-    def __init__(self, home: Path, *args: str) -> None:
+    ``link`` is the one-time sign-in link it printed, ``token`` its access token, and
+    ``url`` signs a browser in with the token (``?token=``), as often as a test wants.
+    ``preexec`` runs in the child before it starts (to set its limits).
+    """
+
+    def __init__(self, home: Path, *args: str, port: bool = True,
+                 env: dict[str, str] | None = None,
+                 preexec: Any = None) -> None:
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "orchestra.web", "--port", "0", *args],
-            cwd=REPO, env=clean_env(home), stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            [sys.executable, "-m", "orchestra.web", *(["--port", "0"] if port else []), *args],
+            cwd=REPO, env={**clean_env(home), **(env or {})}, stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=preexec)
         self.lines: list[str] = []
         found = threading.Event()
 
-        def read() -> None:  # the URL is printed once the socket listens
+        def read() -> None:  # the link and the token are printed once the socket listens
             assert self.process.stdout is not None
             for line in self.process.stdout:
                 self.lines.append(line)
-                if "token=" in line:
+                if line.startswith("token "):
                     found.set()
             found.set()
 
         threading.Thread(target=read, daemon=True).start()
         found.wait(60)
-        match = next((re.search(r"(http://\S+)/\?token=(\S+)", x) for x in self.lines
-                      if "token=" in x), None)
-        if match is None:
+        text = "".join(self.lines)
+        link = re.search(r"^open (http://\S+)/\?code=(\S+)", text, re.M)
+        token = re.search(r"^token (\S+)", text, re.M)
+        if link is None or token is None:
             self.process.kill()
             err = self.process.stderr.read() if self.process.stderr else ""
             raise AssertionError(f"orchestra serve did not start: {self.lines} {err}")
-        self.base, self.token = match.group(1), match.group(2)
+        self.base, self.token = link.group(1), token.group(1)
+        self.link = f"{self.base}/?code={link.group(2)}"
         self.url = f"{self.base}/?token={self.token}"
         self.port = int(self.base.rsplit(":", 1)[1])
 
@@ -103,3 +113,34 @@ class Served:
             code = self.process.wait(30)
         err = self.process.stderr.read() if self.process.stderr else ""
         return code, err
+
+
+def http(served: Served, method: str, path: str, *, headers: dict[str, str] | None = None,
+         body: Any = None, data: bytes | None = None, host: str | None = None,
+         timeout: float = 30) -> tuple[int, dict[str, str], str]:
+    """One request to ``served`` on a new connection: (status, headers, text).
+
+    ``body`` is sent as JSON, ``data`` as it is; ``Host`` is the printed URL's unless given.
+    """
+    from urllib.parse import urlsplit
+
+    address = urlsplit(served.base)
+    connection = http_lib.HTTPConnection(address.hostname or "", served.port, timeout=timeout)
+    try:
+        if body is not None:
+            data = json.dumps(body).encode()
+        connection.request(method, path, body=data,
+                           headers={"Host": host or address.netloc, **(headers or {})})
+        response = connection.getresponse()
+        text = response.read().decode("utf-8", "replace")
+        return response.status, {k.lower(): v for k, v in response.getheaders()}, text
+    finally:
+        connection.close()
+
+
+def sign_in(served: Served, path: str | None = None) -> str:
+    """Sign in as a browser does (the token, or ``path``: a one-time link's path and query);
+    the ``Cookie`` header value it gets."""
+    status, headers, text = http(served, "GET", path or f"/?token={served.token}")
+    assert status == 303, (status, text)
+    return headers["set-cookie"].split(";")[0]

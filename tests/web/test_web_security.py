@@ -32,16 +32,26 @@ def bearer(served: Served) -> dict[str, str]:
     return {"Authorization": f"Bearer {served.token}"}
 
 
-def csrf(served: Served) -> str:
-    _status, _headers, page = request(served, "GET", "/", headers=bearer(served))
+def signed_in(served: Served) -> dict[str, str]:
+    """A browser session: the Cookie header that signing in with the token gives."""
+    status, headers, _text = request(served, "GET", f"/?token={served.token}")
+    assert status == 303, status
+    return {"Cookie": headers["set-cookie"].split(";")[0]}
+
+
+def csrf(served: Served, cookie: dict[str, str]) -> str:
+    _status, _headers, page = request(served, "GET", "/", headers=cookie)
     match = re.search(r'name="csrf-token" content="([0-9a-f]{64})"', page)
     assert match, page[:200]
     return match.group(1)
 
 
 def writer(served: Served, **changes: str) -> dict[str, str]:
-    headers = {**bearer(served), "Content-Type": "application/json",
-               "Origin": f"http://127.0.0.1:{served.port}", "X-Orchestra-CSRF": csrf(served)}
+    """What the page sends with a write: its session cookie, Origin and CSRF header."""
+    cookie = signed_in(served)
+    headers = {**cookie, "Content-Type": "application/json",
+               "Origin": f"http://127.0.0.1:{served.port}",
+               "X-Orchestra-CSRF": csrf(served, cookie)}
     headers.update(changes)
     return headers
 
@@ -71,10 +81,11 @@ def test_the_token_in_the_url_becomes_a_strict_cookie(served: Served) -> None:
     assert status == 303
     assert headers["location"] == "/?x=1"  # the token leaves the address bar
     cookie = headers["set-cookie"]
-    assert cookie.startswith(f"orchestra_{served.port}={served.token};")
+    assert cookie.startswith(f"orchestra_{served.port}=")
+    assert served.token not in cookie  # a session value, not the token
     assert "HttpOnly" in cookie and "SameSite=Strict" in cookie
     status, _h, text = request(served, "GET", "/api/sessions",
-                               headers={"Cookie": f"orchestra_{served.port}={served.token}"})
+                               headers={"Cookie": cookie.split(";")[0]})
     assert status == 200 and DEMO_SESSION in text
 
 
@@ -122,7 +133,7 @@ def test_writes_need_the_csrf_token_and_the_same_origin(served: Served,
         {k: v for k, v in writer(served).items() if k != "X-Orchestra-CSRF"},
         writer(served, Origin="http://evil.example"),
         {k: v for k, v in writer(served).items() if k != "Origin"},
-        {k: v for k, v in writer(served).items() if k != "Authorization"},
+        {k: v for k, v in writer(served).items() if k != "Cookie"},
     ]
     for headers in refused:
         status, _h, _t = request(served, "POST", "/api/messages", headers=headers, body=MESSAGE)

@@ -1,6 +1,8 @@
 // Orchestra's web dashboard: one page, six views, live over Server-Sent Events.
 // No framework and no build step. Every value from the state is put in the page
 // with textContent (never innerHTML): messages and commands are data, not markup.
+// Control characters (ANSI escapes) and bidi controls (U+202E...) in those values are
+// shown as escapes, so they can neither reorder nor hide what the page shows.
 "use strict";
 
 const CSRF = document.querySelector('meta[name="csrf-token"]').content;
@@ -18,18 +20,33 @@ const state = { page: "sessions", params: new URLSearchParams(), source: null, s
 
 // ---- small helpers ------------------------------------------------------------------
 
+// C0 and C1 controls but tab, newline and carriage return; the bidi marks, embeddings,
+// overrides and isolates.
+const HIDDEN = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+
+function visible(text) {
+  return String(text).replace(HIDDEN, c => {
+    const code = c.charCodeAt(0);
+    return code < 0x100 ? "\\x" + code.toString(16).padStart(2, "0")
+                        : "\\u" + code.toString(16).padStart(4, "0");
+  });
+}
+
+// Attributes a person reads; the others (values, keys, links) keep the data as it is.
+const READ_ATTRS = new Set(["title", "aria-label"]);
+
 function h(tag, attrs, ...children) {
   const node = document.createElement(tag);
   for (const [key, value] of Object.entries(attrs || {})) {
     if (value === null || value === undefined || value === false) continue;
     if (key === "class") node.className = value;
-    else if (key === "text") node.textContent = value;
+    else if (key === "text") node.textContent = visible(value);
     else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
-    else node.setAttribute(key, value === true ? "" : String(value));
+    else node.setAttribute(key, value === true ? "" : READ_ATTRS.has(key) ? visible(value) : String(value));
   }
   for (const child of children.flat()) {
     if (child === null || child === undefined || child === false) continue;
-    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+    node.append(child instanceof Node ? child : document.createTextNode(visible(child)));
   }
   return node;
 }
@@ -62,7 +79,7 @@ function when(iso) {
 
 function banner(text) {
   const node = document.getElementById("banner");
-  node.textContent = text || "";
+  node.textContent = visible(text || "");
   node.hidden = !text;
 }
 
@@ -70,7 +87,7 @@ async function api(path, options = {}) {
   const response = await fetch(path, { credentials: "same-origin", ...options,
     headers: { Accept: "application/json", ...(options.headers || {}) } });
   if (response.status === 401 || response.status === 403) {
-    banner("Not authorised: open the URL that `orchestra serve` printed (it carries the token).");
+    banner("Signed out (the browser session expired, or the server restarted): reload the page to sign in again.");
     throw new Error("not authorised");
   }
   const body = await response.json().catch(() => ({}));
@@ -272,7 +289,7 @@ const RENDER = {
 
   board(data) {
     fillProjects(data.projects);
-    part("board", "summary").textContent = data.project ? `project ${data.project}` : "no project";
+    part("board", "summary").textContent = data.project ? visible(`project ${data.project}`) : "no project";
     part("board", "columns").replaceChildren(...data.columns.map(col =>
       h("section", { class: `column ${col.key}`, "aria-label": col.title },
         h("h3", {}, `${col.title} (${col.tasks.length})`),
@@ -420,6 +437,7 @@ function setupForms() {
   form.elements.to.addEventListener("change", () => {
     const to = form.elements.to.value;
     target.hidden = to === "all";
+    form.querySelector("[data-new-project]").hidden = to !== "project";
     form.elements.target.required = to !== "all";
     form.elements.target.setAttribute("list", to === "session" ? "session-ids" : "project-ids");
   });
@@ -428,15 +446,16 @@ function setupForms() {
     const result = form.querySelector("[data-result]");
     const body = { to: form.elements.to.value, target: form.elements.target.value.trim(),
                    text: form.elements.text.value, urgent: form.elements.urgent.checked };
+    if (body.to === "project" && form.elements.new_project.checked) body.new_project = true;
     result.textContent = "sending…";
     try {
       const answer = await api("/api/messages", { method: "POST", body: JSON.stringify(body),
         headers: { "Content-Type": "application/json", "X-Orchestra-CSRF": CSRF } });
-      result.textContent = `sent ${answer.message.id} to ${answer.message.to}`;
+      result.textContent = visible(`sent ${answer.message.id} to ${answer.message.to}`);
       form.elements.text.value = "";
       reloadSoon();
     } catch (error) {
-      result.textContent = `not sent: ${error.message}`;
+      result.textContent = visible(`not sent: ${error.message}`);
     }
   });
 }
