@@ -81,16 +81,17 @@ def row(items: list[dict[str, Any]], start: float, end: float, cells: int = CELL
             put(item["start"], item["start"], 1, "!")
         elif kind == "message":
             put(item["start"], item["start"], 2, ">" if item.get("state") == "sent" else "<")
-        elif kind == "tool":
-            put(item["start"], item["end"], 3 if not item.get("agent") else 4,
+        elif kind == "tool":  # an Agent call spans its subagent: the subagent's calls show
+            rank = 4 if item.get("agent") else 5 if item.get("tool") in ("Agent", "Task") else 3
+            put(item["start"], item["end"], rank,
                 _letter(item.get("tool"), bool(item.get("agent"))))
         elif kind == "bin":
             top = max(item["tools"].items(), key=lambda kv: (kv[1], kv[0]))[0]
             put(item["start"], item["end"], 3, _letter(top, False))
         elif kind == "agent":
-            put(item["start"], item["end"], 5, "=")
+            put(item["start"], item["end"], 6, "=")
         elif kind == "turn":
-            put(item["start"], item["end"], 6, "-")
+            put(item["start"], item["end"], 7, "-")
     return "".join(char for _rank, char in best)
 
 

@@ -1,0 +1,134 @@
+"""Payloads for the timeline tests, in the shapes of ``tests/payloads`` (Claude Code
+2.1.332), and a replay of them with clock lines (``hooks.tooling.replay``)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from tests.web._support import DEMO_CWD, REPO, clean_env
+
+
+def _base(sid: str, event: str, **fields: Any) -> dict[str, Any]:
+    return {"session_id": sid, "transcript_path": f"/tmp/{sid}.jsonl", "cwd": DEMO_CWD,
+            "permission_mode": "default", "hook_event_name": event, **fields}
+
+
+def start(sid: str) -> dict[str, Any]:
+    return _base(sid, "SessionStart", source="startup")
+
+
+def prompt(sid: str, text: str) -> dict[str, Any]:
+    return _base(sid, "UserPromptSubmit", prompt=text)
+
+
+def pre(sid: str, tool: str, inputs: dict[str, Any], n: int, agent: str | None = None
+        ) -> dict[str, Any]:
+    extra = {"agent_id": agent, "agent_type": "general-purpose"} if agent else {}
+    return _base(sid, "PreToolUse", tool_name=tool, tool_input=inputs,
+                 tool_use_id=f"toolu_tl{n:04d}", **extra)
+
+
+def post(sid: str, tool: str, inputs: dict[str, Any], n: int, agent: str | None = None,
+         failed: bool = False, ms: int = 1200) -> dict[str, Any]:
+    extra = {"agent_id": agent, "agent_type": "general-purpose"} if agent else {}
+    if failed:
+        return _base(sid, "PostToolUseFailure", tool_name=tool, tool_input=inputs,
+                     tool_use_id=f"toolu_tl{n:04d}", error="exit 1", duration_ms=ms, **extra)
+    return _base(sid, "PostToolUse", tool_name=tool, tool_input=inputs,
+                 tool_response={"stdout": "ok"}, tool_use_id=f"toolu_tl{n:04d}",
+                 duration_ms=ms, **extra)
+
+
+def permission(sid: str, tool: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    return _base(sid, "PermissionRequest", tool_name=tool, tool_input=inputs,
+                 permission_suggestions=[])
+
+
+def notification(sid: str, kind: str, message: str) -> dict[str, Any]:
+    return _base(sid, "Notification", message=message, notification_type=kind)
+
+
+def subagent_start(sid: str, agent: str) -> dict[str, Any]:
+    return _base(sid, "SubagentStart", agent_id=agent, agent_type="general-purpose")
+
+
+def subagent_stop(sid: str, agent: str, answer: str = "ok") -> dict[str, Any]:
+    return _base(sid, "SubagentStop", agent_id=agent, agent_type="general-purpose",
+                 stop_hook_active=False, last_assistant_message=answer,
+                 agent_transcript_path=f"/tmp/{sid}/agent-{agent}.jsonl",
+                 background_tasks=[], session_crons=[])
+
+
+def stop(sid: str, answer: str) -> dict[str, Any]:
+    return _base(sid, "Stop", stop_hook_active=False, last_assistant_message=answer,
+                 background_tasks=[], session_crons=[])
+
+
+def end(sid: str) -> dict[str, Any]:
+    return _base(sid, "SessionEnd", reason="other")
+
+
+def clock(value: str) -> dict[str, Any]:
+    return {"clock": value}
+
+
+def orchestra(*argv: str) -> dict[str, Any]:
+    return {"orchestra": list(argv)}
+
+
+def replay(home: Path, lines: list[dict[str, Any]]) -> None:
+    """Replay ``lines`` (payloads, clock and orchestra lines) into ``home``, in-process."""
+    from hooks.tooling.replay import replay as run
+
+    results = run(lines, str(home))
+    failed = [r for r in results if r.get("exit_code") != 0]
+    assert not failed, failed
+
+
+def cli(home: Path, *argv: str) -> subprocess.CompletedProcess[str]:
+    """``python -m orchestra ARGV`` on ``home`` (a fresh process, as a person runs it)."""
+    return subprocess.run([sys.executable, "-m", "orchestra", *argv], cwd=REPO,
+                          env=clean_env(home), capture_output=True, text=True, timeout=120,
+                          check=False)
+
+
+def timeline_json(home: Path, *argv: str) -> dict[str, Any]:
+    done = cli(home, "timeline", "--json", "--compact", *argv)
+    assert done.returncode == 0, done.stderr
+    data: dict[str, Any] = json.loads(done.stdout)
+    return data
+
+
+BASH_TESTS = {"command": "pytest -q tests/cart", "description": "Run the cart tests"}
+WRITE = {"file_path": f"{DEMO_CWD}/cart_totals.py", "content": "x = 1\n"}
+AGENT = {"description": "Audit cart totals", "prompt": "audit cart_totals.py",
+         "subagent_type": "general-purpose"}
+BASH_AUDIT = {"command": "grep -n round cart_totals.py", "description": "Check the totals"}
+BASH_RISKY = {"command": "rm -rf build", "description": "Clean the build"}
+
+
+def working_day(sid: str, agent: str = "a1b2c3d4e5f6a7b8c") -> list[dict[str, Any]]:
+    """A session's morning: asked, a described Bash call, a file written, a subagent with
+    its own described call, a wait for permission, the answer; an hour ago to now."""
+    return [
+        clock("-50m"), start(sid),
+        clock("-45m"), prompt(sid, "Fix the rounding bug in cart totals\nsecond line"),
+        clock("-44m"), pre(sid, "Bash", BASH_TESTS, 1),
+        clock("-43m"), post(sid, "Bash", BASH_TESTS, 1, ms=60_000),
+        clock("-42m"), pre(sid, "Write", WRITE, 2), post(sid, "Write", WRITE, 2, ms=30),
+        clock("-40m"), pre(sid, "Agent", AGENT, 3), subagent_start(sid, agent),
+        clock("-39m"), pre(sid, "Bash", BASH_AUDIT, 4, agent=agent),
+        clock("-38m"), post(sid, "Bash", BASH_AUDIT, 4, agent=agent, ms=60_000),
+        clock("-37m"), subagent_stop(sid, agent, "Audit: the totals are right."),
+        post(sid, "Agent", AGENT, 3, ms=180_000),
+        clock("-36m"), pre(sid, "Bash", BASH_RISKY, 5), permission(sid, "Bash", BASH_RISKY),
+        notification(sid, "permission_prompt", "Claude needs your permission to use Bash"),
+        clock("-33m"), post(sid, "Bash", BASH_RISKY, 5, failed=True, ms=1000),
+        clock("-32m"), stop(sid, "Fixed the rounding bug: totals are rounded once."),
+        clock("-30m"), notification(sid, "idle_prompt", "Claude is waiting for your input"),
+        clock("now"),
+    ]
