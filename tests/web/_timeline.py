@@ -132,3 +132,76 @@ def working_day(sid: str, agent: str = "a1b2c3d4e5f6a7b8c") -> list[dict[str, An
         clock("-30m"), notification(sid, "idle_prompt", "Claude is waiting for your input"),
         clock("now"),
     ]
+
+
+#: Session ids of :func:`team_hour` (UUIDs, as Claude Code's are).
+TEAM = [f"{n:08x}-7d2a-4e59-9a41-5f0c8e2d7b{n:02x}" for n in range(1, 13)]
+_FILES = ["src/cart.py", "src/pay/card.py", "src/pay/wallet.py", "tests/test_cart.py",
+          "src/search.py", "docs/checkout.md", "src/api/orders.py", "src/ui/basket.tsx"]
+_TASKS = ["Add Apple Pay to the checkout", "Speed up product search", "Fix the flaky lock test",
+          "Document the checkout flow", "Refactor the order API", "Render the basket in React",
+          "Review the card payments", "Rotate the Stripe keys", "Tidy the CSS of the cart",
+          "Upgrade the test runner", "Write the release notes"]
+
+
+def _timed(lines: list[dict[str, Any]]) -> list[tuple[float, dict[str, Any]]]:
+    """Clocked lines as (seconds before now, payload)."""
+    from state.clock import parse_duration
+
+    at, out = 0.0, []
+    for n, line in enumerate(lines):
+        if "clock" in line:
+            at = 0.0 if line["clock"] == "now" else parse_duration(line["clock"][1:])
+            continue
+        out.append((at - n * 0.001, line))  # keep the order of lines of one moment
+    return out
+
+
+def _member(k: int, sid: str, peers: list[str]) -> list[tuple[float, dict[str, Any]]]:
+    """Session ``k`` of the team: a turn or two of described calls, edits and reads."""
+    base = 58 - k * 3.5  # minutes ago it starts
+    out: list[tuple[float, dict[str, Any]]] = [(base * 60, start(sid)),
+                                                (base * 60 - 30, prompt(sid, _TASKS[k - 1]))]
+    t = base * 60 - 60
+    n = k * 100
+    for step in range(6 + k % 4):
+        n += 1
+        path = f"{DEMO_CWD}/{_FILES[k % len(_FILES)].replace('.', f'_{step}.')}"
+        if (k, step) in ((5, 1), (6, 1)):  # two sessions edit one file: a guard decision
+            path = f"{DEMO_CWD}/src/pay/card.py"
+        if step % 3 == 0:
+            call, tool = {"command": f"pytest -q -k part{step}", "description":
+                          f"Run the tests of part {step}"}, "Bash"
+        elif step % 3 == 1:
+            call, tool = {"file_path": path, "old_string": "a", "new_string": "b"}, "Edit"
+        else:
+            call, tool = {"file_path": path}, "Read"
+        length = 40 + (k * 17 + step * 29) % 140
+        out += [(t, pre(sid, tool, call, n)), (t - length, post(sid, tool, call, n,
+                                                                  ms=length * 1000))]
+        t -= length + 20
+        if step == 2 and k % 2 == 0 and peers:
+            out.append((t, orchestra("session", "send", "--from", sid, "--to", peers[0],
+                                     f"{_TASKS[k - 1]}: I am touching {_FILES[k % 8]}")))
+            t -= 10
+    if k % 5 == 3:  # still working, waiting for a permission
+        n += 1
+        call = {"command": "git push --force", "description": "Push the branch"}
+        out += [(t, pre(sid, "Bash", call, n)), (t - 1, permission(sid, "Bash", call))]
+    elif k % 4 != 0:
+        out.append((t, stop(sid, f"Done: {_TASKS[k - 1].lower()}.")))
+    return out
+
+
+def team_hour(size: int = 12) -> list[dict[str, Any]]:
+    """``size`` sessions of one project over the last hour (the first one's morning is
+    :func:`working_day`), as replay lines with clock lines, in time order."""
+    timed = _timed(working_day(TEAM[0]))
+    for k in range(1, size):
+        timed += _member(k, TEAM[k], [TEAM[(k + 1) % size]])
+    timed.sort(key=lambda item: -item[0])
+    lines: list[dict[str, Any]] = []
+    for ago, line in timed:
+        lines += [clock(f"-{max(ago, 0):.3f}s"), line]
+    lines.append(clock("now"))
+    return lines

@@ -232,7 +232,8 @@ const Timeline = (() => {
     root().querySelector('[data-pan="1"]').disabled = st.live;
     const lanes = data.total;
     const bins = data.bin_seconds ? `, tool calls binned by ${duration(data.bin_seconds)}` : "";
-    part("summary").textContent = `${lanes} session${lanes === 1 ? "" : "s"} · ${hm(data.start)}–${hm(data.end)}${st.live ? " (live)" : ""}${bins}`;
+    const stamp = t => st.zoom === "day" ? `${new Date(t * 1000).toLocaleDateString()} ${hm(t)}` : hm(t);
+    part("summary").textContent = `${lanes} session${lanes === 1 ? "" : "s"} · ${stamp(data.start)}–${stamp(data.end)}${st.live ? " (live)" : ""}${bins}`;
     part("empty").hidden = lanes > 0;
   }
 
@@ -330,7 +331,9 @@ const Timeline = (() => {
     if (st.tick) return;
     st.tick = setInterval(() => {
       if (state.page !== "timeline") { clearInterval(st.tick); st.tick = null; return; }
-      if (st.live) draw();
+      // Time moves the drawing left; not while someone reads a block by keyboard (a
+      // redraw would move the focus to a new node and read it out again).
+      if (st.live && !part("lanes").contains(document.activeElement)) draw();
     }, 5000);
   }
 
