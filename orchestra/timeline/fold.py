@@ -57,6 +57,8 @@ def line(value: Any, limit: int = TEXT_CHARS) -> str | None:
         value = value.get("text")
     if not isinstance(value, str):
         return None
+    if len(value) <= limit and value.isprintable() and "  " not in value:
+        return value.strip() or None  # one short line already (most texts): as it is
     for part in value[:4000].splitlines():
         part = " ".join(part.split())
         if part:
@@ -92,7 +94,9 @@ class Item:
             self.state = state
 
     def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"kind": self.kind, "start": self.start, "end": self.end}
+        end = self.end
+        out: dict[str, Any] = {"kind": self.kind, "start": round(self.start, 3),
+                               "end": None if end is None else round(end, 3)}
         for key in ("tool", "text", "detail", "agent", "state", "id"):
             value = getattr(self, key)
             if value is not None:
@@ -122,7 +126,9 @@ def _text(value: Any, limit: int = 40) -> str | None:
 class Folder:
     """Folds one session's event records, oldest first (see the module docstring)."""
 
-    def __init__(self) -> None:
+    def __init__(self, horizon: float | None = None) -> None:
+        #: Where reading began: what began before it and ends after is drawn from here.
+        self.horizon = horizon
         self.items: list[Item] = []
         self.turn: Item | None = None
         self.tools: dict[str, Item] = {}
@@ -139,18 +145,24 @@ class Folder:
 
     def feed(self, record: dict[str, Any]) -> None:
         ts = record.get("ts")
-        name = record.get("event")
-        if not isinstance(ts, int | float) or isinstance(ts, bool) or not isinstance(name, str):
+        if type(ts) not in _NUMBERS:  # bool is not a number here
             return  # a hand-made or foreign line: nothing to place
-        ts = float(ts)
+        ts = float(ts)  # type: ignore[arg-type]
+        if ts != ts or ts in (float("inf"), float("-inf")):
+            return
+        handler = _HANDLERS.get(record.get("event"))  # type: ignore[arg-type]
         self.count += 1
-        self.last = ts if self.last is None else max(self.last, ts)
-        handler = _HANDLERS.get(name)
+        if self.last is None or ts > self.last:
+            self.last = ts
         if handler is not None:
             handler(self, record, ts)
         decision = record.get("decision")
-        if isinstance(decision, str) and decision in GUARD_DECISIONS:
-            self._guard(record, ts, decision)
+        if decision is not None and decision in GUARD_DECISIONS:
+            self._guard(record, ts, str(decision))
+
+    def _since(self, ts: float) -> float:
+        """Where an item whose beginning was not read starts: the reading's horizon."""
+        return ts if self.horizon is None else min(ts, self.horizon)
 
     def _add(self, item: Item) -> Item:
         self.items.append(item)
@@ -227,14 +239,12 @@ class Folder:
         agent = self._thread(record)
         key = _text(record.get("tool_use_id"), 200)
         call = self.tools.pop(key, None) if key else None
-        state = {"PostToolUse": "ok", "PostToolUseFailure": "failed"}.get(
-            str(record.get("event")), "denied")
+        state = _RESULTS.get(record.get("event"), "denied")  # type: ignore[arg-type]
         duration = record.get("duration_ms")
         if call is None:  # its start is before what was read: place it by its duration
-            start = ts
-            if isinstance(duration, int | float) and not isinstance(duration, bool) \
-                    and 0 <= duration < 86_400_000:
-                start = ts - duration / 1000
+            start = self._since(ts)
+            if type(duration) in _NUMBERS and 0 <= duration < 86_400_000:  # type: ignore
+                start = ts - duration / 1000  # type: ignore[operator]
             inputs = _tool_input(_summary(record))
             call = Item("tool", start, tool=_text(record.get("tool"), 100) or "?",
                         text=line(inputs.get("description")), detail=_detail(inputs),
@@ -274,7 +284,7 @@ class Folder:
         item = self.agents.pop(key, None)
         if item is None:  # started before what was read
             kind = _text(record.get("agent_type"), 100) or "agent"
-            item = Item("agent", ts, tool=kind, agent=key, id=key)
+            item = Item("agent", self._since(ts), tool=kind, agent=key, id=key)
             item.extra = {"clipped": True}
             self._add(item)
         answer = line(_summary(record).get("last_assistant_message"))
@@ -322,7 +332,7 @@ class Folder:
         self._end_wait(None, ts)
         turn = self.turn
         if turn is None:  # its prompt is before what was read
-            turn = self._add(Item("turn", ts))
+            turn = self._add(Item("turn", self._since(ts)))
             turn.extra = {"clipped": True}
         answer = line(summary.get("last_assistant_message"))
         if failed:
@@ -372,12 +382,16 @@ def _attribute(tag: str, name: str) -> str | None:
 def _detail(inputs: dict[str, Any]) -> str | None:
     """What a call works on: its command, file, pattern, address..."""
     for key in _DETAIL_KEYS:
-        value = line(inputs.get(key), 300)
+        value = inputs.get(key)
         if value:
-            return value
+            found = line(value, 300)
+            if found:
+                return found
     return None
 
 
+_NUMBERS = (int, float)
+_RESULTS = {"PostToolUse": "ok", "PostToolUseFailure": "failed"}
 _HANDLERS: dict[str, Any] = {
     "UserPromptSubmit": Folder._prompt,
     "PreToolUse": Folder._pre,

@@ -39,8 +39,9 @@ __all__ = ["LOOKBACK", "ORDERS", "ZOOMS", "ItemsOf", "build", "fold_items", "lan
 ZOOMS = {"15m": 900, "1h": 3600, "day": 86_400}
 ORDERS = ("recent", "started")
 #: How far before a window its logs are read, so that turns and calls begun before it
-#: are seen whole (a span begun earlier still is drawn from the window's edge).
-LOOKBACK = 3600.0
+#: are seen whole; a span begun earlier still is drawn from the window's edge, its
+#: beginning unknown (``clipped``).
+LOOKBACK = 900.0
 #: Wider windows than this are binned; so is a lane with more tool calls than MAX_RAW.
 BIN_ABOVE = 3600.0
 MAX_RAW = 400
@@ -58,7 +59,7 @@ def fold_items(store: Storage) -> ItemsOf:
     from orchestra.timeline.sources import log_since
 
     def items_of(sid: str, since: float, start: float, end: float) -> list[Item]:
-        folder = Folder()
+        folder = Folder(since)
         for record in log_since(store, session_key(sid, "events.jsonl"), since)[0]:
             folder.feed(record)
         return folder.between(start, end)
@@ -168,6 +169,7 @@ def shape(items: list[Item], start: float, end: float, bin_seconds: float | None
     bins: dict[int, dict[str, Any]] = {}
     spans: dict[str, dict[str, Any]] = {}
     groups: dict[tuple[str, int], dict[str, Any]] = {}
+    single: dict[int, Item] = {}
     for item in items:
         if item.kind == "tool":
             index = max(0, floor((max(item.start, start) - start) / bin_seconds))
@@ -179,6 +181,7 @@ def shape(items: list[Item], start: float, end: float, bin_seconds: float | None
                                       "busy": 0.0, "failed": 0, "running": 0,
                                       "in_agents": 0}
                 out.append(slot)
+                single[index] = item
             slot["count"] += 1
             tool = item.tool or "?"
             slot["tools"][tool] = slot["tools"].get(tool, 0) + 1
@@ -208,8 +211,12 @@ def shape(items: list[Item], start: float, end: float, bin_seconds: float | None
                 continue
             groups[(item.kind, index)] = group = {**item.to_json(), "count": 1}
             out.append(group)
-    for slot in bins.values():
+    for index, slot in bins.items():
         slot["busy"] = round(slot["busy"], 3)
+        alone = single.get(index)
+        if slot["count"] == 1 and alone is not None:  # one call: shown as itself
+            slot.clear()
+            slot.update(alone.to_json())
     out.sort(key=lambda i: i["start"])
     return out
 

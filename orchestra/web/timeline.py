@@ -65,7 +65,7 @@ class Folds:
                     return fold.folder.between(start, end)
             earliest = since if fold is None else min(since, fold.since)
             records, position = log_since(self.store, key, earliest)
-            folder = Folder()
+            folder = Folder(earliest)
             for record in records:
                 folder.feed(record)
             self._folds[sid] = _Fold(earliest, folder, position)

@@ -400,7 +400,10 @@ function connect() {
   state.streamKey = key;
   const source = new EventSource("/api/stream" + query(params));
   state.source = source;
-  source.addEventListener("hello", () => { live("live", true); reloadSoon(); });
+  source.addEventListener("hello", () => {
+    live("live", true);
+    if (state.page === "timeline") Timeline.onHello(); else reloadSoon();
+  });
   source.addEventListener("event", message => {
     if (state.page === "timeline") { Timeline.onEvent(JSON.parse(message.data)); return; }
     if (state.page !== "events" || state.params.get("before")) return;
@@ -507,9 +510,10 @@ document.addEventListener("DOMContentLoaded", () => {
   document.getElementById("help-button").addEventListener("click", () => document.getElementById("help").showModal());
   window.addEventListener("hashchange", route);
   route();
-  // Suggestions for the session and project fields, whichever page was opened first.
-  api("/api/sessions?per_page=200").then(data => {
+  // Suggestions for the session and project fields, whichever page was opened first;
+  // after the page's own data, which a person waits for.
+  setTimeout(() => api("/api/sessions?per_page=200").then(data => {
     fillProjects(data.projects);
     fillSessionIds(data.sessions.map(s => s.session_id));
-  }).catch(() => {});
+  }).catch(() => {}), 1500);
 });

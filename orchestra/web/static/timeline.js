@@ -90,7 +90,8 @@ const Timeline = (() => {
     const many = item.count > 1 ? ` (${item.count} merged)` : "";
     switch (item.kind) {
       case "turn": {
-        const asked = item.from_name ? `message from ${item.from_name}: ${item.text || ""}` : (item.text || "(prompt not recorded)");
+        const asked = item.from_name ? `message from ${item.from_name}: ${item.text || ""}`
+          : item.text || (item.clipped ? `begun before ${hms(item.start)}` : "(prompt not recorded)");
         const state = item.end === null || item.end === undefined ? "working"
           : item.state === "failed" ? "failed" : item.state === "interrupted" ? "interrupted" : "done";
         const answer = item.answer ? ` · answered: ${item.answer}` : "";
@@ -105,7 +106,8 @@ const Timeline = (() => {
       }
       case "agent": {
         const answer = item.answer ? ` · answered: ${item.answer}` : "";
-        return `Subagent ${item.tool || "agent"}${many}: ${item.text || "(task not recorded)"} · ${when(item)}${answer}${who}`;
+        const task = item.text || (item.clipped ? `begun before ${hms(item.start)}` : "(task not recorded)");
+        return `Subagent ${item.tool || "agent"}${many}: ${task} · ${when(item)}${answer}${who}`;
       }
       case "wait": {
         const what = [item.call, item.text, item.detail].filter(Boolean).join(": ");
@@ -169,7 +171,9 @@ const Timeline = (() => {
     if (key !== st.key) { part("scroll").scrollTop = 0; st.key = key; }
     const scroll = part("scroll");
     const first = Math.max(0, Math.floor(scroll.scrollTop / LANE_H) - OVERSCAN);
-    const count = Math.ceil((scroll.clientHeight || 600) / LANE_H) + 2 * OVERSCAN + 1;
+    // The lanes' box is as tall as the window allows (timeline.css), empty before the
+    // first draw: ask for what the window can show.
+    const count = Math.ceil(Math.max(scroll.clientHeight, window.innerHeight) / LANE_H) + 2 * OVERSCAN + 1;
     const q = baseQuery();
     q.set("offset", String(first));
     q.set("limit", String(count));
@@ -209,13 +213,8 @@ const Timeline = (() => {
     st.binned = new Set();
     adopt(data, { meta: true });
     fillControls(data);
-    draw();
     drawUsage(usage);
-    if (!st.drawn) {
-      st.drawn = true;
-      performance.mark("orchestra-timeline-drawn");
-      root().dataset.drawn = String(performance.now());
-    }
+    draw();
     startTick();
   }
 
@@ -288,6 +287,14 @@ const Timeline = (() => {
     const sessions = [...st.dirty];
     st.dirty.clear();
     if (sessions.length) fetchLanes(sessions);
+  }
+
+  // The stream (re)connected: what happened while it was away, for the lanes in view.
+  function onHello() {
+    if (!st.lanes.length) return; // the first load is on its way, and fresh
+    const [first, last] = visibleRange();
+    for (let i = first; i <= last; i++) if (st.lanes[i]) st.dirty.add(st.lanes[i].session);
+    if (!st.flushTimer) st.flushTimer = setTimeout(flush, 150);
   }
 
   function onChange(topics) {
@@ -374,12 +381,19 @@ const Timeline = (() => {
       if (!focusable) focusable = g.querySelector("[data-block]");
     }
     groups.push(drawLinks(first, last, x, t0, t1));
+    let complete = st.usage !== null;
+    for (let i = first; i <= last; i++) if (st.lanes[i] && !st.items.has(st.lanes[i].session)) complete = false;
     if (st.live) {
       groups.push(el("line", { x1: x(t1), x2: x(t1), y1: 0, y2: st.lanes.length * LANE_H, class: "tl-now" }));
     }
     const hadFocus = svg.contains(document.activeElement);
     svg.replaceChildren(...groups);
     restoreFocus(svg, hadFocus, focusable);
+    if (complete && !st.drawn) {  // every lane in view with its blocks, and the chart
+      st.drawn = true;
+      performance.mark("orchestra-timeline-drawn");
+      root().dataset.drawn = String(performance.now());
+    }
     fetchMissing();
   }
 
@@ -714,5 +728,5 @@ const Timeline = (() => {
     });
   });
 
-  return { load, render, onEvent, onChange, describe };
+  return { load, render, onEvent, onChange, onHello, describe };
 })();
