@@ -47,12 +47,21 @@ def build(snap: Snapshot) -> dict[str, Any]:
         raise RuntimeError("the timeline view needs the store")
     found = lanes(store, snap.sessions, fold_items(store), project=snap.project, zoom=zoom,
                   now=snap.at, width=CELLS * 40, limit=MAX_LANES)
+    # Messages are named by their place in ``links`` here, not by their (random) ids, so
+    # that the same state gives the same JSON.
+    number = {link["id"]: n for n, link in enumerate(found["links"])}
     rows = []
     for lane in found["lanes"][:MAX_LANES]:
         items = found["items"].get(lane["session"], [])
+        for item in items:
+            if item["kind"] == "message":
+                item.pop("id", None)
+                if "link" in item:
+                    item["link"] = number.get(item["link"])
         rows.append({**lane, "row": row(items, found["start"], found["end"]), "items": items})
+    links = [{k: v for k, v in link.items() if k != "id"} for link in found["links"]]
     return {**data, "start": found["start"], "end": found["end"], "total": found["total"],
-            "lanes": rows, "links": found["links"], "legend": list(LEGEND)}
+            "lanes": rows, "links": links, "legend": list(LEGEND)}
 
 
 def _letter(tool: str | None, nested: bool) -> str:
