@@ -250,3 +250,29 @@ def test_the_view_prints_one_row_per_session(day: Path) -> None:
     assert data["lanes"][0]["row"].strip() == "?" * len(data["lanes"][0]["row"].strip())
     refused = tl.cli(day, "dashboard", "--zoom", "15m")
     assert refused.returncode == 2 and "--zoom only applies" in refused.stderr
+
+
+def test_watch_timeline_redraws_the_lanes_when_a_session_acts(tmp_path: Path) -> None:
+    """``orchestra watch timeline``, piped: a frame, then one more when a session acts."""
+    import subprocess
+    import sys
+
+    from tests.web._support import REPO, clean_env
+
+    home = tmp_path / "orchestra"
+    tl.replay(home, [tl.clock("-20m"), tl.start(A), tl.prompt(A, "go"), tl.clock("now")])
+    watch = subprocess.Popen([sys.executable, "-m", "orchestra", "watch", "timeline",
+                              "--zoom", "15m", "--interval", "0.1", "--count", "2"],
+                             cwd=REPO, env=clean_env(home), stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+    assert watch.stdout is not None
+    first = [watch.stdout.readline() for _ in range(6)]
+    assert "ORCHESTRA TIMELINE" in first[1] and "LANES (1)" in first[4]
+    assert "B" not in first[5][17:]
+    dispatch(home, tl.pre(A, "Bash", {"command": "make", "description": "Build"}, 1))
+    out, err = watch.communicate(timeout=60)
+    assert watch.returncode == 0, err
+    frames = ("".join(first) + out).split("| ORCHESTRA TIMELINE")
+    assert len(frames) == 3  # the first frame, and one after the change
+    [lane] = [line for line in frames[2].splitlines() if A[:10] in line]
+    assert lane.rstrip(" |").endswith("B")  # a Bash call running now, at the right edge
