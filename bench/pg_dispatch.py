@@ -1,6 +1,7 @@
 """Benchmark: the hot events on the file store and on PostgreSQL over loopback, side by side.
 
-For PreToolUse Bash, PostToolUse Bash and UserPromptSubmit it times ``python -m
+For PreToolUse Bash, PostToolUse Bash and UserPromptSubmit, and two events that change a
+document (PostToolUse TaskCreate, a new task each run, and Stop), it times ``python -m
 hooks.dispatch`` interleaved, event by event, against two state roots in the same run:
 one on the default file store, one whose ``config.json`` points at a PostgreSQL server on
 127.0.0.1 (``store.sync_seconds`` as configured, default 10). Both sessions are started
@@ -9,12 +10,17 @@ event and backend, the ratios PostgreSQL/file, how many PostgreSQL hooks connect
 empty outbox after a hook means it connected and shipped), and checks at the end that the
 server holds every event exactly once.
 
+``--before REV`` adds a third state root on the same server that runs the dispatcher of
+git revision ``REV`` (``git archive`` into a temp folder, imported through PYTHONPATH),
+interleaved with the other two: the PostgreSQL path before and after a change, in one run.
+
 By default it starts a throwaway cluster of its own (initdb into a temp folder, as the
 tests do: the distribution's binaries, an unprivileged user under root) and removes it
 afterwards; ``--url`` uses an existing server instead (the password from PGPASSFILE).
 Needs ``pip install -e '.[postgres]'``. Usage::
 
     python bench/pg_dispatch.py [--runs 30] [--sync-seconds 10] [--url postgresql://...]
+                                [--before main]
 """
 
 from __future__ import annotations
@@ -35,6 +41,9 @@ HOT = {
     "PreToolUse Bash": "PreToolUse.Bash.json",
     "PostToolUse Bash": "PostToolUse.Bash.json",
     "UserPromptSubmit": "UserPromptSubmit.json",
+    # events that change a document (a task; the end of a turn)
+    "PostToolUse TaskCreate": "PostToolUse.TaskCreate.json",
+    "Stop": "Stop.json",
 }
 SESSION = "bench-session"
 
@@ -42,6 +51,10 @@ SESSION = "bench-session"
 def _payload(name: str, **changes: str) -> bytes:
     data = json.loads((PAYLOADS / name).read_text(encoding="utf-8"))
     data.update({"session_id": SESSION, **changes})
+    if data.get("tool_name") == "TaskCreate" and "tool_use_id" in changes:
+        number = changes["tool_use_id"][-5:]  # a new task every run, so every run writes
+        data["tool_input"] = {**data["tool_input"], "subject": f"Task {number}"}
+        data["tool_response"] = {"task": {"id": number, "subject": f"Task {number}"}}
     return (json.dumps(data, separators=(",", ":")) + "\n").encode("utf-8")
 
 
@@ -55,20 +68,42 @@ def _env(home: Path, extra: dict[str, str]) -> dict[str, str]:
 
 def _row(label: str, values: list[float]) -> str:
     ms = [v * 1000 for v in values]
-    return (f"{label:<26}{statistics.median(ms):>9.1f}{p90(ms):>9.1f}"
+    return (f"{label:<30}{statistics.median(ms):>9.1f}{p90(ms):>9.1f}"
             f"{statistics.mean(ms):>9.1f}{max(ms):>9.1f}")
 
 
-def run(runs: int, url: str, extra_env: dict[str, str], sync_seconds: float) -> int:
+def _tree(rev: str, into: Path) -> Path:
+    """The files of git revision ``rev`` of this checkout, under ``into``."""
+    import io
+    import subprocess
+    import tarfile
+
+    data = subprocess.run(["git", "archive", rev], cwd=REPO, capture_output=True,
+                          check=True).stdout
+    into.mkdir()
+    with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+        tar.extractall(into, filter="data")
+    return into
+
+
+def run(runs: int, url: str, extra_env: dict[str, str], sync_seconds: float,
+        before: str | None = None) -> int:
     dispatch = [sys.executable, "-P", "-m", "hooks.dispatch"]
     with tempfile.TemporaryDirectory(prefix="orchestra-bench-pg-") as tmp:
-        file_home, pg_home = Path(tmp) / "file", Path(tmp) / "pg"
-        file_home.mkdir()
-        pg_home.mkdir()
-        schema = "bench_" + uuid.uuid4().hex[:8]
-        (pg_home / "config.json").write_text(json.dumps(
-            {"store": {"url": url, "schema": schema, "sync_seconds": sync_seconds}}))
-        envs = {"file": _env(file_home, extra_env), "postgres": _env(pg_home, extra_env)}
+        homes = {"file": Path(tmp) / "file", "postgres": Path(tmp) / "pg"}
+        if before:
+            homes[f"pg@{before}"] = Path(tmp) / "pg-before"
+        envs: dict[str, dict[str, str]] = {}
+        for backend, home in homes.items():
+            home.mkdir()
+            env = _env(home, extra_env)
+            if backend != "file":
+                schema = "bench_" + uuid.uuid4().hex[:8]
+                (home / "config.json").write_text(json.dumps(
+                    {"store": {"url": url, "schema": schema, "sync_seconds": sync_seconds}}))
+            if backend.startswith("pg@") and before:
+                env["PYTHONPATH"] = str(_tree(before, Path(tmp) / "before"))
+            envs[backend] = env
         start = _payload("SessionStart.startup.json")
         for env in envs.values():
             time_run(dispatch, env, start)
@@ -78,39 +113,46 @@ def run(runs: int, url: str, extra_env: dict[str, str], sync_seconds: float) -> 
                 time_run(dispatch, env, stdin)
         times: dict[tuple[str, str], list[float]] = {
             (e, b): [] for e in HOT for b in envs}
-        connected = 0
-        outbox = pg_home / "pg" / "outbox"
+        connected = dict.fromkeys(envs, 0)
         for i in range(runs):
             for event, name in HOT.items():
                 stdin = _payload(name, tool_use_id=f"toolu_bench{i:05d}")
                 for backend, env in envs.items():
                     times[event, backend].append(time_run(dispatch, env, stdin))
-                    if backend == "postgres" and not any(outbox.glob("*.json")):
-                        connected += 1
-        shipped = _count_on_server(envs["postgres"])
+                    outbox = homes[backend] / "pg" / "outbox"
+                    if backend != "file" and not any(outbox.glob("*.json")):
+                        connected[backend] += 1
+        shipped = {b: _count_on_server(env) for b, env in envs.items() if b != "file"}
 
     total = runs * len(HOT)
     print(f"python {sys.version.split()[0]}; PostgreSQL over loopback; store.sync_seconds="
           f"{sync_seconds:g}; {runs} runs per event, interleaved; ms")
-    print(f"{'event / backend':<26}{'median':>9}{'p90':>9}{'mean':>9}{'max':>9}")
-    all_file: list[float] = []
-    all_pg: list[float] = []
+    print(f"{'event / backend':<30}{'median':>9}{'p90':>9}{'mean':>9}{'max':>9}")
+    every: dict[str, list[float]] = {b: [] for b in envs}
     for event in HOT:
-        file_times, pg_times = times[event, "file"], times[event, "postgres"]
-        all_file += file_times
-        all_pg += pg_times
-        print(_row(f"{event} file", file_times))
-        print(_row(f"{event} postgres", pg_times))
-        median = statistics.median(pg_times) / statistics.median(file_times)
-        mean = statistics.mean(pg_times) / statistics.mean(file_times)
-        print(f"{'':<26}pg/file median {median:.2f}  mean {mean:.2f}")
-    print(f"all hot events: pg/file median "
-          f"{statistics.median(all_pg) / statistics.median(all_file):.2f}, mean "
-          f"{statistics.mean(all_pg) / statistics.mean(all_file):.2f}")
-    print(f"PostgreSQL hooks that connected: {connected} of {total}")
-    print(f"events on the server after a CLI shipped the outbox: {shipped} "
-          f"(expected {total + 1 + len(HOT)}: SessionStart, warm-up, runs)")
-    return 0 if shipped == total + 1 + len(HOT) else 1
+        for backend in envs:
+            every[backend] += times[event, backend]
+            print(_row(f"{event} {backend}", times[event, backend]))
+        print(_ratios(times[event, "postgres"], times[event, "file"], "pg/file"))
+        if before:
+            print(_ratios(times[event, "postgres"], times[event, f"pg@{before}"],
+                          f"pg/pg@{before}"))
+    print("all hot events:")
+    print(_ratios(every["postgres"], every["file"], "pg/file"))
+    if before:
+        print(_ratios(every["postgres"], every[f"pg@{before}"], f"pg/pg@{before}"))
+    expected = total + 1 + len(HOT)
+    for backend, count in shipped.items():
+        print(f"{backend}: hooks that connected {connected[backend]} of {total}; events on "
+              f"the server after a CLI shipped the outbox {count} (expected {expected}: "
+              "SessionStart, warm-up, runs)")
+    return 0 if all(count == expected for count in shipped.values()) else 1
+
+
+def _ratios(new: list[float], old: list[float], label: str) -> str:
+    median = statistics.median(new) / statistics.median(old)
+    mean = statistics.mean(new) / statistics.mean(old)
+    return f"{'':<30}{label} median {median:.2f}  mean {mean:.2f}"
 
 
 def _count_on_server(env: dict[str, str]) -> int:
@@ -129,15 +171,19 @@ def main() -> int:
                         help="store.sync_seconds of the PostgreSQL machine (0: hooks that "
                              "read always connect)")
     parser.add_argument("--url", help="an existing server (default: a throwaway cluster)")
+    parser.add_argument("--before", metavar="REV",
+                        help="also time the PostgreSQL path of this git revision (main, a "
+                             "commit), interleaved, on the same server")
     args = parser.parse_args()
     if args.url:
-        return run(args.runs, args.url, {}, args.sync_seconds)
+        return run(args.runs, args.url, {}, args.sync_seconds, args.before)
     sys.path.insert(0, str(REPO))
     from tests._postgres import Cluster
 
     cluster = Cluster.create()
     try:
-        return run(args.runs, cluster.url, cluster.client_env(), args.sync_seconds)
+        return run(args.runs, cluster.url, cluster.client_env(), args.sync_seconds,
+                   args.before)
     finally:
         cluster.destroy()
 

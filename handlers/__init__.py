@@ -19,4 +19,5 @@ BUILTIN_HANDLERS: tuple[str, ...] = (
     "handlers.messages",
     "handlers.presence",
     "handlers.claims",
+    "handlers.coordination",
 )

@@ -99,7 +99,9 @@ def _describe(ctx: HandlerContext, claim: dict[str, Any], path: str) -> str:
     doing = []
     if summary.get("current_task"):
         doing.append(f"task {summary['current_task']!r}")
-    if summary.get("last_tool"):
+    if summary.get("doing"):
+        doing.append(f"now {summary['doing']}")
+    elif summary.get("last_tool"):
         doing.append(f"last tool {summary['last_tool']}")
     minutes = max(0, int((ctx.now - claim["ts"]) // 60))
     what = f" ({'; '.join(doing)})" if doing else ""

@@ -12,6 +12,7 @@ with the command that reads it). An urgent message may hold a Stop once
 from __future__ import annotations
 
 from hooks import hookimpl
+from state.errors import UnavailableError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -90,6 +91,8 @@ def _deliver(event: Event, ctx: HandlerContext) -> dict[str, Any] | None:
         messages = take_undelivered(ctx.store, sid)
     except LookupError:
         return None  # the session document does not exist yet
+    except UnavailableError:
+        return None  # a shared server away: the messages wait, undelivered, for it
     if not messages:
         return None
     limit = int(ctx.config["messages"]["max_context_chars"])
@@ -123,7 +126,7 @@ def on_stop(event: Event, ctx: HandlerContext) -> dict[str, Any] | None:
 
     try:
         urgent = take_undelivered(ctx.store, sid, urgent_only=True)
-    except LookupError:
+    except (LookupError, UnavailableError):
         return None
     if not urgent:
         return None

@@ -1,12 +1,19 @@
-"""Token usage: read from Claude Code's transcript on Stop, incrementally (Codex and Gemini
-sessions: from theirs, :mod:`handlers.agent_usage`).
+"""Token usage: read from Claude Code's transcripts, incrementally, off the per-tool path
+(Codex and Gemini sessions: from theirs at Stop, :mod:`handlers.agent_usage`).
 
 The transcript (``transcript_path``, JSONL) holds a ``usage`` block per assistant
-message. On each Stop (and SubagentStop, for the subagent's own transcript) the
-handler reads only what was appended since the last offset it stored in
-``sessions/<id>/usage.json`` — never the whole transcript again. Assistant
-messages split over several lines share a message id and are counted once.
-Other metrics are derived from the event log when read (:mod:`state.metrics`).
+message. At Stop, PreCompact and SessionEnd the handler reads the session's transcript,
+at SubagentStop the subagent's own (``agent_transcript_path``), each only from the
+offset it stored in ``sessions/<id>/usage.json`` — never the whole transcript again —
+and at most :data:`MAX_READ` bytes per event (:data:`SESSION_END_READ` at SessionEnd,
+whose budget is one second): a larger backlog is read over the next events. Only lines
+holding ``"usage"`` are parsed. A message's usage is repeated on every line of its
+content blocks: messages are counted once, by message id.
+
+Totals are kept per model for the main thread (``main``), for the subagents
+(``subagents``) and for both (``tokens``, ``by_model``); see :mod:`state.usage`, which
+also prices them. Other metrics are derived from the event log when read
+(:mod:`state.metrics`). PreToolUse and PostToolUse never come here.
 """
 
 from __future__ import annotations
@@ -25,12 +32,16 @@ if TYPE_CHECKING:
 
 TOKEN_FIELDS = ("input_tokens", "output_tokens", "cache_creation_input_tokens",
                 "cache_read_input_tokens")
-_MAX_READ = 64 * 1024 * 1024  # per Stop: a huge backlog is read over several Stops
-_SEEN_IDS = 200
+CACHE_1H = "cache_creation_1h_input_tokens"
+MAX_READ = 8 * 1024 * 1024  #: bytes of one transcript read per event, at most
+SESSION_END_READ = 2 * 1024 * 1024
+_SEEN_IDS = 400
 
 
-def read_usage(path: str, offset: int, seen: list[str]) -> tuple[int, list[dict[str, Any]]]:
-    """New complete lines after ``offset``: (new offset, [{model, usage}])."""
+def read_usage(path: str, offset: int, seen: list[str], limit: int = MAX_READ
+               ) -> tuple[int, list[dict[str, Any]]]:
+    """New complete lines after ``offset`` (at most ``limit`` bytes of them):
+    (new offset, [{model, usage}]), each message once (``seen``: ids already counted)."""
     try:
         size = os.path.getsize(path)
     except (OSError, ValueError):  # ValueError: a NUL in the path
@@ -39,12 +50,15 @@ def read_usage(path: str, offset: int, seen: list[str]) -> tuple[int, list[dict[
         offset = 0
     with open(path, "rb") as fh:
         fh.seek(offset)
-        chunk = fh.read(min(size - offset, _MAX_READ))
+        chunk = fh.read(min(size - offset, limit))
     end = chunk.rfind(b"\n")
     if end < 0:
         return offset, []
     found = []
+    known = set(seen)
     for line in chunk[: end + 1].splitlines():
+        if b'"usage"' not in line:
+            continue  # tool results and prompts: the bulk of a transcript, never parsed
         try:
             entry = json.loads(line)
         except ValueError:
@@ -54,35 +68,85 @@ def read_usage(path: str, offset: int, seen: list[str]) -> tuple[int, list[dict[
             continue
         message_id = message.get("id") or entry.get("uuid")
         if isinstance(message_id, str):
-            if message_id in seen:
+            if message_id in known:
                 continue
+            known.add(message_id)
             seen.append(message_id)
         found.append({"model": message.get("model"), "usage": message["usage"]})
     del seen[:-_SEEN_IDS]
     return offset + end + 1, found
 
 
-def _account(event: Event, ctx: HandlerContext, path: str | None, scope: str) -> None:
+def _counts(usage: dict[str, Any]) -> dict[str, int]:
+    out = {}
+    for field in TOKEN_FIELDS:
+        value = usage.get(field)
+        if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+            out[field] = value
+    creation = usage.get("cache_creation")
+    hour = creation.get("ephemeral_1h_input_tokens") if isinstance(creation, dict) else None
+    if isinstance(hour, int) and not isinstance(hour, bool) and hour > 0:
+        out[CACHE_1H] = hour
+    return out
+
+
+def _add(into: dict[str, Any], counts: dict[str, int]) -> None:
+    for field, value in counts.items():
+        into[field] = into.get(field, 0) + value
+
+
+def _account(event: Event, ctx: HandlerContext, path: str | None, scope: str,
+             limit: int | None = None) -> None:
     if event.session_id is None or not path or not path.endswith(".jsonl"):
         return
+    from state.clock import iso
     from state.paths import session_key
 
+    part = "main" if scope == "main" else "subagents"
     with ctx.store.transaction(session_key(event.session_id, "usage.json")) as doc:
+        known = doc.get("transcripts")
+        if not (isinstance(known, dict) and scope in known) and not os.path.isfile(path):
+            return  # never read, and nothing to read (a replay): nothing written
         cursor = doc.setdefault("transcripts", {}).setdefault(scope, {"path": path, "offset": 0})
         if cursor.get("path") != path:
-            cursor.update(path=path, offset=0)
+            _switch(doc, cursor, path)
+            path = str(cursor["path"])
         seen = doc.setdefault("seen_message_ids", [])
-        cursor["offset"], found = read_usage(path, int(cursor.get("offset", 0)), seen)
+        cursor["offset"], found = read_usage(path, int(cursor.get("offset", 0)), seen,
+                                             MAX_READ if limit is None else limit)
+        if not found:
+            return
         tokens = doc.setdefault("tokens", {})
         by_model = doc.setdefault("by_model", {})
+        section = doc.setdefault(part, {})
+        if not isinstance(section, dict):
+            section = doc[part] = {}
+        section_tokens = section.setdefault("tokens", {})
+        section_models = section.setdefault("by_model", {})
         for item in found:
             model = item["model"] if isinstance(item["model"], str) else "unknown"
-            per_model = by_model.setdefault(model, {})
-            for field in TOKEN_FIELDS:
-                value = item["usage"].get(field)
-                if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
-                    tokens[field] = tokens.get(field, 0) + value
-                    per_model[field] = per_model.get(field, 0) + value
+            counts = _counts(item["usage"])
+            for target in (tokens, by_model.setdefault(model, {}), section_tokens,
+                           section_models.setdefault(model, {})):
+                _add(target, counts)
+        doc["updated_at"] = iso(ctx.now)
+
+
+def _switch(doc: dict[str, Any], cursor: dict[str, Any], path: str) -> None:
+    """The event names another transcript than the one read so far. In a worktree
+    (``EnterWorktree``) Claude Code 2.1.332 names a file under the worktree's project
+    folder that it never writes, and goes on writing the first one: a path that does not
+    exist keeps the cursor where it is. Each transcript keeps its own offset
+    (``offsets``), so going back never reads a file again from its start."""
+    if not os.path.isfile(path):
+        return
+    offsets = doc.get("offsets")
+    if not isinstance(offsets, dict):
+        offsets = doc["offsets"] = {}
+    offsets[str(cursor.get("path"))] = int(cursor.get("offset", 0) or 0)
+    cursor.update(path=path, offset=int(offsets.pop(path, 0) or 0))
+    while len(offsets) > 32:
+        del offsets[next(iter(offsets))]
 
 
 def _account_agent(event: Event, ctx: HandlerContext) -> None:
@@ -142,6 +206,22 @@ def on_stop(event: Event, ctx: HandlerContext) -> None:
 
 
 @hookimpl
+def on_pre_compact(event: Event, ctx: HandlerContext) -> None:
+    """Before the conversation is compacted: what it cost so far is counted now."""
+    if event.agent == "claude-code":  # the other agents' transcripts are read at Stop
+        _account(event, ctx, event.transcript_path, "main")
+
+
+@hookimpl
+def on_session_end(event: Event, ctx: HandlerContext) -> None:
+    """The rest of the transcript since the last Stop (an interrupted turn, say)."""
+    if event.agent == "claude-code":
+        _account(event, ctx, event.transcript_path, "main", SESSION_END_READ)
+
+
+@hookimpl
 def on_subagent_stop(event: Event, ctx: HandlerContext) -> None:
+    if event.agent != "claude-code":
+        return
     agent = event.agent_id or "subagent"
     _account(event, ctx, event.text("agent_transcript_path"), f"agent:{agent[:64]}")

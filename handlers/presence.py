@@ -58,13 +58,18 @@ def _peers(ctx: HandlerContext, session_id: str, project: str) -> list[str]:
                         key=lambda c: -c["ts"]):
         files.setdefault(claim["session"], []).append(claim["path"])
     lines = []
-    for peer in list_sessions(ctx.store, project=project):
+    for peer in list_sessions(ctx.store, project=project, detail=False):
         if peer["session_id"] == session_id or peer["status"] not in ("active", "idle"):
             continue
         doing = []
+        if peer.get("claude_name"):
+            doing.append(f"Claude Code name {peer['claude_name']}")
         if peer.get("current_task"):
             doing.append(f"task {peer['current_task']!r}")
-        if peer.get("last_tool"):
+        now = _doing(ctx, peer)
+        if now:
+            doing.append(f"now {now}")
+        elif peer.get("last_tool"):
             doing.append(f"last tool {peer['last_tool']}")
         if peer.get("active_agents"):
             doing.append("subagents " + ", ".join(peer["active_agents"]))
@@ -77,6 +82,19 @@ def _peers(ctx: HandlerContext, session_id: str, project: str) -> list[str]:
         if len(lines) >= _MAX_PEERS:
             break
     return lines
+
+
+def _doing(ctx: HandlerContext, peer: dict[str, Any]) -> str | None:
+    """What a live peer is doing, in one line (only read when there is a peer)."""
+    from state.activity import describe, doing
+    from state.paths import session_key
+    from state.sessions import last_heartbeat
+
+    beat = last_heartbeat(ctx.store, peer["session_id"])
+    state = ctx.store.read(session_key(peer["session_id"], "state.json")) or {}
+    agents = (state.get("active_work") or {}).get("agents")
+    return doing(describe(beat.get("activity"), peer["status"],
+                          agents if isinstance(agents, dict) else None))
 
 
 def _who(peer: dict[str, Any]) -> str:

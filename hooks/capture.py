@@ -81,7 +81,9 @@ def record_payload(payload: dict[str, Any], target: str) -> None:
         line = _line(redact_payload(payload))
         folder = os.path.dirname(path)
         if not os.path.isdir(folder):
-            os.makedirs(folder, mode=0o700, exist_ok=True)
+            from state.paths import make_private_dirs
+
+            make_private_dirs(folder)  # every folder it makes 0700, not only the last
         fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | _NOFOLLOW | _BINARY, 0o600)
         try:
             os.write(fd, line)

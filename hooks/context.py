@@ -49,6 +49,8 @@ class HandlerContext:
         self._store: Storage | None = None
         self._config: dict[str, Any] | None = None
         self._stored_config = stored_config
+        #: Waits that started with this event (see :meth:`needs_attention`).
+        self.attention: list[dict[str, Any]] = []
 
     def listen(self, listener: Callable[[str, Any, Any], None]) -> None:
         """Call ``listener`` after every committed write (the state-change hooks)."""
@@ -73,6 +75,19 @@ class HandlerContext:
                 self._store.subscribe(self._on_change)
         return self._store
 
+    def settle(self, deadline: float, *, end_of_turn: bool = False) -> None:
+        """The dispatch is done: let the store ship what it queued (within ``deadline``,
+        ``time.monotonic()``), and log what the store noticed on the way."""
+        store = self._store
+        if store is None:
+            return
+        try:
+            store.settle(deadline, end_of_turn=end_of_turn)
+        except Exception as exc:  # shipping is never worth failing the event
+            self.log.warning(f"store not settled: {type(exc).__name__}: {exc}")
+        for problem in store.problems:
+            self.log.warning(problem)
+
     @property
     def config(self) -> dict[str, Any]:
         """The configuration with defaults applied (read once per dispatch)."""
@@ -84,6 +99,11 @@ class HandlerContext:
             else:
                 self._config = load_config(self.store)
         return self._config
+
+    def needs_attention(self, attention: dict[str, Any]) -> None:
+        """Say that the session now waits for a person: after the event's handlers, the
+        dispatcher calls every ``on_needs_attention`` implementation with ``attention``."""
+        self.attention.append(attention)
 
     def clock(self) -> float:
         """The current time; handlers measuring durations should use this."""

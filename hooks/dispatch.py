@@ -46,6 +46,10 @@ PROG = "orchestra"
 DEFAULT_BUDGET = 5.0
 SESSION_END_BUDGET = 1.0  # Claude Code gives all SessionEnd hooks 1.5 s together
 DEFAULT_HANDLER_TIMEOUT = 2.0
+#: Events after which a session may stay idle for long: a store that queues writes ships
+#: them then even if nothing else needed the server (Storage.settle).
+END_OF_TURN = frozenset({"Stop", "SessionEnd"})
+SETTLE_MARGIN = 0.2  # seconds of the budget kept for the reply after the store settled
 #: Share of the budget (at most 1 s) kept for the built-in handlers: a plugin that hangs
 #: cannot keep the event from being recorded.
 BUILTIN_RESERVE = 0.25
@@ -193,6 +197,10 @@ def dispatch(payload: dict[str, Any], home: str, table: DispatchTable | None = N
         spec = SPEC_NAMES.get(event.name)
         if spec is not None:
             votes += runner.run(calls_for(spec), kwargs)
+        if ctx.attention:  # a wait started: tell whoever forwards it to a person
+            notify = calls_for("on_needs_attention")
+            for attention in ctx.attention if notify else ():
+                runner.run(notify, {**kwargs, "attention": attention})
         reply: dict[str, Any] | None = None
         exit_code, stderr = 0, None
         if any(vote for _, vote in votes):  # most events: no handler answers, nothing to merge
@@ -213,6 +221,7 @@ def dispatch(payload: dict[str, Any], home: str, table: DispatchTable | None = N
         runner.close()
     _note(ctx, event, runner, drift, payload if raw is None else raw,
           time.monotonic() - started)
+    ctx.settle(started + budget - SETTLE_MARGIN, end_of_turn=event.name in END_OF_TURN)
     return DispatchResult(reply, exit_code, stderr, runner.failures, runner.abandoned)
 
 

@@ -57,11 +57,14 @@ def ensure_launcher(home: str, python: str | None = None) -> str:
                 return folder
     except OSError:
         pass
-    os.makedirs(folder, mode=0o700, exist_ok=True)
+    from state.paths import make_private_dirs
+
+    make_private_dirs(folder)  # the state root too, if this makes it (orchestra install)
     tmp = f"{path}.{os.getpid()}.tmp"
-    with open(tmp, "w", encoding="utf-8", newline="\n") as fh:
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0)
+    with os.fdopen(os.open(tmp, flags, 0o700), "w", encoding="utf-8", newline="\n") as fh:
         fh.write(text)
-    os.chmod(tmp, 0o700)
+    os.chmod(tmp, 0o700)  # (a temp file left by a killed writer keeps its old mode)
     os.replace(tmp, path)
     return folder
 

@@ -29,7 +29,9 @@ class DispatchLog:
         stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         line = f"{stamp} {os.getpid()} {level} {message}\n".encode("utf-8", "replace")
         try:
-            os.makedirs(self.folder, mode=0o700, exist_ok=True)
+            from state.paths import make_private_dirs
+
+            make_private_dirs(self.folder)  # the state root too, if this makes it
             if os.path.islink(self.folder):
                 return  # never write through a symlinked folder (outside the state root)
             fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | _NOFOLLOW, 0o600)

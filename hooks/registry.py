@@ -213,7 +213,9 @@ def _write_cache(path: str, stamp: str, table: DispatchTable) -> None:
             "calls": {hook: [c.to_json() for c in calls] for hook, calls in table.calls.items()}}
     tmp = f"{path}.{os.getpid()}.{os.urandom(4).hex()}.tmp"
     try:
-        os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+        from state.paths import make_private_dirs
+
+        make_private_dirs(os.path.dirname(path))  # the state root too, if this makes it
         if os.path.islink(os.path.dirname(path)):
             return  # nor through a symlinked cache folder
         # Private, never through a symlink: the table says which modules get imported.

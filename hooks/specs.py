@@ -5,7 +5,8 @@ plus:
 
 * :func:`on_event` — called for *every* event, known or not (loggers, heartbeats);
 * :func:`after_dispatch` — called once the reply is merged (audit, metrics);
-* :func:`on_state_change` — called after a committed state change (triggers).
+* :func:`on_state_change` — called after a committed state change (triggers);
+* :func:`on_needs_attention` — called when a session starts waiting for a person.
 
 Every event spec takes the same two arguments (an implementation may accept
 either, both, or none):
@@ -59,6 +60,28 @@ def after_dispatch(event: Event, reply: dict[str, Any] | None, ctx: HandlerConte
 
     :param reply: the merged reply about to be printed (``None`` when empty);
         read it, do not change it.
+    :return: ignored.
+    """
+
+
+@hookspec
+def on_needs_attention(attention: dict[str, Any], event: Event, ctx: HandlerContext) -> None:
+    """Called when a session starts waiting for a person: for a permission
+    (``PermissionRequest``, Notification ``permission_prompt``) or for input (Notification
+    ``idle_prompt``, ``elicitation_dialog``, ``elicitation_url_dialog``,
+    ``agent_needs_input``; ``Elicitation``). Called once per wait, after the event's own
+    handlers: a Notification that follows a PermissionRequest for the same dialog does not
+    call it again. The wait ends at the session's next tool event or prompt (of the same
+    thread), Stop or SessionEnd. Meant for forwarding to a person (a desktop notifier,
+    ntfy, chat): keep it quick, the dispatcher's budget applies; send in the background.
+
+    :param attention: a plain dict: ``session_id``; ``reason`` (``"permission"`` or
+        ``"input"``, also as ``for``); ``source`` (the Notification type or the event
+        name); ``at`` (ISO time the wait started) and ``since`` (epoch seconds);
+        where known ``message`` (bounded, redacted), ``tool`` and ``description`` (the
+        call that waits), ``agent_id`` (a subagent that waits), ``project``, ``cwd`` and
+        ``claude_name`` (the name Claude Code's ListAgents gives the session).
+    :param event: the event that started the wait.
     :return: ignored.
     """
 

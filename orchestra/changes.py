@@ -88,6 +88,8 @@ def topic_of(key: str) -> tuple[str, ...]:
         return ("sessions",)
     if name.startswith("config"):
         return ("config", "sessions", "board", "claims")
+    if name == "names.json":  # Claude Code's names of the sessions
+        return ("sessions",)
     return ("board",)  # tools, epics, sprints, team
 
 

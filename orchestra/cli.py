@@ -90,7 +90,10 @@ def main(argv: Sequence[str] | None = None, *, stdin: IO[str] | None = None,
     except Exception as exc:
         if os.environ.get("ORCHESTRA_DEBUG"):
             raise
-        err.write(f"{PROG} {verb.name}: internal error: {type(exc).__name__}: {exc}\n")
+        from state.cli import without_secrets
+
+        err.write(f"{PROG} {verb.name}: internal error: {type(exc).__name__}: "
+                  f"{without_secrets(str(exc))}\n")
         return 1
 
 

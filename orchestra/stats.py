@@ -23,7 +23,13 @@ DESCRIPTION = """\
 Per handler and per event kind: calls, p50 and p95 time (ms), errors, overruns (a
 handler that ran past its time limit), skipped (the dispatch budget was used up) and
 the characters of context it injected into Claude's. Rows are sorted by total time.
-Without --session or --project: every session."""
+Without --session or --project: every session.
+
+Then the tokens of the same sessions (read from Claude Code's transcripts at Stop,
+SubagentStop, PreCompact and SessionEnd): per session, the main thread's and the
+subagents', and their cost from the price table in config (pricing; a model without
+a price makes the cost "unknown", or the total "partial"), with the total.
+--tokens prints only that (with --json: as JSON)."""
 
 
 def build_parser(front: Front | None = None) -> CliParser:
@@ -34,6 +40,8 @@ def build_parser(front: Front | None = None) -> CliParser:
                        help="one session ('--session' alone: the current one)")
     scope.add_argument("--project", metavar="P", help="the sessions of project P")
     parser.add_argument("--since", metavar="T", help="ISO time or a duration ago (10m, 2h, 7d)")
+    parser.add_argument("--tokens", action="store_true",
+                        help="only the tokens and cost of the sessions, and their total")
     parser.add_argument("--json", action="store_true", help="print the rows as JSON")
     parser.add_argument("--compact", action="store_true", help="with --json: compact JSON")
     return parser
@@ -64,6 +72,65 @@ def collect(store: Any, *, session: str | None = None, project: str | None = Non
                 continue
             lines.append(line)
     return lines
+
+
+def _sessions(store: Any, session: str | None, project: str | None) -> list[str]:
+    from state.paths import session_key
+
+    if session is not None:
+        return [session]
+    ids = [s for s in store.list_children("sessions") if _is_id(s)]
+    if project is None:
+        return ids
+    return [s for s in ids
+            if (store.read(session_key(s, "state.json")) or {}).get("project") == project]
+
+
+def token_report(store: Any, session: str | None = None, project: str | None = None
+                 ) -> dict[str, Any]:
+    """Tokens and cost per session (main thread, subagents) and the total of them."""
+    from state.config import load_config
+    from state.usage import session_usage, total_usage
+
+    pricing = load_config(store).get("pricing") or {}
+    rows = []
+    for sid in _sessions(store, session, project):
+        usage = session_usage(store, sid, pricing)
+        if usage["recorded"]:
+            rows.append({"session_id": sid, **usage})
+    return {"sessions": rows, "total": total_usage(rows, pricing),
+            "prices_as_of": pricing.get("as_of")}
+
+
+def _token_table(report: dict[str, Any]) -> str:
+    from state.usage import short_cost, token_count
+
+    def cells(name: str, part: str, tokens: dict[str, Any], cost: str) -> tuple[str, ...]:
+        return (name, part, f"{int(tokens.get('input_tokens', 0)):,}",
+                f"{int(tokens.get('output_tokens', 0)):,}",
+                f"{int(tokens.get('cache_read_input_tokens', 0)):,}",
+                f"{int(tokens.get('cache_creation_input_tokens', 0)):,}",
+                f"{token_count(tokens):,}", cost)
+
+    body = []
+    for row in report["sessions"]:
+        cost = row["cost"]
+        body.append(cells(row["session_id"], "main", row["main"], _usd(cost.get("main"))))
+        if row["subagents"]:
+            body.append(cells("", "subagents", row["subagents"], _usd(cost.get("subagents"))))
+        body.append(cells("", "session", row["total"], short_cost(cost)))
+    total = report["total"]
+    body.append(cells(f"total ({total['sessions']} sessions)", "", total["total"],
+                      short_cost(total["cost"])))
+    head = ("SESSION", "PART", "INPUT", "OUTPUT", "CACHE READ", "CACHE WRITE", "TOKENS", "COST")
+    unknown = total["cost"].get("unknown_models")
+    note = f"no price for {', '.join(unknown)}: its cost is unknown\n" if unknown else ""
+    return (table(head, body, right_from=2) + note
+            + f"prices of {report.get('prices_as_of') or '?'} (config: pricing)\n")
+
+
+def _usd(value: Any) -> str:
+    return "unknown" if value is None else f"${float(value):.4f}"
 
 
 def _is_id(name: str) -> bool:
@@ -139,10 +206,25 @@ def _run(args: argparse.Namespace, out: Output, err: IO[str]) -> int:
 
         validate_id(args.project, "project id")
     since = parse_since(args.since)
-    rows = summarize(collect(open_store(), session=session, project=args.project,
-                             since=since))
-    return show(out, rows, as_json=args.json, text=_table,
+    store = open_store()
+    if args.tokens:
+        report = token_report(store, session, args.project)
+        if args.json:
+            out.json(report)
+        elif not report["sessions"]:
+            out.stream.write("no tokens recorded: they are read from the transcripts at "
+                             "Stop (a replayed session has none)\n")
+        else:
+            out.stream.write(_token_table(report))
+        return 0
+    rows = summarize(collect(store, session=session, project=args.project, since=since))
+    code = show(out, rows, as_json=args.json, text=_table,
                 empty="no telemetry yet: it is recorded at every event of a session")
+    if not args.json:
+        report = token_report(store, session, args.project)
+        out.stream.write("\n" + (_token_table(report) if report["sessions"] else
+                                 "tokens: none recorded (no transcript read)\n"))
+    return code
 
 
 def main(argv: Sequence[str] | None = None, *, stdin: IO[str] | None = None,

@@ -241,7 +241,7 @@ def run_main(
     except _HelpShown:
         return 0
     except StateError as exc:
-        err.write(f"{prog}: error: {exc}\n")
+        err.write(f"{prog}: error: {without_secrets(str(exc))}\n")
         return exc.exit_code
     except KeyboardInterrupt:
         err.write(f"{prog}: interrupted\n")
@@ -254,8 +254,22 @@ def run_main(
         return EXIT_ERROR
     except Exception as exc:
         where = _log_traceback(prog)
-        err.write(f"{prog}: internal error: {type(exc).__name__}: {exc}{where}\n")
+        err.write(f"{prog}: internal error: {type(exc).__name__}: "
+                  f"{without_secrets(str(exc))}{where}\n")
         return EXIT_ERROR
+
+
+def without_secrets(text: str) -> str:
+    """An error line with the passwords of ``$ORCHESTRA_STORE_URL`` removed: the last guard
+    of every CLI (the PostgreSQL backend scrubs its own messages first)."""
+    import os
+
+    url = os.environ.get("ORCHESTRA_STORE_URL")
+    if not url:
+        return text
+    from state.postgres.settings import scrub  # plain text functions, no psycopg
+
+    return scrub(text, url)
 
 
 def _log_traceback(prog: str) -> str:
@@ -263,13 +277,16 @@ def _log_traceback(prog: str) -> str:
     import traceback  # only on the error path: ~6 ms at start-up otherwise
 
     try:
+        import os
+
         from state.clock import iso
-        from state.paths import home
+        from state.paths import home, make_private_dirs
 
         folder = home() / "logs"
-        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        make_private_dirs(folder)
         path = folder / "errors.log"
-        with open(path, "a", encoding="utf-8") as fh:
+        flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0)
+        with os.fdopen(os.open(path, flags, 0o600), "a", encoding="utf-8") as fh:
             fh.write(f"--- {iso()} {prog}\n{traceback.format_exc()}\n")
         return f" (traceback in {path})"
     except OSError:
@@ -299,7 +316,7 @@ def add_value_mode(parser: argparse.ArgumentParser) -> None:
 def log_problems(store: Any, err: IO[str], prog: str) -> None:
     """Report what the store noticed while reading (a quarantined document...)."""
     for problem in getattr(store, "problems", []):
-        err.write(f"{prog}: warning: {problem}\n")
+        err.write(f"{prog}: warning: {without_secrets(problem)}\n")
 
 
 def with_store(

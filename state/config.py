@@ -16,6 +16,12 @@ if TYPE_CHECKING:  # typing stays off the dispatcher's hot path
 
 __all__ = ["DEFAULTS", "load_config", "project_config", "with_defaults"]
 
+def _price(input: float, output: float, cache_write: float, cache_write_1h: float,
+           cache_read: float) -> dict[str, float]:
+    return {"input": input, "output": output, "cache_write": cache_write,
+            "cache_write_1h": cache_write_1h, "cache_read": cache_read}
+
+
 DEFAULTS: dict[str, Any] = {
     "config_version": "2.0.0",
     "default_project": None,
@@ -30,6 +36,32 @@ DEFAULTS: dict[str, Any] = {
     "plugins": {"disabled": []},
     "store": {"url": None},
     "record": None,
+    "pricing": {
+        # USD per million tokens as published on Anthropic's pricing page
+        # (platform.claude.com/docs/en/about-claude/pricing), checked on this date.
+        # cache_write is the 5-minute cache write, cache_write_1h the 1-hour one.
+        # Override or add a model: shared set-config pricing.models.<model>.input 4
+        "as_of": "2026-12-01",
+        "source": "https://platform.claude.com/docs/en/about-claude/pricing",
+        "currency": "USD",
+        "unit": "per million tokens",
+        "models": {
+            "claude-fable-5-1": _price(10.0, 50.0, 12.5, 20.0, 0.25),
+            "claude-opus-5-5": _price(4.0, 20.0, 5.0, 8.0, 0.2),
+            "claude-opus-5": _price(5.0, 25.0, 6.25, 10.0, 0.5),
+            "claude-opus-4-8": _price(5.0, 25.0, 6.25, 10.0, 0.5),
+            "claude-opus-4-7": _price(5.0, 25.0, 6.25, 10.0, 0.5),
+            "claude-opus-4-6": _price(5.0, 25.0, 6.25, 10.0, 0.5),
+            "claude-opus-4-5": _price(5.0, 25.0, 6.25, 10.0, 0.5),
+            "claude-opus-4-1": _price(15.0, 75.0, 18.75, 30.0, 1.5),
+            "claude-sonnet-5-5": _price(2.0, 10.0, 2.5, 4.0, 0.1),
+            "claude-sonnet-5": _price(2.0, 10.0, 2.5, 4.0, 0.2),
+            "claude-sonnet-4-6": _price(3.0, 15.0, 3.75, 6.0, 0.3),
+            "claude-sonnet-4-5": _price(3.0, 15.0, 3.75, 6.0, 0.3),
+            "claude-haiku-5-5": _price(0.1, 0.5, 0.125, 0.2, 0.01),
+            "claude-haiku-4-5": _price(1.0, 5.0, 1.25, 2.0, 0.1),
+        },
+    },
 }
 
 

@@ -84,6 +84,34 @@ class StoreConfig(_Open):
         return value
 
 
+class ModelPrice(_Open):
+    """USD (``pricing.currency``) per million tokens of one model. A field left out of an
+    override keeps its default (or, for a model without one, makes the tokens it prices
+    cost "unknown")."""
+
+    input: float | None = Field(None, ge=0)
+    output: float | None = Field(None, ge=0)
+    cache_write: float | None = Field(None, ge=0)
+    cache_write_1h: float | None = Field(None, ge=0)
+    cache_read: float | None = Field(None, ge=0)
+
+
+def _default_pricing() -> dict[str, Any]:
+    from state.config import DEFAULTS
+
+    return dict(DEFAULTS["pricing"])
+
+
+class Pricing(_Open):
+    """The price table token costs are computed with (``state.usage``)."""
+
+    as_of: str = ""
+    source: str = ""
+    currency: str = "USD"
+    unit: str = "per million tokens"
+    models: dict[str, ModelPrice] = Field(default_factory=dict)
+
+
 class Config(_Doc):
     config_version: str = "2.0.0"
     default_project: str | None = None
@@ -98,6 +126,7 @@ class Config(_Doc):
     plugins: PluginsConfig = Field(default_factory=PluginsConfig)
     record: str | None = None
     store: StoreConfig = Field(default_factory=StoreConfig)
+    pricing: Pricing = Field(default_factory=lambda: Pricing(**_default_pricing()))
 
     @field_validator("default_project")
     @classmethod

@@ -17,6 +17,7 @@ __all__ = [
     "LockTimeoutError",
     "NotFoundError",
     "StateError",
+    "UnavailableError",
     "UnsafePathError",
 ]
 
@@ -69,6 +70,11 @@ class ConflictError(StateError):
 
 class LockTimeoutError(StateError, TimeoutError):
     exit_code = EXIT_LOCK_TIMEOUT
+
+
+class UnavailableError(StateError):
+    """The store cannot answer now (a shared server that is away or slow). Whatever could
+    wait was queued; what needs an answer (a listing, a condition) was not done."""
 
 
 class UnsafePathError(StateError):

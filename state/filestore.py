@@ -18,24 +18,29 @@ Guarantees, each covered by a test:
 
 from __future__ import annotations
 
+import _thread  # loaded anyway: the dispatcher runs handlers on a worker thread
 import os
 import stat
 import time
 from contextlib import contextmanager, suppress
 
 from state.errors import LockTimeoutError, UnsafePathError
+from state.paths import make_private_dirs
 from state.storage import DEFAULT_LOCK_TIMEOUT, Storage, _next_segment_number, _segment_name
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing and pathlib stay off the dispatcher's hot path
     from collections.abc import Iterator
     from pathlib import Path
+    from typing import Any
 
 __all__ = ["FileStorage"]
 
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _BINARY = getattr(os, "O_BINARY", 0)  # Windows: no newline translation
 _TMP_SUFFIX = ".tmp"
+#: Volatile updates of this process, one at a time (see FileStorage._volatile_lock).
+_THREADS = _thread.allocate_lock()
 
 
 class FileStorage(Storage):
@@ -81,7 +86,7 @@ class FileStorage(Storage):
 
     def _ensure_parent(self, key: str) -> None:
         """Create the folders from the root down to the key's folder, refusing symlinks."""
-        os.makedirs(self._root, mode=0o700, exist_ok=True)
+        make_private_dirs(self._root)  # and any folder above it made on the way
         current = self._root
         for part in key.split("/")[:-1]:
             current = os.path.join(current, part)
@@ -122,6 +127,52 @@ class FileStorage(Storage):
             self._checked = None
 
     # -- primitives ----------------------------------------------------------------
+
+    @contextmanager
+    def _volatile_lock(self, key: str, timeout: float) -> Iterator[object]:
+        """The lock of :meth:`Storage.update_volatile`: a POSIX record lock
+        (``os.lockf``) on ``<file>.lock``, which every hook of a session takes at every
+        event, so it costs no import (filelock's flock, which documents use, needs
+        ``fcntl`` and :mod:`state.locks`). Only Orchestra's own volatile updates take it.
+        Without ``os.lockf`` (Windows) it is the documents' lock."""
+        lockf = getattr(os, "lockf", None)
+        if lockf is None:
+            with self._lock(key, timeout) as held:
+                yield held
+            return
+        # A record lock belongs to the process: threads of one process (tests, a server)
+        # are kept apart by a lock of the process, taken first.
+        if not _THREADS.acquire(timeout=timeout):
+            raise LockTimeoutError(f"{key}: busy for more than {timeout:g}s")
+        try:
+            with self._record_lock(key, lockf, timeout) as fd:
+                yield fd
+        finally:
+            _THREADS.release()
+
+    @contextmanager
+    def _record_lock(self, key: str, lockf: Any, timeout: float) -> Iterator[int]:
+        path = self._file(key) + ".lock"
+        try:
+            self._check_parents(key)
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | _NOFOLLOW, 0o600)
+        except (FileNotFoundError, NotADirectoryError):
+            self._ensure_parent(key)
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | _NOFOLLOW, 0o600)
+        try:
+            deadline = time.monotonic() + timeout
+            while True:
+                try:
+                    lockf(fd, os.F_TLOCK, 0)
+                    break
+                except (BlockingIOError, PermissionError):  # held by another writer
+                    if time.monotonic() >= deadline:
+                        raise LockTimeoutError(f"{path}: held for more than {timeout:g}s"
+                                               ) from None
+                    time.sleep(0.001)
+            yield fd
+        finally:
+            os.close(fd)  # closing releases the record lock
 
     @contextmanager
     def _lock(self, key: str, timeout: float) -> Iterator[object]:

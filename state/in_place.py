@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from state.errors import InvalidPathError, NotFoundError
 from state.spans import MISSING, Untrusted
+from state.storage import same_json
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -50,9 +51,11 @@ def get_in_place(store: Storage, session_id: str, parts: list[str]) -> Any:
         value = laid.value(where)
         if value is MISSING:
             return MISSING  # the usual way says "path not found" in its words
-        return get_path(value, parts[where.depth:])
+        value = get_path(value, parts[where.depth:])
     except (Untrusted, NotFoundError):
         return MISSING
+    _read_tasks(store, session_id)
+    return value
 
 
 def query_in_place(store: Storage, session_id: str, text: str) -> Any:
@@ -91,7 +94,7 @@ def query_in_place(store: Storage, session_id: str, text: str) -> Any:
         if len(paths) > _MAX_PATHS:
             return MISSING
     from state.paths import session_key
-    from state.sessions import STATE, TASKS
+    from state.sessions import STATE
 
     laid = store.read_laid_out(session_key(session_id, STATE))
     if laid is None:
@@ -112,12 +115,21 @@ def query_in_place(store: Storage, session_id: str, text: str) -> Any:
             holder[path[where.depth - 1]] = value
     except Untrusted:
         return MISSING
+    tasks_doc = _read_tasks(store, session_id)
     if from_tasks:  # as session_view puts them: {} when tasks.json has none
-        tasks_doc = store.read(session_key(session_id, TASKS))
         found.setdefault("active_work", {})["tasks"] = (tasks_doc or {}).get("tasks", {})
     from state.query import jsonpath_query
 
     return jsonpath_query(found, text)
+
+
+def _read_tasks(store: Storage, session_id: str) -> dict[str, Any] | None:
+    """tasks.json, read as the session view reads it whatever the path: a corrupt one is
+    moved aside with a warning, a symlinked one refused (UnsafePathError)."""
+    from state.paths import session_key
+    from state.sessions import TASKS
+
+    return store.read(session_key(session_id, TASKS))
 
 
 def set_in_place(store: Storage, session_id: str, parts: list[str], value: Any) -> bool:
@@ -154,7 +166,7 @@ def set_in_place(store: Storage, session_id: str, parts: list[str], value: Any) 
             except InvalidPathError:
                 return False  # the usual way names the whole path
             new = holder[head[-1]]
-            if old is not MISSING and new == old:
+            if old is not MISSING and same_json(new, old):  # by type too: 1 is not true
                 identity = _identity(laid)
             else:
                 if not fits_member(SESSION_STATE, head, new):

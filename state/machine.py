@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import os
 
-from state.paths import validate_id
+from state.paths import make_private_dirs, validate_id
 
 __all__ = ["MACHINE_FILE", "machine_id"]
 
@@ -33,10 +33,12 @@ def machine_id(root: str | os.PathLike[str] | None = None) -> str:
     stored = _read(path)
     if stored is not None:
         return stored
-    os.makedirs(os.fspath(root), mode=0o700, exist_ok=True)
+    make_private_dirs(root)
     candidate = f"{_host_slug()}-{os.urandom(2).hex()}"
     tmp = f"{path}.{os.getpid()}.{os.urandom(4).hex()}.tmp"
-    with open(tmp, "w", encoding="utf-8") as fh:
+    # Private like every file of the state root (open() would make it 0644 under umask 022).
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+    with os.fdopen(os.open(tmp, flags, 0o600), "w", encoding="utf-8") as fh:
         json.dump({"machine_id": candidate}, fh)
         fh.write("\n")
     try:

@@ -74,8 +74,9 @@ def _run(args: argparse.Namespace, out: Output, err: IO[str]) -> int:
     if args.source is not None:
         return _copy(args.source, args.target, settings, out)
     from state.paths import home
-    from state.postgres.connect import connect, describe
+    from state.postgres.connect import connect
     from state.postgres.schema import CURRENT, migrate, schema_version
+    from state.postgres.settings import describe
     from state.store import store_url
 
     url = args.url or store_url(os.fspath(home()))
@@ -128,9 +129,8 @@ def _open(where: str, settings: dict[str, Any], scratch: str) -> Any:
 def _copy(source: str, target: str, settings: dict[str, Any], out: Output) -> int:
     import tempfile
 
-    from state.postgres.connect import describe
     from state.postgres.copy import copy_store
-    from state.postgres.settings import is_postgres_url
+    from state.postgres.settings import describe, is_postgres_url
 
     if not is_postgres_url(source) and not os.path.isdir(os.path.expanduser(source)):
         raise InvalidValueError(f"--from {source}: no such folder")

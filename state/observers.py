@@ -145,7 +145,9 @@ def _write_cache(path: str, stamp: list[str], entries: list[tuple[str, str]]) ->
     folder = os.path.dirname(path)
     tmp = f"{path}.{os.getpid()}.{os.urandom(4).hex()}.tmp"
     try:
-        os.makedirs(folder, mode=0o700, exist_ok=True)
+        from state.paths import make_private_dirs
+
+        make_private_dirs(folder)
         if os.path.islink(folder):
             return
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)

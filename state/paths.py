@@ -27,6 +27,7 @@ __all__ = [
     "config_key",
     "home",
     "is_id",
+    "make_private_dirs",
     "project_key",
     "project_slug",
     "root",
@@ -56,6 +57,38 @@ def root() -> str:
     if configured:
         return os.path.expanduser(configured)
     return os.path.join(os.path.expanduser("~"), ".claude", "orchestration")
+
+
+def make_private_dirs(folder: str | os.PathLike[str]) -> None:
+    """``os.makedirs(folder, 0o700, exist_ok=True)``, except that every folder it creates
+    is private, not only the last one.
+
+    ``os.makedirs`` gives the parents it creates the default mode (0755 under umask 022),
+    so a state root created on the way to its ``logs/`` or ``sessions/`` folder could be
+    read by every user. Folders that exist are left as they are: nothing above the state
+    root is changed (``~/.claude`` belongs to Claude Code).
+    """
+    folder = os.fspath(folder)
+    try:
+        os.mkdir(folder, 0o700)
+        return
+    except FileNotFoundError:
+        pass  # a parent is missing: make it (private too), then this one
+    except OSError:  # it exists (a read-only file system may say so with EROFS)
+        if os.path.isdir(folder):
+            return
+        raise
+    head, tail = os.path.split(folder)
+    if not tail:  # a trailing separator
+        head, tail = os.path.split(head)
+    if not head or head == folder:
+        raise FileNotFoundError(f"cannot create {folder}: no parent folder")
+    make_private_dirs(head)
+    try:
+        os.mkdir(folder, 0o700)
+    except OSError:  # another process made it meanwhile?
+        if not os.path.isdir(folder):
+            raise
 
 
 def validate_id(value: object, kind: str = "id") -> str:

@@ -32,6 +32,7 @@ __all__ = [
     "jsonpath_reads",
     "parse_path",
     "parse_value",
+    "refuse_too_deep",
     "set_path",
     "to_postgres_jsonpath",
 ]
@@ -205,3 +206,22 @@ def parse_value(text: str, *, mode: str = "auto") -> Any:
         if mode == "json":
             raise InvalidValueError(f"not valid JSON: {text[:60]!r}") from None
         return text
+    except RecursionError:  # valid JSON, but deeper than the parser goes
+        from state.storage import MAX_DEPTH
+
+        raise InvalidValueError(f"the JSON value {text[:20]!r}... nests objects and arrays "
+                                f"too deeply: a stored document nests at most {MAX_DEPTH} "
+                                "levels") from None
+
+
+def refuse_too_deep(value: Any, what: str) -> None:
+    """InvalidValueError if ``value``, stored below at least one key, would nest a
+    document deeper than :data:`state.storage.MAX_DEPTH` whatever the key: said here,
+    before the value reaches code that recurses through it. (Where a longer path takes
+    it past the bound, the store refuses the write.)"""
+    from state.storage import MAX_DEPTH, nesting_depth
+
+    if nesting_depth(value) > MAX_DEPTH - 1:
+        raise InvalidValueError(f"{what} nests objects and arrays more than {MAX_DEPTH - 1} "
+                                f"levels deep; a stored document nests at most {MAX_DEPTH} "
+                                "(nothing written)")

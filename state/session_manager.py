@@ -70,6 +70,28 @@ project, the resolved path and the claimed files released ('file' in
 'claims'). A --path the session holds no live claim on exits 3."""
 
 
+LIST_DESCRIPTION = """\
+Each session: its status (active, idle, stale, ended: from its heartbeat), its
+Claude Code name (claude_name, as ListAgents shows it and SendMessage takes it),
+its checkout (folder and branch) and what it is doing (activity): state
+(working, waiting_permission, waiting_input, idle, ended, gone), running tools
+with their descriptions, busy subagents with their tasks, background tasks, the
+first line of the last prompt and of the last answer, the files it wrote, each
+with its time; 'doing' says it in one line. tokens: per model, for the main
+thread and the subagents (from the transcripts, at Stop); cost: from the price
+table in config (pricing), "usd": null where a model has no price (never 0).
+JSON by default; --text prints lines for people."""
+
+
+def _formats(parser: Any) -> None:
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--json", dest="text", action="store_false",
+                       help="JSON (the default)")
+    group.add_argument("--text", dest="text", action="store_true",
+                       help="plain text for people instead of JSON")
+    parser.set_defaults(text=False)
+
+
 def build_parser(front: Front | None = None, argv: Sequence[str] | None = ()) -> CliParser:
     """The parser; for an ``argv`` that names a verb, with only that verb's (see VerbTable)."""
     parser, verbs = verb_parser(PROG, DESCRIPTION, front, argv)
@@ -81,12 +103,18 @@ def build_parser(front: Front | None = None, argv: Sequence[str] | None = ()) ->
     p.add_argument("--id", dest="session_id", metavar="ID", help="choose the id (default: a UUID)")
 
     p = verb("list", "list sessions with status and what each is doing now")
+    p.description = LIST_DESCRIPTION
     p.add_argument("--project", metavar="P", help="only sessions of project P")
     p.add_argument("--status", choices=["active", "idle", "stale", "ended"],
                    help="only sessions with this status")
+    p.add_argument("--waiting", action="store_true",
+                   help="only sessions that wait for a person (a permission or an answer)")
+    _formats(p)
 
     p = verb("show", "print one session's summary (status, last tool, current task, agents)")
+    p.description = LIST_DESCRIPTION
     p.add_argument("session_id", metavar="SESSION_ID", nargs="?", default="-")
+    _formats(p)
 
     p = verb("heartbeat", "mark the session alive now")
     p.add_argument("session_id", metavar="SESSION_ID", nargs="?", default="-")
@@ -158,11 +186,28 @@ def _run(args: argparse.Namespace, out: Output, store: Any) -> int:
     elif verb == "list":
         if args.project is not None:
             validate_id(args.project, "project id")
-        out.json(sessions.list_sessions(store, project=args.project, status=args.status))
+        listed = sessions.list_sessions(store, project=args.project, status=args.status)
+        if args.waiting:
+            from state.activity import is_waiting
+
+            listed = [s for s in listed if is_waiting(s.get("activity"))]
+        if args.text:
+            from state.activity import who_line
+
+            out.stream.write("".join(who_line(s) + "\n" for s in listed) or (
+                "no session waits for a person\n" if args.waiting else "no sessions\n"))
+        else:
+            out.json(listed)
     elif verb == "show":
         sid = resolve_session_id(args.session_id)
         sessions.require_session(store, sid)
-        out.json(sessions.session_summary(store, sid))
+        summary = sessions.session_summary(store, sid)
+        if args.text:
+            from state.activity import show_text
+
+            out.stream.write(show_text(summary or {}))
+        else:
+            out.json(summary)
     elif verb == "heartbeat":
         sid = resolve_session_id(args.session_id)
         sessions.require_session(store, sid)

@@ -25,7 +25,13 @@ from __future__ import annotations
 
 from state.clock import iso, now
 from state.config import load_config
-from state.errors import ConflictError, InvalidValueError, NotFoundError, StateError
+from state.errors import (
+    ConflictError,
+    InvalidValueError,
+    NotFoundError,
+    StateError,
+    UnavailableError,
+)
 from state.paths import is_id, project_slug, session_key, validate_id
 from state.storage import Storage
 
@@ -154,13 +160,19 @@ def _is_number(value: object) -> bool:
 
 def heartbeat(store: Storage, session_id: str, *, event: str | None = None,
               tool: str | None = None, at: float | None = None) -> None:
-    """Record that the session is alive (O(1): one small atomic file replace)."""
+    """Record that the session is alive (O(1): one small atomic file replace). What the
+    heartbeat file says of the session's activity is kept (the hooks fold it in: see
+    :mod:`handlers.heartbeat`)."""
+    key = session_key(session_id, HEARTBEAT)
     record: dict[str, Any] = {"at": now() if at is None else at}
     if event:
         record["event"] = event
     if tool:
         record["tool"] = tool
-    store.put_volatile(session_key(session_id, HEARTBEAT), record)
+    activity = last_heartbeat(store, session_id).get("activity")
+    if isinstance(activity, dict):
+        record["activity"] = activity
+    store.put_volatile(key, record)
 
 
 def last_heartbeat(store: Storage, session_id: str) -> dict[str, Any]:
@@ -196,8 +208,13 @@ def session_summary(store: Storage, session_id: str, config: dict[str, Any] | No
 
 
 def summarize(store: Storage, session_id: str, state: dict[str, Any], config: dict[str, Any],
-              at: float | None = None) -> dict[str, Any]:
-    """:func:`session_summary` of a session whose ``state.json`` the caller has read."""
+              at: float | None = None, *, detail: bool = True) -> dict[str, Any]:
+    """:func:`session_summary` of a session whose ``state.json`` the caller has read.
+
+    With ``detail`` (the default) the summary also says what the session is doing
+    (``activity``, ``doing``: :mod:`state.activity`) and its tokens and their cost
+    (``tokens``, ``cost``: :mod:`state.usage`); without, only who and status.
+    """
     beat = last_heartbeat(store, session_id)
     status, age = session_status(state, beat, config, at)
     tasks = (store.read(session_key(session_id, TASKS)) or {}).get("tasks", {})
@@ -206,7 +223,7 @@ def summarize(store: Storage, session_id: str, state: dict[str, Any], config: di
     agents = state.get("active_work", {}).get("agents", {})
     busy = [a.get("agent_type") or key for key, a in agents.items()
             if isinstance(a, dict) and a.get("status") == "busy"]
-    return {
+    summary = {
         "session_id": session_id,
         "project": state.get("project"),
         "machine": state.get("machine"),
@@ -222,7 +239,21 @@ def summarize(store: Storage, session_id: str, state: dict[str, Any], config: di
         "active_agents": busy,
         "created_at": state.get("created_at"),
         "ended_at": state.get("ended_at"),
+        "claude_name": state.get("claude_name"),
+        "checkout": state.get("checkout"),
     }
+    if detail:
+        from state.activity import describe, doing
+        from state.usage import session_usage
+
+        activity = describe(beat.get("activity"), status, agents, state.get("ended_at"))
+        usage = session_usage(store, session_id, config.get("pricing") or {})
+        summary["activity"] = activity
+        summary["doing"] = doing(activity)
+        summary["tokens"] = {k: usage[k] for k in ("recorded", "total", "main", "subagents",
+                                                   "by_model", "updated_at")}
+        summary["cost"] = usage["cost"]
+    return summary
 
 
 def agent_of(state: dict[str, Any]) -> str | None:
@@ -245,7 +276,7 @@ def session_ids(store: Storage) -> list[str]:
 
 
 def list_sessions(store: Storage, *, project: str | None = None,
-                  status: str | None = None) -> list[dict[str, Any]]:
+                  status: str | None = None, detail: bool = True) -> list[dict[str, Any]]:
     config = load_config(store)
     at = now()
     out = []
@@ -254,7 +285,7 @@ def list_sessions(store: Storage, *, project: str | None = None,
             state = store.read(session_key(sid, STATE))
             if state is None or (project is not None and state.get("project") != project):
                 continue  # another project's session: its other files are not read
-            summary = summarize(store, sid, state, config, at)
+            summary = summarize(store, sid, state, config, at, detail=detail)
             if status is not None and summary["status"] != status:
                 continue
             out.append(summary)
@@ -301,15 +332,19 @@ def prune_sessions(store: Storage, *, older_than: float, dry_run: bool = False) 
     return removed
 
 
-def known_projects(store: Storage, config: dict[str, Any] | None = None) -> set[str]:
-    """Projects Orchestra knows: configured (``projects.<id>``, ``default_project``),
-    had by a session, or holding project data other than messages (epics, team,
-    claims...). A message log alone proves nothing: a typo once made one."""
-    config = config if config is not None else load_config(store)
+def _configured_projects(config: dict[str, Any]) -> set[str]:
     known = {p for p in config.get("projects", {}) if is_id(p)}
     default = config.get("default_project")
     if isinstance(default, str) and is_id(default):
         known.add(default)
+    return known
+
+
+def known_projects(store: Storage, config: dict[str, Any] | None = None) -> set[str]:
+    """Projects Orchestra knows: configured (``projects.<id>``, ``default_project``),
+    had by a session, or holding project data other than messages (epics, team,
+    claims...). A message log alone proves nothing: a typo once made one."""
+    known = _configured_projects(config if config is not None else load_config(store))
     for sid in session_ids(store):
         try:
             project = (store.read(session_key(sid, STATE)) or {}).get("project")
@@ -334,8 +369,17 @@ def resolve_project(store: Storage, name: str, *, new: bool = False) -> str:
     would spell it.
     """
     validate_id(name, "project id")
-    known = known_projects(store)
     slug = project_slug(name)
+    try:
+        known = known_projects(store)
+    except UnavailableError as exc:
+        if not new:
+            raise UnavailableError(f"{exc}; whether project {name!r} exists cannot be "
+                                   "checked now: --new-project sends the message without "
+                                   "the check (it is queued)") from None
+        # A shared server that is away or starting: the message is queued, so spell the
+        # project from what this machine knows (its config), else as a folder would.
+        known = _configured_projects(load_config(store))
     if name in known:
         return name
     if slug is not None and slug in known:

@@ -38,7 +38,11 @@ query starting with '$' (get and watch only), e.g.
   state_manager get SID '$.active_work.tasks[?@.status=="pending"]'
 SESSION_ID defaults to the current session ($ORCHESTRA_SESSION_ID, else
 $CLAUDE_CODE_SESSION_ID) when omitted or given as '-'.
-VALUE is parsed as JSON when it is valid JSON, else taken as a string.
+VALUE is parsed as JSON when it is valid JSON, else taken as a string. A set
+that leaves the value as it was (by JSON type and value: true over 1 is a
+change) writes nothing. A stored document nests objects and arrays at most 100
+levels deep, itself included: a VALUE or --data that would go deeper is
+refused (exit 2).
 
 'version' is the version of the whole session: every change to state.json or
 tasks.json (by a CLI or a hook) adds one. Read it, then write with
@@ -324,7 +328,7 @@ def _write(store: Any, sid: str, path: str, if_version: int | None, change: Any)
 
 
 def _run(args: argparse.Namespace, out: Output, store: Any) -> int:
-    from state.query import deep_merge, delete_path, parse_value, set_path
+    from state.query import deep_merge, delete_path, parse_value, refuse_too_deep, set_path
 
     verb = args.verb
     if hasattr(args, "operands"):
@@ -340,6 +344,7 @@ def _run(args: argparse.Namespace, out: Output, store: Any) -> int:
         out.json(_read(store, _session_id(args.session_id), args.path))
     elif verb == "set":
         value = parse_value(args.value, mode=args.value_mode)
+        refuse_too_deep(value, "VALUE")
         sid = _session_id(args.session_id)
         if not (args.if_version is None and store.keeps_stamps
                 and _set_in_place(store, sid, args.path, value)):
@@ -350,6 +355,7 @@ def _run(args: argparse.Namespace, out: Output, store: Any) -> int:
         data = parse_value(args.data, mode="json")
         if not isinstance(data, dict):
             raise InvalidValueError("--data must be a JSON object")
+        refuse_too_deep(data, "--data")
 
         def merge(doc: dict[str, Any], parts: list[str]) -> Any:
             target = get_or_create(doc, parts)
@@ -396,6 +402,7 @@ def _watch(store: Any, args: argparse.Namespace, out: Output) -> int:
 
     from state.errors import NotFoundError
     from state.sessions import require_session
+    from state.storage import same_json
 
     sid = _session_id(args.session_id)
     if args.interval <= 0:
@@ -410,7 +417,7 @@ def _watch(store: Any, args: argparse.Namespace, out: Output) -> int:
                 value = _read(store, sid, args.path)
             except NotFoundError:
                 value = None
-            if value != last:
+            if not same_json(value, last):  # by type too: true after 1 is printed
                 out.stream.write(_compact(value) + "\n")
                 out.stream.flush()
                 last = value

@@ -19,7 +19,7 @@ import json
 import time
 from contextlib import ExitStack, contextmanager
 
-from state.errors import ConflictError, CorruptDocumentError, NotFoundError
+from state.errors import ConflictError, CorruptDocumentError, InvalidValueError, NotFoundError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing stays off the dispatcher's hot path
@@ -37,11 +37,15 @@ if TYPE_CHECKING:  # typing stays off the dispatcher's hot path
 
 __all__ = [
     "DEFAULT_LOCK_TIMEOUT",
+    "MAX_DEPTH",
     "SCHEMA_VERSION",
     "MemoryStorage",
     "Storage",
+    "TooDeepError",
     "decode_document",
     "encode_document",
+    "nesting_depth",
+    "same_json",
 ]
 
 SCHEMA_VERSION = 1
@@ -50,6 +54,72 @@ DEFAULT_LOCK_TIMEOUT = 5.0
 #: Documents up to this many characters (written one entry per line) are written by
 #: ``json.dumps(indent=2)``; larger ones one entry per line (see :func:`encode_document`).
 LARGE_DOCUMENT = 256 * 1024
+
+#: A stored document nests objects and arrays at most this many levels deep, itself
+#: included (``{"a": {"b": [1]}}`` is 3). Far beyond any state Orchestra keeps, far below
+#: what breaks a reader: Python's JSON parser, pydantic and the JSONPath engine recurse
+#: once or a few times a level, and a document nested ~1,000 deep could be written but
+#: no longer read. Writes that would go deeper raise :class:`TooDeepError`.
+MAX_DEPTH = 100
+
+
+class TooDeepError(InvalidValueError):
+    """A write would nest a document deeper than :data:`MAX_DEPTH`; nothing was written."""
+
+
+def too_deep(where: str) -> TooDeepError:
+    return TooDeepError(f"{where}: objects and arrays nested more than {MAX_DEPTH} levels "
+                        f"deep; a stored document nests at most {MAX_DEPTH} (nothing written)")
+
+
+def nesting_depth(value: Any, limit: int = MAX_DEPTH) -> int:
+    """How many levels of objects and arrays ``value`` nests: 0 for a scalar, 1 for
+    ``[]`` or ``{"a": 1}``, 2 for ``[[1]]``... Counted only to ``limit + 1``: past the
+    bound the exact figure does not matter, and a hostile value is not walked whole."""
+    deepest = 0
+    stack = [(value, 1)]
+    pop, push = stack.pop, stack.append
+    while stack:
+        item, level = pop()
+        kind = type(item)
+        if kind is dict:
+            items: Any = item.values()
+        elif kind is list:
+            items = item
+        else:
+            continue
+        if level > deepest:
+            deepest = level
+            if level > limit:
+                return level
+        for child in items:
+            if type(child) in _NESTED:
+                push((child, level + 1))
+    return deepest
+
+
+def same_json(a: Any, b: Any) -> bool:
+    """Are ``a`` and ``b`` the same JSON value, by type and value?
+
+    Python's ``==`` says ``1 == 1.0 == True`` and ``0 == False``, so a change from one
+    to another would pass for "unchanged" and not be written. ``==`` decides first (in C);
+    only where it holds are the types compared, one value at a time.
+    """
+    if a != b:
+        return False
+    stack = [(a, b)]
+    pop, push = stack.pop, stack.append
+    while stack:
+        x, y = pop()
+        kind = type(x)
+        if kind is not type(y):
+            return False
+        if kind is dict:
+            for key, value in x.items():  # == held: the same keys
+                push((value, y[key]))
+        elif kind is list:
+            stack.extend(zip(x, y, strict=True))
+    return True
 
 
 def encode_document(doc: dict[str, Any]) -> bytes:
@@ -91,7 +161,9 @@ def _entry_lines(doc: dict[str, Any], *, ascii_only: bool) -> str | None:
     layout cannot be made (no C encoder, a key that is not a string)."""
     try:
         return encode_entries(doc, "\n", ascii_only=ascii_only)
-    except NotLaidOut:
+    except NotLaidOut:  # json.dumps writes it: the bound is checked here instead
+        if nesting_depth(doc) > MAX_DEPTH:
+            raise TooDeepError from None
         return None
 
 
@@ -100,7 +172,8 @@ def encode_entries(value: Any, indent: str, *, ascii_only: bool = False) -> str:
     ``indent`` (a newline and spaces; ``"\\n"`` for a whole document).
 
     Raises :class:`NotLaidOut` for a key that is not a string, or without json's C
-    encoder.
+    encoder; :class:`TooDeepError` (without a message) for a value that would nest the
+    document deeper than :data:`MAX_DEPTH`.
     """
     from json import encoder
 
@@ -112,6 +185,10 @@ def encode_entries(value: Any, indent: str, *, ascii_only: bool = False) -> str:
     out: list[str] = []
     add, extend = out.append, out.extend
 
+    # The value of a member whose line starts with ``indent`` is at level
+    # len(indent) // 2 + 1 (the document itself, at "\n", is level 1).
+    deepest = 2 * MAX_DEPTH - 1  # the longest indent of a container within the bound
+
     def lines(value: Any, indent: str) -> None:
         kind = type(value)
         if kind is not dict and kind is not list:
@@ -121,8 +198,13 @@ def encode_entries(value: Any, indent: str, *, ascii_only: bool = False) -> str:
             if type(item) in _NESTED and item:
                 break
         else:  # nothing nested: one line
+            if len(indent) >= deepest and (
+                    len(indent) > deepest or nesting_depth(value, 1) > 1):
+                raise TooDeepError
             extend(inline(value, 0))
             return
+        if len(indent) >= deepest:  # it holds a container one level deeper
+            raise TooDeepError
         inner = indent + "  "
         if kind is dict:
             separator = "{" + inner
@@ -168,6 +250,8 @@ def decode_document(key: str, raw: bytes) -> dict[str, Any]:
         doc = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         raise CorruptDocumentError(f"{key}: not valid JSON ({exc})") from None
+    except RecursionError:  # (written by hand: Orchestra writes at most MAX_DEPTH levels)
+        raise CorruptDocumentError(f"{key}: nested too deeply to be read") from None
     if not isinstance(doc, dict):
         raise CorruptDocumentError(f"{key}: expected a JSON object, found {type(doc).__name__}")
     for path, kind in _CONTAINERS.get(key.rsplit("/", 1)[-1], ()):
@@ -198,8 +282,8 @@ def decode_lines(data: bytes) -> Iterator[dict[str, Any]]:
             continue
         try:
             record = json.loads(line)
-        except (ValueError, UnicodeDecodeError):
-            continue  # a writer was killed mid-line: skip it, keep the rest
+        except (ValueError, UnicodeDecodeError, RecursionError):
+            continue  # a writer was killed mid-line (or a hand-made line): skip it
         if isinstance(record, dict):
             yield record
 
@@ -271,8 +355,26 @@ class Storage:
         under them before the block runs: it raises to refuse the write. That is
         how a condition spanning several documents (a session's version) is
         checked without a window for another writer.
+
+        A document the block leaves nested deeper than :data:`MAX_DEPTH` is not
+        written: :class:`TooDeepError`.
         """
-        return self._transaction(key, expect_version, create, timeout, also_lock, precondition)
+        if type(self)._transaction is Storage._transaction:  # its encoder checks the depth
+            return self._transaction(key, expect_version, create, timeout, also_lock,
+                                     precondition)
+        return self._depth_checked(self._transaction(key, expect_version, create, timeout,
+                                                     also_lock, precondition), key)
+
+    @staticmethod
+    @contextmanager
+    def _depth_checked(transaction: AbstractContextManager[dict[str, Any]], key: str
+                       ) -> Iterator[dict[str, Any]]:
+        """A backend's own transaction, refusing (before it commits) a document nested
+        deeper than :data:`MAX_DEPTH`."""
+        with transaction as doc:
+            yield doc
+            if nesting_depth(doc) > MAX_DEPTH:
+                raise too_deep(key)
 
     @contextmanager
     def _transaction(
@@ -300,11 +402,14 @@ class Storage:
             # The private copy is parsed again from the bytes: 3x faster than copy.deepcopy.
             doc = json.loads(raw) if old is not None and raw else dict(fresh)
             yield doc
-            if doc == (old if old is not None else fresh):
+            if same_json(doc, old if old is not None else fresh):
                 return  # unchanged (or an absent document left untouched): no write
             doc.setdefault("schema_version", SCHEMA_VERSION)
             doc["version"] = current_version + 1
-            data, laid_out = encode_document_layout(doc)
+            try:
+                data, laid_out = encode_document_layout(doc)
+            except TooDeepError:
+                raise too_deep(key) from None
             self._write_document(key, data)
             if laid_out and self.keeps_stamps:
                 self._restamp(key, data, doc)
@@ -341,7 +446,9 @@ class Storage:
         transaction writes them. The block is responsible for the change being valid:
         the new stamp says the document still fits its model.
         """
-        if not self.keeps_stamps or self._listener_wants(key):
+        if not self.keeps_stamps or self._read_stamp(key) is None or self._listener_wants(key):
+            # No stamp, nothing to vouch for: no lock either, which would create the
+            # folder of a session that does not exist (the usual way says it does not).
             yield None
             return
         from state.spans import MISSING, Untrusted, stamp, trust
@@ -349,7 +456,12 @@ class Storage:
         with self._lock(key, self.lock_timeout):
             self._cleanup_orphans(key)
             laid = trust(self._read_bytes(key), self._read_stamp(key))
-            yield laid
+            try:
+                yield laid
+            except TooDeepError as exc:  # from the encoder of a replaced member
+                if exc.args:
+                    raise
+                raise too_deep(key) from None
             if laid is None or not laid.changed:
                 return
             version = laid.locate(["version"])
@@ -428,6 +540,33 @@ class Storage:
         """
         self._write_volatile(key, encode_record(doc))
 
+    def update_volatile(self, key: str, change: Callable[[dict[str, Any]], None], *,
+                        timeout: float = 1.0) -> dict[str, Any]:
+        """Change a volatile document in place: read it, ``change(doc)``, write it back,
+        under the document's lock so that parallel writers do not lose each other's
+        changes. Unlike :meth:`transaction`: no version is bumped, nothing is fsynced (what
+        :meth:`put_volatile` writes is meant to be rewritten soon) and an unreadable
+        document counts as empty. Raises :class:`~state.errors.LockTimeoutError` after
+        ``timeout`` seconds. Returns the document written."""
+        with self._volatile_lock(key, timeout):
+            doc = self._read_volatile(key)
+            change(doc)
+            self.put_volatile(key, doc)
+        return doc
+
+    def _volatile_lock(self, key: str, timeout: float) -> AbstractContextManager[object]:
+        return self._lock(key, timeout)
+
+    def _read_volatile(self, key: str) -> dict[str, Any]:
+        """The volatile document at ``key`` for :meth:`update_volatile` ({} if absent or
+        unreadable: it is rewritten whole)."""
+        raw = self._read_bytes(key)
+        try:
+            doc = json.loads(raw) if raw else {}
+        except (ValueError, UnicodeDecodeError):
+            return {}
+        return doc if isinstance(doc, dict) else {}
+
     # -- listing -------------------------------------------------------------------
 
     @contextmanager
@@ -487,6 +626,11 @@ class Storage:
 
     def close(self) -> None:
         """Release connections (a networked store); nothing to do for files or memory."""
+
+    def settle(self, deadline: float | None = None, *, end_of_turn: bool = False) -> None:
+        """A short-lived process (a hook) is done writing: a store that queues writes may
+        ship some now, never past ``deadline`` (``time.monotonic()``). ``end_of_turn``: the
+        session may now stay idle for long. Nothing to do for files or memory."""
 
     # -- primitives for backends ---------------------------------------------------
 

@@ -89,7 +89,7 @@ def render(store: Any, view: str, *, project: str | None = None, session: str | 
                          sprint=sprint if view == "sprint" else None,
                          with_config=view == "config")
     if view == "timeline":
-        snap.store, snap.zoom = store, zoom
+        snap.zoom = zoom
     data = build(snap)
     return data, text(data)
 

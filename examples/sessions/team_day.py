@@ -1,101 +1,42 @@
 """``team-day.jsonl``: a team's day on the project ``shop``, as one replayable scenario.
 
-Three Claude Code sessions of one project, each line of theirs a real payload shape from
-``tests/payloads`` (Claude Code 2.1.332) re-addressed to the session:
+Three Claude Code sessions of one project, recorded with the real Claude Code CLI
+(2.1.332, its default model: no Task tools) by ``record_team_day.py`` into
+``recorded/`` (real payloads, redacted by ``ORCHESTRA_RECORD``, paths made
+``/home/dev/...``), and cut into the day:
 
-* **ana** (ended, five hours ago): writes the rounding spec, finishes her task, ends;
-* **bo** (idle, last seen 14 minutes ago): fixes rounding in ``src/shop/cart.py`` and
-  tells the project to ping him before touching that file;
-* **cy** (live, three minutes in): starts wallet payments, gets bo's message at her
-  first prompt, has a task blocked and a subagent at work, edits ``cart.py`` too (the
-  claim warns her) and messages bo directly.
+* **ana** (ended, five hours ago): asked to write down how prices are rounded; greps the
+  code (a described Bash call), writes ``docs/pricing.md``, answers, ends;
+* **bo** (14 minutes ago): asked to fix a rounding bug; ListAgents gives him his Claude
+  Code name, the cart tests fail, he edits ``src/shop/cart.py``, they pass; a minute ago
+  he got cy's message (delivered by Claude Code as a prompt) and answered: between turns;
+* **cy** (live, three minutes in): asked for wallet payments; a background subagent reads
+  the wallet docs (still at work), she edits ``cart.py`` after bo (a file claim), sends
+  bo a message with SendMessage, and now waits for permission to install the Stripe SDK.
 
-Before them, the lead sets up the plan with ``orchestra shared``: tools, three sprints,
-epics, the team and decisions. Built by ``build_demo.py``; deterministic.
+Around them, *scenario lines* (``{"orchestra": [...]}``, ``{"clock": ...}``) do what a
+person does with ``orchestra`` by hand: the lead's plan (tools, sprints, epics, team,
+decisions), each session's sprint and epic and the tasks on its board (``orchestra state
+set``: Claude Code's default model has no Task tools), and bo's heads-up to the project.
+Built by ``build_demo.py`` from the recordings; deterministic. Replayed, the sessions have
+no transcripts, so the views say that no tokens were recorded.
 """
 
 from __future__ import annotations
 
-import copy
+import json
 from typing import Any
 
-from build_demo import HERE, load_payload
+from build_demo import HERE
 
 TEAM_DAY = HERE / "team-day.jsonl"
+RECORDED = HERE / "recorded"
 
 PROJECT = "shop"
 CWD = "/home/dev/shop"
-CART = f"{CWD}/src/shop/cart.py"
 ANA = "0b6f3c1e-7d2a-4e59-9a41-5f0c8e2d7b13"
 BO = "5a9d2e47-1c3b-4f86-b0d5-2e7a9c4f1d68"
 CY = "c3e81f20-94ab-47d6-8e15-7b2f0a6d9c34"
-
-
-class Session:
-    """Payloads of one session, in the shapes Claude Code 2.1.332 sends."""
-
-    def __init__(self, session_id: str) -> None:
-        self.id = session_id
-        self.calls = 0
-
-    def _payload(self, name: str, **fields: Any) -> dict[str, Any]:
-        out = copy.deepcopy(load_payload(name))
-        out["session_id"] = self.id
-        out["transcript_path"] = f"/home/dev/.claude/projects/-home-dev-shop/{self.id}.jsonl"
-        out["cwd"] = CWD
-        if "prompt_id" in out:
-            out["prompt_id"] = f"{self.id[:8]}-prompt"
-        out.update(copy.deepcopy(fields))
-        return out
-
-    def _tool(self, tool: str, tool_input: dict[str, Any], response: Any
-              ) -> list[dict[str, Any]]:
-        self.calls += 1
-        use = f"toolu_{self.id[:8]}_{self.calls:03d}"
-        return [self._payload("PreToolUse.Bash", tool_name=tool, tool_input=tool_input,
-                              tool_use_id=use),
-                self._payload("PostToolUse.Bash", tool_name=tool, tool_input=tool_input,
-                              tool_response=response, tool_use_id=use)]
-
-    def start(self) -> list[dict[str, Any]]:
-        return [self._payload("SessionStart.startup")]
-
-    def prompt(self, text: str) -> list[dict[str, Any]]:
-        return [self._payload("UserPromptSubmit", prompt=text)]
-
-    def edit(self, path: str, old: str, new: str) -> list[dict[str, Any]]:
-        return self._tool("Edit", {"file_path": path, "old_string": old, "new_string": new,
-                                   "replace_all": False},
-                          {"filePath": path, "oldString": old, "newString": new,
-                           "structuredPatch": [], "userModified": False, "replaceAll": False})
-
-    def task(self, task_id: str, subject: str, description: str) -> list[dict[str, Any]]:
-        tool_input = {"subject": subject, "description": description, "activeForm": subject}
-        created = self._payload("TaskCreated", task_id=task_id, task_subject=subject,
-                                task_description=description)
-        pre, post = self._tool("TaskCreate", tool_input, {"task": {
-            "id": task_id, "subject": subject, "description": description}})
-        return [pre, created, post]
-
-    def update(self, task_id: str, status: str) -> list[dict[str, Any]]:
-        return self._tool("TaskUpdate", {"taskId": task_id, "status": status},
-                          {"success": True, "taskId": task_id, "updatedFields": ["status"]})
-
-    def agent(self, agent_type: str, prompt: str) -> list[dict[str, Any]]:
-        """An Agent call whose subagent is still at work."""
-        self.calls += 1
-        tool_input = {"description": prompt[:40], "prompt": prompt,
-                      "subagent_type": agent_type}
-        return [self._payload("PreToolUse.Bash", tool_name="Agent", tool_input=tool_input,
-                              tool_use_id=f"toolu_{self.id[:8]}_{self.calls:03d}"),
-                self._payload("SubagentStart", agent_id=f"a{self.id[:8]}{self.calls:03d}",
-                              agent_type=agent_type)]
-
-    def stop(self) -> list[dict[str, Any]]:
-        return [self._payload("Stop")]
-
-    def end(self) -> list[dict[str, Any]]:
-        return [self._payload("SessionEnd.other")]
 
 
 def orchestra(*argv: str) -> dict[str, Any]:
@@ -149,42 +90,67 @@ def _plan() -> list[dict[str, Any]]:
     ]]
 
 
+def recorded(name: str) -> list[dict[str, Any]]:
+    """The payloads ``record_team_day.py`` recorded for one session, in order."""
+    path = RECORDED / f"{name}.jsonl"
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()
+            if line.strip()]
+
+
+def _until(events: list[dict[str, Any]], test: Any, *, after: bool = True
+           ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """``events`` cut at the first one ``test`` accepts (kept in the first part, or
+    starting the second when ``after`` is False)."""
+    for i, event in enumerate(events):
+        if test(event):
+            cut = i + 1 if after else i
+            return events[:cut], events[cut:]
+    raise ValueError("the recording lacks the event the day is cut at")
+
+
+def _prompted(events: list[dict[str, Any]], *lines: dict[str, Any]) -> list[dict[str, Any]]:
+    """``lines`` (what the person does by hand) right after the session's first prompt."""
+    head, tail = _until(events, lambda e: e["hook_event_name"] == "UserPromptSubmit")
+    return [*head, *lines, *tail]
+
+
+def task(session: str, number: str, subject: str, status: str,
+         description: str) -> dict[str, Any]:
+    """A task the person keeps on the session's board (``orchestra state set``)."""
+    value = {"id": number, "subject": subject, "status": status, "description": description,
+             "owner": "main"}
+    return orchestra("state", "set", session, f"active_work.tasks.{number}",
+                     json.dumps(value, separators=(",", ":")))
+
+
 def team_day() -> list[dict[str, Any]]:
-    ana, bo, cy = Session(ANA), Session(BO), Session(CY)
-    sprint = ("set", "active_work.current_sprint", "s-14")
+    def plan_of(session: str, epic: str) -> list[dict[str, Any]]:
+        return [orchestra("state", "set", session, "active_work.current_sprint", "s-14"),
+                orchestra("state", "set", session, "active_work.current_epic", epic)]
+
+    ana = _prompted(recorded("ana"), *plan_of(ANA, "checkout"),
+                    task(ANA, "1", "Rounding rules for prices", "completed",
+                         "Cents everywhere; round once, on the invoice"))
+    bo_fix, bo_later = _until(recorded("bo"), lambda e: (
+        e["hook_event_name"] == "UserPromptSubmit"
+        and "cross-session-message" in str(e.get("prompt"))), after=False)
+    bo_later = [e for e in bo_later if e["hook_event_name"] != "SessionEnd"]  # bo goes on
+    bo_fix = _prompted(bo_fix, *plan_of(BO, "checkout"),
+                       task(BO, "1", "Fix rounding in cart totals", "in_progress",
+                            "Totals must match the invoice"))
+    cy, _rest = _until(recorded("cy"), lambda e: e["hook_event_name"] == "PermissionRequest")
+    cy = _prompted(cy, *plan_of(CY, "payments"),
+                   task(CY, "1", "Wallet payments", "in_progress",
+                        "Apple Pay and Google Pay through Stripe"),
+                   task(CY, "2", "3-D Secure for cards", "pending", "Hosted challenge page"),
+                   task(CY, "3", "Refund webhook", "blocked", "Needs the Stripe test account"))
     return [
         clock("-1d"), *_plan(),
-        clock("-5h"),
-        *ana.start(), *ana.prompt("Write down how prices are rounded, in docs/pricing.md"),
-        orchestra("state", sprint[0], ANA, *sprint[1:]),
-        orchestra("state", "set", ANA, "active_work.current_epic", "checkout"),
-        *ana.task("1", "Rounding rules for prices", "Cents everywhere; round half to even"),
-        *ana.update("1", "in_progress"),
-        *ana.edit(f"{CWD}/docs/pricing.md", "TBD", "All prices are integers in cents."),
-        *ana.update("1", "completed"),
-        *ana.stop(), *ana.end(),
-        clock("-14m"),
-        *bo.start(), *bo.prompt("Cart totals are off by a cent: fix the rounding"),
-        orchestra("state", sprint[0], BO, *sprint[1:]),
-        orchestra("state", "set", BO, "active_work.current_epic", "checkout"),
-        *bo.task("1", "Fix rounding in cart totals", "Totals must match the invoice"),
-        *bo.update("1", "in_progress"),
-        *bo.edit(CART, "round(total, 2)", "total_cents // 1"),
+        clock("-5h"), *ana,
+        clock("-14m"), *bo_fix,
         orchestra("send", "--from", BO, "--project", PROJECT, "Heads-up: I am changing cart "
                   "totals in src/shop/cart.py; ping me before you edit it."),
-        *bo.stop(),
-        clock("-3m"),
-        *cy.start(), *cy.prompt("Add Apple Pay and Google Pay to the checkout"),
-        orchestra("state", sprint[0], CY, *sprint[1:]),
-        orchestra("state", "set", CY, "active_work.current_epic", "payments"),
-        *cy.task("1", "Wallet payments", "Apple Pay and Google Pay through Stripe"),
-        *cy.update("1", "in_progress"),
-        *cy.task("2", "3-D Secure for cards", "Hosted challenge page"),
-        *cy.task("3", "Refund webhook", "Needs the Stripe test account"),
-        orchestra("state", "set", CY, "active_work.tasks.3.status", "blocked"),
-        *cy.agent("general-purpose", "Read Stripe's wallet docs and list what we need"),
-        *cy.edit(CART, "def total(", "def total(wallet=None, "),
-        orchestra("send", "--from", CY, "--to", BO, "I need one parameter in cart.total for "
-                  "wallets; I will rebase on your rounding fix."),
+        clock("-3m"), *cy,
+        clock("-1m"), *bo_later,
         clock("now"),
     ]

@@ -185,10 +185,15 @@ def _read_record(agent: str) -> dict[str, Any]:
 
 
 def _write_record(agent: str, record: dict[str, Any]) -> None:
+    from state.paths import make_private_dirs
+
     path = _record_path(agent)
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    make_private_dirs(path.parent)  # in the state root: private, the root too if made here
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0)
+    with os.fdopen(os.open(tmp, flags, 0o600), "w", encoding="utf-8") as fh:
+        fh.write(json.dumps(record, indent=2) + "\n")
+    os.chmod(tmp, 0o600)  # (a temp file left by a killed writer keeps its old mode)
     os.replace(tmp, path)
 
 

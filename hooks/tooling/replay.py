@@ -238,7 +238,9 @@ def _run(args: argparse.Namespace, streams: Streams) -> int:
     plugins = _load_plugins(args.plugins)
     if args.home:
         home = os.path.abspath(os.path.expanduser(args.home))
-        os.makedirs(home, mode=0o700, exist_ok=True)
+        from state.paths import make_private_dirs
+
+        make_private_dirs(home)
         results = replay(payloads, home, plugins, use_subprocess=args.subprocess)
     else:
         with tempfile.TemporaryDirectory(prefix="orchestra-replay-") as home:

@@ -47,6 +47,18 @@ def event_item(record: dict[str, Any]) -> dict[str, Any]:
 
 def message_item(message: dict[str, Any]) -> dict[str, Any]:
     to: dict[str, Any] = message["to"] if isinstance(message.get("to"), dict) else {}
+    if message.get("via") == "claude-code":  # SendMessage: Claude Code delivered it
+        recipient = f"{to.get('claude_code') or '?'}" + (
+            f" (session {to['session']})" if to.get("session") else "")
+        sender = message.get("from")
+        if message.get("from_name"):
+            sender = f"{message['from_name']} (session {sender})"
+        text = message.get("text") or ""
+        if message.get("summary"):
+            text = f"{message['summary']}: {text}" if text else message["summary"]
+        return {"id": message.get("id"), "at": message.get("at"), "ts": message.get("ts"),
+                "from": sender, "to": recipient, "text": text, "urgent": False,
+                "delivered": None, "via": "claude-code", "sent": message.get("sent", True)}
     if to.get("session"):
         recipient = f"session {to['session']}"
     elif to.get("project"):

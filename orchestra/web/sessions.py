@@ -1,7 +1,8 @@
 """Session rows for the sessions page: read once, then kept until their files change.
 
-A row is made of three small documents (``state.json``, ``heartbeat.json``,
-``tasks.json``). With 500 sessions, reading and parsing 1,500 documents for every
+A row is made of four small documents (``state.json``, ``heartbeat.json`` with the
+session's activity, ``tasks.json``, ``usage.json``). With 500 sessions, reading and
+parsing 2,000 documents for every
 refresh of the page would dominate its cost, so each row is cached under the
 ``stat`` signature of its files and read again only when one of them changed.
 What depends on the clock (status, age) is computed when the page is asked for.
@@ -37,7 +38,7 @@ class SessionRows:
         if self._files is None:
             return None
         out: list[tuple[int, int, int] | None] = []
-        for name in ("state.json", "heartbeat.json", "tasks.json"):
+        for name in ("state.json", "heartbeat.json", "tasks.json", "usage.json"):
             try:
                 st = os.stat(self._files.path(session_key(sid, name)))
                 out.append((st.st_mtime_ns, st.st_size, st.st_ino))
@@ -62,6 +63,9 @@ class SessionRows:
         doing = [t for t in tasks.values() if isinstance(t, dict)
                  and t.get("status") == "in_progress"]
         agents = (state.get("active_work") or {}).get("agents") or {}
+        from state.usage import usage_of
+
+        usage = usage_of(self.store.read(session_key(sid, "usage.json")) or {}, None)
         row = {
             "session_id": sid,
             "project": state.get("project"),
@@ -78,21 +82,41 @@ class SessionRows:
             "tasks_total": sum(1 for t in tasks.values() if isinstance(t, dict)),
             "agents_busy": sum(1 for a in agents.values()
                                if isinstance(a, dict) and a.get("status") == "busy"),
+            "agents": agents if isinstance(agents, dict) else {},
+            "claude_name": state.get("claude_name"),
+            "checkout": state.get("checkout"),
+            "usage": usage,
         }
         with self._lock:
             self._rows[sid] = (signature, row)
         return row
 
     def present(self, row: dict[str, Any], config: dict[str, Any], at: float) -> dict[str, Any]:
+        """The row with what depends on the clock (status, age, what the session does) and
+        on the price table (cost)."""
+        from state.activity import describe, doing
+        from state.usage import short_cost, token_count, usage_cost
+
         beat = row["beat"]
         status, age = session_status({"status": row["state_status"]}, beat, config, at)
         last = beat.get("at")
-        return {k: v for k, v in row.items() if k not in ("beat", "state_status")} | {
+        activity = describe(beat.get("activity"), status, row["agents"], row["ended_at"])
+        usage = row["usage"]
+        cost = usage_cost(usage["by_model"], config.get("pricing") or {})
+        return {k: v for k, v in row.items()
+                if k not in ("beat", "state_status", "agents", "usage")} | {
             "status": status,
             "idle_seconds": round(age, 1) if age is not None else None,
             "last_heartbeat": iso(last) if isinstance(last, int | float) else None,
             "last_event": beat.get("event"),
             "last_tool": beat.get("tool"),
+            "activity": activity,
+            "doing": doing(activity),
+            "tokens": {"recorded": usage["recorded"], "total": usage["total"],
+                       "main": usage["main"], "subagents": usage["subagents"],
+                       "count": token_count(usage["total"])},
+            "cost": {**cost, "text": short_cost(cost) if usage["recorded"]
+                     else "no tokens recorded"},
         }
 
     def all(self) -> list[dict[str, Any]]:

@@ -131,12 +131,6 @@ class TimelineReader:
         """Tokens and cost of ``project`` over time (see :mod:`orchestra.timeline.cost`)."""
         from orchestra.timeline.cost import series
 
-        try:  # TEMPORARY until issue 21 lands on main (state.usage)
-            import state.usage  # noqa: F401
-        except ImportError:
-            return {"grid": [], "series": [], "total": {"tokens": None, "usd": None,
-                    "partial": False}, "unknown_tokens": [], "unknown_cost": [],
-                    "project": project}
         rows, _projects, chosen = self._rows(project)
         config = load_config(self.store)
         data = series(self.store, rows, config.get("pricing") or {}, now=now())

@@ -13,10 +13,11 @@ the caller evaluates the query client-side. The subset:
   a literal: ``==`` with a string, number, ``true``, ``false`` or ``null``;
   ``<``, ``<=``, ``>``, ``>=`` with a string or number.
 
-Outside it: ``!``, ``!=``, functions, slices, several selectors in one bracket,
-``..*`` and ``..[...]`` (whose orders differ), comparisons between two queries
-(jsonb compares no objects or arrays), literal against literal, and numbers
-written with an exponent.
+Outside it: a name or string literal holding a NUL character (PostgreSQL's text
+cannot hold one, and refuses ``\u0000`` in a path), ``!``, ``!=``, functions,
+slices, several selectors in one bracket, ``..*`` and ``..[...]`` (whose orders
+differ), comparisons between two queries (jsonb compares no objects or arrays),
+literal against literal, and numbers written with an exponent.
 
 Why the translation is exact:
 
@@ -50,8 +51,19 @@ __all__ = ["translate"]
 _ORDERING = ("<", "<=", ">", ">=")
 
 
+class _Untranslatable(Exception):
+    """A part of the query PostgreSQL cannot even read (a NUL character)."""
+
+
 def translate(query: n.Query) -> str | None:
     """The SQL/JSON path of ``query`` (run it with ``silent => true``), or None."""
+    try:
+        return _translate(query)
+    except _Untranslatable:
+        return None
+
+
+def _translate(query: n.Query) -> str | None:
     parts = ["strict $"]
     several = False  # whether the path so far can select more than one node
     for segment in query.segments:
@@ -92,6 +104,10 @@ def _step(selector: n.Name | n.Index) -> str:
 
 def _string(text: str) -> str:
     # JSON's escapes are SQL/JSON path's; non-ASCII stays as it is (UTF-8 database).
+    if "\x00" in text:
+        # PostgreSQL's text holds no NUL, so it refuses "\u0000" in a path: the query runs
+        # client-side, where such a name or literal simply matches nothing stored.
+        raise _Untranslatable
     return json.dumps(text, ensure_ascii=False)
 
 

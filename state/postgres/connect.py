@@ -15,18 +15,26 @@ import os
 import threading
 import time
 
-from state.errors import StateError
-from state.postgres.settings import redact
+from state.errors import EXIT_USAGE, UnavailableError
+from state.postgres.settings import describe, redact, scrub
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-__all__ = ["StoreUnavailableError", "breaker_open", "connect", "record_outcome"]
+__all__ = ["BadStoreUrlError", "StoreUnavailableError", "breaker_open", "connect", "describe",
+           "record_outcome"]
 
 
-class StoreUnavailableError(StateError):
+class StoreUnavailableError(UnavailableError):
     """The server cannot be reached (or stopped answering); the message says why."""
+
+
+class BadStoreUrlError(StoreUnavailableError):
+    """libpq refuses the store URL itself. The server cannot be reached until it is fixed,
+    so writes wait as for a server that is away; a command exits 2 (invalid input)."""
+
+    exit_code = EXIT_USAGE
 
 
 def connect(url: str, timeout: float, *, application: str = "orchestra") -> Any:
@@ -65,15 +73,22 @@ def connect(url: str, timeout: float, *, application: str = "orchestra") -> Any:
     if isinstance(outcome, StoreUnavailableError):
         raise outcome
     if isinstance(outcome, BaseException):
-        reason = " ".join(str(outcome).split())[:300]
+        # libpq's text may quote the URL, password included ("unexpected spaces found in
+        # ..."): it is printed only scrubbed.
+        reason = scrub(" ".join(str(outcome).split()), url)[:300]
+        if _is_bad_url(outcome):
+            raise BadStoreUrlError(f"the store URL {describe(url)} is not valid: {reason}"
+                                   ) from None
         raise StoreUnavailableError(f"cannot reach PostgreSQL at {describe(url)}: "
-                                    f"{redact(reason)}") from None
+                                    f"{reason}") from None
     return outcome
 
 
-def describe(url: str) -> str:
-    """The URL without password and query, for messages."""
-    return redact(url.split("?", 1)[0])
+def _is_bad_url(exc: BaseException) -> bool:
+    """libpq refused the URL itself (psycopg raises ProgrammingError for that)."""
+    import psycopg
+
+    return isinstance(exc, psycopg.ProgrammingError)
 
 
 def breaker_open(folder: str, retry_seconds: float) -> bool:
@@ -92,8 +107,11 @@ def record_outcome(folder: str, ok: bool, reason: str = "") -> None:
             if os.path.exists(path):
                 os.unlink(path)
         else:
-            os.makedirs(folder, mode=0o700, exist_ok=True)
-            with open(path, "w", encoding="utf-8") as fh:
+            from state.paths import make_private_dirs
+
+            make_private_dirs(folder)  # private, like every file of the state root
+            flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0)
+            with os.fdopen(os.open(path, flags, 0o600), "w", encoding="utf-8") as fh:
                 fh.write(redact(reason)[:500] + "\n")
     except OSError:
         pass  # the breaker is an optimisation: never fail because of it

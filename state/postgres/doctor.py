@@ -26,8 +26,7 @@ def doctor_report(url: str | None = None, *, root: str | None = None) -> list[Ch
     """Checks for the store of state root ``root`` (default: the state root); ``url``
     overrides the configured one. An empty list: the file store is in use."""
     from state.errors import StateError
-    from state.postgres.connect import describe
-    from state.postgres.settings import has_password, redact, store_settings
+    from state.postgres.settings import describe, has_password, scrub, store_settings
     from state.store import _local_config, store_url
 
     if root is None:
@@ -42,7 +41,7 @@ def doctor_report(url: str | None = None, *, root: str | None = None) -> list[Ch
     try:
         settings = store_settings(config)
     except StateError as exc:
-        return [(False, f"store settings: {redact(str(exc))}",
+        return [(False, f"store settings: {scrub(str(exc), url)}",
                  "fix the store section of config.json (shared_state set-config store...)")]
     where = describe(url)
     if has_password(url):
@@ -50,20 +49,21 @@ def doctor_report(url: str | None = None, *, root: str | None = None) -> list[Ch
                        "drop it from ORCHESTRA_STORE_URL; use ~/.pgpass (PGPASSFILE) or "
                        "a service file (PGSERVICE)"))
     checks.extend(_server_checks(url, where, settings))
-    checks.extend(_outbox_checks(os.path.join(root, "pg")))
+    checks.extend(_outbox_checks(os.path.join(root, "pg"), int(settings["outbox_cap"])))
     return checks
 
 
 def _server_checks(url: str, where: str, settings: dict[str, Any]) -> list[Check]:
+    from state.errors import InvalidValueError
     from state.postgres.connect import StoreUnavailableError, connect
     from state.postgres.schema import CURRENT, schema_version
-    from state.postgres.settings import redact
+    from state.postgres.settings import scrub
 
     try:
         conn = connect(url, max(3.0, float(settings["connect_timeout"])),
                        application="orchestra-doctor")
-    except StoreUnavailableError as exc:
-        return [(False, redact(str(exc)),
+    except (StoreUnavailableError, InvalidValueError) as exc:
+        return [(False, scrub(str(exc), url),
                  "start the server or check the URL, sslmode and credentials "
                  "(PGPASSFILE, PGSERVICE); hooks keep working and journal locally meanwhile")]
     try:
@@ -92,12 +92,12 @@ def _server_checks(url: str, where: str, settings: dict[str, Any]) -> list[Check
         return checks
     except Exception as exc:
         return [(False, f"PostgreSQL at {where} failed a check: "
-                 f"{redact(' '.join(str(exc).split()))[:200]}", "see the server's log")]
+                 f"{scrub(' '.join(str(exc).split()), url)[:200]}", "see the server's log")]
     finally:
         conn.close()
 
 
-def _outbox_checks(folder: str) -> list[Check]:
+def _outbox_checks(folder: str, cap: int) -> list[Check]:
     from state.postgres.local import Outbox
 
     outbox = Outbox(os.path.join(folder, "outbox"))
@@ -105,9 +105,11 @@ def _outbox_checks(folder: str) -> list[Check]:
     waiting = outbox.pending()
     if waiting:
         age = outbox.oldest_age() or 0.0
+        over = (f", over its cap of {cap} (store.outbox_cap): nothing is dropped, waiting "
+                "heartbeats are merged" if len(waiting) > cap else "")
         checks.append((False, f"{len(waiting)} write(s) wait in the local outbox "
-                       f"(oldest {age:.0f}s)", "they are shipped by the next command or hook "
-                       "that reaches the server: run `orchestra who` once it is up"))
+                       f"(oldest {age:.0f}s){over}", "they are shipped by the next command "
+                       "or hook that reaches the server: run `orchestra who` once it is up"))
     else:
         checks.append((True, "local outbox empty: everything is on the server", ""))
     failed = os.path.join(folder, "outbox", "failed")

@@ -10,6 +10,8 @@ the later write does in the file store.
 
 from __future__ import annotations
 
+from state.storage import same_json
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
@@ -28,7 +30,7 @@ def diff(old: dict[str, Any], new: dict[str, Any], path: tuple[str, ...] = ()
             continue
         if key not in old:
             ops.append(["set", [*path, key], value])
-        elif old[key] != value or type(old[key]) is not type(value):
+        elif not same_json(old[key], value):  # by type too: true over 1 is a change
             if isinstance(old[key], dict) and isinstance(value, dict):
                 ops.extend(diff(old[key], value, (*path, key)))
             else:

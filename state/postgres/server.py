@@ -89,14 +89,15 @@ def write_volatile(conn: Any, s: str, schema: str, key: str, doc: dict[str, Any]
 
 
 def append_line(conn: Any, s: str, schema: str, key: str, line: str,
-                op_id: str | None = None) -> int:
+                op_id: str | None = None, *, checked: bool = False) -> int:
     """Append one line (no newline); return the log's size afterwards.
 
     The head row's lock orders appenders of one log, so positions never overlap
     and every reader sees a prefix of the log. With ``op_id`` an append that
-    was applied before (an outbox replay) is skipped.
+    was applied before (an outbox replay) is skipped; ``checked``: the caller
+    knows it was not (it looked up a whole batch at once).
     """
-    if op_id is not None:
+    if op_id is not None and not checked:
         seen = conn.execute(f"SELECT 1 FROM {s}.log_lines WHERE op_id = %s", (op_id,)).fetchone()
         if seen:
             return head_size(conn, s, key)

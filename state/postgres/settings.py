@@ -11,10 +11,20 @@ the server it uses. Keys (all optional):
   (default ``orchestra``; ``$ORCHESTRA_STORE_SCHEMA`` wins);
 * ``sync_seconds``    — how old the local read cache may be before a hook
   connects to look for news (default 10; 0: every hook that reads connects);
-* ``connect_timeout`` — seconds a connection attempt may take, importing psycopg
-  included (default 1.0);
+* ``connect_timeout`` — seconds a hook's connection attempt may take, importing
+  psycopg included (default 1.0; a CLI waits at least 5 s);
 * ``retry_seconds``   — after a failed attempt, hooks do not try again for this
-  long (default 5): a stopped server costs one attempt, not one per event.
+  long (default 5): a stopped server costs one attempt, not one per event;
+* ``hook_server_seconds`` — how long one hook may wait on the server in all:
+  connecting, reading and shipping the outbox (default 1.5). What it could not do
+  in that time waits locally; nothing a hook writes depends on it;
+* ``hook_flush_ops``  — how many waiting operations one hook ships at most, oldest
+  first (default 500): after a long outage the outbox drains over several hooks
+  instead of stalling the first one;
+* ``outbox_cap``      — operations the outbox may hold before Orchestra warns that
+  the server has been away for long (default 20000). Nothing is ever dropped: a
+  waiting heartbeat is replaced by the next one of the same session (only the
+  newest counts), and messages, claims, session documents and events all wait.
 """
 
 from __future__ import annotations
@@ -28,7 +38,8 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-__all__ = ["DEFAULTS", "has_password", "is_postgres_url", "redact", "store_settings"]
+__all__ = ["DEFAULTS", "describe", "has_password", "is_postgres_url", "redact", "redact_url",
+           "scrub", "secrets_of", "store_settings"]
 
 DEFAULTS: dict[str, Any] = {
     "url": None,
@@ -36,31 +47,106 @@ DEFAULTS: dict[str, Any] = {
     "sync_seconds": 10.0,
     "connect_timeout": 1.0,
     "retry_seconds": 5.0,
+    "hook_server_seconds": 1.5,
+    "hook_flush_ops": 500,
+    "outbox_cap": 20000,
 }
 _SCHEMA = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
-_KV_PASSWORD = re.compile(r"(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)", re.IGNORECASE)
+_KV_PASSWORD = re.compile(r"(\b[a-z]*password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)", re.IGNORECASE)
 
 
 def is_postgres_url(value: object) -> bool:
     return isinstance(value, str) and value.startswith(("postgresql://", "postgres://"))
 
 
+def _parts(url: str) -> tuple[str, str, str | None, str, str]:
+    """``(scheme://, user, password or None, hosts and path, query)`` the way libpq reads
+    a URI: the credentials end at the first ``@`` before any ``/`` (a raw ``?``, ``#`` or
+    space in a password is accepted), the query starts at the first ``?`` after them."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return "", "", None, url, ""
+    end = len(rest)
+    for stop in ("@", "/"):
+        found = rest.find(stop)
+        if found >= 0:
+            end = min(end, found)
+    user, password = "", None
+    if end < len(rest) and rest[end] == "@":
+        credentials, rest = rest[:end], rest[end + 1:]
+        user, colon, secret = credentials.partition(":")
+        password = secret if colon else None
+    where, _, query = rest.partition("?")
+    return scheme + "://", user, password, where, query
+
+
+def _query_secrets(query: str) -> list[tuple[str, str]]:
+    """``(name, raw value)`` of every query parameter that holds a password
+    (``password``, ``sslpassword``...)."""
+    found = []
+    for item in query.split("&"):
+        name, eq, value = item.partition("=")
+        if eq and "password" in name.strip().lower():
+            found.append((name, value))
+    return found
+
+
 def has_password(url: str) -> bool:
     """True if ``url`` carries a password (in the authority or as a parameter)."""
-    from urllib.parse import parse_qs, urlsplit
+    _, _, password, _, query = _parts(url)
+    return password is not None or bool(_query_secrets(query))
 
-    try:
-        parts = urlsplit(url)
-        return bool(parts.password) or "password" in {k.lower() for k in parse_qs(parts.query)}
-    except ValueError:
-        return bool(_KV_PASSWORD.search(url))
+
+def secrets_of(url: str) -> list[str]:
+    """Every password ``url`` carries, as written and percent-decoded, longest first."""
+    from urllib.parse import unquote
+
+    _, _, password, _, query = _parts(url)
+    raw = ([password] if password else []) + [value for _, value in _query_secrets(query)]
+    found = {form for value in raw for form in (value, unquote(value), value.strip())
+             if form.strip()}
+    return sorted(found, key=len, reverse=True)
+
+
+def redact_url(url: str) -> str:
+    """``url`` with its passwords replaced by ``***`` (user, hosts, database and the
+    other parameters kept)."""
+    scheme, user, password, where, query = _parts(url)
+    if not scheme:
+        return scrub(url, url)
+    credentials = (user + (":***" if password is not None else "") + "@"
+                   if user or password is not None else "")
+    if query:
+        query = "?" + "&".join(
+            item.partition("=")[0] + "=***"
+            if "=" in item and "password" in item.partition("=")[0].strip().lower() else item
+            for item in query.split("&"))
+    return scheme + credentials + where + query
+
+
+def describe(url: str) -> str:
+    """The URL without password and parameters, for messages: ``postgresql://u@host/db``."""
+    scheme, user, _, where, _ = _parts(url)
+    if not scheme:
+        return redact(url)  # a folder (``migrate --from``), or no URL at all
+    return scheme + (user + "@" if user else "") + where
 
 
 def redact(text: str) -> str:
-    """``text`` with every password in a URL or ``password=`` parameter replaced by ``***``."""
-    text = re.sub(r"(postgres(?:ql)?://[^:/@\s]*:)[^@\s]*@", r"\1***@", text)
-    text = re.sub(r"([?&]password=)[^&\s]*", r"\1***", text, flags=re.IGNORECASE)
+    """``text`` with every password in a URL or ``password=`` parameter replaced by ``***``
+    (for text whose URL is unknown; :func:`scrub` also removes a known URL's passwords)."""
+    text = re.sub(r"(postgres(?:ql)?://[^:/@\s]*:)[^@/\n]*@", r"\1***@", text)
+    text = re.sub(r"([?&][a-z]*password=)[^&\s]*", r"\1***", text, flags=re.IGNORECASE)
     return _KV_PASSWORD.sub(r"\1***", text)
+
+
+def scrub(text: str, url: str | None) -> str:
+    """``text`` (an error message, libpq's included) safe to print: :func:`redact`, and
+    every password that ``url`` carries removed wherever it appears, however quoted."""
+    if url:
+        for secret in secrets_of(url):
+            text = text.replace(secret, "***")
+    return redact(text)
 
 
 def store_settings(config: dict[str, Any]) -> dict[str, Any]:
@@ -87,11 +173,15 @@ def store_settings(config: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(merged["schema"], str) or not _SCHEMA.match(merged["schema"]):
         raise InvalidValueError(f"store schema {str(merged['schema'])[:70]!r} is not a plain "
                                 "lower-case SQL name")
-    for name in ("sync_seconds", "connect_timeout", "retry_seconds"):
+    for name in ("sync_seconds", "connect_timeout", "retry_seconds", "hook_server_seconds"):
         value = merged[name]
         if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
             raise InvalidValueError(f"config store.{name} must be a number >= 0")
         merged[name] = float(value)
+    for name in ("hook_flush_ops", "outbox_cap"):
+        value = merged[name]
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise InvalidValueError(f"config store.{name} must be a whole number >= 1")
     if merged["connect_timeout"] <= 0:
         merged["connect_timeout"] = DEFAULTS["connect_timeout"]
     return merged

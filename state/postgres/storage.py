@@ -7,13 +7,19 @@ documents, listing — with three things kept on the machine (see
 
 * ``config.json`` stays the local file: it names the server and holds paths of
   this machine;
-* **hooks** (``hook=True``) never connect to write: heartbeats, event-log lines
-  and claims go to the outbox and are shipped, in order, by the next process
-  that connects. Hooks read from the local cache while it is younger than
-  ``store.sync_seconds``, so a hot event usually connects to nothing;
-* when the server is away, writes are journaled in the outbox (a transaction
-  as the patch it made to the last known copy) and reads fall back to the
-  cache; everything is flushed, once, when a later process connects.
+* **hooks** (``hook=True``) never connect to write: heartbeats, event-log lines,
+  claims and document changes (a transaction as the patch it made to the copy it
+  started from) go to the outbox, so what a hook writes never depends on the
+  server answering in time. Hooks read from the local cache while it is younger
+  than ``store.sync_seconds``, so a hot event usually connects to nothing; what a
+  hook cannot learn in time (no copy, server away) it takes as absent. A hook
+  spends at most ``store.hook_server_seconds`` on the server in all
+  (:meth:`PgStorage.server_time_left`) and ships at most ``store.hook_flush_ops``
+  waiting operations, oldest first: at its first connection, then once its
+  handlers ran (:meth:`PgStorage.settle`);
+* when the server is away, writes are journaled in the outbox and reads fall
+  back to the cache; everything is flushed, in order and once, by the processes
+  that connect later.
 
 psycopg is imported only when a connection is opened.
 """
@@ -21,6 +27,8 @@ psycopg is imported only when a connection is opened.
 from __future__ import annotations
 
 import copy
+import json
+import math
 import os
 import threading
 import time
@@ -44,6 +52,7 @@ from state.storage import (
     Storage,
     decode_document,
     encode_record,
+    same_json,
 )
 
 TYPE_CHECKING = False
@@ -59,6 +68,13 @@ _CONFIG = config_key()
 #: Documents changed only with the server's lock: a message inbox's cursor advanced from a
 #: cached copy could deliver a message twice.
 ONLINE_ONLY = frozenset({"inbox.json"})
+#: Seconds a CLI's connection attempt may take at least (``store.connect_timeout`` is
+#: for hooks): on a busy machine importing psycopg and connecting can take more than 1 s.
+CLI_CONNECT_TIMEOUT = 5.0
+#: Operations shipped in one server transaction.
+BATCH = 100
+#: A hook over the outbox cap says so in its log at most this often (seconds).
+CAP_WARNING_EVERY = 60.0
 
 
 class PgStorage(Storage):
@@ -79,6 +95,11 @@ class PgStorage(Storage):
         self.hook = hook
         #: Hooks may answer reads from a cache this young (seconds) without connecting.
         self.max_staleness = float(settings["sync_seconds"]) if hook else 0.0
+        #: When a hook stops waiting on the server (``time.monotonic()``); None: a CLI.
+        self._server_deadline = (time.monotonic() + float(settings["hook_server_seconds"])
+                                 if hook else None)
+        #: Outbox operations this hook may still ship (None: a CLI ships them all).
+        self._ship_quota: int | None = int(settings["hook_flush_ops"]) if hook else None
         self._idle: list[Any] = []
         self._pool_lock = threading.Lock()
         self._open_lock = threading.Lock()
@@ -89,13 +110,22 @@ class PgStorage(Storage):
         self._told_queued = False
 
     def __repr__(self) -> str:
-        from state.postgres.connect import describe
+        from state.postgres.settings import describe
 
         return f"PgStorage({describe(self.url)!r}, schema={self.schema!r})"
 
     @property
     def online(self) -> bool:
         return self._state == "online"
+
+    def server_time_left(self) -> float:
+        """Seconds this process may still wait on the server: in a hook, what is left of
+        ``store.hook_server_seconds`` (connecting, reading and shipping the outbox all
+        count); ``math.inf`` in a CLI. Whatever talks to the server from a hook bounds
+        itself by this, and falls back to the cache when it is spent."""
+        if self._server_deadline is None:
+            return math.inf
+        return max(0.0, self._server_deadline - time.monotonic())
 
     # -- connections -----------------------------------------------------------------
 
@@ -143,13 +173,28 @@ class PgStorage(Storage):
         the outbox, so everything this machine wrote earlier is on the server first."""
         if self._state == "offline":
             raise StoreUnavailableError(self._offline_reason)
-        if self.hook and breaker_open(self._pg, float(self.settings["retry_seconds"])):
-            self._state, self._offline_reason = "offline", "PostgreSQL was away moments ago"
-            raise StoreUnavailableError(self._offline_reason)
+        full = float(self.settings["connect_timeout"])
+        if not self.hook:  # a command has no hook's budget: a busy server gets more time
+            full = max(full, CLI_CONNECT_TIMEOUT)
+        timeout = full
+        if self.hook:
+            if breaker_open(self._pg, float(self.settings["retry_seconds"])):
+                self._state, self._offline_reason = ("offline",
+                                                     "PostgreSQL was away moments ago")
+                raise StoreUnavailableError(self._offline_reason)
+            timeout = min(full, self.server_time_left())
+            if timeout <= 0.0:
+                self._state, self._offline_reason = (
+                    "offline", "this hook's time for the server (store.hook_server_seconds) "
+                    "is spent")
+                raise StoreUnavailableError(self._offline_reason)
         try:
-            conn = connect(self.url, float(self.settings["connect_timeout"]))
+            conn = connect(self.url, timeout)
         except StoreUnavailableError as exc:
-            self._went_away(str(exc))
+            if timeout < full:  # our own budget ran out, not the server's patience
+                self._state, self._offline_reason = "offline", str(exc)
+            else:
+                self._went_away(str(exc))
             raise
         self.connects += 1
         with self._open_lock:
@@ -184,10 +229,10 @@ class PgStorage(Storage):
         self._flush(conn)
 
     def _went_away(self, reason: str) -> None:
-        from state.postgres.settings import redact
+        from state.postgres.settings import scrub
 
-        self._state, self._offline_reason = "offline", redact(reason)
-        record_outcome(self._pg, False, reason)
+        self._state, self._offline_reason = "offline", scrub(reason, self.url)
+        record_outcome(self._pg, False, self._offline_reason)
 
     def close(self) -> None:
         with self._pool_lock:
@@ -207,18 +252,99 @@ class PgStorage(Storage):
             pass
         return len(self.outbox.pending())
 
+    def settle(self, deadline: float | None = None, *, end_of_turn: bool = False) -> None:
+        """A hook is done: ship a bounded part of the outbox, oldest first, its own writes
+        included when little else waits.
+
+        A hook that connected anyway ships now. One that did not connects only when the
+        oldest waiting write is older than ``store.sync_seconds`` or ``end_of_turn`` (a
+        Stop: the session may stay idle for long). Never past ``deadline``
+        (``time.monotonic()``) nor this hook's time for the server; a server that stops
+        answering mid-way is left behind (what it did not commit ships later)."""
+        if not self.hook:
+            return
+        waiting, oldest = self.outbox.summary()
+        self._check_cap(waiting)
+        if not waiting or self._state == "offline" or not self._ship_quota:
+            return
+        recent = oldest is not None and _age(oldest) < float(self.settings["sync_seconds"])
+        if self._state == "new" and not end_of_turn and recent:
+            return  # nothing needed the server: what waits is young enough to wait more
+        left = self.server_time_left()
+        if deadline is not None:
+            left = min(left, deadline - time.monotonic())
+        if left < 0.05:
+            return
+        failed: list[BaseException] = []
+
+        def ship() -> None:
+            try:
+                with self._conn() as conn:
+                    self._flush(conn)
+            except StoreUnavailableError:
+                pass  # it waits for the next process
+            except BaseException as exc:  # reported by the caller's log, never raised
+                failed.append(exc)
+
+        thread = threading.Thread(target=ship, daemon=True, name="orchestra:pg-ship")
+        thread.start()
+        thread.join(left)
+        if failed:
+            self.problems.append(f"shipping the outbox failed: {type(failed[0]).__name__}: "
+                                 f"{failed[0]}")
+
+    def _check_cap(self, waiting: int) -> None:
+        """Over ``store.outbox_cap`` nothing is dropped: say so (a hook at most once a
+        minute, in its log), so that nobody learns of a long outage from a full disk."""
+        cap = int(self.settings["outbox_cap"])
+        if waiting <= cap:
+            return
+        if self.hook:
+            stamp = os.path.join(self._pg, "outbox.full")
+            try:
+                if time.time() - os.stat(stamp).st_mtime < CAP_WARNING_EVERY:
+                    return
+            except OSError:
+                pass
+            with suppress(OSError), open(stamp, "w", encoding="utf-8") as fh:
+                fh.write(f"{waiting}\n")
+        self.problems.append(
+            f"{waiting} writes wait in the local outbox, over its cap of {cap} "
+            f"(store.outbox_cap): PostgreSQL at {_where(self.url)} has been away for long. "
+            "Nothing is dropped (waiting heartbeats are merged); they are sent when it is back")
+
     # -- the outbox ----------------------------------------------------------------------
 
-    def _defer(self, op: dict[str, Any]) -> None:
-        self.outbox.put(op)
+    def _defer(self, op: dict[str, Any]) -> str:
+        """Queue ``op``; a heartbeat replaces the one still waiting for the same key."""
+        name = self.outbox.put(op)
+        if op["op"] != "append":
+            key = str(op["key"])
+            previous = self.cache.pending(key)
+            self.cache.set_pending(key, name)
+            if op["op"] == "put" and previous and previous != name:
+                waiting = self.outbox.load(previous)
+                if waiting is not None and waiting.get("op") == "put" and \
+                        waiting.get("key") == key:
+                    self.outbox.drop(previous)  # only the newest heartbeat counts
         if self._state == "offline" and not self.hook and not self._told_queued:
             self._told_queued = True  # a CLI says once that its change waits locally
+            waiting_now = self.outbox.count()
+            over = (f" ({waiting_now} writes wait, over the cap of "
+                    f"{int(self.settings['outbox_cap'])})"
+                    if waiting_now > int(self.settings["outbox_cap"]) else "")
             self.problems.append(f"{self._offline_reason}; the change is queued in "
-                                 f"{self.outbox.folder} and sent when the server is back")
-        if self._state == "online":
+                                 f"{self.outbox.folder} and sent when the server is back"
+                                 f"{over}")
+        if self._state == "online" and not self.hook:
             self.sync()  # connected anyway: ship it now, after what was waiting
+        return name
 
     def _flush(self, conn: Any) -> None:
+        """Ship waiting operations in order: all of them from a CLI; from a hook at most
+        what is left of its quota, and not past its time for the server."""
+        if self._ship_quota is not None and self._ship_quota <= 0:
+            return
         from state.machine import machine_id
 
         machine = machine_id(self._root)
@@ -228,28 +354,54 @@ class PgStorage(Storage):
 
             try:
                 with conn.transaction():
-                    for name, op in batch:
-                        self._apply(conn, op, f"{machine}:{name}")
+                    self._apply_batch(conn, batch, machine)
             except (psycopg.DataError, psycopg.IntegrityError, ValueError, KeyError, TypeError):
                 for name, op in batch:  # find the one the server refuses; keep the rest
                     try:
                         with conn.transaction():
-                            self._apply(conn, op, f"{machine}:{name}")
+                            self._apply_batch(conn, [(name, op)], machine)
                     except (psycopg.DataError, psycopg.IntegrityError, ValueError, KeyError,
                             TypeError) as exc:
                         self.outbox.set_aside(name, str(exc))
                         self.problems.append(f"outbox operation {name} refused by the server "
                                              f"({exc}); kept in pg/outbox/failed")
+            for name, op in batch:  # committed: the server's copies are complete again
+                if op.get("op") != "append" and isinstance(op.get("key"), str):
+                    self.cache.applied(op["key"], name)
 
-        # A hook does not wait long for another process's flush: it ships the same operations.
-        self.outbox.flush(apply, timeout=0.5 if self.hook else max(1.0, self.lock_timeout))
+        if self.hook:
+            left = self.server_time_left()
+            # A hook does not wait long for another process's flush: it ships the same ones.
+            shipped = self.outbox.flush(apply, timeout=min(0.5, left), batch=BATCH,
+                                        limit=self._ship_quota,
+                                        deadline=time.monotonic() + left)
+            if self._ship_quota is not None:
+                self._ship_quota -= shipped
+        else:
+            self.outbox.flush(apply, timeout=max(1.0, self.lock_timeout), batch=BATCH)
+
+    def _apply_batch(self, conn: Any, batch: list[tuple[str, dict[str, Any]]],
+                     machine: str) -> None:
+        """Apply ``batch`` in order inside the caller's transaction. Appends replayed
+        before (an interrupted flush) are found with one query for the whole batch."""
+        ids = [f"{machine}:{name}" for name, op in batch if op.get("op") == "append"]
+        seen: set[str] = set()
+        if ids:
+            rows = conn.execute(f"SELECT op_id FROM {self._s}.log_lines WHERE op_id = ANY(%s)",
+                                (ids,)).fetchall()
+            seen = {r[0] for r in rows}
+        for name, op in batch:
+            op_id = f"{machine}:{name}"
+            if op_id not in seen:
+                self._apply(conn, op, op_id)
 
     def _apply(self, conn: Any, op: dict[str, Any], op_id: str) -> None:
         kind, key = op.get("op"), op.get("key")
         if not isinstance(key, str):
             raise ValueError("operation without a key")
         if kind == "append":
-            size = server.append_line(conn, self._s, self.schema, key, str(op["line"]), op_id)
+            size = server.append_line(conn, self._s, self.schema, key, str(op["line"]), op_id,
+                                      checked=True)
             max_bytes = op.get("max_bytes")
             if isinstance(max_bytes, int) and size > max_bytes:
                 server.rotate(conn, self._s, self.schema, key, max_bytes)
@@ -273,7 +425,7 @@ class PgStorage(Storage):
             return
         doc = copy.deepcopy(old) if old is not None else {"schema_version": SCHEMA_VERSION}
         apply_patch(doc, op.get("ops") or [])
-        if doc == old:
+        if same_json(doc, old):
             return
         doc["version"] = int((old or {}).get("version", 0)) + 1
         server.write_document(conn, self._s, self.schema, key, doc)
@@ -281,22 +433,46 @@ class PgStorage(Storage):
     # -- reads ---------------------------------------------------------------------------
 
     def _fetch(self, key: str, fetch: Any) -> Any:
-        """``fetch(conn)`` (bytes or None) through the cache: hooks use a young enough copy
-        without connecting; everyone uses any copy while the server is away."""
+        """``fetch(conn)`` (bytes or None) through the cache: a copy with changes the server
+        has not applied yet is read as it is; hooks use a young enough copy without
+        connecting; everyone uses any copy while the server is away. A hook that can learn
+        nothing (no copy, no server in time) reads "absent": it fails open."""
+        if self.hook and self._pending(key):
+            cached = self.cache.get(key, None)
+            if cached is not MISS:
+                return cached
         if self._state != "online" and self.max_staleness > 0:
             cached = self.cache.get(key, self.max_staleness)
             if cached is not MISS:
                 return cached
         try:
-            with self._conn() as conn:
+            with self._conn() as conn:  # the first connection ships the outbox
+                if self._pending(key):  # a change the flush has not shipped (yet)
+                    cached = self.cache.get(key, None)
+                    if cached is not MISS:
+                        return cached
                 data = fetch(conn)
         except StoreUnavailableError:
             cached = self.cache.get(key, None)
-            if cached is MISS:
-                raise
-            return cached
-        self.cache.put(key, data)
+            if cached is not MISS:
+                return cached
+            if self.hook:
+                return None
+            raise
+        if not self._pending(key):  # else a local change landed meanwhile: keep it
+            self.cache.put(key, data)
         return data
+
+    def _pending(self, key: str) -> bool:
+        """Does the outbox hold a change of ``key`` the server has not applied? A mark
+        whose operation is gone (applied, or the outbox emptied by hand) is dropped."""
+        name = self.cache.pending(key)
+        if name is None:
+            return False
+        if os.path.exists(os.path.join(self.outbox.folder, name)):
+            return True
+        self.cache.applied(key, name)
+        return False
 
     def _read_bytes(self, key: str) -> bytes | None:
         if key == _CONFIG:
@@ -337,8 +513,6 @@ class PgStorage(Storage):
         return len(data) if data else 0
 
     def _log_segments(self, key: str) -> list[str]:
-        import json
-
         def fetch(conn: Any) -> bytes:
             return json.dumps(server.log_segments(conn, self._s, key)).encode("utf-8")
 
@@ -350,8 +524,24 @@ class PgStorage(Storage):
         return [s for s in segments if isinstance(s, str)] or [key]
 
     def list_children(self, prefix: str) -> list[str]:
-        with self._conn() as conn:
-            return sorted(server.children(conn, self._s, prefix))
+        """The names below ``prefix``; a hook without the server gets the last listing it
+        saw (or none): presence is then what this machine last knew."""
+        listing = prefix.rstrip("/") + "#children"
+        try:
+            with self._conn() as conn:
+                names = sorted(server.children(conn, self._s, prefix))
+        except StoreUnavailableError:
+            if not self.hook:
+                raise
+            cached = self.cache.get(listing, None)
+            try:
+                found = json.loads(cached) if cached not in (MISS, None) else []
+            except ValueError:
+                found = []
+            return [n for n in found if isinstance(n, str)]
+        if self.hook:
+            self.cache.put(listing, json.dumps(names).encode("utf-8"))
+        return names
 
     def all_keys(self) -> list[str]:
         """Every key on the server (documents, volatile documents, logs and segments)."""
@@ -392,6 +582,28 @@ class PgStorage(Storage):
                 server.write_volatile(conn, self._s, self.schema, key, doc, ts)
         except StoreUnavailableError:
             self._defer({"op": "put", "key": key, "doc": doc, "ts": ts})
+
+    def _volatile_lock(self, key: str, timeout: float) -> Any:
+        """A volatile document of a session is written by that session's hooks, on this
+        machine: this machine's lock on it is enough (see :meth:`update_volatile`)."""
+        return self.local._volatile_lock(key, timeout)
+
+    def _read_volatile(self, key: str) -> dict[str, Any]:
+        """This machine's last copy (what its hooks wrote last, any age), else the server's
+        when it answers; {} when neither is there."""
+        import json
+
+        raw = self.cache.get(key, None)
+        if raw is MISS:
+            try:
+                raw = self._read_bytes(key)
+            except StoreUnavailableError:
+                raw = None
+        try:
+            doc = json.loads(raw) if raw else {}
+        except (ValueError, UnicodeDecodeError):
+            return {}
+        return doc if isinstance(doc, dict) else {}
 
     def _write_document(self, key: str, data: bytes) -> None:
         """Store raw document bytes as they are (copying a store); they must be a JSON object."""
@@ -437,13 +649,20 @@ class PgStorage(Storage):
                                         timeout=timeout) as doc:
                 yield doc
             return
+        # The server's answer is needed for a condition or an exactly-once cursor.
+        needs_server = (expect_version is not None or precondition is not None
+                        or key.rsplit("/", 1)[-1] in ONLINE_ONLY)
+        if self.hook and not needs_server:
+            # What a hook writes never waits for the server: the change is journaled.
+            with self._journaled_transaction(key, create, timeout) as doc:
+                yield doc
+            return
         try:
             conn = self._take()
         except StoreUnavailableError:
-            if (expect_version is not None or precondition is not None
-                    or key.rsplit("/", 1)[-1] in ONLINE_ONLY):
-                raise  # the server's answer is needed (a condition, an exactly-once cursor)
-            with self._offline_transaction(key, create, timeout) as doc:
+            if needs_server:
+                raise
+            with self._journaled_transaction(key, create, timeout) as doc:
                 yield doc
             return
         import psycopg
@@ -462,7 +681,7 @@ class PgStorage(Storage):
                                        for name in also_lock})
                 yield doc
                 box["new"] = doc
-                if doc == (old if old is not None else {"schema_version": SCHEMA_VERSION}):
+                if same_json(doc, old if old is not None else {"schema_version": SCHEMA_VERSION}):
                     box["unchanged"] = True
                 else:
                     doc.setdefault("schema_version", SCHEMA_VERSION)
@@ -501,41 +720,47 @@ class PgStorage(Storage):
                      (f"{self.schema}:{key}",))
 
     @contextmanager
-    def _offline_transaction(self, key: str, create: bool, timeout: float | None
-                             ) -> Iterator[dict[str, Any]]:
-        """Change the cached copy under a local lock and journal the patch."""
-        from filelock import FileLock, Timeout
+    def _journaled_transaction(self, key: str, create: bool, timeout: float | None
+                               ) -> Iterator[dict[str, Any]]:
+        """Change this machine's copy under a local lock and queue the patch it made.
 
+        The copy it starts from is what a read gives (the cached copy with changes still
+        waiting, a fresh one, the server's if it answers within this hook's time, else
+        any copy; none at all: a new document). The patch is replayed on the server's
+        document, key by key, so changes made elsewhere to other keys survive."""
         wait = self.lock_timeout if timeout is None else timeout
-        os.makedirs(self._pg, mode=0o700, exist_ok=True)
-        lock = FileLock(os.path.join(self._pg, "offline.lock"), timeout=wait, mode=0o600)
-        try:
-            lock.acquire()
-        except Timeout:
-            raise LockTimeoutError(f"{key}: the local journal lock was busy for more than "
-                                   f"{wait:g}s") from None
-        try:
-            cached = self.cache.get(key, None)
-            old = decode_document(key, cached) if cached not in (MISS, None) else None
+        with self.cache.files._lock(key, wait):
+            old = self._base(key)
             doc = _start(key, old, None, create)
             yield doc
-            if doc == (old if old is not None else {"schema_version": SCHEMA_VERSION}):
+            if same_json(doc, old if old is not None else {"schema_version": SCHEMA_VERSION}):
                 return
             doc.setdefault("schema_version", SCHEMA_VERSION)
             doc["version"] = int((old or {}).get("version", 0)) + 1
             self._journal_patch(key, old, doc, create)
-        finally:
-            lock.release()
         for listener in self._listeners:
             listener(key, old, doc)
+
+    def _base(self, key: str) -> dict[str, Any] | None:
+        try:
+            raw = self._read_bytes(key)
+        except StoreUnavailableError:
+            raw = None  # nothing known here: the change is made as to a new document
+        if raw is None:
+            return None
+        try:
+            return decode_document(key, raw)
+        except CorruptDocumentError as exc:  # only a cache file edited by hand can be
+            self.cache.drop(key)
+            self.problems.append(f"{exc} (local cache copy dropped)")
+            return None
 
     def _journal_patch(self, key: str, old: dict[str, Any] | None, new: dict[str, Any],
                        create: bool) -> None:
         from state.postgres.patch import diff
 
-        self.outbox.put({"op": "patch", "key": key, "create": create,
-                         "ops": diff(old or {}, new)})
         self.cache.put(key, encode_record(new))
+        self._defer({"op": "patch", "key": key, "create": create, "ops": diff(old or {}, new)})
 
     # -- waiting and queries -------------------------------------------------------------
 
@@ -560,13 +785,34 @@ class PgStorage(Storage):
         translated = translate(expression)
         if translated is None or key == _CONFIG:
             return super().query_jsonpath(key, expression)
+        import psycopg
+
         with self._conn() as conn:
-            rows = conn.execute(
-                f"SELECT jsonb_path_query(doc, %s::jsonpath, '{{}}', true) FROM "
-                f"(SELECT doc FROM {self._s}.documents WHERE key = %s UNION ALL "
-                f"SELECT doc FROM {self._s}.volatile WHERE key = %s LIMIT 1) d",
-                (translated, key, key)).fetchall()
+            try:
+                rows = conn.execute(
+                    f"SELECT jsonb_path_query(doc, %s::jsonpath, '{{}}', true) FROM "
+                    f"(SELECT doc FROM {self._s}.documents WHERE key = %s UNION ALL "
+                    f"SELECT doc FROM {self._s}.volatile WHERE key = %s LIMIT 1) d",
+                    (translated, key, key)).fetchall()
+            except psycopg.DataError:
+                rows = None  # a path the server cannot read: Python's answer is the reference
+        if rows is None:
+            return super().query_jsonpath(key, expression)
         return [r[0] for r in rows]
+
+
+def _age(name: str) -> float:
+    """Seconds since the outbox operation ``name`` was made (its name starts with it)."""
+    try:
+        return max(0.0, time.time() - int(name.split("-", 1)[0]) / 1e9)
+    except ValueError:
+        return 0.0
+
+
+def _where(url: str) -> str:
+    from state.postgres.settings import describe
+
+    return describe(url)
 
 
 def _start(key: str, old: dict[str, Any] | None, expect_version: int | None,

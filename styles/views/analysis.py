@@ -208,3 +208,39 @@ def current_sprint(snap: Snapshot, wanted: str | None = None) -> dict[str, Any] 
         if found is not None:
             return found
     return snap.sprints[-1] if snap.sprints else None
+
+
+def now_text(session: dict[str, Any]) -> str:
+    """What a session line says it is doing: its task in progress, else what its hooks
+    saw it do (``doing``); "no task in progress" only when nothing at all is known."""
+    task, doing = session.get("current_task"), session.get("doing")
+    state = session.get("activity")
+    state = state.get("state") if isinstance(state, dict) else state
+    if doing and (str(state).startswith("waiting") or not task):
+        return doing  # what it waits for matters most; else its task says more
+    return f"now: {task}" if task else "no task in progress"
+
+
+def project_usage(snap: Snapshot) -> dict[str, Any]:
+    """Tokens and cost of the project's sessions together (see :mod:`state.usage`)."""
+    from state.usage import total_usage
+
+    usages = [{"recorded": (s.get("tokens") or {}).get("recorded"),
+               "total": (s.get("tokens") or {}).get("total"),
+               "by_model": (s.get("tokens") or {}).get("by_model")} for s in snap.sessions]
+    return total_usage(usages, snap.config.get("pricing") or {})
+
+
+def usage_line(usage: dict[str, Any]) -> str:
+    """``  tokens 12,345 in / ... · cost $0.0123`` for the project, or why there are none."""
+    from state.usage import short_cost, token_count
+
+    if not usage.get("sessions"):
+        return "  tokens: none recorded (no transcript read, e.g. a replayed demo)"
+    total = token_count(usage.get("total") or {})
+    if not total:
+        return "  tokens: none in the transcripts read so far"
+    cost = usage.get("cost") or {}
+    return (f"  tokens {total:,} in {usage['sessions']} session(s), cost {short_cost(cost)}"
+            + (f" (no price: {', '.join(cost['unknown_models'][:2])})"
+               if cost.get("unknown_models") else ""))

@@ -25,9 +25,13 @@ HIDDEN = frozenset({"projects", "project", "version", "schema_version"})
 MAX_HISTORY = 5
 
 
+#: Settings whose members are shown whole, one per row (a model's prices).
+WHOLE = ("pricing.models.",)
+
+
 def flatten(value: Any, prefix: str = "") -> dict[str, Any]:
     """``{"a": {"b": 1}}`` -> ``{"a.b": 1}``; an empty object stays one entry."""
-    if isinstance(value, dict) and value:
+    if isinstance(value, dict) and value and not prefix.startswith(WHOLE):
         out: dict[str, Any] = {}
         for key in sorted(value):
             out.update(flatten(value[key], f"{prefix}.{key}" if prefix else str(key)))
@@ -74,7 +78,14 @@ def text(data: dict[str, Any]) -> str:
     if data["error"]:
         box.para(f"! {data['error']}", indent=2, lines=3)
     box.line("* set in config.json   P project override   (blank) default")
+    priced = [r for r in data["settings"] if r["key"].startswith(WHOLE)]
     for row in data["settings"]:
+        if row["key"].startswith(WHOLE) and row["source"] == "default":
+            if row is next(r for r in priced if r["source"] == "default"):
+                box.line(columns([(" ", 1), ("pricing.models", 38), (
+                    f"{sum(r['source'] == 'default' for r in priced)} models priced "
+                    "(get-config)", 33)]))
+            continue
         box.line(columns([(MARK[row["source"]], 1), (row["key"], 38), (_show(row["value"]), 33)]))
     others = [p for p in data["projects_with_overrides"] if p != data["project"]]
     if others:

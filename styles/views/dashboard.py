@@ -36,11 +36,18 @@ def build(snap: Snapshot) -> dict[str, Any]:
     return {
         **base(snap, "dashboard"),
         "sessions": {"total": len(snap.sessions), "by_status": by_status,
-                     "list": [{k: s.get(k) for k in ("session_id", "status", "mode", "agent",
-                                                      "model", "last_heartbeat",
-                                                      "idle_seconds", "current_task",
-                                                      "active_agents")}
+                     "waiting": sum(1 for x in snap.sessions
+                                    if str((x.get("activity") or {}).get("state", "")
+                                           ).startswith("waiting")),
+                     "list": [{**{k: s.get(k) for k in ("session_id", "status", "mode",
+                                                        "agent", "model", "last_heartbeat",
+                                                        "idle_seconds", "current_task",
+                                                        "active_agents", "claude_name",
+                                                        "doing", "cost")},
+                               "activity": (s.get("activity") or {}).get("state"),
+                               "tokens": (s.get("tokens") or {}).get("total")}
                               for s in snap.sessions]},
+        "usage": analysis.project_usage(snap),
         "tasks": {"total": len(snap.tasks), "by_column": by_column},
         "sprint": row,
         "velocity": {k: speed[k] for k in ("unit", "average", "trend", "finished")},
@@ -65,14 +72,16 @@ def text(data: dict[str, Any]) -> str:
     box.section("SESSIONS", f"{sessions['total']} total: {counts}")
     for s in sessions["list"][:MAX_ROWS]:
         here = ">" if s["session_id"] == data["session"] else " "
-        now = f"now: {s['current_task']}" if s["current_task"] else "no task in progress"
         box.line(columns([(f"{here} {mark(SESSION_MARK, s['status'])}", 3),
                           (short_id(s["session_id"], 20), 20), (s["status"], 7),
-                          (who_runs(s, with_model=False), 6), (now, 34)]))
+                          (who_runs(s, with_model=False), 6), (analysis.now_text(s), 34)]))
     if len(sessions["list"]) > MAX_ROWS:
         box.line(f"  + {len(sessions['list']) - MAX_ROWS} more (/sessions)")
     if not sessions["list"]:
         box.line("  No sessions yet: each appears with its first hook event.")
+    elif sessions.get("waiting"):
+        box.line(f"  {sessions['waiting']} waiting for a person (orchestra who --waiting)")
+    box.line(analysis.usage_line(data["usage"]))
 
     tasks = data["tasks"]
     cols = tasks["by_column"]

@@ -77,12 +77,30 @@ class Snapshot:
         self.stored_config: dict[str, Any] = {}
         self.config_error: str | None = None
         self.config_history: list[dict[str, Any]] = []
-        #: Only for the timeline: the store (it reads the event logs) and its zoom.
-        self.store: Storage | None = None
+        self._store: Storage | None = None
+        #: Only for the timeline: the window it shows (``15m``, ``1h``, ``day``).
         self.zoom: str | None = None
+
+    @property
+    def store(self) -> Storage | None:
+        """The store this was read from (for views that read more of it: the timeline)."""
+        return self._store
 
     def session_by_id(self, sid: str | None) -> dict[str, Any] | None:
         return next((s for s in self.sessions if s["session_id"] == sid), None)
+
+    def messages_of(self, sid: str | None, limit: int) -> list[dict[str, Any]]:
+        """The latest messages to or from session ``sid`` (also those Claude Code sent
+        itself), newest first; read when a view asks."""
+        if sid is None or self._store is None:
+            return []
+        from state.messages import inbox
+
+        try:
+            found = inbox(self._store, sid, include_delivered=True)
+        except Exception:  # a view shows what it can
+            return []
+        return list(reversed(found))[:limit]
 
 
 def _session_ids(store: Storage) -> list[str]:
@@ -186,6 +204,7 @@ def take_snapshot(store: Storage, *, at: float, project: str | None = None,
     project = resolve_project(store, project, session, config)
     snap = Snapshot(at=at, project=project, session=session,
                     config=project_config(config, project) if project else config)
+    snap._store = store
     with store.reading():
         for sid in _session_ids(store):
             state = store.read(session_key(sid, "state.json"))

@@ -82,10 +82,10 @@ def _assemble_wheel(source: Path, out: Path) -> Path:
     return wheel
 
 
-def install_example(target: Path, scratch: Path) -> str:
-    """Install the example into ``target``; return how it was built."""
+def install_example(target: Path, scratch: Path, example: Path = EXAMPLE) -> str:
+    """Install the example folder ``example`` into ``target``; return how it was built."""
     source = scratch / "src"
-    shutil.copytree(EXAMPLE, source, ignore=shutil.ignore_patterns("build", "*.egg-info",
+    shutil.copytree(example, source, ignore=shutil.ignore_patterns("build", "*.egg-info",
                                                                    "__pycache__"))
     common = ["install", "--no-deps", "--target", str(target)]
     attempts: list[str] = []

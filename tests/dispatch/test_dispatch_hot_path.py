@@ -36,8 +36,10 @@ HEAVY = ("pydantic", "filelock", "jsonpath_ng", "pluggy")
 #: `python -c "import runpy, json"`. 29, plus 2 for issue 15: hooks.observe (telemetry and
 #: drift, recorded at every event) and hooks.fields (the payload fields the models know).
 HOT_BUDGET = 31
-#: The same for every other event kind (they read and write more documents).
-EVENT_BUDGET = 36
+#: The same for every other event kind (they read and write more documents). 36, plus 2 for
+#: issue 21 at SessionStart: presence says what each live peer is doing (state.activity),
+#: and the session's Claude Code name and checkout are learned (handlers.coordination).
+EVENT_BUDGET = 38
 
 HOT = ("PreToolUse.Bash", "PostToolUse.Bash", "UserPromptSubmit")
 

@@ -98,9 +98,14 @@ def test_payload_with_every_reply_field(
         assert lines.index("[recorder] note from on_event") < lines.index(
             f"[recorder] note from {spec_name(event)}")
         assert "bogusTopLevel" not in result.reply
-    # the every-event spec first, then the event's own, then after_dispatch (once)
+    # the every-event spec first, then the event's own, then (when the event starts a wait
+    # for a person) on_needs_attention, then after_dispatch (once)
     names = [name for name, _ in calls if name != "on_state_change"]
-    assert names == ["on_event", spec_name(event), "after_dispatch"]
+    waits = event in ("PermissionRequest", "Elicitation") or payload.get(
+        "notification_type") in ("permission_prompt", "idle_prompt", "elicitation_dialog",
+                                 "elicitation_url_dialog", "agent_needs_input")
+    assert names == ["on_event", spec_name(event), *(["on_needs_attention"] if waits else []),
+                     "after_dispatch"]
 
 
 def _block_everything(spec: str, event: Any) -> dict[str, Any] | None:

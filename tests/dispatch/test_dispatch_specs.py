@@ -14,7 +14,7 @@ from hooks import specs
 from hooks.events import EVENT_NAMES, SPEC_NAMES, spec_name
 from hooks.testing import run_dispatch
 
-EXTRA_SPECS = {"on_event", "after_dispatch", "on_state_change"}
+EXTRA_SPECS = {"on_event", "after_dispatch", "on_state_change", "on_needs_attention"}
 
 
 @pytest.fixture(scope="module")

@@ -299,8 +299,12 @@ class FakeAnthropic:
         *,
         log_path: str | Path | None = None,
         model: str | None = None,
+        usage: Callable[[str, int | None, list[Block]], dict[str, Any]] | None = None,
     ) -> None:
         self.script = Script.coerce(script)
+        #: ``usage(kind, turn, content)`` -> the ``usage`` block of an answer (default:
+        #: 10 input tokens and about a quarter of the content's characters as output).
+        self.usage = usage
         self.log_path = Path(log_path) if log_path is not None else None
         self.model = model
         self.requests: list[Any] = []
@@ -417,16 +421,17 @@ class FakeAnthropic:
                 answer = default_side_answer(body, self.script.side_text)
             if not isinstance(answer, str):
                 answer = json.dumps(answer)
-            return kind, None, self._message(model, [text(answer)])
+            return kind, None, self._message(model, [text(answer)], kind)
         turns = self.script.main if kind == "main" else self.script.subagent
         turn_no = assistant_count(body)
         done: Turn = [text(self.script.done_text)]
         turn = turns[turn_no] if turn_no < len(turns) else done
         if callable(turn):
             turn = turn(body)
-        return kind, turn_no, self._message(model, turn)
+        return kind, turn_no, self._message(model, turn, kind, turn_no)
 
-    def _message(self, model: str, turn: Iterable[Block | str]) -> dict[str, Any]:
+    def _message(self, model: str, turn: Iterable[Block | str], kind: str = "main",
+                 turn_no: int | None = None) -> dict[str, Any]:
         content: list[Block] = []
         for block in turn:
             if isinstance(block, str):
@@ -452,6 +457,10 @@ class FakeAnthropic:
         with self._lock:
             msg_id = f"msg_e2e_{next(self._msg_ids):04d}"
         output_tokens = sum(len(json.dumps(b)) // 4 + 1 for b in content)
+        usage = {"input_tokens": 10, "cache_creation_input_tokens": 0,
+                 "cache_read_input_tokens": 0, "output_tokens": output_tokens}
+        if self.usage is not None:
+            usage = dict(self.usage(kind, turn_no, content))
         return {
             "id": msg_id,
             "type": "message",
@@ -460,12 +469,7 @@ class FakeAnthropic:
             "content": content,
             "stop_reason": stop,
             "stop_sequence": None,
-            "usage": {
-                "input_tokens": 10,
-                "cache_creation_input_tokens": 0,
-                "cache_read_input_tokens": 0,
-                "output_tokens": output_tokens,
-            },
+            "usage": usage,
         }
 
 

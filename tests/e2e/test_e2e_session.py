@@ -253,6 +253,7 @@ def test_second_session_sees_the_first_in_its_presence_summary(scenario: Scenari
     assert len(lines) == 1, context
     assert "(active, last seen" in lines[0], context
     assert f"task {sc.TASK_SUBJECT!r}" in lines[0], context  # A's task was in progress
-    assert "last tool Bash" in lines[0], context  # A was inside its waiting Bash call
+    # A was inside its waiting Bash call: presence says so, with the call's description
+    assert "now Bash: Wait for the other session" in lines[0], context
     assert f"recent files {scenario.paths['notes']}" in lines[0], context  # A's Write/Edit
     assert scenario.b.session_id not in lines[0], context

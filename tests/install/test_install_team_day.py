@@ -38,7 +38,13 @@ def test_every_section_of_the_dashboard_is_filled(replayed: Path) -> None:
     code, text, err = run("dashboard")
     assert code == 0, err
     assert "project shop" in text
-    assert "3 total: 1 active  1 idle  0 stale  1 ended" in text
+    assert "3 total: 2 active  0 idle  0 stale  1 ended" in text
+    # Filled from what real sessions sent, not from Task tools: what each does or waits for.
+    assert "waiting for permission: Bash: In" in text
+    assert "asked: Write down how prices are" in text
+    assert "no task in progress" not in text
+    assert "1 waiting for a person" in text
+    assert "tokens: none recorded (no transcript read" in text  # a replay has no transcripts
     counts = re.search(r"todo (\d+)\s+doing (\d+)\s+blocked (\d+)\s+done (\d+)", text)
     assert counts and all(int(n) >= 1 for n in counts.groups()), text
     assert "SPRINT s-14 Checkout" in text and "points 6/15" in text
@@ -52,9 +58,13 @@ def test_every_section_of_the_dashboard_is_filled(replayed: Path) -> None:
 def test_the_day_holds_messages_and_a_claim(replayed: Path) -> None:
     code, inbox, err = run("inbox", BO, "--all")
     assert code == 0, err
-    assert [m["from"] for m in json.loads(inbox)] == [CY]
+    (message,) = json.loads(inbox)  # cy's SendMessage, recorded from the real CLI
+    assert (message["from"], message["via"], message["to"]["session"]) == (
+        CY, "claude-code", BO)
+    assert message["summary"] == "cart.total takes a wallet now"
     code, inbox, err = run("inbox", CY, "--all")  # sent before cy started, within its TTL
-    assert [(m["from"], m["delivered"]) for m in json.loads(inbox)] == [(BO, True)], err
+    assert [(m["from"], m["delivered"], m.get("via")) for m in json.loads(inbox)] == [
+        (BO, True, None), (CY, True, "claude-code")], err
     code, claims, err = run("claims", "--project", "shop", "--window", "1d")
     assert code == 0, err
     assert {c["path"].rsplit("/", 1)[-1] for c in json.loads(claims)} >= {"cart.py"}
@@ -66,3 +76,23 @@ def test_replay_refuses_a_bad_directive_with_its_line(tmp_path: Path) -> None:
     code, _out, err = run("replay", str(scenario))
     assert code == 1
     assert f"{scenario}, line 2: 'clock' is 'now' or a duration ago" in err
+
+
+def test_the_sessions_say_what_they_did(replayed: Path) -> None:
+    code, out, err = run("who", "--waiting")
+    assert code == 0, err
+    (waiting,) = json.loads(out)
+    assert waiting["session_id"] == CY
+    assert waiting["activity"]["waiting"] == {**waiting["activity"]["waiting"],
+                                              "for": "permission", "tool": "Bash",
+                                              "description": "Install the Stripe SDK"}
+    assert [(a["type"], a["task"]) for a in waiting["activity"]["subagents"]] == [
+        ("general-purpose", "Read the wallet docs")]
+    code, out, err = run("show", BO, "--json")
+    bo = json.loads(out)
+    assert bo["claude_name"].startswith("shop-")
+    assert bo["activity"]["prompt"]["kind"] == "message"  # cy's message, as Claude Code
+    assert bo["activity"]["prompt"]["from"] == waiting["claude_name"].split(" ")[0]
+    assert bo["activity"]["files"]["paths"] == ["src/shop/cart.py"]
+    assert [c.get("description") for c in bo["activity"]["recent"]][:3] == [
+        "Run the cart tests again", None, "Run the cart tests"]

@@ -304,3 +304,41 @@ def test_the_web_dashboard_hears_of_changes_made_on_another_machine(
     watcher.join(timeout=10)
     other.close()
     assert result and {"resync", "sessions"} <= result[0]
+
+
+@pytest.mark.parametrize("backend", ["file", "memory", "postgres", "postgres-hook"])
+def test_update_volatile_loses_no_change_of_parallel_writers(
+        backend: str, request: pytest.FixtureRequest, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The activity's read-modify-write (issue 21): threads of one process each add a key,
+    none is lost; an unreadable document counts as empty; another machine reads it."""
+    from state.storage import MemoryStorage
+
+    store: Storage
+    if backend == "file":
+        store = FileStorage(tmp_path / "files")
+    elif backend == "memory":
+        store = MemoryStorage()
+    else:
+        monkeypatch.setenv("ORCHESTRA_STORE_URL", request.getfixturevalue("pg_url"))
+        store = open_store(tmp_path / "machine", hook=backend == "postgres-hook")
+    key = "sessions/s1/heartbeat.json"
+
+    def add(n: int) -> None:
+        store.update_volatile(key, lambda doc: doc.__setitem__(f"k{n}", n))
+
+    threads = [threading.Thread(target=add, args=(n,)) for n in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    done = store.update_volatile(key, lambda doc: None)
+    assert {k: v for k, v in done.items()} == {f"k{n}": n for n in range(16)}
+    if backend.startswith("postgres"):
+        assert isinstance(store, PgStorage)
+        store.sync()  # a hook's writes wait in the outbox until something connects
+        other = open_store(tmp_path / "other-machine")
+        assert other.read(key) == done
+    if backend == "file":
+        (tmp_path / "files" / key).write_text("{torn")
+        assert store.update_volatile(key, lambda doc: doc.__setitem__("x", 1)) == {"x": 1}

@@ -58,6 +58,10 @@ def test_translations(query: str, path: str | None) -> None:
     "$..*",
     "$..[0]",
     "$..[?@.a]",
+    '$["\\u0000"]',  # PostgreSQL's text holds no NUL: it refuses the path (issue 23)
+    "$.a['x\\u0000y']",
+    '$..["\\u0000"]',
+    "$[?@.a == 'x\\u0000']",
 ])
 def test_outside_the_shared_subset(query: str) -> None:
     assert to_postgres(parse(query)) is None

@@ -295,3 +295,63 @@ def test_task_queries_read_tasks_json_only(twins: tuple[Path, Path],
     for each in ("$.active_work.tasks", query, "$.active_work['tasks','current_epic']"):
         _both(twins, monkeypatch, "get", SID, each)
     assert _run(fast, monkeypatch, "get", SID, "$.active_work.tasks")[1] == "[{}]\n"
+
+
+def _whole_state_json_is_not_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    """From now on, reading state.json whole fails the test: the get is made in place."""
+    read = Storage.read
+
+    def guarded(self: Storage, key: str) -> Any:
+        assert not key.endswith("/state.json"), "the whole state.json was read"
+        return read(self, key)
+
+    monkeypatch.setattr(Storage, "read", guarded)
+
+
+IN_PLACE_GETS = ["active_work.current_epic", "active_work.agents.agent-00007.status",
+                 "$.active_work['current_epic','current_sprint']", "$.notes.ключ"]
+
+
+@pytest.mark.parametrize("path", IN_PLACE_GETS)
+def test_a_get_in_place_moves_a_corrupt_tasks_json_aside_as_the_usual_way_does(
+        twins: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch, path: str) -> None:
+    """Issue 23, item 24: the session view reads tasks.json whatever the path, so a corrupt
+    one is moved aside with a warning; the in-place get does the same."""
+    fast, slow = twins
+    for home in twins:
+        (home / "sessions" / SID / "tasks.json").write_bytes(b'{"tasks": {"t1": ')
+    _stamp(slow).unlink()
+    expected = _run(slow, monkeypatch, "get", SID, path)
+    _whole_state_json_is_not_read(monkeypatch)
+    got = _run(fast, monkeypatch, "get", SID, path)
+    assert got[:2] == expected[:2] and got[0] == 0
+    for home, (_, _, err) in ((fast, got), (slow, expected)):
+        folder = home / "sessions" / SID
+        assert not (folder / "tasks.json").exists()
+        moved = [p for p in folder.iterdir() if p.name.startswith("tasks.json.corrupt-")]
+        assert len(moved) == 1 and moved[0].read_bytes() == b'{"tasks": {"t1": '
+        assert err.startswith(f"state_manager: warning: sessions/{SID}/tasks.json: not "
+                              "valid JSON (") and err.endswith(f"; moved aside to {moved[0]}\n")
+        assert len(err.splitlines()) == 1
+
+
+@pytest.mark.parametrize("path", IN_PLACE_GETS)
+def test_a_get_in_place_refuses_a_symlinked_tasks_json_as_the_usual_way_does(
+        twins: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+        path: str) -> None:
+    fast, slow = twins
+    elsewhere = tmp_path / "elsewhere.json"
+    elsewhere.write_text('{"tasks": {}}', encoding="utf-8")
+    for home in twins:
+        tasks = home / "sessions" / SID / "tasks.json"
+        tasks.unlink()
+        tasks.symlink_to(elsewhere)
+    _stamp(slow).unlink()
+    expected = _run(slow, monkeypatch, "get", SID, path)
+    _whole_state_json_is_not_read(monkeypatch)
+    got = _run(fast, monkeypatch, "get", SID, path)
+    assert got[:2] == expected[:2] == (1, "")
+    for home, (_, _, err) in ((fast, got), (slow, expected)):
+        tasks = home / "sessions" / SID / "tasks.json"
+        assert err == f"state_manager: error: {tasks}: is a symlink; refusing to follow it\n"
+        assert tasks.is_symlink()

@@ -139,3 +139,24 @@ def test_frames_never_overflow_the_terminal() -> None:
     assert all(len(line) <= 49 for line in lines)  # one column short of the edge
     assert lines[-2].startswith("... 32 more lines") and lines[-1] == "status"
     assert fit_frame(["a", "b"], "s", (80, 24)) == ["a", "b", "s"]
+
+
+def test_a_frame_comes_when_a_session_starts_or_stops_waiting(
+        home: Path, dispatch: Callable[..., Any]) -> None:
+    """What each session does lives in its heartbeat: a watch redraws when it changes."""
+    dispatch(payload("UserPromptSubmit", "w1", prompt="Fix the rounding bug"))
+    dispatch(payload("PreToolUse.Bash", "w1", tool_input={"command": "make",
+                                                           "description": "Build it"}))
+    out, err = Pipe(), io.StringIO()
+    thread, codes = start(["dashboard", "--interval", "0.02", "--count", "3"], out, err)
+    wait_for(lambda: len(out.frames()) == 1, "the first frame")
+    dispatch(payload("PermissionRequest.Bash", "w1"))
+    wait_for(lambda: len(out.frames()) == 2, "the frame of the wait")
+    dispatch(payload("PostToolUse.Bash", "w1"))
+    wait_for(lambda: len(out.frames()) == 3, "the frame after the wait")
+    thread.join(30)
+    assert codes == [0], err.getvalue()
+    one, two, three = out.frames()
+    assert "Bash: Build it" in one
+    assert "waiting for permission: Bash: To" in two and "1 waiting for a person" in two
+    assert "waiting" not in three and "working on: Fix the rounding bug" in three
