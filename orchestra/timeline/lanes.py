@@ -93,8 +93,20 @@ def lane_of(row: dict[str, Any], now: float) -> dict[str, Any]:
         "model": row.get("model"),
         "last": round(now - idle, 3) if isinstance(idle, int | float) else None,
         "created": row.get("created_at"),
-        "cost": cost.get("text"),
+        "cost": cost.get("text") or _cost_text(row, cost),
     }
+
+
+def _cost_text(row: dict[str, Any], cost: dict[str, Any]) -> str | None:
+    """A session summary's cost in words (the web's rows carry it already)."""
+    tokens = row.get("tokens")
+    if not isinstance(tokens, dict):
+        return None
+    if not tokens.get("recorded"):
+        return "no tokens recorded"
+    from state.usage import short_cost
+
+    return short_cost(cost)
 
 
 def _order(lanes: list[dict[str, Any]], order: str) -> None:
