@@ -13,68 +13,15 @@ import pytest
 
 from tests.web import _timeline as tl
 
-A, B, C, D = "cost-aaaa", "cost-bbbb", "cost-cccc", "cost-dddd"
-PRICED, OTHER, UNPRICED = "claude-test-1", "claude-test-2", "mystery-model-1"
-PRICES = {PRICED: {"input": 1.0, "output": 10.0, "cache_read": 0.1, "cache_write": 2.0,
-                   "cache_write_1h": 4.0},
-          OTHER: {"input": 3.0, "output": 15.0, "cache_read": 0.3, "cache_write": 3.75,
-                  "cache_write_1h": 6.0}}
-FIELDS = ("input_tokens", "output_tokens", "cache_read_input_tokens",
-          "cache_creation_input_tokens")
-
-
-def _usage(n: int) -> dict[str, Any]:
-    """A usage block unlike any other (so a message counted twice changes the sums)."""
-    return {"input_tokens": 100 + n, "output_tokens": 20 * n + 3,
-            "cache_read_input_tokens": 1000 * n, "cache_creation_input_tokens": 50 + n,
-            "cache_creation": {"ephemeral_1h_input_tokens": 10 + n,
-                               "ephemeral_5m_input_tokens": 40}}
-
-
-def _message(mid: str, model: str, n: int) -> list[str]:
-    """A transcript's lines of one answer: one per content block, each repeating its usage
-    (as Claude Code writes them)."""
-    return [json.dumps({"type": "assistant", "uuid": f"{mid}-{block}", "message": {
-        "id": mid, "model": model, "role": "assistant", "usage": _usage(n),
-        "content": [{"type": "text", "text": "ok"}]}}) for block in range(2)]
-
-
-def _by_hand(model: str, n: int) -> float:
-    """What answer ``n`` of ``model`` costs: the price table applied here, by hand."""
-    price, used = PRICES[model], _usage(n)
-    hour = used["cache_creation"]["ephemeral_1h_input_tokens"]
-    return (used["input_tokens"] * price["input"] + used["output_tokens"] * price["output"]
-            + used["cache_read_input_tokens"] * price["cache_read"]
-            + (used["cache_creation_input_tokens"] - hour) * price["cache_write"]
-            + hour * price["cache_write_1h"]) / 1e6
-
-
-#: (session, minutes ago, [(message id, model, n)]): each a Stop after those answers.
-STOPS = [(A, 40, [("m1", PRICED, 1), ("m2", PRICED, 2)]), (B, 30, [("m4", OTHER, 4)]),
-         (C, 20, [("m5", UNPRICED, 5)]), (A, 10, [("m3", PRICED, 3)])]
+A, B, C, D = tl.COST_SESSIONS
+PRICED, OTHER, UNPRICED = tl.PRICED, tl.OTHER, tl.UNPRICED
+PRICES, FIELDS, STOPS, _usage, _by_hand, _message = (tl.PRICES, tl.FIELDS, tl.STOPS, tl.usage_of,
+                                                     tl.by_hand, tl.transcript_message)
 
 
 @pytest.fixture(scope="module")
 def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("cost")
-    home = root / "orchestra"
-    lines: list[dict[str, Any]] = []
-    for model, price in PRICES.items():
-        for field, value in price.items():
-            lines.append(tl.orchestra("shared", "set-config",
-                                      f"pricing.models.{model}.{field}", str(value)))
-    lines.append(tl.clock("-50m"))
-    for sid in (A, B, C, D):
-        lines += [tl.start(sid), tl.prompt(sid, f"work of {sid}")]
-    tl.replay(home, lines)
-    for sid, ago, answers in STOPS:  # the transcript grows, then its session stops
-        transcript = root / f"{sid}.jsonl"
-        with transcript.open("a", encoding="utf-8") as handle:
-            for mid, model, n in answers:
-                handle.write("".join(line + "\n" for line in _message(mid, model, n)))
-        tl.replay(home, [tl.clock(f"-{ago}m"),
-                         {**tl.stop(sid, "done"), "transcript_path": str(transcript)}])
-    return home
+    return tl.costs(tmp_path_factory.mktemp("cost"))
 
 
 def _usage_api(home: Path) -> dict[str, Any]:

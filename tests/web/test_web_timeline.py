@@ -218,3 +218,51 @@ def test_the_page_keeps_the_content_security_policy(team: tuple[Path, Served],
     assert all(url.startswith(served.base) for url in requests), requests
     csp = page.evaluate("fetch('/').then(r => r.headers.get('content-security-policy'))")
     assert "script-src 'self'" in csp and "style-src 'self'" in csp and "unsafe" not in csp
+
+
+@pytest.fixture(scope="module")
+def costs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Served]]:
+    """Sessions whose Stops read transcripts: priced, unpriced, and without tokens."""
+    home = tl.costs(tmp_path_factory.mktemp("costs"))
+    server = Served(home)
+    yield home, server
+    code, err = server.stop()
+    assert code == 0 and "Traceback" not in err, err
+
+
+def test_the_cost_chart_total_is_the_project_total(costs: tuple[Path, Served],
+                                                   page: Any) -> None:
+    """The chart's total is who --json's project total, marked partial (a model without a
+    price, a session without tokens), with the unknown sessions listed; the sessions
+    table draws a bar for each session whose cost is known, and none for the others."""
+    import json
+
+    from playwright.sync_api import expect
+
+    home, served = costs
+    done = tl.cli(home, "who", "--json", "--compact")
+    assert done.returncode == 0, done.stderr
+    sessions = json.loads(done.stdout)
+    usd = sum(s["cost"]["usd"] for s in sessions if s["cost"]["usd"] is not None)
+    answers = [a for _sid, _ago, listed in tl.STOPS for a in listed]
+    assert usd == pytest.approx(sum(tl.by_hand(model, n) for _mid, model, n in answers
+                                    if model in tl.PRICES), abs=1e-6)  # priced by hand
+    _open(page, served)
+    total = page.locator("[data-total]")
+    assert float(total.get_attribute("data-total")) == pytest.approx(usd, abs=1e-9)
+    assert total.get_attribute("data-partial") == "true"
+    expect(total).to_contain_text(f"total ${usd:.4f}+ (partial)")
+    expect(total).to_contain_text("unknown for 2 sessions")
+    keys = page.locator("[data-chart-legend] li")
+    assert keys.filter(has_text="cost-cccc: unknown (no price for mystery-model-1)").count() == 1
+    assert keys.filter(has_text="cost-dddd: unknown (no tokens recorded yet)").count() == 1
+    assert page.locator("[data-chart] polygon").count() == 2  # A and B: known costs only
+    page.locator('[data-measure="tokens"]').click()
+    tokens = sum(tl.usage_of(n)[f] for _mid, _model, n in answers for f in tl.FIELDS)
+    assert int(total.get_attribute("data-total")) == tokens
+    assert page.locator("[data-chart] polygon").count() == 3  # C's tokens are known
+    page.goto(f"{served.base}/#sessions")
+    rows = page.locator('section[data-page="sessions"] tbody tr')
+    expect(rows).to_have_count(4)
+    for sid, bar in (("cost-aaaa", 1), ("cost-bbbb", 1), ("cost-cccc", 0), ("cost-dddd", 0)):
+        assert page.locator(f'tr[data-session="{sid}"] svg.costbar').count() == bar, sid

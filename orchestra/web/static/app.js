@@ -259,6 +259,7 @@ const RENDER = {
     part("sessions", "summary").textContent =
       `${data.total} total: ${c.active} active, ${c.idle} idle, ${c.stale} stale, ${c.ended} ended`;
     const machines = data.sessions.some(s => s.machine);
+    const maxCost = Math.max(0, ...data.sessions.map(s => (s.cost && s.cost.usd) || 0));
     section("sessions").querySelector("[data-machine]").hidden = !machines;
     rows("sessions", data.sessions, s => h("tr", { tabindex: -1, "data-session": s.session_id },
       h("td", {}, badge(s.status)),
@@ -271,7 +272,7 @@ const RENDER = {
         s.activity && s.activity.state.startsWith("waiting") ? " " : "",
         s.current_task || s.doing || "–"),
       h("td", { title: s.cost && s.cost.prices_as_of ? `prices of ${s.cost.prices_as_of}` : "",
-        text: s.cost ? s.cost.text : "–" }),
+        class: "cost" }, s.cost ? s.cost.text : "–", Timeline.costBar(s.cost, maxCost)),
       h("td", { text: s.last_event || "–" }),
       h("td", { text: s.last_tool || "–" }),
       h("td", { title: s.last_heartbeat || "", text: ago(s.idle_seconds) }),

@@ -728,5 +728,17 @@ const Timeline = (() => {
     });
   });
 
-  return { load, render, onEvent, onChange, onHello, describe };
+  // The sessions table's bar: a session's cost against the dearest on the page. Nothing
+  // for an unknown cost (its text says so): unknown is not zero.
+  function costBar(cost, max) {
+    if (!cost || cost.usd === null || cost.usd === undefined || !(max > 0)) return null;
+    const width = 64;
+    const bar = el("svg", { class: "costbar", width, height: 8, "aria-hidden": "true" });
+    bar.append(el("rect", { class: "track", x: 0, y: 1, width, height: 6, rx: 3 }),
+               el("rect", { class: "fill", x: 0, y: 1, height: 6, rx: 3,
+                            width: Math.max(2, (width * cost.usd) / max).toFixed(1) }));
+    return bar;
+  }
+
+  return { load, render, onEvent, onChange, onHello, describe, costBar };
 })();
