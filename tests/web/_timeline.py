@@ -157,11 +157,40 @@ def _timed(lines: list[dict[str, Any]]) -> list[tuple[float, dict[str, Any]]]:
     return out
 
 
+#: Claude Code's names of the :data:`TEAM` sessions (``NAME [REF]``, as ListAgents says).
+NAMES = [f"{word}-{k + 1:02x}" for k, word in enumerate(
+    ["cart", "wallet", "search", "locks", "docs", "orders", "basket", "cards", "keys", "css",
+     "runner", "notes"])]
+REFS = [f"{0xa1b2c0 + k:06x}" for k in range(12)]
+
+
+def list_agents(sid: str, k: int, n: int) -> dict[str, Any]:
+    """ListAgents' result, which tells a session its own Claude Code name (issue 21)."""
+    listing = (f"This session is {NAMES[k]} [{REFS[k]}] — the name other sessions use to "
+               "message it.\n\nPeer sessions (0):")
+    return _base(sid, "PostToolUse", tool_name="ListAgents", tool_input={},
+                 tool_response={"listing": listing, "sections": [], "notes": []},
+                 tool_use_id=f"toolu_tl{n:04d}", duration_ms=20)
+
+
+def send_message(sid: str, to: str, summary: str, text: str, n: int
+                 ) -> list[dict[str, Any]]:
+    """Claude Code's own SendMessage (its PreToolUse and PostToolUse, as 2.1.332 sends)."""
+    inputs = {"to": to, "summary": summary, "message": text}
+    return [_base(sid, "PreToolUse", tool_name="SendMessage", tool_input=inputs,
+                  tool_use_id=f"toolu_tl{n:04d}"),
+            _base(sid, "PostToolUse", tool_name="SendMessage", tool_input=inputs,
+                  tool_response={"success": True, "message": f"sent to {to}",
+                                 "msg_id": f"cc-{n}"},
+                  tool_use_id=f"toolu_tl{n:04d}", duration_ms=15)]
+
+
 def _member(k: int, sid: str, peers: list[str]) -> list[tuple[float, dict[str, Any]]]:
     """Session ``k`` of the team: a turn or two of described calls, edits and reads."""
     base = 58 - k * 3.5  # minutes ago it starts
     out: list[tuple[float, dict[str, Any]]] = [(base * 60, start(sid)),
-                                                (base * 60 - 30, prompt(sid, _TASKS[k - 1]))]
+                                                (base * 60 - 30, prompt(sid, _TASKS[k - 1])),
+                                                (base * 60 - 40, list_agents(sid, k, k * 100))]
     t = base * 60 - 60
     n = k * 100
     for step in range(6 + k % 4):
@@ -184,6 +213,11 @@ def _member(k: int, sid: str, peers: list[str]) -> list[tuple[float, dict[str, A
             out.append((t, orchestra("session", "send", "--from", sid, "--to", peers[0],
                                      f"{_TASKS[k - 1]}: I am touching {_FILES[k % 8]}")))
             t -= 10
+        if step == 3 and k == 9:  # through Claude Code: to a name, resolved by the name map
+            for line in send_message(sid, NAMES[10], "css done",
+                                     "The basket CSS is merged; rebase, please.", n + 50):
+                out.append((t, line))
+                t -= 1
     if k % 5 == 3:  # still working, waiting for a permission
         n += 1
         call = {"command": "git push --force", "description": "Push the branch"}
@@ -193,13 +227,31 @@ def _member(k: int, sid: str, peers: list[str]) -> list[tuple[float, dict[str, A
     return out
 
 
-def team_hour(size: int = 12) -> list[dict[str, Any]]:
+def team_hour(size: int = 12, transcripts: Path | None = None) -> list[dict[str, Any]]:
     """``size`` sessions of one project over the last hour (the first one's morning is
-    :func:`working_day`), as replay lines with clock lines, in time order."""
-    timed = _timed(working_day(TEAM[0]))
+    :func:`working_day`), as replay lines with clock lines, in time order. With
+    ``transcripts`` (a folder), each session's transcript is written there with the
+    usage of its answers, which its Stops read (its tokens and cost)."""
+    timed = [*_timed(working_day(TEAM[0])), (49 * 60, list_agents(TEAM[0], 0, 9))]
     for k in range(1, size):
         timed += _member(k, TEAM[k], [TEAM[(k + 1) % size]])
     timed.sort(key=lambda item: -item[0])
+    if transcripts is not None:
+        transcripts.mkdir(parents=True, exist_ok=True)
+        for k, sid in enumerate(TEAM[:size]):
+            path = transcripts / f"{sid}.jsonl"
+            model = "claude-sonnet-4-5" if k % 3 == 2 else "claude-opus-5-5"
+            path.write_text("".join(
+                json.dumps({"type": "assistant", "uuid": f"{sid}-{n}", "message": {
+                    "id": f"msg-{sid}-{n}", "model": model, "role": "assistant",
+                    "content": [{"type": "text", "text": "ok"}],
+                    "usage": {"input_tokens": 900 + 40 * k + n, "output_tokens": 300 + 25 * n,
+                              "cache_read_input_tokens": 20_000 + 3000 * k,
+                              "cache_creation_input_tokens": 1500 + 100 * n}}}) + "\n"
+                for n in range(3 + k % 4)), encoding="utf-8")
+        for _ago, line in timed:
+            if line.get("session_id"):
+                line["transcript_path"] = str(transcripts / f"{line['session_id']}.jsonl")
     lines: list[dict[str, Any]] = []
     for ago, line in timed:
         lines += [clock(f"-{max(ago, 0):.3f}s"), line]

@@ -276,3 +276,27 @@ def test_watch_timeline_redraws_the_lanes_when_a_session_acts(tmp_path: Path) ->
     assert len(frames) == 3  # the first frame, and one after the change
     [lane] = [line for line in frames[2].splitlines() if A[:10] in line]
     assert lane.rstrip(" |").endswith("B")  # a Bash call running now, at the right edge
+
+
+def test_send_message_links_only_names_the_name_map_knows(tmp_path: Path) -> None:
+    """Claude Code's SendMessage names its recipient; the link is drawn once issue 21's
+    name map says which session has that name (even when it learnt it after the send),
+    and never to a name nobody has."""
+    home = tmp_path / "orchestra"
+    tl.replay(home, [
+        tl.clock("-20m"), tl.start(A), tl.start(B), tl.list_agents(A, 0, 1),
+        tl.clock("-15m"), *tl.send_message(A, "wallet-02", "wallets", "Rebase, please.", 2),
+        *tl.send_message(A, "nobody-99", "lost", "Anyone there?", 3),
+        tl.clock("-10m"), tl.list_agents(B, 1, 4),  # B learns its name after the send
+        tl.clock("now"),
+    ])
+    data = _reader(home).timeline(zoom="1h")
+    [link] = data["links"]
+    assert (link["from"], link["to"], link["via"], link["text"]) == (
+        A, B, "claude-code", "wallets")
+    sent = {m["to"]: m for m in _items(data, A, "message")}
+    assert set(sent) == {"wallet-02", "nobody-99"}
+    assert sent["wallet-02"]["link"] == link["id"] and "link" not in sent["nobody-99"]
+    assert sent["wallet-02"]["from_name"] == "cart-01 [a1b2c0]"
+    [received] = _items(data, B, "message")
+    assert received["state"] == "received" and received["via"] == "claude-code"

@@ -39,8 +39,9 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Serve
 @pytest.fixture(scope="module")
 def team(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Served]]:
     """Twelve sessions of one project over the last hour."""
-    home = tmp_path_factory.mktemp("team") / "orchestra"
-    tl.replay(home, tl.team_hour(12))
+    root = tmp_path_factory.mktemp("team")
+    home = root / "orchestra"
+    tl.replay(home, tl.team_hour(12, root / "transcripts"))
     server = Served(home)
     yield home, server
     code, err = server.stop()
@@ -125,7 +126,16 @@ def test_waits_subagents_messages_and_links_are_drawn(team: tuple[Path, Served],
     assert any(x.startswith("Message sent to session") for x in labels)
     assert any(x.startswith("Message received from") for x in labels)
     assert any(x.startswith("Turn: Fix the rounding bug in cart totals") for x in labels)
-    assert page.locator(".tl-link").count() >= 1
+    assert page.locator(".tl-link").count() >= 2
+    # Claude Code's SendMessage, to a name the name map resolves: a mark and a link.
+    assert any(x.startswith("Message sent to runner-0b (SendMessage, via Claude Code): css done")
+               for x in labels)
+    assert any(x.startswith("Message received from css-0a [a1b2c9] (SendMessage, via Claude "
+                            "Code)") for x in labels)
+    assert page.locator(".tl-link.tl-cc").count() == 1
+    # Lanes are named as Claude Code names the sessions.
+    names = page.locator(".tl-name-text").all_text_contents()
+    assert "cart-01 [a1b2c0]" in names and "notes-0c [a1b2cb]" in names
 
 
 def test_keyboard_hover_and_zoom(team: tuple[Path, Served], page: Any) -> None:

@@ -8,7 +8,7 @@
 
 const Timeline = (() => {
   const SVG = "http://www.w3.org/2000/svg";
-  const LANE_H = 44;
+  const LANE_H = 38;
   const LABEL_W = 220;
   const OVERSCAN = 3;
   const ZOOMS = { "15m": 900, "1h": 3600, day: 86400 };
@@ -22,7 +22,7 @@ const Timeline = (() => {
     TaskCreate: 8, TaskUpdate: 8, TodoWrite: 8, TaskStop: 8, Skill: 10, ToolSearch: 10,
   };
   const COLOUR_NAMES = ["Bash", "Edit", "Write", "Read", "Grep/Glob", "Agent", "Web",
-                        "messages", "tasks", "MCP", "Skill/ToolSearch", "other"];
+                        "SendMessage", "tasks", "MCP", "Skill", "other"];
 
   const st = {
     lanes: [], index: new Map(), items: new Map(), links: [], binned: new Set(),
@@ -426,13 +426,13 @@ const Timeline = (() => {
     const label = el("a", { href: `#events?session=${encodeURIComponent(lane.session)}`, class: "tl-name",
                             tabindex: -1, "aria-label": `Events of session ${lane.session}` });
     label.append(el("title", {}, `${lane.session}${lane.name ? ` (Claude Code name ${lane.name})` : ""}: ${lane.doing || lane.label || lane.status || ""}`));
-    label.append(el("text", { x: 8, y: 17, class: "tl-name-text" }, laneName(lane).slice(0, 26)));
+    label.append(el("text", { x: 8, y: 15, class: "tl-name-text" }, laneName(lane).slice(0, 26)));
     g.append(label);
     const sub = [lane.label || lane.status, lane.cost].filter(Boolean).join(" · ");
-    g.append(el("text", { x: 8, y: 34, class: `tl-sub tl-state-${lane.state || lane.status || ""}` }, sub.slice(0, 34)));
+    g.append(el("text", { x: 8, y: 30, class: `tl-sub tl-state-${lane.state || lane.status || ""}` }, sub.slice(0, 34)));
     const items = st.items.get(lane.session);
     if (!items) {
-      g.append(el("text", { x: LABEL_W + 6, y: 27, class: "tl-sub" }, "loading…"));
+      g.append(el("text", { x: LABEL_W + 6, y: 24, class: "tl-sub" }, "loading…"));
       return g;
     }
     const marks = [];
@@ -443,27 +443,27 @@ const Timeline = (() => {
       const w = Math.max(2, x(end) - x0);
       switch (item.kind) {
         case "turn":
-          g.append(block("rect", { x: x0, y: 3, width: w, height: 5, rx: 2,
+          g.append(block("rect", { x: x0, y: 2, width: w, height: 4, rx: 2,
                                    class: `tl-turn tl-${item.end === null || item.end === undefined ? "running" : item.state || "done"}` }, item, lane));
           break;
         case "agent":
-          g.append(block("rect", { x: x0, y: 26, width: w, height: 14, rx: 3, class: "tl-agent" }, item, lane));
+          g.append(block("rect", { x: x0, y: 23, width: w, height: 13, rx: 3, class: "tl-agent" }, item, lane));
           break;
         case "wait":
-          g.append(block("rect", { x: x0, y: 9, width: w, height: 32, class: "tl-wait",
+          g.append(block("rect", { x: x0, y: 7, width: w, height: 30, class: "tl-wait",
                                    fill: "url(#tl-hatch)" }, item, lane));
           break;
         case "tool": {
           const nested = !!item.agent;
-          g.append(block("rect", { x: x0, y: nested ? 29 : 10, width: w, height: nested ? 8 : 14,
+          g.append(block("rect", { x: x0, y: nested ? 25.5 : 8, width: w, height: nested ? 8 : 13,
                                    class: `tl-b tl-c${colourOf(item.tool)}${item.state === "failed" || item.state === "denied" ? " tl-failed" : ""}${item.end === null || item.end === undefined ? " tl-running" : ""}` }, item, lane));
           break;
         }
         case "bin": {
           const top = Object.entries(item.tools).sort((a, b) => b[1] - a[1])[0][0];
           const busy = Math.max(0.25, Math.min(1, item.busy / Math.max(1e-6, item.end - item.start)));
-          const hgt = Math.round(6 + 18 * busy);
-          g.append(block("rect", { x: x0, y: 24 - hgt + 4, width: Math.max(2, w - 0.5), height: hgt,
+          const hgt = Math.round(5 + 8 * busy);
+          g.append(block("rect", { x: x0, y: 21 - hgt, width: Math.max(2, w - 0.5), height: hgt,
                                    class: `tl-b tl-c${colourOf(top)}${item.failed ? " tl-failed" : ""}` }, item, lane));
           break;
         }
@@ -477,13 +477,13 @@ const Timeline = (() => {
 
   function mark(item, x0, lane) {
     if (item.kind === "message") {
-      return block("circle", { cx: x0, cy: 6, r: 4.5,
+      return block("circle", { cx: x0, cy: 4.5, r: 4,
                                class: `tl-msg tl-${item.state}${item.via === "claude-code" ? " tl-cc" : ""}` }, item, lane);
     }
     if (item.kind === "claim") {
-      return block("path", { d: `M${x0},1 L${x0 + 4.5},6 L${x0},11 L${x0 - 4.5},6 z`, class: "tl-claim" }, item, lane);
+      return block("path", { d: `M${x0},0 L${x0 + 4.5},4.5 L${x0},9 L${x0 - 4.5},4.5 z`, class: "tl-claim" }, item, lane);
     }
-    return block("rect", { x: x0 - 4, y: 2, width: 8, height: 8,
+    return block("rect", { x: x0 - 4, y: 0.5, width: 8, height: 8,
                            class: `tl-guard tl-${item.state}` }, item, lane);
   }
 
@@ -495,7 +495,7 @@ const Timeline = (() => {
       if (a === undefined || b === undefined || link.at < t0 || link.at > t1) continue;
       if ((a < first || a > last) && (b < first || b > last)) continue;
       const xa = x(link.at);
-      g.append(el("line", { x1: xa, y1: a * LANE_H + 10, x2: xa, y2: b * LANE_H + 2,
+      g.append(el("line", { x1: xa, y1: a * LANE_H + 9, x2: xa, y2: b * LANE_H + 1,
                             class: `tl-link${link.via === "claude-code" ? " tl-cc" : ""}`,
                             "marker-end": "url(#tl-arrow)" }));
     }
@@ -644,7 +644,7 @@ const Timeline = (() => {
       (unknown.length ? ` · unknown for ${unknown.length} session${unknown.length === 1 ? "" : "s"}` : "") +
       (m === "usd" && usage.prices_as_of ? ` · prices of ${usage.prices_as_of}` : "");
     const width = Math.max(300, part("scroll").clientWidth);
-    const height = 180;
+    const height = 150;
     chart.setAttribute("width", String(width));
     chart.setAttribute("viewBox", `0 0 ${width} ${height}`);
     const series = usage.series.filter(s => (m === "usd" ? s.usd : s.tokens) !== null);
@@ -689,9 +689,9 @@ const Timeline = (() => {
     const key = (cls, text) => h("li", {}, h("span", { class: `tl-key ${cls}`, "aria-hidden": "true" }), text);
     part("legend").replaceChildren(
       ...COLOUR_NAMES.map((name, n) => key(`tl-c${n}`, name)),
-      key("tl-key-turn", "turn (prompt → Stop)"), key("tl-key-agent", "subagent"),
-      key("tl-key-wait", "waiting for a person"), key("tl-key-msg", "message (● sent, ○ received)"),
-      key("tl-key-claim", "claim"), key("tl-key-guard", "guard decision"));
+      key("tl-key-turn", "turn"), key("tl-key-agent", "subagent"),
+      key("tl-key-wait", "waits for a person"), key("tl-key-msg", "message ● sent ○ received"),
+      key("tl-key-claim", "claim"), key("tl-key-guard", "guard"));
   }
 
   document.addEventListener("DOMContentLoaded", () => {
