@@ -201,7 +201,9 @@ def test_twelve_sessions_fit_at_1280_and_both_schemes_read(team: tuple[Path, Ser
             bash = page.locator("[data-block].tl-c0").first
             fills[scheme] = (bash.evaluate("n => getComputedStyle(n).fill"),
                              page.evaluate("getComputedStyle(document.body).backgroundColor"))
-            if scheme == "light":
+            if scheme == "light":  # the README's picture, a block's details shown
+                page.locator('[data-block][aria-label^="Waiting for permission: Bash: Push"]'
+                             ).first.hover()
                 shot = tmp_path / "timeline.png"
                 page.screenshot(path=str(shot))
                 assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
