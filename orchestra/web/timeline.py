@@ -83,9 +83,11 @@ class TimelineReader:
         self.store = reader.store
         self.folds = Folds(reader.store)
 
-    def _rows(self, project: str | None) -> tuple[list[dict[str, Any]], list[str], str | None]:
-        """(the sessions of ``project`` as the sessions page has them, every project,
-        the project chosen: the one asked for, else the default, else the latest's)."""
+    def _rows(self, project: str | None, *, present: bool = True
+              ) -> tuple[list[dict[str, Any]], list[str], str | None]:
+        """(the sessions of ``project`` as the sessions page has them — without what
+        depends on the clock unless ``present`` —, every project, the project chosen: the
+        one asked for, else the default, else the latest's)."""
         config, at = load_config(self.store), now()
         raw = self.reader.rows.all()
         projects = self.reader.projects(raw)
@@ -101,8 +103,8 @@ class TimelineReader:
         elif project != ALL:
             validate_id(project, "project id")
         chosen = [r for r in raw if project == ALL or r["project"] == project]
-        return ([self.reader.rows.present(r, config, at) for r in chosen], projects,
-                None if project == ALL else project)
+        return ([self.reader.rows.present(r, config, at) for r in chosen] if present
+                else chosen, projects, None if project == ALL else project)
 
     def timeline(self, *, project: str | None = None, zoom: str = "1h",
                  end: float | None = None, width: int = 1000, offset: int = 0,
@@ -131,7 +133,7 @@ class TimelineReader:
         """Tokens and cost of ``project`` over time (see :mod:`orchestra.timeline.cost`)."""
         from orchestra.timeline.cost import series
 
-        rows, _projects, chosen = self._rows(project)
+        rows, _projects, chosen = self._rows(project, present=False)
         config = load_config(self.store)
         data = series(self.store, rows, config.get("pricing") or {}, now=now())
         data["project"] = chosen if chosen is not None else ALL

@@ -179,7 +179,9 @@ const Timeline = (() => {
     q.set("limit", String(count));
     const usage = api("/api/timeline/usage" + (q.get("project") ? `?project=${encodeURIComponent(q.get("project"))}` : ""));
     const data = await api("/api/timeline?" + q);
-    return { data, usage: await usage.catch(error => ({ error: error.message })) };
+    const result = { data, usage: await usage.catch(error => ({ error: error.message })) };
+    if (!st.drawn) performance.mark("orchestra-timeline-fetched");
+    return result;
   }
 
   function adopt(data, { meta }) {
