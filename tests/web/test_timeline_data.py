@@ -300,3 +300,27 @@ def test_send_message_links_only_names_the_name_map_knows(tmp_path: Path) -> Non
     assert sent["wallet-02"]["from_name"] == "cart-01 [a1b2c0]"
     [received] = _items(data, B, "message")
     assert received["state"] == "received" and received["via"] == "claude-code"
+
+
+def test_guard_decisions_of_the_guard_log_say_for_whom(tmp_path: Path) -> None:
+    """Issue 22's guard log (``projects/<id>/guard.jsonl``) says whose work a decision
+    protected; its mark replaces the event's own decision mark (the same call)."""
+    from state.store import open_store
+
+    home = tmp_path / "orchestra"
+    stash = {"command": "git stash", "description": "Stash the changes"}
+    tl.replay(home, [tl.orchestra("shared", "set-config", "claims.policy", "deny"),
+                     tl.clock("-5m"), tl.start(A), tl.start(B), tl.prompt(B, "tidy"),
+                     tl.pre(B, "Bash", stash, 9), tl.clock("now")])
+    now = time.time()
+    open_store(home).append("projects/project/guard.jsonl", {
+        "ts": now - 200, "at": "x", "session": B, "decision": "ask", "kind": "git",
+        "tool": "Bash", "command": "git stash", "tool_use_id": "toolu_tl0009",
+        "others": [{"session": A, "why": "has uncommitted changes there",
+                    "files": ["src/cart.py (modified)"]}]})
+    data = _reader(home).timeline(zoom="1h")
+    guards = _items(data, B, "guard")
+    from_log = [g for g in guards if g.get("guard") == "git"]
+    assert [(g["state"], g["detail"], g["text"]) for g in from_log] == [
+        ("ask", "git stash", f"for {A}: src/cart.py (modified)")]
+    assert len(guards) == 1
