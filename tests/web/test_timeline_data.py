@@ -143,6 +143,15 @@ def test_claims_and_guard_decisions_are_marks(tmp_path: Path) -> None:
     assert guard["state"] == "deny" and guard["tool"] == "Edit"
     assert guard["detail"].endswith("src/cart.py")
     assert not _items(data, B, "claim")  # denied: nothing claimed
+    # The guard's own record of that decision (issue 22) replaces the event's mark.
+    from state.store import open_store
+
+    open_store(home).append("projects/project/guard.jsonl", {
+        "ts": guard["start"], "session": B, "decision": "deny", "kind": "edit",
+        "tool": "Edit", "command": "", "tool_use_id": "toolu_tl0002",
+        "others": [{"session": A, "files": ["src/cart.py"]}]})
+    [guard] = _items(_reader(home).timeline(zoom="1h"), B, "guard")
+    assert guard["text"] == f"for {A}: src/cart.py" and guard["guard"] == "edit"
 
 
 def test_lanes_are_paged_and_ordered(tmp_path: Path) -> None:
