@@ -169,7 +169,6 @@ def build(store: Storage, rows: list[dict[str, Any]], items_of: ItemsOf, *, proj
 # -- binning -------------------------------------------------------------------------
 
 _SPANS = ("turn", "agent", "wait")
-_MARKS = ("message", "claim", "guard")
 
 
 def shape(items: list[Item], start: float, end: float, bin_seconds: float | None
