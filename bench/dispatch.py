@@ -2,7 +2,10 @@
 
 Stdlib only. Every event kind (one row each: the payloads of ``tests/payloads``
 plus the tool calls that reach a handler — Write, Agent, TaskCreate, TaskUpdate,
-TodoWrite), all for one session in a temporary ``ORCHESTRA_HOME``, is timed
+TodoWrite — and a risky git command, ``git stash``, the only kind of Bash line that starts
+git: the project is a git repository in which another live session has an uncommitted
+change, so the guard asks git everything it may ask and stops the command for a person),
+all for one session in a temporary ``ORCHESTRA_HOME``, is timed
 through each *command under test*, interleaved round by round with:
 
 * ``python -c pass`` — interpreter start-up (``bare``);
@@ -64,6 +67,8 @@ PEER_SCRIPT = ("from cchooks import create_context\n"  # exit_success where the 
 PEER_EVENTS = frozenset({"PreToolUse", "PostToolUse", "Notification", "UserPromptSubmit",
                          "Stop", "SubagentStop", "PreCompact", "SessionStart", "SessionEnd"})
 HOT = ("PreToolUse Bash", "PostToolUse Bash", "PostToolUse Bash 3 KB", "UserPromptSubmit")
+#: The session whose uncommitted change the git guard protects in the git row.
+OTHER = "bench-dispatch-other"
 #: The other agents' hot events (tests/data/agent-payloads), through ``--agent`` (settings
 #: command only: their install is settings mode).
 AGENT_FILE = "agent:"
@@ -104,6 +109,9 @@ def events(project: Path) -> dict[str, tuple[str, dict[str, object]]]:
         "SessionStart": ("SessionStart.startup", {}),
         "UserPromptSubmit": ("UserPromptSubmit", {}),
         "PreToolUse Bash": ("PreToolUse.Bash", {}),
+        "PreToolUse Bash git stash": (  # the git guard: rev-parse, worktree list, status
+            "PreToolUse.Bash", {"tool_input": {"command": "git stash",
+                                               "description": "Stash the changes"}}),
         "PostToolUse Bash": ("PostToolUse.Bash", {}),
         "PostToolUse Bash 3 KB": _tool(  # what a test run prints: cut, hashed, redacted
             "PostToolUse.Bash", "Bash",
@@ -153,11 +161,14 @@ def _usage_line(turn: int) -> bytes:
 
 
 class Session:
-    """One temporary session the events belong to, with growing transcripts."""
+    """One temporary session the events belong to, with growing transcripts; its project
+    is a git repository (when git is there) for the git guard's row."""
 
     def __init__(self, tmp: Path) -> None:
         self.project = tmp / "project"
         (self.project / "src").mkdir(parents=True)
+        (self.project / "src" / "other.py").write_text("other = 1\n", encoding="utf-8")
+        self.git = _git_repo(self.project)
         self.transcript = tmp / "transcript.jsonl"
         self.agent_transcript = tmp / "agent-transcript.jsonl"
         self.turn = 0
@@ -170,6 +181,21 @@ class Session:
         for path in (self.transcript, self.agent_transcript):
             with open(path, "ab") as fh:
                 fh.write(_usage_line(self.turn))
+
+    def start_other(self, dispatch: list[str], env: dict[str, str], tmp: Path) -> None:
+        """Another live session of the project, with an uncommitted change of src/other.py
+        (what the git row's ``git stash`` would take)."""
+        path = str(self.project / "src" / "other.py")
+        write = {"file_path": path, "content": "other = 2\n"}
+        for name, changes in (
+                ("SessionStart.startup", {}),
+                ("PreToolUse.Write", {"tool_input": write, "tool_use_id": "toolu_other"}),
+                ("PostToolUse.Bash", {"tool_name": "Write", "tool_input": write,
+                                      "tool_use_id": "toolu_other",
+                                      "tool_response": {"type": "update"}})):
+            time_run(dispatch, env, payload(name, session_id=OTHER, cwd=str(self.project),
+                                            **changes), tmp)
+        (self.project / "src" / "other.py").write_text("other = 2\n", encoding="utf-8")
 
     def stdin(self, file: str, changes: dict[str, object]) -> bytes:
         if file.startswith(AGENT_FILE):
@@ -204,6 +230,10 @@ def per_event(args: argparse.Namespace) -> int:
         if args.events:
             wanted = [w.strip() for w in args.events.split(",") if w.strip()]
             rows = {k: v for k, v in rows.items() if any(k.startswith(w) for w in wanted)}
+        if not session.git:
+            rows.pop("PreToolUse Bash git stash", None)
+        elif "PreToolUse Bash git stash" in rows:
+            session.start_other(commands_under_test(python, tmp)["settings"][0], env, tmp)
         stdins = {row: session.stdin(file, changes) for row, (file, changes) in rows.items()}
         before: dict[str, Callable[[], None]] = {
             row: session.new_turn for row in rows if row.startswith(("Stop", "SubagentStop"))}
@@ -306,6 +336,8 @@ def importtime(args: argparse.Namespace, top: int = 25) -> int:
         session = Session(tmp)
         rows = events(session.project)
         file, changes = rows[args.event]
+        if args.event == "PreToolUse Bash git stash" and session.git:
+            session.start_other(dispatch, env, tmp)
         stdin = session.stdin(file, changes)
         for _ in range(2):
             time_run(dispatch, env, stdin, tmp)
@@ -327,6 +359,19 @@ def importtime(args: argparse.Namespace, top: int = 25) -> int:
         if depth == 0 and cumulative >= 300:
             print(f"{cumulative / 1000:>8.2f}  {name}")
     return 0
+
+
+def _git_repo(folder: Path) -> bool:
+    """Make ``folder`` a git repository with one commit; False where git is missing."""
+    identity = ["-c", "user.name=bench", "-c", "user.email=bench@example.invalid",
+                "-c", "commit.gpgsign=false"]
+    try:
+        for args in (["init", "-q"], ["add", "."], ["commit", "-qm", "bench"]):
+            subprocess.run(["git", *identity, *args], cwd=folder, check=True,
+                           capture_output=True)
+    except (OSError, subprocess.CalledProcessError):
+        return False
+    return True
 
 
 def _command(text: str) -> tuple[str, list[str]]:

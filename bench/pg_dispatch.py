@@ -1,7 +1,8 @@
 """Benchmark: the hot events on the file store and on PostgreSQL over loopback, side by side.
 
-For PreToolUse Bash, PostToolUse Bash and UserPromptSubmit, and two events that change a
-document (PostToolUse TaskCreate, a new task each run, and Stop), it times ``python -m
+For PreToolUse Bash, PostToolUse Bash and UserPromptSubmit, two events that change a
+document (PostToolUse TaskCreate, a new task each run, and Stop) and the check-and-claim
+(PreToolUse Write), it times ``python -m
 hooks.dispatch`` interleaved, event by event, against two state roots in the same run:
 one on the default file store, one whose ``config.json`` points at a PostgreSQL server on
 127.0.0.1 (``store.sync_seconds`` as configured, default 10). Both sessions are started
@@ -9,6 +10,12 @@ first (SessionStart connects on PostgreSQL). It prints median, p90, mean and max
 event and backend, the ratios PostgreSQL/file, how many PostgreSQL hooks connected (an
 empty outbox after a hook means it connected and shipped), and checks at the end that the
 server holds every event exactly once.
+
+PreToolUse Write is the check-and-claim (issue 22): on PostgreSQL it always goes to the
+server — one transaction under an advisory lock, psycopg imported and a connection opened
+by every such hook — and has its own bound, ``store.claim_seconds`` (default 1 s): past
+it the hook decides on the local copy and says so. The script prints that path's times
+against the bound and how many hooks fell back (their note in ``logs/dispatch.log``).
 
 ``--before REV`` adds a third state root on the same server that runs the dispatcher of
 git revision ``REV`` (``git archive`` into a temp folder, imported through PYTHONPATH),
@@ -44,7 +51,9 @@ HOT = {
     # events that change a document (a task; the end of a turn)
     "PostToolUse TaskCreate": "PostToolUse.TaskCreate.json",
     "Stop": "Stop.json",
+    "PreToolUse Write": "PreToolUse.Write.json",  # the check-and-claim (issue 22)
 }
+CLAIM = "PreToolUse Write"
 SESSION = "bench-session"
 
 
@@ -87,7 +96,7 @@ def _tree(rev: str, into: Path) -> Path:
 
 
 def run(runs: int, url: str, extra_env: dict[str, str], sync_seconds: float,
-        before: str | None = None) -> int:
+        before: str | None = None, claim_seconds: float = 1.0) -> int:
     dispatch = [sys.executable, "-P", "-m", "hooks.dispatch"]
     with tempfile.TemporaryDirectory(prefix="orchestra-bench-pg-") as tmp:
         homes = {"file": Path(tmp) / "file", "postgres": Path(tmp) / "pg"}
@@ -100,7 +109,8 @@ def run(runs: int, url: str, extra_env: dict[str, str], sync_seconds: float,
             if backend != "file":
                 schema = "bench_" + uuid.uuid4().hex[:8]
                 (home / "config.json").write_text(json.dumps(
-                    {"store": {"url": url, "schema": schema, "sync_seconds": sync_seconds}}))
+                    {"store": {"url": url, "schema": schema, "sync_seconds": sync_seconds,
+                               "claim_seconds": claim_seconds}}))
             if backend.startswith("pg@") and before:
                 env["PYTHONPATH"] = str(_tree(before, Path(tmp) / "before"))
             envs[backend] = env
@@ -123,6 +133,8 @@ def run(runs: int, url: str, extra_env: dict[str, str], sync_seconds: float,
                     if backend != "file" and not any(outbox.glob("*.json")):
                         connected[backend] += 1
         shipped = {b: _count_on_server(env) for b, env in envs.items() if b != "file"}
+        log = homes["postgres"] / "logs" / "dispatch.log"
+        fell_back = log.read_text().count("claims: PostgreSQL") if log.exists() else 0
 
     total = runs * len(HOT)
     print(f"python {sys.version.split()[0]}; PostgreSQL over loopback; store.sync_seconds="
@@ -146,6 +158,11 @@ def run(runs: int, url: str, extra_env: dict[str, str], sync_seconds: float,
         print(f"{backend}: hooks that connected {connected[backend]} of {total}; events on "
               f"the server after a CLI shipped the outbox {count} (expected {expected}: "
               "SessionStart, warm-up, runs)")
+    claim = [t * 1000 for t in times[CLAIM, "postgres"]]
+    print(f"check-and-claim on the server ({CLAIM}): median {statistics.median(claim):.1f} "
+          f"ms, p90 {p90(claim):.1f}, max {max(claim):.1f}; bound store.claim_seconds "
+          f"{claim_seconds:g} s (the step's wait); {fell_back} of {runs + 1} fell back to "
+          "the local copy")
     return 0 if all(count == expected for count in shipped.values()) else 1
 
 
@@ -170,20 +187,23 @@ def main() -> int:
     parser.add_argument("--sync-seconds", type=float, default=10.0,
                         help="store.sync_seconds of the PostgreSQL machine (0: hooks that "
                              "read always connect)")
+    parser.add_argument("--claim-seconds", type=float, default=1.0,
+                        help="store.claim_seconds: the check-and-claim's bound (default 1)")
     parser.add_argument("--url", help="an existing server (default: a throwaway cluster)")
     parser.add_argument("--before", metavar="REV",
                         help="also time the PostgreSQL path of this git revision (main, a "
                              "commit), interleaved, on the same server")
     args = parser.parse_args()
     if args.url:
-        return run(args.runs, args.url, {}, args.sync_seconds, args.before)
+        return run(args.runs, args.url, {}, args.sync_seconds, args.before,
+                   args.claim_seconds)
     sys.path.insert(0, str(REPO))
     from tests._postgres import Cluster
 
     cluster = Cluster.create()
     try:
         return run(args.runs, cluster.url, cluster.client_env(), args.sync_seconds,
-                   args.before)
+                   args.before, args.claim_seconds)
     finally:
         cluster.destroy()
 

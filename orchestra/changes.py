@@ -78,7 +78,7 @@ def topic_of(key: str) -> tuple[str, ...]:
         return ("events",)
     if name.startswith("messages") or name == "inbox.json":
         return ("messages", "sessions")
-    if name.startswith("claims"):
+    if name.startswith(("claims", "guard")):  # guard.jsonl: the guard's decisions
         return ("claims",)
     if name.startswith("decisions"):
         return ("decisions", "board")

@@ -27,6 +27,9 @@ What the models and the hook contract do not know yet, as seen by the dispatcher
   tool         a tool name Orchestra does not know (mcp__* tools are expected)
   reply_field  a field a plugin returned for an event that does not honour it
                (dropped from the reply; DETAIL names the plugin)
+  command      a Bash line with git that the git guard could not read (a folder or
+               subcommand from a variable, `xargs git`...): it was let through
+               unguarded; DETAIL says what could not be read (the line is not logged)
 Nothing here is fatal: those events were dispatched as usual."""
 
 

@@ -15,7 +15,7 @@ from typing import IO, Any
 from orchestra.report import show, table
 from state.cli import EXIT_CODES_HELP, CliParser, Front, Output, parse_since, run_main
 
-__all__ = ["collect", "main", "summarize"]
+__all__ = ["collect", "guard_rows", "main", "summarize"]
 
 PROG = "orchestra stats"
 
@@ -29,7 +29,12 @@ Then the tokens of the same sessions (read from Claude Code's transcripts at Sto
 SubagentStop, PreCompact and SessionEnd): per session, the main thread's and the
 subagents', and their cost from the price table in config (pricing; a model without
 a price makes the cost "unknown", or the total "partial"), with the total.
---tokens prints only that (with --json: as JSON)."""
+--tokens prints only that (with --json: as JSON).
+
+And the guard's decisions (claims and the git guard): how many writes or git commands
+were stopped for a person (ask), refused (deny) or warned about, by kind (git, edit),
+and whose work they protected; with --json, rows whose handler is "(guard)" and whose
+event is "<kind> <decision>" (calls: how many)."""
 
 
 def build_parser(front: Front | None = None) -> CliParser:
@@ -187,13 +192,48 @@ def summarize(lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return rows
 
 
+def guard_rows(store: Any, *, session: str | None = None, project: str | None = None,
+               since: float | None = None) -> list[dict[str, Any]]:
+    """One ``(guard)`` row per kind and decision of the guard's log (:mod:`state.guard_log`):
+    ``calls`` is how many, ``protected`` whose work (session -> count)."""
+    from state.guard_log import count_decisions, recent_decisions
+
+    projects = [project] if project is not None else [
+        p for p in store.list_children("projects") if _is_id(p)]
+    records = recent_decisions(store, projects, session=session, since=since, limit=None)
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for record in records:
+        key = (str(record.get("kind", "?")), str(record.get("decision", "?")))
+        groups.setdefault(key, []).append(record)
+    rows = []
+    for (kind, decision), found in sorted(groups.items()):
+        counted = count_decisions(found)
+        rows.append({"handler": "(guard)", "event": f"{kind} {decision}", "errors": 0,
+                     "overruns": 0, "skipped": 0, "context_chars": 0, "calls": len(found),
+                     "total_ms": 0.0, "p50_ms": None, "p95_ms": None,
+                     "protected": counted["protected_sessions"]})
+    return rows
+
+
 def _table(rows: list[dict[str, Any]]) -> str:
     head = ("HANDLER", "EVENT", "CALLS", "P50 MS", "P95 MS", "ERRORS", "OVERRUNS", "SKIPPED",
             "CONTEXT")
     body = [(r["handler"], r["event"], str(r["calls"]), f"{r['p50_ms']:.2f}",
              f"{r['p95_ms']:.2f}", str(r["errors"]), str(r["overruns"]), str(r["skipped"]),
-             str(r["context_chars"])) for r in rows if r["calls"]]
-    return table(head, body, right_from=2)
+             str(r["context_chars"])) for r in rows if r["calls"] and r["handler"] != "(guard)"]
+    text = table(head, body, right_from=2) if body else ""
+    guarded = [r for r in rows if r["handler"] == "(guard)"]
+    if guarded:
+        protected: dict[str, int] = {}
+        for row in guarded:
+            for sid, n in row["protected"].items():
+                protected[sid] = protected.get(sid, 0) + n
+        text += (("\n" if text else "") + "GUARD DECISIONS\n" + table(
+            ("KIND DECISION", "COUNT"), [(r["event"], str(r["calls"])) for r in guarded],
+            right_from=1) + "work protected: " + ", ".join(
+                f"{sid} ({n})" for sid, n in sorted(protected.items(), key=lambda x: -x[1]))
+                 + "\n")
+    return text
 
 
 def _run(args: argparse.Namespace, out: Output, err: IO[str]) -> int:
@@ -218,6 +258,7 @@ def _run(args: argparse.Namespace, out: Output, err: IO[str]) -> int:
             out.stream.write(_token_table(report))
         return 0
     rows = summarize(collect(store, session=session, project=args.project, since=since))
+    rows += guard_rows(store, session=session, project=args.project, since=since)
     code = show(out, rows, as_json=args.json, text=_table,
                 empty="no telemetry yet: it is recorded at every event of a session")
     if not args.json:

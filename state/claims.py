@@ -1,11 +1,30 @@
-"""File claims: which session last touched which file, per project.
+"""File claims: which session changed which file, per project, and which writes are under way.
 
 Every Write/Edit/NotebookEdit (and recognisable Bash write) appends one line
-to ``projects/<id>/claims.jsonl`` — O(1), no lock. A claim is *live* while it is
-younger than ``claims.window_seconds`` and its session is neither ended nor
-stale. The log rotates at a small size, so finding live claims reads at most
-the two newest segments. ``release_claims`` appends a release record, which
-ends a session's claims early.
+to ``projects/<id>/claims.jsonl``. The log rotates at a small size, so finding
+claims reads at most the two newest segments. Kinds of lines (all with ``ts`` and
+``session``):
+
+* a **provisional claim** (``"provisional": true``, ``tool_use_id``): written by
+  :func:`claim_step` at PreToolUse, in the same step, under the same lock, as the check
+  that let the write through, so two sessions checking the same file at the same moment
+  cannot both be let through. It holds until the call's result: the **confirmed claim**
+  that PostToolUse writes with the same ``tool_use_id`` replaces it; a **drop**
+  (``"drop": tool_use_id``; ``"*"``: all of the session's, at its Stop) written at
+  PostToolUseFailure or PermissionDenied removes it. Never on a timer: a permission
+  prompt can wait for minutes;
+* a **confirmed claim** (``file``, ``path``, ``tool``): live while younger than
+  ``claims.window_seconds``;
+* a **git operation** (``"git": "stash"``, ``tree``): a risky git command the guard let
+  through, provisional like a claim on every file of that working tree until its result;
+* a **release** (``"release": true``, optional ``file``, ``reason``): ends the session's
+  claims (on that file) — at SessionEnd, by ``session_manager release``, or when a commit
+  took the file and it is unchanged since (``"reason": "committed"``);
+* a **stash** (``"stash": sha``, ``repo``): the session made that stash entry
+  (``refs/stash`` is shared by every worktree of a repository).
+
+Every claim also ends when its session is ended or stale (no heartbeat past the stale
+threshold, ``presence.idle_seconds``).
 
 A claim names its file twice (:func:`claim_file`):
 
@@ -14,7 +33,8 @@ A claim names its file twice (:func:`claim_file`):
   (``src/app.py``), so that the same file of a project checked out at different
   places — two machines — is one claim; a file outside the project keeps its
   absolute real path;
-* ``path`` — the absolute real path the claiming session saw, for people.
+* ``path`` — the absolute real path the claiming session saw, for people (and for the
+  git guard, which tells working trees apart by it).
 
 The project's root (:func:`project_root`): ``projects.<id>.root`` from the
 config, else the folder the session's project was taken from (its
@@ -32,9 +52,12 @@ from state.storage import Storage, decode_lines
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing stays off the dispatcher's hot path
+    from collections.abc import Callable
     from typing import Any
 
-__all__ = ["claim_file", "live_claims", "project_root", "record_claim", "release_claims"]
+__all__ = ["ClaimTable", "claim_file", "claim_step", "claims_table", "drop_claims",
+           "live_claims", "project_root", "read_table", "record_claim", "record_stash",
+           "release_claims"]
 
 CLAIMS = "claims.jsonl"
 SEGMENT_BYTES = 256 * 1024
@@ -68,22 +91,61 @@ def claim_file(path: str, root: str | None) -> tuple[str, str]:
     return real, real
 
 
+def claim_record(session_id: str, file: str, *, tool: str, path: str | None = None,
+                 at: float | None = None, tool_use_id: str | None = None,
+                 provisional: bool = False) -> dict[str, Any]:
+    """The log line of a claim (see the module docstring)."""
+    record: dict[str, Any] = {"ts": round(now() if at is None else at, 6),
+                              "session": session_id, "file": file[:4096],
+                              "path": (path or file)[:4096], "tool": tool[:64]}
+    if tool_use_id:
+        record["tool_use_id"] = tool_use_id[:200]
+    if provisional:
+        record["provisional"] = True
+    return record
+
+
 def record_claim(store: Storage, project: str, session_id: str, file: str, *, tool: str,
-                 path: str | None = None, at: float | None = None) -> None:
-    """Claim ``file`` (its identity, from :func:`claim_file`; ``path`` is for display)."""
-    store.append(project_key(project, CLAIMS),
-                 {"ts": round(now() if at is None else at, 6), "session": session_id,
-                  "file": file[:4096], "path": (path or file)[:4096], "tool": tool[:64]},
-                 max_bytes=SEGMENT_BYTES)
+                 path: str | None = None, at: float | None = None,
+                 tool_use_id: str | None = None) -> None:
+    """Claim ``file`` (its identity, from :func:`claim_file`; ``path`` is for display);
+    with ``tool_use_id``, this confirms the provisional claims of that call."""
+    # Only a step rotates the log, under its lock (see Storage.log_step): one is taken here
+    # when no check did it for long (claims.policy off). Files only: a stat is cheap there.
+    key = project_key(project, CLAIMS)
+    store.append(key, claim_record(session_id, file, tool=tool, path=path, at=at,
+                                   tool_use_id=tool_use_id))
+    if store.keeps_stamps and store.size(key) > 2 * SEGMENT_BYTES:
+        store.log_step(key, lambda records: [], max_bytes=SEGMENT_BYTES)
 
 
 def release_claims(store: Storage, project: str, session_id: str,
-                   file: str | None = None) -> None:
-    """End ``session_id``'s claims (on ``file`` only, if given)."""
+                   file: str | None = None, *, reason: str | None = None,
+                   commit: str | None = None) -> None:
+    """End ``session_id``'s claims (on ``file`` only, if given; all, also the provisional
+    ones, if not)."""
     record: dict[str, Any] = {"ts": round(now(), 6), "session": session_id, "release": True}
     if file is not None:
         record["file"] = file
-    store.append(project_key(project, CLAIMS), record, max_bytes=SEGMENT_BYTES)
+    if reason:
+        record["reason"] = reason
+    if commit:
+        record["commit"] = commit
+    store.append(project_key(project, CLAIMS), record)
+
+
+def drop_claims(store: Storage, project: str, session_id: str, tool_use_id: str) -> None:
+    """Drop the provisional claims (and git operation) of one call — ``"*"``: all of the
+    session's — whose write did not happen or is over."""
+    store.append(project_key(project, CLAIMS), {"ts": round(now(), 6), "session": session_id,
+                                                "drop": tool_use_id[:200]})
+
+
+def record_stash(store: Storage, project: str, session_id: str, sha: str, repo: str) -> None:
+    """``session_id`` made the stash entry ``sha`` in the repository whose common git
+    folder is ``repo``."""
+    store.append(project_key(project, CLAIMS), {"ts": round(now(), 6), "session": session_id,
+                                                "stash": sha[:64], "repo": repo[:4096]})
 
 
 def _file(record: dict[str, Any]) -> Any:
@@ -99,44 +161,207 @@ def _recent_records(store: Storage, key: str) -> list[dict[str, Any]]:
     return records
 
 
-def live_claims(store: Storage, project: str, *, window: float,
-                at: float | None = None) -> dict[str, dict[str, Any]]:
-    """file -> newest live claim ``{session, file, path, tool, ts, at, session_status}``
-    (any session)."""
+class ClaimTable:
+    """The claims of one project at one moment (see :func:`claims_table`)."""
+
+    __slots__ = ("confirmed", "git", "pending", "stashes", "statuses")
+
+    def __init__(self) -> None:
+        #: (file, session) -> the session's newest confirmed claim on the file
+        self.confirmed: dict[tuple[str, str], dict[str, Any]] = {}
+        #: (session, tool_use_id) -> the provisional claims of that call
+        self.pending: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        #: (session, tool_use_id) -> a git operation under way
+        self.git: dict[tuple[str, str], dict[str, Any]] = {}
+        #: stash entry sha -> the record of the session that made it
+        self.stashes: dict[str, dict[str, Any]] = {}
+        #: session -> status (active, idle...) of every session holding something
+        self.statuses: dict[str, str] = {}
+
+    def claims(self) -> list[dict[str, Any]]:
+        """Every claim held: confirmed and provisional, oldest first."""
+        found = list(self.confirmed.values())
+        for batch in self.pending.values():
+            found.extend(batch)
+        return sorted(found, key=lambda c: c["ts"])
+
+    def holders(self, file: str, since: float | None = None) -> list[dict[str, Any]]:
+        """The claims on ``file`` (confirmed ones from ``since`` on), newest first."""
+        return sorted((c for c in self.claims() if c["file"] == file and (
+            since is None or c["state"] == "provisional" or c["ts"] >= since)),
+            key=lambda c: -c["ts"])
+
+    def newest(self, since: float | None = None) -> dict[str, dict[str, Any]]:
+        """file -> its newest claim (the session that changed it last); confirmed claims
+        older than ``since`` do not count."""
+        latest: dict[str, dict[str, Any]] = {}
+        for claim in self.claims():  # oldest first: a newer claim replaces an older one
+            if since is None or claim["state"] == "provisional" or claim["ts"] >= since:
+                latest[claim["file"]] = claim
+        return latest
+
+
+def claims_table(records: list[dict[str, Any]], *, window: float | None,
+                 at: float) -> ClaimTable:
+    """What ``records`` (a claims log, oldest first) say is held at ``at``: confirmed
+    claims younger than ``window`` seconds (any age with None), provisional claims and
+    git operations whatever their age. Sessions are not checked here (see
+    :func:`read_table`)."""
+    threshold = at - window if window is not None else float("-inf")
+    table = ClaimTable()
+    for record in records:
+        ts = record.get("ts")
+        session = record.get("session")
+        if not isinstance(ts, int | float) or isinstance(ts, bool) or not isinstance(
+                session, str):
+            continue
+        if "drop" in record:
+            _drop(table, session, record["drop"])
+            continue
+        if record.get("release"):
+            _release(table, session, _file(record))
+            continue
+        tool_use_id = record.get("tool_use_id")
+        if not isinstance(tool_use_id, str):
+            tool_use_id = None
+        if "stash" in record:
+            sha = record["stash"]
+            if isinstance(sha, str) and sha:
+                table.stashes[sha] = {"session": session, "stash": sha, "ts": ts,
+                                      "repo": record.get("repo"), "at": iso(ts)}
+            continue
+        if "git" in record:
+            if record.get("provisional") and tool_use_id:
+                table.git[session, tool_use_id] = {
+                    "session": session, "git": str(record["git"])[:300], "ts": ts, "at": iso(ts),
+                    "tree": record.get("tree"), "exclude": record.get("exclude") or [],
+                    "tool_use_id": tool_use_id, "state": "provisional"}
+            continue
+        target = _file(record)
+        if not isinstance(target, str):
+            continue
+        shown = record.get("path")
+        claim = {"session": session, "file": target,
+                 "path": shown if isinstance(shown, str) else target,
+                 "tool": record.get("tool"), "ts": ts, "at": iso(ts)}
+        if tool_use_id:
+            claim["tool_use_id"] = tool_use_id
+        if record.get("provisional"):
+            if tool_use_id:
+                claim["state"] = "provisional"
+                table.pending.setdefault((session, tool_use_id), []).append(claim)
+            continue
+        if tool_use_id:  # the call's result: its provisional claims are now this one
+            table.pending.pop((session, tool_use_id), None)
+        if ts >= threshold:
+            claim["state"] = "confirmed"
+            table.confirmed[target, session] = claim
+    return table
+
+
+def _drop(table: ClaimTable, session: str, tool_use_id: Any) -> None:
+    if tool_use_id == "*":
+        for key in [k for k in table.pending if k[0] == session]:
+            del table.pending[key]
+        for key in [k for k in table.git if k[0] == session]:
+            del table.git[key]
+    elif isinstance(tool_use_id, str):
+        table.pending.pop((session, tool_use_id), None)
+        table.git.pop((session, tool_use_id), None)
+
+
+def _release(table: ClaimTable, session: str, file: Any) -> None:
+    for key in [k for k in table.confirmed if k[1] == session and file in (None, k[0])]:
+        del table.confirmed[key]
+    if file is None:
+        _drop(table, session, "*")
+
+
+def read_table(store: Storage, project: str, *, window: float | None,
+               at: float | None = None, records: list[dict[str, Any]] | None = None,
+               config: dict[str, Any] | None = None) -> ClaimTable:
+    """The claims of ``project`` held by live sessions (neither ended nor stale).
+    ``records``: the log as already read (under :func:`claim_step`'s lock)."""
     from state.config import load_config
     from state.sessions import last_heartbeat, session_status
 
     moment = now() if at is None else at
-    threshold = moment - window
-    latest: dict[str, dict[str, Any]] = {}
-    for record in _recent_records(store, project_key(project, CLAIMS)):
-        ts = record.get("ts")
-        session = record.get("session")
-        if not isinstance(ts, int | float) or not isinstance(session, str):
-            continue
-        if record.get("release"):
-            released = _file(record)
-            for file in [f for f, c in latest.items() if c["session"] == session
-                         and released in (None, f)]:
-                del latest[file]
-            continue
-        target = _file(record)
-        shown = record.get("path")
-        if isinstance(target, str) and ts >= threshold:
-            latest[target] = {"session": session, "file": target,
-                              "path": shown if isinstance(shown, str) else target,
-                              "tool": record.get("tool"), "ts": ts, "at": iso(ts)}
-    config = load_config(store)
-    statuses: dict[str, str] = {}
-    for claim in list(latest.values()):
-        sid = claim["session"]
-        if sid not in statuses:
-            from state.paths import session_key
+    if records is None:
+        records = _recent_records(store, project_key(project, CLAIMS))
+    table = claims_table(records, window=window, at=moment)
+    config = config if config is not None else load_config(store)
+    statuses = table.statuses
+    sessions = {s for _f, s in table.confirmed} | {s for s, _t in table.pending} | {
+        s for s, _t in table.git} | {r["session"] for r in table.stashes.values()}
+    for sid in sessions:
+        from state.paths import session_key
 
-            state = store.read(session_key(sid, "state.json")) or {}
-            statuses[sid] = session_status(state, last_heartbeat(store, sid), config, moment)[0]
-        if statuses[sid] in ("ended", "stale"):
-            del latest[claim["file"]]
-        else:
-            claim["session_status"] = statuses[sid]
+        state = store.read(session_key(sid, "state.json")) or {}
+        statuses[sid] = session_status(state, last_heartbeat(store, sid), config, moment)[0]
+    gone = {sid for sid, status in statuses.items() if status in ("ended", "stale")}
+    if gone:
+        for key in [k for k in table.confirmed if k[1] in gone]:
+            del table.confirmed[key]
+        for key in [k for k in table.pending if k[0] in gone]:
+            del table.pending[key]
+        for key in [k for k in table.git if k[0] in gone]:
+            del table.git[key]
+        for sha in [s for s, r in table.stashes.items() if r["session"] in gone]:
+            del table.stashes[sha]
+    for claim in table.claims():
+        claim["session_status"] = statuses[claim["session"]]
+    return table
+
+
+def live_claims(store: Storage, project: str, *, window: float,
+                at: float | None = None) -> dict[str, dict[str, Any]]:
+    """file -> newest live claim ``{session, file, path, tool, ts, at, state, held,
+    session_status}`` (any session); ``held`` says why it is still held."""
+    from state.config import load_config
+
+    moment = now() if at is None else at
+    config = load_config(store)
+    table = read_table(store, project, window=window, at=moment, config=config)
+    stale_after = config["presence"]["idle_seconds"]
+    latest = table.newest()
+    for claim in latest.values():
+        claim["held"] = held_because(claim, window, stale_after)
+        if claim.get("state") == "confirmed":
+            claim["until"] = iso(claim["ts"] + window)
     return latest
+
+
+def held_because(claim: dict[str, Any], window: float, stale_after: float) -> str:
+    """One sentence: why ``claim`` is still held, and what ends it."""
+    who = f"session {claim['session']} ({claim.get('session_status', '?')})"
+    if claim.get("state") == "provisional":
+        return (f"provisional: {who} was let through to write it with {claim.get('tool')} "
+                f"at {claim['at']} and that call has not finished; its result confirms the "
+                "claim, a failure or a denied permission drops it, and so do the session's "
+                f"next Stop, its end and {int(stale_after)} s without a heartbeat")
+    return (f"{who} changed it with {claim.get('tool')} at {claim['at']}; held until "
+            f"{iso(claim['ts'] + window)} (claims.window_seconds {int(window)}), or until "
+            "the file is committed unchanged, the session ends or it has no heartbeat for "
+            f"{int(stale_after)} s")
+
+
+def claim_step(store: Storage, project: str,
+               decide: Callable[[ClaimTable], list[dict[str, Any]]], *,
+               window: float | None, at: float, config: dict[str, Any],
+               timeout: float | None = None) -> str | None:
+    """Check and claim in one step: under the claims log's lock, ``decide`` gets the
+    project's current claims (live sessions only) and returns the lines to append
+    (provisional claims, a git operation), which are written before the lock is let go.
+
+    Returns None, or a note when the decision could not be made on current data (a
+    PostgreSQL server that did not answer in time: the local copy was used), for the
+    reason shown to people. ``timeout``: the most the step may wait (for the lock, or
+    for the server).
+    """
+
+    def step(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return decide(read_table(store, project, window=window, at=at, records=records,
+                                 config=config))
+
+    return store.log_step(project_key(project, CLAIMS), step, max_bytes=SEGMENT_BYTES,
+                          timeout=timeout)

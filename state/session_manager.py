@@ -111,7 +111,8 @@ def build_parser(front: Front | None = None, argv: Sequence[str] | None = ()) ->
                    help="only sessions that wait for a person (a permission or an answer)")
     _formats(p)
 
-    p = verb("show", "print one session's summary (status, last tool, current task, agents)")
+    p = verb("show", "print one session's summary (status, last tool, current task, agents, "
+                     "the guard's recent decisions that stopped it or protected its work)")
     p.description = LIST_DESCRIPTION
     p.add_argument("session_id", metavar="SESSION_ID", nargs="?", default="-")
     _formats(p)
@@ -160,7 +161,8 @@ def build_parser(front: Front | None = None, argv: Sequence[str] | None = ()) ->
     p.add_argument("--interval", type=float, default=1.0, metavar="S",
                    help="with --follow: seconds between checks (default 1)")
 
-    p = verb("claims", "list live file claims of a project (who last edited which file)")
+    p = verb("claims", "list live file claims of a project (who last edited or is writing "
+                       "which file, and why each is still held)")
     p.add_argument("--project", metavar="P",
                    help="the project (default: the current session's project)")
     p.add_argument("--window", metavar="DURATION",
@@ -201,11 +203,19 @@ def _run(args: argparse.Namespace, out: Output, store: Any) -> int:
     elif verb == "show":
         sid = resolve_session_id(args.session_id)
         sessions.require_session(store, sid)
-        summary = sessions.session_summary(store, sid)
+        summary = sessions.session_summary(store, sid) or {}
+        from state.guard_log import one_line, recent_decisions
+
+        if isinstance(summary.get("project"), str):  # what the guard stopped, for or by it
+            summary["guard"] = recent_decisions(store, [summary["project"]], session=sid,
+                                                limit=5)
         if args.text:
             from state.activity import show_text
 
-            out.stream.write(show_text(summary or {}))
+            out.stream.write(show_text(summary))
+            for decision in summary.get("guard") or []:
+                out.stream.write(f"guard:     {str(decision.get('at', ''))[:19]} "
+                                 f"{one_line(decision)}\n")
         else:
             out.json(summary)
     elif verb == "heartbeat":

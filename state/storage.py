@@ -529,6 +529,29 @@ class Storage:
             if raw:
                 yield from decode_lines(raw)
 
+    def log_step(self, key: str,
+                 decide: Callable[[list[dict[str, Any]]], list[dict[str, Any]]], *,
+                 max_bytes: int | None = None, timeout: float | None = None) -> str | None:
+        """Read and append in one step: under the log's step lock, ``decide`` gets the
+        records of its two newest segments and returns records to append, which are
+        appended before the lock is let go. Two steps on one log never interleave, so
+        a check and the claim it leads to are one (:func:`state.claims.claim_step`).
+
+        Only steps rotate such a log (at ``max_bytes``), so that no step ever reads it
+        halfway through a rotation; plain appends to it must pass no ``max_bytes``.
+        Returns None, or (a networked store) a note saying the step used a local copy.
+        """
+        with self._lock(key + ".step", self.lock_timeout if timeout is None else timeout):
+            records: list[dict[str, Any]] = []
+            for segment in self._log_segments(key)[-2:]:
+                records.extend(decode_lines(self._read_bytes(segment) or b""))
+            size = None
+            for record in decide(records):
+                size = self._append_bytes(key, encode_record(record))
+            if max_bytes is not None and (self.size(key) if size is None else size) > max_bytes:
+                self._rotate(key, max_bytes)
+        return None
+
     # -- volatile ------------------------------------------------------------------
 
     def put_volatile(self, key: str, doc: dict[str, Any]) -> None:

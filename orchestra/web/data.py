@@ -145,6 +145,7 @@ class StateReader:
 
     def claims(self, project: str | None = None) -> dict[str, Any]:
         from state.claims import live_claims
+        from state.guard_log import recent_decisions
 
         config = load_config(self.store)
         names = [validate_id(project, "project id")] if project else self.projects()
@@ -154,7 +155,8 @@ class StateReader:
             for claim in live_claims(self.store, name, window=window).values():
                 items.append({**claim, "project": name, "window_seconds": window})
         items.sort(key=lambda c: (-c["ts"], c["path"]))
-        return {"claims": items, "projects": self.projects()}
+        guard = recent_decisions(self.store, names, limit=50)  # what was stopped, for whom
+        return {"claims": items, "guard": guard, "projects": self.projects()}
 
     def decisions(self, project: str | None = None, *, page: int = 1,
                   per_page: int = 50) -> dict[str, Any]:

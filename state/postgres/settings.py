@@ -25,6 +25,9 @@ the server it uses. Keys (all optional):
   the server has been away for long (default 20000). Nothing is ever dropped: a
   waiting heartbeat is replaced by the next one of the same session (only the
   newest counts), and messages, claims, session documents and events all wait.
+* ``claim_seconds``   — how long a hook's check-and-claim (a file claim, the git guard)
+  may wait for the server, connecting included (default 1.0); past it, the claim is
+  decided on this machine's copy and the reason says so (:mod:`state.postgres.step`).
 """
 
 from __future__ import annotations
@@ -50,6 +53,7 @@ DEFAULTS: dict[str, Any] = {
     "hook_server_seconds": 1.5,
     "hook_flush_ops": 500,
     "outbox_cap": 20000,
+    "claim_seconds": 1.0,
 }
 _SCHEMA = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 _KV_PASSWORD = re.compile(r"(\b[a-z]*password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)", re.IGNORECASE)
@@ -173,7 +177,8 @@ def store_settings(config: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(merged["schema"], str) or not _SCHEMA.match(merged["schema"]):
         raise InvalidValueError(f"store schema {str(merged['schema'])[:70]!r} is not a plain "
                                 "lower-case SQL name")
-    for name in ("sync_seconds", "connect_timeout", "retry_seconds", "hook_server_seconds"):
+    for name in ("sync_seconds", "connect_timeout", "retry_seconds", "hook_server_seconds",
+                 "claim_seconds"):
         value = merged[name]
         if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
             raise InvalidValueError(f"config store.{name} must be a number >= 0")
@@ -184,4 +189,6 @@ def store_settings(config: dict[str, Any]) -> dict[str, Any]:
             raise InvalidValueError(f"config store.{name} must be a whole number >= 1")
     if merged["connect_timeout"] <= 0:
         merged["connect_timeout"] = DEFAULTS["connect_timeout"]
+    if merged["claim_seconds"] <= 0:
+        merged["claim_seconds"] = DEFAULTS["claim_seconds"]
     return merged

@@ -638,6 +638,14 @@ class PgStorage(Storage):
             server.remove_tree(conn, self._s, self.schema, prefix)
         self.cache.drop_tree(prefix)
 
+    def log_step(self, key: str, decide: Any, *, max_bytes: int | None = None,
+                 timeout: float | None = None) -> str | None:
+        """Check and claim in one server transaction (:mod:`state.postgres.step`), within
+        ``store.claim_seconds``; else on this machine's copy, with a note saying so."""
+        from state.postgres.step import step
+
+        return step(self, key, decide, max_bytes=max_bytes, timeout=timeout)
+
     # -- transactions --------------------------------------------------------------------
 
     @contextmanager

@@ -33,6 +33,13 @@ def build(snap: Snapshot) -> dict[str, Any]:
     row = next((r for r in speed["sprints"] if sprint and r["sprint"] == sprint["id"]), None)
     busy = [a for a in snap.agents if a["status"] in ("busy", "starting")]
     latest = snap.decisions[-1] if snap.decisions else None
+    guard = {}
+    if snap.guard:  # only when the guard stopped something (the layout stays as it was)
+        from state.guard_log import count_decisions
+
+        guard = {"guard": {**count_decisions(snap.guard), "recent": [
+            {k: d.get(k) for k in ("at", "decision", "kind", "command", "session", "others")}
+            for d in snap.guard[:MAX_ROWS]]}}
     return {
         **base(snap, "dashboard"),
         "sessions": {"total": len(snap.sessions), "by_status": by_status,
@@ -56,6 +63,7 @@ def build(snap: Snapshot) -> dict[str, Any]:
         "blockers": analysis.blockers(snap),
         "decisions": {"total": len(snap.decisions),
                       "latest": latest and {k: latest.get(k) for k in ("id", "at", "title")}},
+        **guard,
     }
 
 
@@ -128,5 +136,13 @@ def text(data: dict[str, Any]) -> str:
     box.section("DECISIONS", f"{decisions['total']} recorded")
     if latest:
         box.line(f"  latest: {latest['title']}")
+    guard = data.get("guard")
+    if guard:
+        from state.guard_log import one_line
+
+        counts = ", ".join(f"{n} {d}" for d, n in sorted(guard["by_decision"].items()))
+        box.section("GUARD (last 24h)", f"{guard['total']} stopped: {counts}")
+        for decision in guard["recent"][:3]:
+            box.line(fit("  ! " + one_line(decision), 74))
     box.section("/team  /sessions  /tasks  @session|agent|tool  #sprint|epic")
     return box.text()

@@ -37,6 +37,8 @@ COLUMNS: tuple[tuple[str, str, frozenset[str]], ...] = (
     ("done", "DONE", frozenset({"completed", "done", "closed", "finished", "cancelled"})),
 )
 DONE_STATUSES = COLUMNS[3][2]
+#: How far back the views show the guard's decisions.
+GUARD_SECONDS = 86400
 
 
 def column_of(status: object) -> str:
@@ -73,6 +75,8 @@ class Snapshot:
         self.sprints: list[dict[str, Any]] = []
         self.team: list[dict[str, Any]] = []
         self.decisions: list[dict[str, Any]] = []
+        #: The guard's decisions of the last day, newest first (state.guard_log).
+        self.guard: list[dict[str, Any]] = []
         #: Only with ``with_config``: the stored config, its validation error, its history.
         self.stored_config: dict[str, Any] = {}
         self.config_error: str | None = None
@@ -229,6 +233,9 @@ def take_snapshot(store: Storage, *, at: float, project: str | None = None,
                                              natural_key(s["id"])))
         snap.team = shared.list_team(store, project)
         snap.decisions = shared.list_decisions(store, project)
+        from state.guard_log import recent_decisions
+
+        snap.guard = recent_decisions(store, [project], since=at - GUARD_SECONDS)
     if sprint is not None:
         validate_id(sprint, "sprint id")
         if sprint not in {s["id"] for s in snap.sprints}:

@@ -72,6 +72,9 @@ def _events() -> dict[str, dict[str, Any]]:
     events["PostToolUse.Write"] = _tool_call(
         "PostToolUse.Bash", "Write", {"file_path": "/tmp/project/a.py", "content": "x"},
         {"type": "create"})
+    # a risky git command: the git guard reads it (no other session is live here)
+    events["PreToolUse.Bash.git"] = _tool_call(
+        "PreToolUse.Bash", "Bash", {"command": "cd src && git stash && git checkout main"})
     return events
 
 

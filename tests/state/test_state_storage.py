@@ -326,3 +326,43 @@ def test_threads_lose_no_update(store: Storage) -> None:
         t.join(60)
     assert store.require(KEY)["n"] == 100
     assert store.require(KEY)["version"] == 100
+
+
+# -- log steps: read and append in one step (check-and-claim) --------------------------------
+
+
+def test_log_steps_in_threads_never_interleave(store: Storage) -> None:
+    """Each step appends the count it read plus one: steps that interleaved would read the
+    same count and append it twice."""
+
+    def step(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        count = len(records)
+        time.sleep(0.001)  # widen the window a check and a claim would leave open
+        return [{"n": count}]
+
+    def work() -> None:
+        for _ in range(10):
+            assert store.log_step(LOG, step, timeout=60) is None
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert [r["n"] for r in store.read_log(LOG)] == list(range(40))
+
+
+def test_a_log_step_rotates_under_its_lock_and_reads_the_newest_segments(
+        store: Storage) -> None:
+    seen: list[int] = []
+
+    def step(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        seen.append(len(records))
+        return [{"pad": "x" * 50}]
+
+    for _ in range(30):
+        store.log_step(LOG, step, max_bytes=300)
+    segments = [n for n in store.list_children("sessions/s1") if n.startswith("events.0")]
+    assert len(segments) >= 3, segments
+    assert len(list(store.read_log(LOG))) == 30
+    assert max(seen) <= 12  # two segments at most, never the whole history

@@ -344,6 +344,15 @@ const RENDER = {
       h("td", { text: c.tool || "" }),
       h("td", { title: c.at, text: when(c.at) }),
       h("td", { text: c.project })));
+    const guard = data.guard || [];
+    const list = part("claims", "guard");
+    list.replaceChildren(...guard.map(d => h("li", { tabindex: -1 },
+      h("div", { class: "meta" }, h("span", { class: "badge stale" }, d.decision || "?"),
+        ` ${when(d.at)} · ${d.project} · ${d.kind || ""} · `, sessionLink(d.session)),
+      h("p", { class: "mono", text: d.command || "" }),
+      ...(d.others || []).map(o => h("p", {}, "for ", sessionLink(o.session || ""),
+        `: ${o.why || ""}${(o.files || []).length ? " — " + o.files.join(", ") : ""}`)))));
+    part("claims", "guard-empty").hidden = guard.length > 0;
   },
 
   decisions(data) {

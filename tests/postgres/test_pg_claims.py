@@ -1,0 +1,104 @@
+"""Check-and-claim on PostgreSQL: one server-side step, bounded (issue 22, point 6)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from tests.guard._team import decision_of, reason_of
+from tests.handlers._support import payload
+from tests.postgres.conftest import Hook, Machine
+
+PROJECT = "/home/dev/project"
+
+
+def _start(machine: Machine, sid: str) -> None:
+    hook = machine.dispatch(payload("SessionStart.startup", sid, cwd=PROJECT))
+    assert hook.code == 0, hook.stderr
+
+
+def _write(sid: str, name: str, uid: str) -> dict[str, Any]:
+    return payload("PreToolUse.Write", sid, cwd=PROJECT, tool_use_id=uid,
+                   tool_input={"file_path": f"{PROJECT}/{name}", "content": sid})
+
+
+def test_sessions_on_two_machines_writing_one_file_at_once_one_is_let_through(
+        make_machine: Callable[..., Machine]) -> None:
+    """Each machine's cache is fresh (sync_seconds 10: hooks read no news from the server
+    otherwise), yet a claim made on one machine is seen by the other at once."""
+    # generous bounds: this is about correctness on a loaded machine, not speed
+    a = make_machine("a", claim_seconds=30, connect_timeout=30)
+    b = make_machine("b", claim_seconds=30, connect_timeout=30)
+    sessions = [(a, "a1"), (a, "a2"), (b, "b1"), (b, "b2")]
+    for machine, sid in sessions:
+        _start(machine, sid)
+    for r in range(3):
+        def one(entry: tuple[Machine, str], r: int = r) -> tuple[str, Hook]:
+            machine, sid = entry
+            return sid, machine.dispatch(_write(sid, f"shared{r}.py", f"toolu_{sid}_{r}"),
+                                         ORCHESTRA_HANDLER_TIMEOUT="60",
+                                         ORCHESTRA_BUDGET="60")
+
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            hooks = dict(pool.map(one, sessions))
+        assert all(h.code == 0 and h.stderr == "" for h in hooks.values()), hooks
+        through = [sid for sid, h in hooks.items() if decision_of(h.reply) is None]
+        assert len(through) == 1, (r, {sid: h.reply for sid, h in hooks.items()})
+        for sid, hook in hooks.items():
+            if sid not in through:
+                text = reason_of(hook.reply)
+                assert f"being written by session {through[0]}" in text, text
+                assert "this machine's copy" not in text
+    claims = b.cli("state.session_manager", "claims", "--project", "project")
+    assert sorted(c["file"] for c in claims) == ["shared0.py", "shared1.py", "shared2.py"]
+    assert {c["state"] for c in claims} == {"provisional"}
+
+
+def test_a_server_slower_than_the_bound_falls_back_to_the_cache_and_says_so(
+        make_machine: Callable[..., Machine]) -> None:
+    a = make_machine("a", claim_seconds=0.001)  # no server answers that fast
+    _start(a, "alpha")
+    _start(a, "beta")
+    assert a.dispatch(_write("alpha", "app.py", "toolu_a1")).reply == {}  # let through
+    hook = a.dispatch(_write("beta", "app.py", "toolu_b1"))
+    assert hook.code == 0, hook.stderr
+    assert decision_of(hook.reply) == "ask"
+    text = reason_of(hook.reply)
+    assert "being written by session alpha" in text
+    assert "PostgreSQL did not answer within 0.001 s: decided on this machine's copy" in text
+    a.cli("state.session_manager", "list")  # a CLI ships the outbox: the claim reaches it
+    claims = a.cli("state.session_manager", "claims", "--project", "project")
+    assert [(c["session"], c["state"]) for c in claims] == [("alpha", "provisional")]
+
+
+def test_the_git_guard_sees_a_claim_made_on_another_machine_at_once(
+        make_machine: Callable[..., Machine], tmp_path: Any) -> None:
+    """Machine a's session writes a file of a checkout (its result still waits in a's
+    outbox); machine b's session then runs `git stash` there: asked at once."""
+    from tests.guard._team import make_repo
+
+    repo, _worktree = make_repo(tmp_path)
+    slow = {"ORCHESTRA_HANDLER_TIMEOUT": "60", "ORCHESTRA_BUDGET": "60"}
+    a = make_machine("a", claim_seconds=30, connect_timeout=30)
+    b = make_machine("b", claim_seconds=30, connect_timeout=30)
+    for machine, sid in ((a, "alpha"), (b, "beta")):
+        hook = machine.dispatch(payload("SessionStart.startup", sid, cwd=str(repo)), **slow)
+        assert hook.code == 0, hook.stderr
+    cart = repo / "src" / "cart.py"
+    write = {"file_path": str(cart), "content": "total = 2\n"}
+    hook = a.dispatch(payload("PreToolUse.Write", "alpha", cwd=str(repo), tool_input=write,
+                              tool_use_id="toolu_a1"), **slow)
+    assert hook.code == 0 and decision_of(hook.reply) is None, hook
+    cart.write_text("total = 2\n")
+    hook = a.dispatch(payload("PostToolUse.Bash", "alpha", cwd=str(repo), tool_name="Write",
+                              tool_input=write, tool_use_id="toolu_a1",
+                              tool_response={"type": "update"}), **slow)
+    assert hook.code == 0, hook.stderr
+    hook = b.dispatch(payload("PreToolUse.Bash", "beta", cwd=str(repo), tool_use_id="toolu_b1",
+                              tool_input={"command": "git stash"}), **slow)
+    assert hook.code == 0, hook.stderr
+    assert decision_of(hook.reply) == "ask", hook.reply
+    text = reason_of(hook.reply)
+    assert "session alpha" in text and "src/cart.py" in text, text
+    assert "this machine's copy" not in text
