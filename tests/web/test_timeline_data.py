@@ -143,15 +143,8 @@ def test_claims_and_guard_decisions_are_marks(tmp_path: Path) -> None:
     assert guard["state"] == "deny" and guard["tool"] == "Edit"
     assert guard["detail"].endswith("src/cart.py")
     assert not _items(data, B, "claim")  # denied: nothing claimed
-    # The guard's own record of that decision (issue 22) replaces the event's mark.
-    from state.store import open_store
-
-    open_store(home).append("projects/project/guard.jsonl", {
-        "ts": guard["start"], "session": B, "decision": "deny", "kind": "edit",
-        "tool": "Edit", "command": "", "tool_use_id": "toolu_tl0002",
-        "others": [{"session": A, "files": ["src/cart.py"]}]})
-    [guard] = _items(_reader(home).timeline(zoom="1h"), B, "guard")
-    assert guard["text"] == f"for {A}: src/cart.py" and guard["guard"] == "edit"
+    # The guard's own record of that decision (issue 22) stands for it: whose work.
+    assert guard["guard"] == "edit" and guard["text"] == f"for {A}: {edit['file_path']}"
 
 
 def test_lanes_are_paged_and_ordered(tmp_path: Path) -> None:
@@ -311,25 +304,25 @@ def test_send_message_links_only_names_the_name_map_knows(tmp_path: Path) -> Non
     assert received["state"] == "received" and received["via"] == "claude-code"
 
 
-def test_guard_decisions_of_the_guard_log_say_for_whom(tmp_path: Path) -> None:
-    """Issue 22's guard log (``projects/<id>/guard.jsonl``) says whose work a decision
-    protected; its mark replaces the event's own decision mark (the same call)."""
-    from state.store import open_store
+def test_the_git_guard_s_decisions_say_for_whom(tmp_path: Path) -> None:
+    """Issue 22's git guard in a real repository: B's ``git stash`` would take A's
+    uncommitted change; B's lane marks the decision, saying whose work and which file, and
+    A's lane the claim on that file."""
+    from tests.guard._team import Team, decision_of, make_repo
 
+    repo, _worktree = make_repo(tmp_path)
     home = tmp_path / "orchestra"
-    stash = {"command": "git stash", "description": "Stash the changes"}
-    tl.replay(home, [tl.orchestra("shared", "set-config", "claims.policy", "deny"),
-                     tl.clock("-5m"), tl.start(A), tl.start(B), tl.prompt(B, "tidy"),
-                     tl.pre(B, "Bash", stash, 9), tl.clock("now")])
-    now = time.time()
-    open_store(home).append("projects/project/guard.jsonl", {
-        "ts": now - 200, "at": "x", "session": B, "decision": "ask", "kind": "git",
-        "tool": "Bash", "command": "git stash", "tool_use_id": "toolu_tl0009",
-        "others": [{"session": A, "why": "has uncommitted changes there",
-                    "files": ["src/cart.py (modified)"]}]})
-    data = _reader(home).timeline(zoom="1h")
-    guards = _items(data, B, "guard")
-    from_log = [g for g in guards if g.get("guard") == "git"]
-    assert [(g["state"], g["detail"], g["text"]) for g in from_log] == [
-        ("ask", "git stash", f"for {A}: src/cart.py (modified)")]
-    assert len(guards) == 1
+    team = Team(home)
+    team.start(A, repo)
+    team.start(B, repo)
+    team.write(A, repo / "src" / "cart.py", "total = 2\n", repo)
+    reply = team.pre_bash(B, "git stash", repo)
+    assert decision_of(reply) == "ask"
+    data = _reader(home).timeline(zoom="15m")
+    [guard] = _items(data, B, "guard")
+    assert (guard["state"], guard["guard"], guard["detail"]) == ("ask", "git", "git stash")
+    assert guard["text"].startswith(f"for {A}: src/cart.py")
+    [claim] = _items(data, A, "claim")
+    assert claim["text"] == "src/cart.py" and claim["tool"] == "Write"
+    [call] = [c for c in _items(data, B, "tool") if c["tool"] == "Bash"]
+    assert call["detail"] == "git stash" and call["end"] is None  # asked: not run yet
