@@ -75,11 +75,17 @@ const Timeline = (() => {
 
   // ---- what a block says: the same text for its title, aria-label and the details ----
 
-  function when(item) {
+  // A session gone silent (stale: no heartbeat for long, and no SessionEnd) may never
+  // say that what it had open ended: its open blocks stop at its last sign of life.
+  function silentSince(lane) { return lane && lane.status === "stale" && lane.last ? lane.last : null; }
+
+  function when(item, lane) {
     if (item.kind === "message" || item.kind === "claim" || item.kind === "guard") {
       return `at ${hms(item.start)}`;
     }
     if (item.end === null || item.end === undefined) {
+      const silent = silentSince(lane);
+      if (silent) return `since ${hms(item.start)}; no news from the session since ${hms(silent)}`;
       return `since ${hms(item.start)}, ${duration(nowS() - item.start)} so far`;
     }
     return `${hms(item.start)}–${hms(item.end)}, ${duration(item.end - item.start)}`;
@@ -95,36 +101,36 @@ const Timeline = (() => {
         const state = item.end === null || item.end === undefined ? "working"
           : item.state === "failed" ? "failed" : item.state === "interrupted" ? "interrupted" : "done";
         const answer = item.answer ? ` · answered: ${item.answer}` : "";
-        return `Turn${many}: ${asked} · ${state} · ${when(item)}${answer}${who}`;
+        return `Turn${many}: ${asked} · ${state} · ${when(item, lane)}${answer}${who}`;
       }
       case "tool": {
         const what = [item.text, item.detail].filter(Boolean).join(" — ");
         const state = item.end === null || item.end === undefined ? "running" : item.state || "";
         const inside = item.agent ? " · in a subagent" : "";
         const reason = item.reason ? ` (${item.reason})` : "";
-        return `Tool call ${item.tool}${what ? ": " + what : ""} · ${state}${reason} · ${when(item)}${inside}${who}`;
+        return `Tool call ${item.tool}${what ? ": " + what : ""} · ${state}${reason} · ${when(item, lane)}${inside}${who}`;
       }
       case "agent": {
         const answer = item.answer ? ` · answered: ${item.answer}` : "";
         const task = item.text || (item.clipped ? `begun before ${hms(item.start)}` : "(task not recorded)");
-        return `Subagent ${item.tool || "agent"}${many}: ${task} · ${when(item)}${answer}${who}`;
+        return `Subagent ${item.tool || "agent"}${many}: ${task} · ${when(item, lane)}${answer}${who}`;
       }
       case "wait": {
         const what = [item.call, item.text, item.detail].filter(Boolean).join(": ");
         const state = item.end === null || item.end === undefined ? "still waiting" : "answered";
-        return `Waiting for ${item.tool === "permission" ? "permission" : "input"}${many}${what ? ": " + what : ""} · ${state} · ${when(item)}${who}`;
+        return `Waiting for ${item.tool === "permission" ? "permission" : "input"}${many}${what ? ": " + what : ""} · ${state} · ${when(item, lane)}${who}`;
       }
       case "message": {
         const via = item.via === "claude-code" ? " (SendMessage, via Claude Code)" : " (Orchestra)";
         const dir = item.state === "received"
           ? `received from ${item.from_name || item.from || "?"}` : `sent to ${item.to}`;
-        return `Message${many} ${dir}${via}: ${item.text || ""} · ${when(item)}${who}`;
+        return `Message${many} ${dir}${via}: ${item.text || ""} · ${when(item, lane)}${who}`;
       }
       case "claim":
-        return `Claim${many} on ${item.text}${item.tool ? ` (${item.tool})` : ""} · ${when(item)}${who}`;
+        return `Claim${many} on ${item.text}${item.tool ? ` (${item.tool})` : ""} · ${when(item, lane)}${who}`;
       case "guard": {
         const what = [item.tool, item.detail].filter(Boolean).join(": ");
-        return `Guard decision ${item.state}${many}: ${what || item.event || ""}${item.text ? " — " + item.text : ""} · ${when(item)}${who}`;
+        return `Guard decision ${item.state}${many}: ${what || item.event || ""}${item.text ? " — " + item.text : ""} · ${when(item, lane)}${who}`;
       }
       case "bin": {
         const tools = Object.entries(item.tools).sort((a, b) => b[1] - a[1])
@@ -134,7 +140,7 @@ const Timeline = (() => {
         return `${item.count} tool call${item.count === 1 ? "" : "s"}: ${tools}${failed}${running} · ${hm(item.start)}–${hm(item.end)}, busy ${duration(item.busy)}${who}`;
       }
       default:
-        return `${item.kind} · ${when(item)}${who}`;
+        return `${item.kind} · ${when(item, lane)}${who}`;
     }
   }
 
@@ -438,8 +444,10 @@ const Timeline = (() => {
       return g;
     }
     const marks = [];
+    const silent = silentSince(lane);
+    const openEnd = silent ? Math.max(t0, Math.min(t1, silent)) : t1;
     for (const item of items) {
-      const end = item.end === null || item.end === undefined ? t1 : item.end;
+      const end = item.end === null || item.end === undefined ? openEnd : item.end;
       if (end < t0 || item.start > t1) continue;
       const x0 = x(item.start);
       const w = Math.max(2, x(end) - x0);
