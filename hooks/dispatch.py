@@ -151,10 +151,12 @@ def _configured_budget(config: dict[str, Any], event_name: str) -> float:
 def dispatch(payload: dict[str, Any], home: str, table: DispatchTable | None = None,
              *, started: float | None = None,
              config: dict[str, Any] | None = None, agent: str = "claude-code",
-             raw: dict[str, Any] | None = None) -> DispatchResult:
+             raw: dict[str, Any] | None = None, now: float | None = None) -> DispatchResult:
     """Run every handler for ``payload`` and merge their replies. ``agent`` is the agent that
     sent it; for another agent than Claude Code ``payload`` is the adapter's mapping of the
-    agent's own payload ``raw`` (which drift is checked against)."""
+    agent's own payload ``raw`` (which drift is checked against). ``now`` is the event's
+    time for the handlers (default: the clock); a late dispatch of an event that happened
+    earlier (:mod:`hooks.first_run`) gives when it happened."""
     from hooks.context import HandlerContext
     from hooks.events import SPEC_NAMES, Event
     from hooks.runner import Runner
@@ -168,7 +170,7 @@ def dispatch(payload: dict[str, Any], home: str, table: DispatchTable | None = N
     if config is None:
         config = read_config(home)
     budget, handler_timeout = _budget(event.name, config)
-    ctx = HandlerContext(event, home, stored_config=config)
+    ctx = HandlerContext(event, home, now=now, stored_config=config)
     runner = Runner(event, ctx.log, deadline=started + budget, handler_timeout=handler_timeout,
                     trace=bool(os.environ.get("ORCHESTRA_TRACE")),
                     reserve=min(budget * BUILTIN_RESERVE, 1.0))

@@ -44,6 +44,7 @@ from state.storage import Storage, decode_lines
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing stays off the dispatcher's hot path
+    from collections.abc import Callable
     from typing import Any
 
 __all__ = [
@@ -196,12 +197,18 @@ def _addressed(message: dict[str, Any], session_id: str, since: float, source: s
     return since < expires  # the session was created before the message expired
 
 
-def take_undelivered(store: Storage, session_id: str, *, urgent_only: bool = False
+def take_undelivered(store: Storage, session_id: str, *, urgent_only: bool = False,
+                     deliver: Callable[[dict[str, Any]], object] | None = None
                      ) -> list[dict[str, Any]]:
     """Messages not yet delivered to ``session_id``, marking them delivered.
 
     With ``urgent_only`` only urgent messages are taken; the others stay pending
     (their cursor is not advanced past them).
+
+    With ``deliver``, each message is handed to it, oldest first, under the inbox's lock,
+    and is marked delivered only once ``deliver`` has returned: when it raises (the
+    reader of a monitor's output is gone), that message and the ones after it stay
+    pending, first in line for the next delivery, and the exception propagates.
     """
     state, sources = _sources(store, session_id)
     cursor_key = session_key(session_id, INBOX)
@@ -230,11 +237,28 @@ def take_undelivered(store: Storage, session_id: str, *, urgent_only: bool = Fal
         if not urgent_only and held:
             taken = held + taken
             doc["held"] = []
+        taken.sort(key=_sent_at)
+        failure = _hand_over(taken, deliver, doc) if deliver is not None else None
         doc["delivered_count"] = int(doc.get("delivered_count", 0)) + len(taken)
         if taken:
             doc["last_delivered_at"] = iso()
-    taken.sort(key=_sent_at)
+    if failure is not None:
+        raise failure
     return taken
+
+
+def _hand_over(taken: list[dict[str, Any]], deliver: Callable[[dict[str, Any]], object],
+               doc: dict[str, Any]) -> BaseException | None:
+    """Give ``taken`` to ``deliver`` in order; put back (into ``held``, which the next
+    take delivers first) the message it failed on and those after it."""
+    for index, message in enumerate(taken):
+        try:
+            deliver(message)
+        except BaseException as exc:  # incl. KeyboardInterrupt: the rest stays pending
+            doc.setdefault("held", []).extend(taken[index:])
+            del taken[index:]
+            return exc
+    return None
 
 
 def _sent_at(message: dict[str, Any]) -> float:
@@ -327,26 +351,31 @@ def one_line(message: dict[str, Any]) -> str:
 
 
 def follow(store: Storage, session_id: str, write: Any, *, interval: float = 1.0,
-           until: Any = None) -> None:
-    """Deliver ``session_id``'s messages as they arrive: each one is marked delivered and
-    passed to ``write`` as :func:`one_line`, exactly once, even with hooks delivering in
-    parallel. Waits for the session to exist (a monitor starts with the session, maybe
-    before its first hook), then for a change to one of its message logs
+           until: Any = None, alive: Any = None) -> None:
+    """Deliver ``session_id``'s messages as they arrive: each one is passed to ``write``
+    as :func:`one_line` and marked delivered once ``write`` returned (it writes and
+    flushes: a line that could not be written stays pending, and ``write``'s exception
+    propagates), exactly once, even with hooks delivering in parallel. Waits for the
+    session to exist (a monitor starts with the session, maybe before its first hook),
+    then for a change to one of its message logs
     (:meth:`~state.storage.Storage.wait_for_change`, at most ``interval`` seconds).
-    Returns when ``until()`` is true; else runs until interrupted.
+    Returns when ``until()`` is true or ``alive()`` false (the session's Claude Code
+    process is gone: :func:`state.lifeline.session_lifeline`); else runs until
+    interrupted.
     """
     import time
 
     from state.errors import NotFoundError
 
-    while until is None or not until():
+    def deliver(message: dict[str, Any]) -> None:
+        write(one_line(message))
+
+    while (until is None or not until()) and (alive is None or alive()):
         try:
-            messages = take_undelivered(store, session_id)
+            take_undelivered(store, session_id, deliver=deliver)
             logs = [key for _name, key in _sources(store, session_id)[1]]
         except NotFoundError:
-            messages, logs = [], []
-        for message in messages:
-            write(one_line(message))
+            logs = []
         if logs:  # the file store checks the logs' sizes; PostgreSQL is told (LISTEN)
             store.wait_for_change(logs, interval)
         else:

@@ -238,6 +238,17 @@ def _run(args: argparse.Namespace, out: Output, store: Any) -> int:
     return 0
 
 
+def _drop_output(stream: Any) -> None:
+    """The reader of ``stream`` is gone: send what is still buffered to the null device,
+    so that the interpreter's last flush does not fail (exit 120) on the way out."""
+    import contextlib
+
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, stream.fileno())
+        os.close(null)
+
+
 def _coordination(args: argparse.Namespace, out: Output, store: Any) -> None:
     """Messages and file claims (the coordination verbs)."""
 
@@ -265,10 +276,17 @@ def _coordination(args: argparse.Namespace, out: Output, store: Any) -> None:
                 raise InvalidValueError("--follow takes only --interval (a positive number)")
 
             def write(line: str) -> None:
-                out.stream.write(line + "\n")
-                out.stream.flush()
+                try:
+                    out.stream.write(line + "\n")
+                    out.stream.flush()  # written and flushed before it counts as delivered
+                except BrokenPipeError:
+                    _drop_output(out.stream)
+                    raise
 
-            messages.follow(store, sid, write, interval=args.interval)
+            from state.lifeline import session_lifeline
+
+            messages.follow(store, sid, write, interval=args.interval,
+                            alive=session_lifeline())
         elif args.mark_read:
             out.json(messages.take_undelivered(store, sid))
         else:

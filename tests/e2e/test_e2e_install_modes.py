@@ -1,9 +1,10 @@
 """Orchestra where users run it: the real Claude Code CLI, both install modes, a PATH that
 holds neither Orchestra's virtualenv nor any Python with Orchestra installed.
 
-* Plugin mode: ``claude --plugin-dir <fresh copy of the repository>`` with an empty plugin
-  data folder. The first session builds the plugin's environment (its hooks fail open
-  meanwhile); a later session works.
+* Plugin mode: ``claude --plugin-dir <fresh, read-only copy of the repository>`` with an
+  empty plugin data folder. The first session builds the plugin's environment (its hooks
+  fail open meanwhile) and gets the SessionStart context at its first prompt after the
+  build; a later session works.
 * Settings mode: ``orchestra install --scope project`` from Orchestra's own virtualenv.
 
 In both, the model's Bash runs every ``orchestra`` command of the SessionStart context
@@ -29,7 +30,7 @@ from typing import Any
 import pytest
 
 from ._scenario import _strings
-from .claude_cli import REPO_ROOT, run_claude
+from .claude_cli import REPO_ROOT, claude_env, run_claude
 from .fake_api import FakeAnthropic, Script, tool_use
 
 pytestmark = pytest.mark.e2e
@@ -50,6 +51,8 @@ class Box:
     path: str
     extra: dict[str, str]
     plugin: Path | None = None
+    first: Any = None  # plugin mode: the FirstSession
+    written: Any = None  # plugin mode: what changed in the plugin root while it ran
 
     @property
     def state(self) -> Path:
@@ -173,16 +176,21 @@ def _session_ids(box: Box) -> set[str]:
 # -- plugin mode --------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def plugin_box(tmp_path_factory: pytest.TempPathFactory, claude_bin: Path) -> Iterator[Box]:
-    """A machine where the first session with the plugin has built its environment."""
-    root = tmp_path_factory.mktemp("plugin-mode")
-    box = _make_box(root)
-    box.plugin = _fresh_copy(root / "orchestra-plugin")
-    data = box.home / ".claude" / "plugins" / "data" / "orchestra-inline"
-    assert not data.exists()  # an empty plugin data folder
-    box.claude(claude_bin, Script(main=[["first session"]]))  # hooks fail open meanwhile
-    assert (data / "build-state").exists(), "the first session did not start the build"
+def _tree(folder: Path) -> dict[str, tuple[int, int]]:
+    """Every path under ``folder`` with its size and modification time."""
+    return {str(p.relative_to(folder)): (p.lstat().st_size, p.lstat().st_mtime_ns)
+            for p in folder.rglob("*")}
+
+
+def _read_only(folder: Path, writable: bool = False) -> None:
+    """chmod a-w (or u+w back) over a tree. Root may write anyway: the tree's listing
+    before and after is what proves the plugin root untouched."""
+    for path in [folder, *folder.rglob("*")]:
+        mode = path.lstat().st_mode
+        path.chmod(mode | 0o200 if writable else mode & ~0o222)
+
+
+def _wait_built(data: Path) -> None:
     deadline = time.monotonic() + BUILD_TIMEOUT
     state = ""
     while time.monotonic() < deadline:
@@ -192,7 +200,118 @@ def plugin_box(tmp_path_factory: pytest.TempPathFactory, claude_bin: Path) -> It
         time.sleep(1)
     log = (data / "build.log").read_text() if (data / "build.log").exists() else "(no log)"
     assert state.startswith("ready"), f"build-state {state!r}\n{log[-4000:]}"
+
+
+@dataclass
+class FirstSession:
+    session_id: str
+    bodies: list[Any]
+    started: float
+    ready: float
+
+
+def _first_session(box: Box, claude_bin: Path, data: Path) -> FirstSession:
+    """The first session after installing: one prompt while the environment is being
+    built, one once it is ready (stream-json input: one session, two prompts)."""
+    import queue
+    import threading
+
+    assert box.plugin is not None
+    lines: queue.Queue[str] = queue.Queue()
+    with FakeAnthropic(Script(main=[["first answer"], ["second answer"]])) as api:
+        env = claude_env(home=box.home, base_url=api.base_url,
+                         env_extra={"PATH": box.path, **box.extra})
+        args = [str(claude_bin), "-p", "--input-format", "stream-json", "--output-format",
+                "stream-json", "--verbose", "--plugin-dir", str(box.plugin)]
+        with open(box.root / "first-session.stderr", "w") as err:
+            proc = subprocess.Popen(args, cwd=box.project, env=env, stdin=subprocess.PIPE,
+                                    stdout=subprocess.PIPE, stderr=err, text=True)
+        assert proc.stdin is not None and proc.stdout is not None
+        out = proc.stdout
+        threading.Thread(target=lambda: [lines.put(line) for line in out], daemon=True).start()
+
+        def say(text: str) -> dict[str, Any]:
+            assert proc.stdin is not None
+            proc.stdin.write(json.dumps({"type": "user", "message": {"role": "user",
+                                                                     "content": text}}) + "\n")
+            proc.stdin.flush()
+            while True:
+                message = json.loads(lines.get(timeout=240))
+                if message.get("type") == "result":
+                    return dict(message)
+
+        try:
+            started = time.time()
+            first = say("first prompt")
+            _wait_built(data)
+            ready = time.time()
+            say("second prompt")
+            proc.stdin.close()
+            assert proc.wait(timeout=120) == 0, (box.root / "first-session.stderr").read_text()
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        return FirstSession(str(first["session_id"]), api.bodies("main"), started, ready)
+
+
+@pytest.fixture(scope="module")
+def plugin_box(tmp_path_factory: pytest.TempPathFactory, claude_bin: Path) -> Iterator[Box]:
+    """A machine where the first session with the plugin has built its environment,
+    from a plugin root that is read-only (a directory marketplace may be the user's own
+    checkout: the build must write nothing there)."""
+    root = tmp_path_factory.mktemp("plugin-mode")
+    box = _make_box(root)
+    box.plugin = _fresh_copy(root / "orchestra-plugin")
+    _read_only(box.plugin)
+    before = _tree(box.plugin)
+    data = box.home / ".claude" / "plugins" / "data" / "orchestra-inline"
+    assert not data.exists()  # an empty plugin data folder
+    first = _first_session(box, claude_bin, data)
+    box.first = first
+    box.written = {k: v for k, v in _tree(box.plugin).items() if before.get(k) != v}
     yield box
+    _read_only(box.plugin, writable=True)
+
+
+def test_the_first_session_gets_orchestra_at_its_first_prompt_once_built(
+        plugin_box: Box) -> None:
+    """Issue 23 #21: SessionStart came while the environment was being built; the
+    SessionStart context reaches the model at the first prompt after that, once."""
+    first: FirstSession = plugin_box.first
+    [before, after] = first.bodies
+    assert "Orchestra commands for Bash" not in json.dumps(before)
+    assert json.dumps(after).count("Orchestra commands for Bash") == 1
+    assert f"this is session {first.session_id}" in json.dumps(after)
+    state = json.loads((plugin_box.state / "sessions" / first.session_id
+                        / "state.json").read_text())
+    assert state["status"] == "ended" and state["source"] == "startup"
+    # Created when it started, not when the environment was ready (nor when it ended).
+    assert first.started - 1 <= state["created_ts"] < first.ready
+    data = plugin_box.home / ".claude" / "plugins" / "data"
+    assert not (data / "orchestra-inline" / "deferred").exists() or not any(
+        (data / "orchestra-inline" / "deferred").glob("*.json"))
+
+
+def test_the_build_writes_nothing_into_the_plugin_root(plugin_box: Box) -> None:
+    """Issue 23 #22: no build/, no *.egg-info: a read-only plugin root works."""
+    assert plugin_box.written == {}
+
+
+def test_the_environments_own_scripts_work(plugin_box: Box) -> None:
+    """Issue 23 #19: built at its final path, not renamed from venv.new."""
+    venv = plugin_box.home / ".claude" / "plugins" / "data" / "orchestra-inline" / "venv"
+    bare = {"PATH": plugin_box.path, "HOME": str(plugin_box.home)}
+    for command in ([str(venv / "bin" / "orchestra"), "--version"],
+                    [str(venv / "bin" / "pip"), "--version"],
+                    ["sh", "-c", f". '{venv}/bin/activate' && orchestra --version && "
+                                 "command -v orchestra"]):
+        done = subprocess.run(command, env=bare, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, (command, done.stderr)
+    assert not [p for p in (venv / "bin").iterdir()
+                if p.is_file() and b"venv.new" in p.read_bytes()[:4096]]
+    # One plugin, one environment (#17).
+    assert sorted(p.name for p in venv.parent.parent.iterdir()) == ["orchestra-inline"]
 
 
 def test_plugin_mode_hooks_and_every_command_work(plugin_box: Box, claude_bin: Path) -> None:

@@ -1,7 +1,8 @@
 """``bin/orchestra``, the plugin launcher, run as Claude Code runs it (``sh``, a plain PATH).
 
 The environment it runs from is faked here with a stamp that names this test's own
-interpreter; building a real one (uv or pip) is what tests/e2e/test_e2e_plugin.py does.
+interpreter; building a real one (uv or pip) is what tests/e2e/test_e2e_install_modes.py
+does.
 """
 
 from __future__ import annotations
@@ -154,4 +155,4 @@ def test_a_build_in_progress_is_reported_not_repeated(tmp_path: Path, tools: Pat
         doctor = launch("doctor", env=env)
     assert said.returncode == 1 and "setting up its Python environment" in said.stderr
     assert "being built now" in doctor.stdout
-    assert not (data / "venv.new").exists()  # no second build was started
+    assert not (data / "venv").exists()  # no second build was started

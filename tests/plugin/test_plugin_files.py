@@ -86,7 +86,10 @@ def test_slash_commands_run_orchestra(name: str) -> None:
 
 def test_monitor_follows_the_inbox_through_the_launcher() -> None:
     [monitor] = _json("monitors/monitors.json")
-    assert monitor["command"] == '"${CLAUDE_PLUGIN_ROOT}/bin/orchestra" inbox --follow'
+    # Claude Code fills in ${CLAUDE_PLUGIN_DATA} in a monitor's command but does not export
+    # it (nor CLAUDE_PLUGIN_ROOT): the launcher takes the data folder from the command.
+    assert monitor["command"] == ('"${CLAUDE_PLUGIN_ROOT}/bin/orchestra" --plugin-data '
+                                  '"${CLAUDE_PLUGIN_DATA}" inbox --follow')
     assert monitor["when"] == "always" and monitor["name"] and monitor["description"]
 
 
