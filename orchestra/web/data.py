@@ -41,6 +41,11 @@ def _cursor(text: str | None) -> logs.Cursor | None:
         raise InvalidValueError(f"invalid cursor {str(text)[:40]!r}") from None
 
 
+def _beat_at(row: dict[str, Any]) -> float:
+    at = (row.get("beat") or {}).get("at")
+    return float(at) if isinstance(at, int | float) and not isinstance(at, bool) else float("-inf")
+
+
 class StateReader:
     """The data behind every page, for one store. Thread-safe (requests run in threads)."""
 
@@ -66,11 +71,14 @@ class StateReader:
         counts = {s: 0 for s in STATUS_ORDER}
         for r in rows:
             counts[r["status"]] = counts.get(r["status"], 0) + 1
+        # Most recently seen first by the stored heartbeat time, not the rounded age: the
+        # age moves with the clock, so ties (and pages) would shift between two requests.
+        seen_at = {r["session_id"]: _beat_at(r) for r in raw}
         chosen = [r for r in rows if (not project or r["project"] == project)
                   and (not status or r["status"] == status)]
         chosen.sort(key=lambda r: (STATUS_ORDER.get(r["status"], 9),
-                                   r["idle_seconds"] if r["idle_seconds"] is not None
-                                   else float("inf"), r["session_id"]))
+                                   -seen_at.get(r["session_id"], float("-inf")),
+                                   r["session_id"]))
         size = _per_page(per_page)
         pages = max(1, -(-len(chosen) // size))
         page = max(1, min(int(page), pages))

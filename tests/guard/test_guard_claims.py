@@ -344,3 +344,27 @@ def test_a_write_another_plugin_denies_is_not_claimed(shop: tuple[Team, Path]) -
     assert decision_of(outcome.reply) == "deny"
     assert _claims_cli() == []
     assert team.send(_write("sess-b", target, "toolu_b1", project)) is None
+
+
+def test_a_busy_claims_lock_still_decides_and_never_raises(
+        shop: tuple[Team, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    """On a machine too busy to get the step's lock in time, the check is still made (on the
+    claims as they are, without the lock), the write is still claimed, and nothing is logged
+    as a handler error."""
+    from filelock import FileLock
+
+    team, project = shop
+    target = project / "app.py"
+    assert team.send(_write("sess-a", target, "toolu_a1", project)) is None
+    monkeypatch.setenv("ORCHESTRA_HANDLER_TIMEOUT", "0.3")
+    step_lock = team.home / "projects" / "shop" / "claims.jsonl.step.lock"
+    with FileLock(str(step_lock)):
+        reply = team.send(_write("sess-b", target, "toolu_b1", project))
+        assert decision_of(reply) == "ask"
+        assert "app.py is being written by session sess-a" in reason_of(reply)
+        assert "decided without" in reason_of(reply)
+        other = project / "other.py"
+        assert team.send(_write("sess-b", other, "toolu_b2", project)) is None
+    assert [c["session"] for c in _claims_cli() if c["file"] == "other.py"] == ["sess-b"]
+    errors = team.home / "logs" / "dispatch.log"
+    assert "ERROR" not in (errors.read_text() if errors.exists() else "")
