@@ -91,10 +91,24 @@ def lane_of(row: dict[str, Any], now: float) -> dict[str, Any]:
         "doing": row.get("doing"),
         "agent": row.get("agent"),
         "model": row.get("model"),
-        "last": round(now - idle, 3) if isinstance(idle, int | float) else None,
+        "last": _last_seen(row, now, idle),
         "created": row.get("created_at"),
         "cost": cost.get("text") or _cost_text(row, cost),
     }
+
+
+def _last_seen(row: dict[str, Any], now: float, idle: Any) -> float | None:
+    """When the session was last seen: its stored heartbeat time (stable from one request
+    to the next, so lanes keep their order), else now less its rounded age."""
+    stamp = row.get("last_heartbeat")
+    if isinstance(stamp, str):
+        from state.clock import parse_time
+
+        try:
+            return round(parse_time(stamp), 3)
+        except ValueError:
+            pass
+    return round(now - idle, 3) if isinstance(idle, int | float) else None
 
 
 def _cost_text(row: dict[str, Any], cost: dict[str, Any]) -> str | None:
