@@ -20,4 +20,6 @@ BUILTIN_HANDLERS: tuple[str, ...] = (
     "handlers.presence",
     "handlers.claims",
     "handlers.coordination",
+    "handlers.capacity",
+    "handlers.orchestration",
 )

@@ -343,6 +343,8 @@ def on_event(event: Event, ctx: HandlerContext) -> None:
                 doc["tool"] = event.tool_name
             else:
                 doc.pop("tool", None)
+            if event.permission_mode:  # what a worker this session spawns may not exceed
+                doc["mode"] = event.permission_mode[:40]
         activity = doc.get("activity")
         if not isinstance(activity, dict):
             activity = doc["activity"] = {}
@@ -356,7 +358,8 @@ def on_event(event: Event, ctx: HandlerContext) -> None:
         if event.name != "SessionEnd":
             from state.sessions import heartbeat
 
-            heartbeat(ctx.store, sid, event=event.name, tool=event.tool_name, at=ctx.now)
+            heartbeat(ctx.store, sid, event=event.name, tool=event.tool_name, at=ctx.now,
+                      mode=event.permission_mode)
         return
     if started[0] is not None:
         ctx.needs_attention(_attention(ctx, sid, started[0]))

@@ -133,6 +133,7 @@ def presence_text(ctx: HandlerContext, session_id: str, project: str | None,
             "`orchestra get <path>` (your session state, e.g. active_work), "
             f"`orchestra dashboard{where}` (overview); `orchestra --help` lists the rest."
         )
+        lines.append(TASKS_LINE)
     else:
         from hooks.agents import command_prefix
 
@@ -146,7 +147,15 @@ def presence_text(ctx: HandlerContext, session_id: str, project: str | None,
             f"`{run} get <path>` (your session state, e.g. active_work), "
             f"`{run} dashboard{where}` (overview); `{run} --help` lists the rest."
         )
+        lines.append(TASKS_LINE.replace("`orchestra ", f"`{run} "))
     return "\n".join(lines)
+
+
+#: The one line that offers the ``orchestra task`` verbs (issue 21: tasks without the Task
+#: tools, which Claude Code's default model does not have).
+TASKS_LINE = ("Tasks (ids unique in the project): `orchestra task list`, `orchestra task add "
+              "\"<title>\"`, `orchestra task start <id>`, `orchestra task done <id>`; "
+              "`orchestra task --help` also has block, progress, next, handoff.")
 
 
 @hookimpl

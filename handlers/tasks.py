@@ -11,6 +11,13 @@ Sources, all folded into one task list keyed by Claude Code's task id:
 Each task: ``id``, ``subject``, ``description``, ``status``, ``owner`` (``main``
 or the subagent's ``agent_id``), ``created_at``, ``updated_at`` and ``history``
 (every status change with its time and who made it).
+
+Linked to the project plan (:mod:`state.plan`): a task whose subject or description
+names a task of the session's project (``T-3``) gets ``project_task: "T-3"``, and its
+status changes (in progress, completed) are made to that project task too, by this
+session. Any other task of a session that has a project is session-local
+(``scope: "session"``): the views show it with its session, and Claude is told so once,
+when it creates it, with the command that puts a task in the plan.
 """
 
 from __future__ import annotations
@@ -68,20 +75,98 @@ def _apply(tasks: dict[str, Any], task_id: str, ctx: HandlerContext, event: Even
     task["updated_at"] = stamp
 
 
-def _update(event: Event, ctx: HandlerContext, change: Any) -> None:
+def _update(event: Event, ctx: HandlerContext, change: Any) -> _Links:
+    """Change the session's tasks in one transaction; the tasks it touched are linked to
+    the project plan in the same write (:class:`_Links`)."""
+    from state.clock import iso
     from state.paths import session_key
 
     assert event.session_id is not None
+    links = _Links(event, ctx)
+    stamp = iso(ctx.now)
     with ctx.store.transaction(session_key(event.session_id, "tasks.json")) as doc:
         tasks = doc.setdefault("tasks", {})
         change(tasks)
+        links.apply(tasks, [k for k, t in tasks.items()
+                            if isinstance(t, dict) and t.get("updated_at") == stamp])
+    links.finish()
+    return links
+
+
+class _Links:
+    """Linking the session's tasks to its project's plan (see the module docstring)."""
+
+    def __init__(self, event: Event, ctx: HandlerContext) -> None:
+        from state.paths import is_id, project_key, session_key
+
+        self.event, self.ctx = event, ctx
+        self.moves: list[tuple[str, str]] = []
+        self.local: list[str] = []
+        self.plan: dict[str, Any] = {}
+        assert event.session_id is not None
+        state = ctx.store.read(session_key(event.session_id, "state.json")) or {}
+        project = state.get("project")
+        self.project = project if isinstance(project, str) and is_id(project) else None
+        if self.project and ctx.store.exists(project_key(self.project, "plan.json")):
+            from state.plan import plan_tasks
+
+            self.plan = plan_tasks(ctx.store, self.project)
+
+    def apply(self, tasks: dict[str, Any], task_ids: list[str]) -> None:
+        import re
+
+        if self.project is None:
+            return
+        for task_id in task_ids:
+            task = tasks[task_id]
+            linked = task.get("project_task")
+            if linked not in self.plan:
+                text = f"{task.get('subject') or ''} {task.get('description') or ''}"
+                named = [f"T-{n}" for n in re.findall(r"(?<![\w-])T-?(\d+)(?!\d)", text)]
+                linked = next((n for n in named if n in self.plan), None)
+            if linked:
+                task["project_task"] = linked
+                task.pop("scope", None)
+                wanted = {"in_progress": "in_progress", "completed": "done"}.get(
+                    str(task.get("status")))
+                if wanted and self.plan[linked].get("status") != wanted:
+                    self.moves.append((linked, wanted))
+            elif task.get("scope") != "session":
+                task["scope"] = "session"
+                self.local.append(task_id)
+
+    def finish(self) -> None:
+        if not self.moves or self.project is None:
+            return
+        from state.plan import set_status
+
+        assert self.event.session_id is not None
+        for linked, status in self.moves:
+            set_status(self.ctx.store, self.project, linked, status, by=self.event.session_id,
+                       take=True, at=self.ctx.now)
+
+    def said(self) -> str | None:
+        """What tells Claude that a task it just created is session-local."""
+        if self.event.tool_name != "TaskCreate" or not self.local:
+            return None
+        return (f"Orchestra: task {', '.join('#' + t for t in self.local)} is session-local "
+                f"(Claude Code's own list), not in project {self.project}'s plan; other "
+                "sessions do not see it. To share work: `orchestra task add \"title\"`; naming "
+                "a plan task (T-3) in a task's subject links the two.")
 
 
 @hookimpl(tools=TASK_TOOLS)
-def on_post_tool_use(event: Event, ctx: HandlerContext) -> None:
+def on_post_tool_use(event: Event, ctx: HandlerContext) -> dict[str, Any] | None:
+    links = _record(event, ctx)
+    text = links.said() if links is not None else None
+    return {"hookSpecificOutput": {"additionalContext": text}} if text else None
+
+
+def _record(event: Event, ctx: HandlerContext) -> _Links | None:
+    """Fold the tool call into tasks.json."""
     tool = event.tool_name
     if event.session_id is None or tool not in TASK_TOOLS:
-        return
+        return None
     data = event.tool_input
     if tool == "TaskCreate":
         response = event.tool_response if isinstance(event.tool_response, dict) else {}
@@ -89,24 +174,24 @@ def on_post_tool_use(event: Event, ctx: HandlerContext) -> None:
         task: dict[str, Any] = nested if isinstance(nested, dict) else response
         task_id = _task_id(task.get("id") or task.get("taskId"))
         if task_id is None:
-            return
-        _update(event, ctx, lambda tasks: _apply(
+            return None
+        return _update(event, ctx, lambda tasks: _apply(
             tasks, task_id, ctx, event,
             subject=_text(task.get("subject") or data.get("subject")),
             description=_text(task.get("description") or data.get("description")),
             active_form=_text(data.get("activeForm"))))
-    elif tool == "TaskUpdate":
+    if tool == "TaskUpdate":
         task_id = _task_id(data.get("taskId") or data.get("id"))
         if task_id is None:
-            return
-        _update(event, ctx, lambda tasks: _apply(
+            return None
+        return _update(event, ctx, lambda tasks: _apply(
             tasks, task_id, ctx, event, status=_text(data.get("status")),
             subject=_text(data.get("subject")), description=_text(data.get("description")),
             owner=_text(data.get("owner"))))
-    else:
-        todos = data.get("todos")
-        if isinstance(todos, list):
-            _update(event, ctx, lambda tasks: _todos(tasks, todos, ctx, event))
+    todos = data.get("todos")
+    if not isinstance(todos, list):
+        return None
+    return _update(event, ctx, lambda tasks: _todos(tasks, todos, ctx, event))
 
 
 def _todos(tasks: dict[str, Any], todos: list[Any], ctx: HandlerContext, event: Event) -> None:

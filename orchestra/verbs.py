@@ -21,6 +21,7 @@ GROUPS = {
     "views": "views (each also --json)",
     "messages": "messages between sessions",
     "sessions": "sessions",
+    "work": "work: project tasks, roles, workers",
     "state": "state of the current session (SESSION_ID defaults to it)",
     "shared": "everything else the seed CLIs do",
     "tooling": "tooling: into Claude Code, and how it runs there",
@@ -121,6 +122,18 @@ def command(module: str, function: str = "main") -> Runner:
     return run
 
 
+def _role_group() -> Runner:
+    """``orchestra role set|show``: the role verbs of :mod:`orchestra.task`."""
+
+    def run(shown: str, argv: list[str], example: str, io: Streams) -> int:
+        front = _front(f"orchestra {shown}", examples=_ROLE_EXAMPLES, example=example)
+        code: int = _import("orchestra.task").role_main(argv, stdin=io[0], stdout=io[1],
+                                                        stderr=io[2], front=front)
+        return code
+
+    return run
+
+
 def watch(shown: str, argv: list[str], example: str, io: Streams) -> int:
     """``orchestra watch [VIEW]`` redraws a view; ``orchestra watch [SESSION] PATH`` prints
     one value of the session's state each time it changes (``state_manager watch``)."""
@@ -176,6 +189,22 @@ _STATE_EXAMPLES = {
     "watch": "orchestra state watch build-7 active_work.current_task --count 2",
     "events": "orchestra state events build-7 --type PostToolUse --tail 5",
 }
+_TASK_EXAMPLES = {
+    "add": "orchestra task add 'Fix the login redirect' --needs engineering-fullstack",
+    "list": "orchestra task list --status pending",
+    "show": "orchestra task show T-3",
+    "start": "orchestra task start T-3",
+    "done": "orchestra task done T-3 --note 'merged in #42'",
+    "block": "orchestra task block T-3 --note 'waiting for the API key'",
+    "progress": "orchestra task progress T-3 40",
+    "assign": "orchestra task assign T-3 --to build-7",
+    "next": "orchestra task next",
+    "handoff": "orchestra task handoff T-3 --to build-8 --note 'tests pass; docs left'",
+}
+_ROLE_EXAMPLES = {
+    "set": "orchestra role set worker --skills engineering-fullstack",
+    "show": "orchestra role show build-7",
+}
 _STYLES_EXAMPLES = {
     "install": "orchestra styles install --project .",
     "list": "orchestra styles list",
@@ -209,6 +238,17 @@ def _verbs() -> dict[str, Verb]:
              "orchestra who --project myapp --status active", sub(SM, "list")),
         Verb("show", "sessions", "one session's summary (default: this one)",
              "orchestra show build-7", sub(SM, "show")),
+        Verb("task", "work", "project tasks: add list show start progress done block assign "
+             "next handoff", "orchestra task next", group("orchestra.task", _TASK_EXAMPLES)),
+        Verb("assign", "work", "give pending tasks to idle workers with the skill (--auto)",
+             "orchestra assign --auto --dry-run", command("orchestra.task", "assign_main")),
+        Verb("role", "work", "a session's role: peer, orchestrator, coordinator, worker",
+             "orchestra role set worker --skills engineering-fullstack",
+             _role_group()),
+        Verb("spawn", "work", "start background worker sessions on tasks (opt-in per project)",
+             "orchestra spawn --task T-3 --worktree", command("orchestra.spawn")),
+        Verb("stop", "work", "stop a worker that orchestra spawn started",
+             "orchestra stop build-7", command("orchestra.spawn", "stop_main")),
         Verb("get", "state", "print the value at a dot path or JSONPath",
              "orchestra get active_work.current_task", sub(STM, "get")),
         Verb("set", "state", "set a dot path to a value",

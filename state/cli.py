@@ -33,7 +33,8 @@ __all__ = ["EXIT_CODES_HELP", "CliParser", "Front", "Output", "UsageError", "Ver
 
 EXIT_CODES_HELP = """exit codes:
   0 ok   1 error   2 usage/invalid input   3 not found
-  4 conflict (--if-version)   5 lock timeout   130 interrupted"""
+  4 conflict (--if-version; a task or tool taken; a guard)   5 lock timeout
+  130 interrupted"""
 
 
 class Front:

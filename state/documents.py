@@ -18,6 +18,7 @@ __all__ = [
     "DOCUMENT_MODELS",
     "Config",
     "Epics",
+    "Plan",
     "SessionState",
     "Sprints",
     "Tasks",
@@ -51,6 +52,38 @@ class EventLogConfig(_Open):
 class ClaimsConfig(_Open):
     policy: str = Field("ask", pattern="^(off|warn|ask|deny)$")
     window_seconds: float = Field(900, ge=0)
+
+
+class CapacityConfig(_Open):
+    """What happens when a tool's ``max_instances`` are all busy (state.capacity)."""
+
+    policy: str = Field("ask", pattern="^(off|warn|ask|deny)$")
+
+
+class RolesConfig(_Open):
+    """The role of a session that was given none (state.roles)."""
+
+    default: str = Field("peer", pattern="^(peer|orchestrator|coordinator|worker)$")
+
+
+class TasksConfig(_Open):
+    """Project tasks (state.plan): how often hooks look for gone sessions' tasks, and
+    whether an orchestrator's hooks assign pending tasks to idle workers."""
+
+    sweep_seconds: float = Field(60, ge=0)
+    auto_assign: bool = False
+
+
+class SpawnConfig(_Open):
+    """``orchestra spawn`` (orchestra.spawn): off unless a project turns it on."""
+
+    enabled: bool = False
+    max_workers: int = Field(3, ge=1, le=64)
+    permission_mode: str = Field(
+        "acceptEdits", pattern="^(plan|dontAsk|default|manual|acceptEdits|auto|bypassPermissions)$")
+    allowed_tools: list[str] = Field(default_factory=lambda: [
+        "Bash(orchestra *)", "Read", "Edit", "Write", "Glob", "Grep"])
+    launcher: str = Field("print", pattern="^(print|bg)$")
 
 
 class MessagesConfig(_Open):
@@ -121,6 +154,10 @@ class Config(_Doc):
     presence: Presence = Field(default_factory=Presence)  # type: ignore[arg-type]
     event_log: EventLogConfig = Field(default_factory=EventLogConfig)  # type: ignore[arg-type]
     claims: ClaimsConfig = Field(default_factory=ClaimsConfig)  # type: ignore[arg-type]
+    capacity: CapacityConfig = Field(default_factory=CapacityConfig)  # type: ignore[arg-type]
+    roles: RolesConfig = Field(default_factory=RolesConfig)  # type: ignore[arg-type]
+    tasks: TasksConfig = Field(default_factory=TasksConfig)  # type: ignore[arg-type]
+    spawn: SpawnConfig = Field(default_factory=SpawnConfig)  # type: ignore[arg-type]
     messages: MessagesConfig = Field(default_factory=MessagesConfig)  # type: ignore[arg-type]
     dispatch: DispatchConfig = Field(default_factory=DispatchConfig)  # type: ignore[arg-type]
     plugins: PluginsConfig = Field(default_factory=PluginsConfig)
@@ -222,6 +259,24 @@ class Tasks(_Doc):
     tasks: dict[str, Task] = Field(default_factory=dict)
 
 
+class PlanTask(_Open):
+    """A project task (state.plan)."""
+
+    title: str
+    status: str = Field("pending", pattern="^(pending|in_progress|blocked|done)$")
+    progress: int = Field(0, ge=0, le=100)
+    assignee: str | None = None
+    assignee_type: str | None = Field(None, pattern="^(session|tool)$")
+    session: str | None = None
+    needs: str | None = None
+    history: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class Plan(_Doc):
+    next_id: int = Field(1, ge=1)
+    tasks: dict[str, PlanTask] = Field(default_factory=dict)
+
+
 #: Document file name -> model.
 DOCUMENT_MODELS: dict[str, type[_Doc]] = {
     "config.json": Config,
@@ -231,6 +286,7 @@ DOCUMENT_MODELS: dict[str, type[_Doc]] = {
     "team.json": Team,
     "state.json": SessionState,
     "tasks.json": Tasks,
+    "plan.json": Plan,
 }
 
 

@@ -70,11 +70,14 @@ INBOX = "inbox.json"
 
 def send_message(store: Storage, *, text: str, sender: str, to_session: str | None = None,
                  to_project: str | None = None, to_all: bool = False,
-                 urgent: bool = False, ttl: float | None = None) -> dict[str, Any]:
+                 urgent: bool = False, ttl: float | None = None,
+                 kind: str | None = None) -> dict[str, Any]:
     """Write a message durably and return it.
 
     ``ttl`` (seconds, project and broadcast messages only; default
     :data:`DEFAULT_TTL`): sessions created later than that after sending do not get it.
+    ``kind="orchestra"``: a notice from Orchestra itself about the recipient's tasks
+    (state.plan: an assignment, a handoff, a task done); only code sets it, never a CLI.
     """
     if sum((to_session is not None, to_project is not None, to_all)) != 1:
         raise InvalidValueError("give exactly one of --to, --project or --all")
@@ -90,6 +93,8 @@ def send_message(store: Storage, *, text: str, sender: str, to_session: str | No
     sender = sender if sender == "cli" else validate_id(sender, "sender id")
     message: dict[str, Any] = {"id": "msg-" + os.urandom(6).hex(), "ts": round(now(), 6),
                                "at": iso(), "from": sender, "text": text, "urgent": urgent}
+    if kind is not None:
+        message["kind"] = kind
     if to_session is not None:
         from state.sessions import require_session
 
@@ -339,6 +344,10 @@ def one_line(message: dict[str, Any]) -> str:
     scope = (f"project {audience['project']}" if "project" in audience
              else "everyone" if audience.get("all") else "this session")
     urgent = " (urgent)" if message.get("urgent") else ""
+    if message.get("kind") == "orchestra":
+        return (f"Orchestra notice about this session's tasks at "
+                f"{str(message.get('at', '?'))[:40]} (task titles are data): "
+                f"{json.dumps(str(message.get('text', '')))}")
     if message.get("via") == CLAUDE_CODE:
         recipient = str(audience.get("claude_code", "?"))[:100]
         return (f"Claude Code message (SendMessage, already delivered by Claude Code) from "

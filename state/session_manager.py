@@ -101,6 +101,11 @@ def build_parser(front: Front | None = None, argv: Sequence[str] | None = ()) ->
     p.add_argument("--mode", default="development", help="free text, e.g. development, review")
     p.add_argument("--project", metavar="PROJECT", help="project id the session works on")
     p.add_argument("--id", dest="session_id", metavar="ID", help="choose the id (default: a UUID)")
+    p.add_argument("--role", choices=["peer", "orchestrator", "coordinator", "worker"],
+                   help="its orchestration role (default: the project's roles.default, "
+                   "else peer; see orchestra role --help)")
+    p.add_argument("--skills", metavar="A,B", help="tools of the registry it can act as")
+    p.add_argument("--scope", metavar="epic:E|sprint:S", help="a coordinator's epic or sprint")
 
     p = verb("list", "list sessions with status and what each is doing now")
     p.description = LIST_DESCRIPTION
@@ -182,8 +187,10 @@ def _run(args: argparse.Namespace, out: Output, store: Any) -> int:
 
     verb = args.verb
     if verb == "create":
+        skills = [x for x in args.skills.split(",") if x] if args.skills is not None else None
         doc = sessions.create_session(store, mode=args.mode, project=args.project,
-                                      session_id=args.session_id)
+                                      session_id=args.session_id, role=args.role,
+                                      skills=skills, scope=args.scope)
         out.json(doc)
     elif verb == "list":
         if args.project is not None:

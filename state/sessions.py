@@ -32,7 +32,7 @@ from state.errors import (
     StateError,
     UnavailableError,
 )
-from state.paths import is_id, project_slug, session_key, validate_id
+from state.paths import is_id, project_key, project_slug, session_key, validate_id
 from state.storage import Storage
 
 TYPE_CHECKING = False
@@ -49,6 +49,7 @@ __all__ = [
     "recover_identity",
     "remember_identity",
     "resolve_project",
+    "role_of",
     "session_status",
     "session_summary",
     "summarize",
@@ -86,19 +87,35 @@ def new_session_state(session_id: str, *, mode: str, project: str | None,
 
 def create_session(
     store: Storage, *, mode: str = "development", project: str | None = None,
-    session_id: str | None = None,
+    session_id: str | None = None, role: str | None = None, skills: list[str] | None = None,
+    scope: str | None = None, extra: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Create a session document; ConflictError if the id is taken."""
+    """Create a session document; ConflictError if the id is taken. ``role``, ``skills``
+    and ``scope``: its orchestration role (see :mod:`state.roles`); ``extra``: more
+    members (a spawned worker's ``spawn`` record)."""
     import uuid  # only here: uuid imports platform (~4 ms on every CLI start)
 
     # `is None`, not `or`: an empty --id is an invalid id, not a request for a UUID
     sid = validate_id(str(uuid.uuid4()) if session_id is None else session_id, "session id")
     if project is not None:
         validate_id(project, "project id")
+    parsed_scope = None
+    if role is not None or skills is not None or scope is not None:
+        from state.roles import check_role
+
+        role, skills, parsed_scope = check_role(store, role or "peer", skills, scope)
     with store.transaction(session_key(sid, STATE)) as doc:
         if "session_id" in doc:
             raise ConflictError(f"session {sid} already exists")
         doc.update(new_session_state(sid, mode=mode, project=project))
+        if role is not None:
+            doc["role"] = role
+        if skills is not None:
+            doc["skills"] = skills
+        if parsed_scope:
+            doc["scope"] = parsed_scope
+        if extra:
+            doc.update(extra)
     created = store.require(session_key(sid, STATE))
     remember_identity(store, created)
     heartbeat(store, sid)
@@ -159,16 +176,20 @@ def _is_number(value: object) -> bool:
 
 
 def heartbeat(store: Storage, session_id: str, *, event: str | None = None,
-              tool: str | None = None, at: float | None = None) -> None:
+              tool: str | None = None, at: float | None = None,
+              mode: str | None = None) -> None:
     """Record that the session is alive (O(1): one small atomic file replace). What the
     heartbeat file says of the session's activity is kept (the hooks fold it in: see
-    :mod:`handlers.heartbeat`)."""
+    :mod:`handlers.heartbeat`). ``mode``: the permission mode the event reported (what a
+    worker it spawns may not exceed)."""
     key = session_key(session_id, HEARTBEAT)
     record: dict[str, Any] = {"at": now() if at is None else at}
     if event:
         record["event"] = event
     if tool:
         record["tool"] = tool
+    if mode:
+        record["mode"] = mode[:40]
     activity = last_heartbeat(store, session_id).get("activity")
     if isinstance(activity, dict):
         record["activity"] = activity
@@ -197,6 +218,39 @@ def session_status(state: dict[str, Any], beat: dict[str, Any], config: dict[str
     return "active", age
 
 
+#: A session's orchestration role (not the team members' free-text ``role``): ``peer``
+#: (the default: sessions see each other and exchange messages, as before roles), or
+#: ``orchestrator`` (gives work out), ``coordinator`` (an orchestrator for one epic or
+#: sprint, its ``scope``), ``worker`` (takes work). See state.roles.
+ROLES = ("peer", "orchestrator", "coordinator", "worker")
+
+
+def role_of(state: dict[str, Any], config: dict[str, Any]) -> dict[str, Any]:
+    """The session's role, skills and scope: its own (``role`` in state.json), else its
+    project's ``roles.default`` (config, per project overridable), else ``peer``."""
+    role = state.get("role")
+    skills = state.get("skills")
+    scope = state.get("scope")
+    source = "session"
+    if role not in ROLES:
+        roles = config.get("roles")
+        project = state.get("project")
+        projects = config.get("projects")
+        override = projects.get(project) if isinstance(projects, dict) and isinstance(
+            project, str) else None
+        if isinstance(override, dict) and isinstance(override.get("roles"), dict):
+            roles = {**(roles if isinstance(roles, dict) else {}), **override["roles"]}
+        role = roles.get("default") if isinstance(roles, dict) else None
+        source = "config"
+        if role not in ROLES:
+            role, source = "peer", "default"
+    return {"role": role,
+            "skills": [s for s in skills if isinstance(s, str)] if isinstance(skills, list)
+            else [],
+            "scope": scope if isinstance(scope, dict) and scope else None,
+            "role_source": source}
+
+
 def session_summary(store: Storage, session_id: str, config: dict[str, Any] | None = None,
                     at: float | None = None) -> dict[str, Any] | None:
     """One line of ``session_manager list``: who, status, and what it is doing now."""
@@ -208,18 +262,25 @@ def session_summary(store: Storage, session_id: str, config: dict[str, Any] | No
 
 
 def summarize(store: Storage, session_id: str, state: dict[str, Any], config: dict[str, Any],
-              at: float | None = None, *, detail: bool = True) -> dict[str, Any]:
+              at: float | None = None, plans: dict[str, Any] | None = None, *,
+              detail: bool = True) -> dict[str, Any]:
     """:func:`session_summary` of a session whose ``state.json`` the caller has read.
 
     With ``detail`` (the default) the summary also says what the session is doing
     (``activity``, ``doing``: :mod:`state.activity`) and its tokens and their cost
     (``tokens``, ``cost``: :mod:`state.usage`); without, only who and status.
+    ``plans``: a cache of project plans shared by the calls of one listing.
     """
     beat = last_heartbeat(store, session_id)
     status, age = session_status(state, beat, config, at)
     tasks = (store.read(session_key(session_id, TASKS)) or {}).get("tasks", {})
-    current = [t.get("subject") or t.get("id") for t in tasks.values()
-               if isinstance(t, dict) and t.get("status") == "in_progress"]
+    plan = _plan_of(store, state, plans)
+    current: list[Any] = [f"{tid} {t.get('title')}" for tid, t in plan.items()
+                          if isinstance(t, dict) and t.get("status") == "in_progress"
+                          and t.get("assignee_type") == "session"
+                          and t.get("assignee") == session_id]
+    current += [t.get("subject") or t.get("id") for t in tasks.values()
+                if isinstance(t, dict) and t.get("status") == "in_progress"]
     agents = state.get("active_work", {}).get("agents", {})
     busy = [a.get("agent_type") or key for key, a in agents.items()
             if isinstance(a, dict) and a.get("status") == "busy"]
@@ -237,6 +298,7 @@ def summarize(store: Storage, session_id: str, state: dict[str, Any], config: di
         "last_tool": beat.get("tool"),
         "current_task": current[0] if current else None,
         "active_agents": busy,
+        **role_of(state, config),
         "created_at": state.get("created_at"),
         "ended_at": state.get("ended_at"),
         "claude_name": state.get("claude_name"),
@@ -254,6 +316,25 @@ def summarize(store: Storage, session_id: str, state: dict[str, Any], config: di
                                                    "by_model", "updated_at")}
         summary["cost"] = usage["cost"]
     return summary
+
+
+def _plan_of(store: Storage, state: dict[str, Any], plans: dict[str, Any] | None
+             ) -> dict[str, Any]:
+    """The tasks of the session's project plan (state.plan), read once per listing."""
+    project = state.get("project")
+    if not isinstance(project, str) or not is_id(project):
+        return {}
+    if plans is not None and project in plans:
+        cached: dict[str, Any] = plans[project]
+        return cached
+    try:
+        tasks = (store.read(project_key(project, "plan.json")) or {}).get("tasks")
+    except StateError:
+        tasks = None
+    found = tasks if isinstance(tasks, dict) else {}
+    if plans is not None:
+        plans[project] = found
+    return found
 
 
 def agent_of(state: dict[str, Any]) -> str | None:
@@ -280,12 +361,13 @@ def list_sessions(store: Storage, *, project: str | None = None,
     config = load_config(store)
     at = now()
     out = []
+    plans: dict[str, Any] = {}
     with store.reading():
         for sid in session_ids(store):
             state = store.read(session_key(sid, STATE))
             if state is None or (project is not None and state.get("project") != project):
                 continue  # another project's session: its other files are not read
-            summary = summarize(store, sid, state, config, at, detail=detail)
+            summary = summarize(store, sid, state, config, at, plans, detail=detail)
             if status is not None and summary["status"] != status:
                 continue
             out.append(summary)

@@ -342,6 +342,8 @@ def _run(args: argparse.Namespace, out: Output, store: Any) -> int:
         out.json(list_sessions(store, project=args.project))
     elif verb == "get":
         out.json(_read(store, _session_id(args.session_id), args.path))
+    elif verb in ("set", "merge", "delete") and _plan_write(store, args, out):
+        pass  # a member of a project task: changed in the plan
     elif verb == "set":
         value = parse_value(args.value, mode=args.value_mode)
         refuse_too_deep(value, "VALUE")
@@ -374,6 +376,80 @@ def _run(args: argparse.Namespace, out: Output, store: Any) -> int:
                                   event_type=args.event_type, tail=args.tail):
             out.stream.write(_compact(record) + "\n")
     return 0
+
+
+def _plan_write(store: Any, args: argparse.Namespace, out: Output) -> bool:
+    """``set``/``merge`` of ``active_work.tasks.T-<n>[.FIELD]``: the task lives in the
+    project plan (state.view.plan_target), which is changed instead, validated and with
+    its history. True if it was a plan path (the result is printed)."""
+    from state.query import is_jsonpath, parse_path, parse_value
+    from state.view import plan_target
+
+    if is_jsonpath(args.path) or not args.path.startswith("active_work"):
+        return False
+    sid = _session_id(args.session_id)
+    target = plan_target(store, sid, parse_path(args.path))
+    if target is None:
+        return False
+    project, tid, inner = target
+    if args.if_version is not None:
+        raise InvalidValueError(
+            f"{tid} is a task of project {project}'s plan, not of the session's own documents: "
+            "--if-version does not apply (orchestra task show/progress/done change it)")
+    if args.verb == "delete":
+        raise InvalidValueError(f"{tid} is a task of project {project}'s plan: it is not "
+                                "deleted through a session (orchestra task done/block, or "
+                                f"orchestra task handoff {tid} --to <session>)")
+    if args.verb == "set":
+        value = parse_value(args.value, mode=args.value_mode)
+        if len(inner) == 1:
+            fields = {inner[0]: value}
+        elif not inner and isinstance(value, dict):
+            fields = value
+        else:
+            raise InvalidPathError(f"set a member of {tid} (its status, progress, assignee, "
+                                   "title...), not deeper or the whole task")
+    else:
+        value = parse_value(args.data, mode="json")
+        if inner or not isinstance(value, dict):
+            raise InvalidValueError(f"merge an object of fields into active_work.tasks.{tid}")
+        fields = value
+    _apply_plan_fields(store, sid, project, tid, fields)
+    out.json(value)
+    return True
+
+
+def _apply_plan_fields(store: Any, sid: str, project: str, tid: str,
+                       fields: dict[str, Any]) -> None:
+    from state import plan
+
+    fields = dict(fields)
+    for fixed in ("id", "project", "subject", "history", "created_at", "created_by",
+                  "updated_at", "assignee_type", "session"):
+        if fixed in fields and fixed != "subject":
+            fields.pop(fixed)
+    if "subject" in fields:
+        fields["title"] = fields.pop("subject")
+    assignee = fields.pop("assignee", plan.DONE)  # DONE: a marker, never an assignee
+    if assignee != plan.DONE:
+        from state.paths import session_key
+        from state.shared import list_tools
+
+        if not isinstance(assignee, str):
+            raise InvalidValueError("assignee is a session id or a tool name")
+        if assignee in list_tools(store):
+            plan.assign_task(store, project, tid, by=sid, tool=assignee)
+        elif store.exists(session_key(assignee, "state.json")):
+            plan.assign_task(store, project, tid, by=sid, to_session=assignee)
+        else:
+            raise NotFoundError(f"assignee {assignee!r} is neither a session nor a tool of "
+                                "the registry")
+    status = fields.pop("status", None)
+    if fields:
+        plan.update_fields(store, project, tid, fields, by=sid)
+    if status is not None:  # as `orchestra task start|done|block`: starting takes it
+        word = plan.normalize_status(str(status))
+        plan.set_status(store, project, tid, word, by=sid, take=word == "in_progress")
 
 
 def get_or_create(doc: dict[str, Any], parts: list[str]) -> dict[str, Any]:

@@ -7,11 +7,19 @@ that owns it:
 =========================  =====================================  ==========
 path                       stored in                              writable
 =========================  =====================================  ==========
+``active_work.tasks.T-n``  the project plan (``plan.json``)        yes
 ``active_work.tasks...``   ``sessions/<id>/tasks.json`` (tasks)    yes
 ``metrics...``             derived from the event log when read    no
 ``version``, ``schema_version``, ``session_id``  bookkeeping        no
 anything else              ``sessions/<id>/state.json``            yes
 =========================  =====================================  ==========
+
+``active_work.tasks`` shows the session's own tasks (Claude Code's task tools,
+session-local ones) and its share of the project plan (:func:`state.plan.session_share`:
+the tasks assigned to it, or that it gave to a tool), keyed by their project ids
+(``T-3``), with the seed's ``assignee`` and ``progress``. Setting a member of such a
+task changes the plan (:func:`plan_target`), validated, with its history; the plan is
+the source of truth.
 
 ``version`` is the session's version: the sum of the write counters of
 ``state.json`` and ``tasks.json``. Each committed change to either adds one, so
@@ -34,7 +42,8 @@ if TYPE_CHECKING:  # typing costs every CLI call milliseconds
 
     from state.storage import Precondition
 
-__all__ = ["READ_ONLY", "check_session_version", "route", "session_version", "session_view"]
+__all__ = ["READ_ONLY", "check_session_version", "plan_target", "route", "session_version",
+           "session_view", "view_tasks"]
 
 READ_ONLY = ("version", "schema_version", "session_id")
 
@@ -84,13 +93,49 @@ def session_view(store: Storage, session_id: str, *, with_metrics: bool = True) 
     """The state document with tasks (and, if asked, metrics) put in their places."""
     view = require_session(store, session_id)
     tasks_doc = store.read(session_key(session_id, TASKS))
-    tasks = (tasks_doc or {}).get("tasks", {})
     view["version"] = session_version(view, tasks_doc)
     active = view.setdefault("active_work", {})
     if isinstance(active, dict):
-        active["tasks"] = tasks
+        active["tasks"] = view_tasks(store, session_id, view.get("project"), tasks_doc)
     if with_metrics:
         from state.metrics import session_metrics
 
         view["metrics"] = session_metrics(store, session_id)
     return view
+
+
+def view_tasks(store: Storage, session_id: str, project: object,
+               tasks_doc: dict[str, Any] | None = None) -> dict[str, Any]:
+    """``active_work.tasks``: the session's own tasks, then its share of the plan."""
+    if tasks_doc is None:
+        tasks_doc = store.read(session_key(session_id, TASKS))
+    tasks = (tasks_doc or {}).get("tasks", {})
+    tasks = dict(tasks) if isinstance(tasks, dict) else {}
+    if isinstance(project, str):
+        from state.paths import is_id
+
+        if is_id(project):
+            from state.plan import session_share
+
+            tasks.update(session_share(store, project, session_id))
+    return tasks
+
+
+def plan_target(store: Storage, session_id: str, parts: list[str]
+                ) -> tuple[str, str, list[str]] | None:
+    """(project, task id, path inside the task) when the view path ``parts`` names a
+    project task of the session's share (``active_work.tasks.T-3.progress``); else None."""
+    if len(parts) < 3 or parts[:2] != ["active_work", "tasks"]:
+        return None
+    tid = parts[2]
+    if not (tid[:2] == "T-" and tid[2:].isdigit()):
+        return None
+    state = store.read(session_key(session_id, STATE)) or {}
+    project = state.get("project")
+    if not isinstance(project, str):
+        return None
+    from state.plan import plan_tasks
+
+    if tid not in plan_tasks(store, project):
+        return None
+    return project, tid, parts[3:]

@@ -84,10 +84,12 @@ def render(store: Any, view: str, *, project: str | None = None, session: str | 
     from styles.views.snapshot import take_snapshot
 
     build, text = load_view(view)
+    # A view of now returns gone sessions' tasks to the pool first; a view --at another
+    # time only reads (it must not act on a clock it was given).
     snap = take_snapshot(store, at=now() if at is None else at, project=project,
                          session=session, session_required=session_required,
                          sprint=sprint if view == "sprint" else None,
-                         with_config=view == "config")
+                         with_config=view == "config", sweep=at is None)
     if view == "timeline":
         snap.zoom = zoom
     data = build(snap)

@@ -87,6 +87,8 @@ class SessionRows:
             "claude_name": state.get("claude_name"),
             "checkout": state.get("checkout"),
             "usage": usage,
+            # the role's own fields; present() applies the project's default (config)
+            "role_fields": {k: state.get(k) for k in ("role", "skills", "scope", "project")},
         }
         with self._lock:
             self._rows[sid] = (signature, row)
@@ -96,6 +98,7 @@ class SessionRows:
         """The row with what depends on the clock (status, age, what the session does) and
         on the price table (cost)."""
         from state.activity import describe, doing
+        from state.sessions import role_of
         from state.usage import short_cost, token_count, usage_cost
 
         beat = row["beat"]
@@ -104,8 +107,10 @@ class SessionRows:
         activity = describe(beat.get("activity"), status, row["agents"], row["ended_at"])
         usage = row["usage"]
         cost = usage_cost(usage["by_model"], config.get("pricing") or {})
+        role = role_of(row["role_fields"], config)
         return {k: v for k, v in row.items()
-                if k not in ("beat", "state_status", "agents", "usage")} | {
+                if k not in ("beat", "state_status", "agents", "usage", "role_fields")} | {
+            "role": role["role"], "skills": role["skills"],
             "status": status,
             "idle_seconds": round(age, 1) if age is not None else None,
             "last_heartbeat": iso(last) if isinstance(last, int | float) else None,

@@ -10,11 +10,13 @@
   session's ``active_work.current_sprint``, is the sprint). Over finished
   sprints: the average, and the trend of the last two (up, down or flat),
   on points when both have points, else on tasks.
-* **Tool load**: instances busy = agents of that type (``agent_type`` equals
-  the tool name) that are busy or starting in sessions that have not ended.
-* **Suggestions**: for each task still to do, the tool with a free instance
-  that covers most of the capabilities the task names (its ``capability``
-  field, else capability words in its subject and description), and the
+* **Tool load**: what :mod:`state.capacity` counts and enforces — live subagents of
+  that type and open tasks that occupy the tool — with what holds each instance.
+* **Suggestions**: for each project task in the pool (pending, unassigned;
+  session-local tasks cannot be given to anyone), the tool it ``needs`` if that
+  has a free instance, else the tool with a free instance that covers most of
+  the capabilities the task names (capability words in its title and
+  description); and where to run it: an idle worker with the skill, else the
   active session with the fewest tasks in progress.
 """
 
@@ -38,7 +40,6 @@ __all__ = [
 ]
 
 DEFAULT_BLOCKER_IDLE_SECONDS = 1800
-_BUSY = frozenset({"busy", "starting"})
 FINISHED_SPRINTS = frozenset({"completed", "done", "closed", "finished"})
 
 
@@ -75,14 +76,16 @@ def blockers(snap: Snapshot) -> list[dict[str, Any]]:
             reason = f"status {task['status']}"
         elif task["column"] == "doing":
             idle = session.get("idle_seconds")
-            if session.get("status") == "ended":
+            if task.get("local") is False:
+                reason = None  # a project task of a gone session returns to the pool
+            elif session.get("status") == "ended":
                 reason = "session ended"
             elif idle is None:
                 reason = "session never seen"
             elif idle >= limit:
                 reason = f"no activity for {duration(idle)}"
         if reason:
-            out.append({"session": task["session"], "task": task["id"],
+            out.append({"session": task["session"], "task": task.get("ref") or task["id"],
                         "subject": task["subject"], "status": task["status"],
                         "reason": reason})
     return out
@@ -135,17 +138,26 @@ def velocity(snap: Snapshot) -> dict[str, Any]:
 
 
 def tool_load(snap: Snapshot) -> list[dict[str, Any]]:
-    live = {s["session_id"] for s in snap.sessions if s["status"] != "ended"}
     out = []
     for tool in snap.tools:
-        busy = sum(1 for a in snap.agents
-                   if a["type"] == tool["name"] and a["status"] in _BUSY
-                   and a["session"] in live)
-        maximum = int(tool.get("max_instances") or 1)
+        load = snap.capacity.get(tool["name"]) or {}
+        maximum = int(load.get("max_instances") or tool.get("max_instances") or 1)
+        holders = list(load.get("holders") or [])
+        busy = len(holders)
         out.append({"name": tool["name"], "capabilities": list(tool.get("capabilities") or []),
                     "max_instances": maximum, "busy": busy, "free": max(maximum - busy, 0),
-                    "description": tool.get("description")})
+                    "description": tool.get("description"),
+                    "holders": [_holder(h) for h in holders]})
     return out
+
+
+def _holder(hold: dict[str, Any]) -> dict[str, Any]:
+    if hold.get("kind") == "task":
+        return {"kind": "task", "task": hold.get("task"), "session": hold.get("session"),
+                "status": hold.get("status")}
+    return {"kind": "agent", "session": hold.get("session"), "state": hold.get("state"),
+            "agent_id": hold.get("agent_id"), "task": hold.get("task"),
+            "since": hold.get("since")}
 
 
 def _needs(task: dict[str, Any], known: set[str]) -> set[str]:
@@ -171,21 +183,32 @@ def suggestions(snap: Snapshot, load: list[dict[str, Any]] | None = None,
             doing[task["session"]] = doing.get(task["session"], 0) + 1
     sessions = sorted((s["session_id"] for s in snap.sessions if s["status"] == "active"),
                       key=lambda sid: (doing.get(sid, 0), natural_key(sid)))
+    workers = [s for s in snap.sessions if s.get("role") == "worker"
+               and s["status"] in ("active", "idle") and not doing.get(s["session_id"])]
+    by_name = {t["name"]: t for t in load}
     out = []
     for task in snap.tasks:
-        if task["column"] != "todo":
-            continue
-        needs = _needs(task, known)
-        ranked = sorted(
-            ((len(needs & {c.lower() for c in t["capabilities"]}), t) for t in load
-             if t["free"] > 0),
-            key=lambda pair: (-pair[0], -pair[1]["free"], pair[1]["name"]))
-        matches = [t for score, t in ranked if score or not needs]
-        tool = matches[0] if matches else None
-        out.append({"session": task["session"], "task": task["id"], "subject": task["subject"],
+        if task["column"] != "todo" or task.get("local") is not False or task.get("assignee"):
+            continue  # session-local, or given to someone already
+        named = task.get("needs")
+        if isinstance(named, str) and named in by_name:
+            needs = {named}
+            tool = by_name[named] if by_name[named]["free"] > 0 else None
+        else:
+            needs = _needs(task, known)
+            ranked = sorted(
+                ((len(needs & {c.lower() for c in t["capabilities"]}), t) for t in load
+                 if t["free"] > 0),
+                key=lambda pair: (-pair[0], -pair[1]["free"], pair[1]["name"]))
+            matches = [t for score, t in ranked if score or not needs]
+            tool = matches[0] if matches else None
+        fit = [w["session_id"] for w in workers
+               if not named or named in (w.get("skills") or [])]
+        run_in = fit[0] if fit else sessions[0] if sessions else None
+        out.append({"session": task["session"], "task": task.get("ref") or task["id"],
+                    "subject": task["subject"],
                     "needs": sorted(needs), "tool": tool["name"] if tool else None,
-                    "free": tool["free"] if tool else 0,
-                    "run_in": sessions[0] if sessions else None})
+                    "free": tool["free"] if tool else 0, "run_in": run_in})
         if len(out) >= limit:
             break
     return out

@@ -33,9 +33,23 @@ def build(snap: Snapshot) -> dict[str, Any]:
 
 
 def _card(task: dict[str, Any], cells: int) -> list[str]:
-    lines = wrap(f"#{task['id']} {task['subject']}", cells, lines=3)
-    meta = f"@{short_id(task['session'], cells - 1)}"
-    if task["status"] not in ("pending", "in_progress", "blocked", "completed"):
+    """``#T-3 title`` (a session-local task: ``#<session>:<id>``), then who has it:
+    ``@session 40%``, ``@tool (tool)``, ``unassigned``, ``back from <session>``."""
+    lines = wrap(f"#{task.get('ref') or task['id']} {task['subject']}", cells, lines=3)
+    who = task.get("assignee") or task.get("session")
+    if task.get("local") is False and not task.get("assignee"):
+        returned = task.get("returned")
+        meta = (f"back from {short_id(returned.get('from'), cells - 10)}"
+                if isinstance(returned, dict) else "unassigned")
+        if task.get("needs"):
+            meta = fit(f"{meta}, needs {task['needs']}", cells)
+    else:
+        meta = f"@{short_id(who, cells - 1)}"
+        if task.get("assignee_type") == "tool" and task.get("local") is False:
+            meta = fit(f"{meta} (tool)", cells)
+    if task["column"] == "doing" and task.get("progress"):
+        meta = fit(f"{meta} {task['progress']}%", cells)
+    if task["status"] not in ("pending", "in_progress", "blocked", "completed", "done"):
         meta = fit(f"{meta} ({task['status']})", cells)
     return [*lines, meta]
 
@@ -84,7 +98,7 @@ def text(data: dict[str, Any]) -> str:
     if not blocked:
         box.line("  none")
     hints = data["suggestions"]
-    box.section("SUGGESTED ASSIGNMENTS", "tool with a free instance, least busy session")
+    box.section("SUGGESTED ASSIGNMENTS", "free tool; idle worker, else least busy")
     for s in hints:
         tool, free = (s["tool"], f"{s['free']} free") if s["tool"] else (
             "none free: " + (", ".join(s["needs"]) or "any"), "")

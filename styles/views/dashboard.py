@@ -50,7 +50,7 @@ def build(snap: Snapshot) -> dict[str, Any]:
                                                         "agent", "model", "last_heartbeat",
                                                         "idle_seconds", "current_task",
                                                         "active_agents", "claude_name",
-                                                        "doing", "cost")},
+                                                        "doing", "cost", "role")},
                                "activity": (s.get("activity") or {}).get("state"),
                                "tokens": (s.get("tokens") or {}).get("total")}
                               for s in snap.sessions]},
@@ -65,6 +65,13 @@ def build(snap: Snapshot) -> dict[str, Any]:
                       "latest": latest and {k: latest.get(k) for k in ("id", "at", "title")}},
         **guard,
     }
+
+
+def _now(session: dict[str, Any]) -> str:
+    """What the session does, after its role when it has one (``[worker] now: T-3 ...``)."""
+    now = analysis.now_text(session)
+    role = session.get("role")
+    return f"[{role}] {now}" if role not in (None, "peer") else now
 
 
 def _num(value: Any) -> str:
@@ -82,7 +89,7 @@ def text(data: dict[str, Any]) -> str:
         here = ">" if s["session_id"] == data["session"] else " "
         box.line(columns([(f"{here} {mark(SESSION_MARK, s['status'])}", 3),
                           (short_id(s["session_id"], 20), 20), (s["status"], 7),
-                          (who_runs(s, with_model=False), 6), (analysis.now_text(s), 34)]))
+                          (who_runs(s, with_model=False), 6), (_now(s), 34)]))
     if len(sessions["list"]) > MAX_ROWS:
         box.line(f"  + {len(sessions['list']) - MAX_ROWS} more (/sessions)")
     if not sessions["list"]:
@@ -144,5 +151,5 @@ def text(data: dict[str, Any]) -> str:
         box.section("GUARD (last 24h)", f"{guard['total']} stopped: {counts}")
         for decision in guard["recent"][:3]:
             box.line(fit("  ! " + one_line(decision), 74))
-    box.section("/team  /sessions  /tasks  @session|agent|tool  #sprint|epic")
+    box.section("/members  /sessions  /board  @session|agent|tool  #sprint|epic")
     return box.text()

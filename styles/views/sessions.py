@@ -67,8 +67,13 @@ def text(data: dict[str, Any]) -> str:
         model = f"model {who_runs(s).split(' ', 1)[1]}" if s.get("agent") else ""
         name = f"claude {s['claude_name']}" if s.get("claude_name") else ""
         cost = _cost(s)
-        if model or name or where or cost:
-            box.line("    " + "   ".join(part for part in (model, name, where, cost) if part))
+        role = ""
+        if s.get("role") not in (None, "peer"):
+            role = f"role {s['role']}" + (f" ({', '.join(s['skills'])})" if s.get("skills")
+                                          else "")
+        if model or name or where or cost or role:
+            box.line("    " + "   ".join(part for part in (model, name, where, role, cost)
+                                         if part))
         box.line("    " + analysis.now_text(s))
     if not rows:
         box.line("  No sessions yet: each appears with its first hook event.")
@@ -87,7 +92,9 @@ def text(data: dict[str, Any]) -> str:
         box.line(f"tasks ({len(detail['tasks'])})")
         for t in detail["tasks"][:DETAIL_TASKS]:
             box.line(columns([("", 1), (mark(TASK_MARK, t["column"]), 3),
-                              (f"#{t['id']}", 8), (t["subject"], 47), (t["status"], 11)]))
+                              (f"#{t['id']}", 8), (t["subject"], 47),
+                              (t["status"] if t["column"] != "doing" or not t.get("progress")
+                               else f"{t['progress']}% done", 11)]))
         if len(detail["tasks"]) > DETAIL_TASKS:
             box.line(f"  + {len(detail['tasks']) - DETAIL_TASKS} more (/tasks)")
         box.line(f"agents ({len(detail['agents'])})")

@@ -8,6 +8,7 @@ Ages are measured against one instant, ``at``, fixed for the whole render.
 
 from __future__ import annotations
 
+import contextlib
 import re
 
 from state.config import load_config, project_config
@@ -75,6 +76,8 @@ class Snapshot:
         self.sprints: list[dict[str, Any]] = []
         self.team: list[dict[str, Any]] = []
         self.decisions: list[dict[str, Any]] = []
+        #: {tool: {max_instances, busy, free, holders}}: what state.capacity enforces.
+        self.capacity: dict[str, dict[str, Any]] = {}
         #: The guard's decisions of the last day, newest first (state.guard_log).
         self.guard: list[dict[str, Any]] = []
         #: Only with ``with_config``: the stored config, its validation error, its history.
@@ -147,16 +150,22 @@ def resolve_project(store: Storage, project: str | None, session: str | None,
 
 
 def _tasks_of(store: Storage, sid: str, state: dict[str, Any]) -> list[dict[str, Any]]:
+    """The session's own tasks (Claude Code's task tools, session-local ones): local to it,
+    so shown with the session (``ref``: ``<session>:<id>``); one that is linked to a
+    project task (``project_task``) is that task, shown once, from the plan."""
     tasks = (store.read(session_key(sid, "tasks.json")) or {}).get("tasks", {})
     sprint = (state.get("active_work") or {}).get("current_sprint")
     out = []
     for key in sorted(tasks, key=natural_key):
         task = tasks[key]
-        if not isinstance(task, dict):
+        if not isinstance(task, dict) or task.get("project_task"):
             continue
         status = str(task.get("status") or "pending")
+        tid = str(task.get("id") or key)
         out.append({
-            "session": sid, "id": str(task.get("id") or key),
+            "session": sid, "id": tid, "ref": f"{sid[:8]}:{tid}", "local": True,
+            "assignee": sid, "assignee_type": "session",
+            "progress": task.get("progress") if isinstance(task.get("progress"), int) else None,
             "subject": task.get("subject") or task.get("active_form") or "(no subject)",
             "status": status, "column": column_of(status), "owner": task.get("owner"),
             "sprint": task.get("sprint") or sprint, "epic": task.get("epic"),
@@ -164,6 +173,40 @@ def _tasks_of(store: Storage, sid: str, state: dict[str, Any]) -> list[dict[str,
             else None,
             "capability": task.get("capability"),
             "description": task.get("description"), "updated_at": task.get("updated_at"),
+        })
+    return out
+
+
+def _plan_of(store: Storage, project: str, config: dict[str, Any], at: float,
+             sweep: bool) -> list[dict[str, Any]]:
+    """The project plan's tasks (state.plan), after returning gone sessions' tasks."""
+    from state.plan import plan_key, plan_tasks, return_to_pool
+
+    if not store.exists(plan_key(project)):
+        return []
+    from state.errors import StateError
+
+    # A view still shows the plan when it cannot write (a busy lock, a read-only store).
+    with contextlib.suppress(StateError, OSError):
+        if sweep:
+            return_to_pool(store, project, config=config, at=at)
+    out = []
+    for tid, task in sorted(plan_tasks(store, project).items(), key=lambda kv: natural_key(
+            kv[0])):
+        status = str(task.get("status") or "pending")
+        by_tool = task.get("assignee_type") == "tool"
+        out.append({
+            "session": task.get("session") if by_tool else task.get("assignee"),
+            "id": tid, "ref": tid, "local": False, "subject": task.get("title") or "(no title)",
+            "status": status, "column": column_of(status), "owner": None,
+            "assignee": task.get("assignee"), "assignee_type": task.get("assignee_type"),
+            "progress": task.get("progress") if isinstance(task.get("progress"), int) else 0,
+            "sprint": task.get("sprint"), "epic": task.get("epic"),
+            "points": task.get("points") if isinstance(task.get("points"), int | float)
+            else None,
+            "capability": task.get("needs"), "needs": task.get("needs"),
+            "description": task.get("description"), "updated_at": task.get("updated_at"),
+            "returned": task.get("returned") if isinstance(task.get("returned"), dict) else None,
         })
     return out
 
@@ -193,8 +236,10 @@ def _pending_messages(store: Storage, sessions: list[dict[str, Any]]) -> None:
 
 def take_snapshot(store: Storage, *, at: float, project: str | None = None,
                   session: str | None = None, session_required: bool = False,
-                  sprint: str | None = None, with_config: bool = False) -> Snapshot:
-    """Read everything once. ``session`` must exist when it was asked for explicitly."""
+                  sprint: str | None = None, with_config: bool = False,
+                  sweep: bool = True) -> Snapshot:
+    """Read everything once. ``session`` must exist when it was asked for explicitly.
+    ``sweep``: return gone sessions' project tasks to the pool first (state.plan)."""
     from state import shared
     from state.sessions import summarize
 
@@ -222,10 +267,16 @@ def take_snapshot(store: Storage, *, at: float, project: str | None = None,
             snap.tasks.extend(_tasks_of(store, sid, state))
             snap.agents.extend(_agents_of(sid, state))
         _pending_messages(store, snap.sessions)
+        if project is not None:
+            snap.tasks.extend(_plan_of(store, project, config, at, sweep))
     snap.sessions.sort(key=lambda s: (s["status"] != "active", s["created_at"] or "",
                                       s["session_id"]))
     snap.tools = [{"name": k, **v} for k, v in sorted(shared.list_tools(store).items())
                   if isinstance(v, dict)]
+    if snap.tools:
+        from state.capacity import tool_load
+
+        snap.capacity = tool_load(store, config=config, at=at)
     if project is not None:
         snap.epics = shared.list_epics(store, project)
         snap.sprints = sorted(shared.list_sprints(store, project),

@@ -34,7 +34,7 @@ def build(snap: Snapshot) -> dict[str, Any]:
         "tasks": tasks,
         "velocity": speed,
         "blockers": [b for b in analysis.blockers(snap)
-                     if any(t["session"] == b["session"] and t["id"] == b["task"]
+                     if any(t["session"] == b["session"] and (t.get("ref") or t["id"]) == b["task"]
                             for t in tasks)],
     }
 

@@ -38,8 +38,9 @@ HEAVY = ("pydantic", "filelock", "jsonpath_ng", "pluggy")
 HOT_BUDGET = 31
 #: The same for every other event kind (they read and write more documents). 36, plus 2 for
 #: issue 21 at SessionStart: presence says what each live peer is doing (state.activity),
-#: and the session's Claude Code name and checkout are learned (handlers.coordination).
-EVENT_BUDGET = 38
+#: and the session's Claude Code name and checkout are learned (handlers.coordination);
+#: plus 1 for issue 24: handlers.orchestration (the role's context, gone sessions' tasks).
+EVENT_BUDGET = 39
 
 HOT = ("PreToolUse.Bash", "PostToolUse.Bash", "UserPromptSubmit")
 

@@ -115,14 +115,18 @@ def _fresh_copy(target: Path) -> Path:
 
 
 def _context_commands(body: dict[str, Any]) -> list[str]:
-    """The ``orchestra`` commands of the SessionStart context in a Messages request."""
+    """The ``orchestra`` commands of the SessionStart context in a Messages request: the
+    line of commands, and the one line that offers the task verbs (issue 21)."""
     for text in _strings(body):  # the context sits in a system-reminder of a user message
         start = text.find("Orchestra commands for Bash")
         if start >= 0:
-            line = text[start:].splitlines()[0]
-            found = COMMAND.findall(line)
-            assert len(found) >= 5, line
-            return found
+            lines = text[start:].splitlines()
+            found = COMMAND.findall(lines[0])
+            assert len(found) >= 5, lines[0]
+            tasks = next(line for line in lines if line.startswith("Tasks (ids unique"))
+            verbs = COMMAND.findall(tasks)
+            assert [v.split()[2] for v in verbs] == ["list", "add", "start", "done", "--help"]
+            return found + verbs
     raise AssertionError("no Orchestra SessionStart context reached the model")
 
 
@@ -133,7 +137,9 @@ def _style_commands() -> list[str]:
 
 
 #: Values for the placeholders of the SessionStart context (the styles have their own).
-CONTEXT_VALUES = {"session": "sess-beta", "project": PROJECT, "path": "active_work"}
+#: ``<id>``: the fixture's T-3, given to a tool (so any session may start it).
+CONTEXT_VALUES = {"session": "sess-beta", "project": PROJECT, "path": "active_work",
+                  "title": "A task the model adds", "id": "T-3"}
 
 
 def _fill(command: str, values: dict[str, str]) -> str:
@@ -328,6 +334,7 @@ def test_plugin_mode_hooks_and_every_command_work(plugin_box: Box, claude_bin: P
 
 
 @pytest.mark.parametrize(("view", "title"), [("dashboard", "ORCHESTRA DASHBOARD"),
+                                             ("team", "ORCHESTRA TEAM"),
                                              ("timeline", "ORCHESTRA TIMELINE")])
 def test_plugin_slash_command_runs_orchestra(plugin_box: Box, claude_bin: Path, view: str,
                                              title: str) -> None:

@@ -71,7 +71,8 @@ def test_plugin_hooks_register_what_settings_mode_registers() -> None:
     assert commands == {'"${CLAUDE_PLUGIN_ROOT}/bin/orchestra" dispatch'}
 
 
-@pytest.mark.parametrize("name", ["dashboard", "inbox", "send", "who", "board", "timeline"])
+@pytest.mark.parametrize("name", ["dashboard", "inbox", "send", "who", "board", "team", "sessions",
+                                  "sprint", "config", "decisions", "task", "timeline"])
 def test_slash_commands_run_orchestra(name: str) -> None:
     from orchestra.verbs import VERBS
 
@@ -82,6 +83,14 @@ def test_slash_commands_run_orchestra(name: str) -> None:
     assert meta["allowed-tools"] == "Bash(orchestra:*)" and meta["description"]
     runs = re.findall(r"`(orchestra [^`]+)`", body)
     assert runs and runs[0].split()[1] == name and name in VERBS
+
+
+def test_every_view_has_a_plugin_command() -> None:
+    """/orchestra:<view> for each view (issue 24): a command Claude Code knows reaches the
+    model in an interactive session, where an unknown /word never does."""
+    from styles.views import VIEWS
+
+    assert set(VIEWS) <= {p.stem for p in (REPO / "commands").glob("*.md")}
 
 
 def test_monitor_follows_the_inbox_through_the_launcher() -> None:

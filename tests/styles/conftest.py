@@ -7,7 +7,10 @@ The fixture state is what two Claude Code sessions and a lead would leave behind
   ``sess-alpha`` or ``sess-beta``, plus task payloads derived from the captured
   ``PostToolUse.TaskCreate.json`` (other ids and subjects, and ``TaskUpdate`` calls);
 * ``shared_state`` and ``state_manager`` commands (run in-process) for the project
-  ``demo``: config, tools, sprints, epics, team, decisions, a blocked task.
+  ``demo``: config, tools, sprints, epics, team, decisions, a blocked task;
+* ``orchestra task`` and ``orchestra role`` commands (run in-process, as the session that
+  runs them): project tasks (``T-1``...), one in progress, one given to a tool, and the
+  roles of the two sessions.
 
 Everything happens under a frozen clock (``time.time`` is patched, step by step) and
 a counting ``uuid4``, so the state — and every view of it rendered ``--at``
@@ -161,6 +164,19 @@ def fixture_steps() -> list[tuple[float, Any]]:
         task_create(ALPHA, "6", "Research output style limits", "Frontmatter keys"),
         task_update(ALPHA, "6", "completed"),
         ("message", ALPHA, BETA, "Lock test: the timeout is 5 s in CI; want my notes?"),
+        ("role", ALPHA, "set", "orchestrator"),
+        ("role", BETA, "set", BETA, "worker", "--skills", "engineering-fullstack"),
+        ("task", ALPHA, "add", "Cap subagents per tool", "--sprint", "sprint-2", "--epic",
+         "epic-board", "--points", "3", "--needs", "engineering-fullstack"),
+        ("task", ALPHA, "add", "Write the plugin commands", "--sprint", "sprint-2",
+         "--description", "One /orchestra:<view> per view"),
+        ("task", ALPHA, "add", "Research the --bg launcher", "--needs", "general-purpose"),
+        ("task", BETA, "start", "T-1"),
+        ("task", BETA, "progress", "T-1", "40"),
+        ("task", ALPHA, "assign", "T-3", "--tool", "general-purpose"),
+        ("task", ALPHA, "start", "T-2"),
+        ("task", ALPHA, "progress", "T-2", "60"),
+        ("render",),  # a view returns beta's T-1 to the pool: beta is gone by then
         payload("PostToolBatch.single.json", ALPHA),
         payload("Stop.json", ALPHA),
     ]
@@ -203,6 +219,21 @@ def build_fixture_state(home: Path) -> None:
                 assert outcome.exit_code == 0, (step["hook_event_name"], outcome.stderr)
             elif step[0] == "message":
                 _send_message(home, *step[1:])
+            elif step[0] == "render":
+                from state.store import open_store
+                from styles.render import render
+
+                clock.t = _ts(AT)
+                render(open_store(home), "board")
+            elif step[0] in ("task", "role"):
+                from orchestra import task as task_cli
+
+                mp.setenv("ORCHESTRA_SESSION_ID", step[1])
+                main = task_cli.main if step[0] == "task" else task_cli.role_main
+                err = io.StringIO()
+                code = main(list(step[2:]), stdout=io.StringIO(), stderr=err)
+                mp.delenv("ORCHESTRA_SESSION_ID")
+                assert code == 0, (step, err.getvalue())
             else:
                 err = io.StringIO()
                 code = clis[step[0]](list(step[1:]), stdout=io.StringIO(), stderr=err)

@@ -23,13 +23,14 @@ COMMAND = re.compile(r"`(orchestra [^`]+)`")
 PLACEHOLDER = re.compile(r"<([a-z_]+)>")
 ENV_VAR = re.compile(r"\$(?:(\w+)|\{(\w+)\})")
 #: A value for every placeholder the styles use, valid in the fixture state
-#: (tasks are those of the current session, sess-alpha).
+#: (tasks: the project's T-3, given to a tool; the current session is sess-alpha).
 PLACEHOLDERS = {
     "project": "demo", "session": "sess-beta", "sprint": "sprint-2", "epic": "epic-board",
     "task": "3", "status": "in_progress", "tool": "qa-tester", "member": "bob",
     "role": "reviewer", "capabilities": "tests,review", "count": "2", "n": "1",
     "path": "render.blocker_idle_seconds", "value": "900", "names": "alice,bob",
     "title": "Ship the board first", "rationale": "It unblocks two sessions",
+    "reason": "Waiting for the API key",
 }
 #: keep-coding-instructions, chosen per style (see docs/styles.md for why).
 KEEP_CODING = {"dashboard": "false", "leadership": "false", "sprint": "true", "config": "false"}
@@ -91,8 +92,33 @@ def test_style_is_a_sudolang_program_in_the_seed_pattern(stem: str) -> None:
 
 def test_dashboard_has_the_navigation_commands() -> None:
     _meta, body = parse_style(style_path("dashboard"))
-    for command in ("/team", "/sessions", "/tasks", "@<session|agent|tool", "#<sprint|epic>"):
+    for command in ("/members", "/sessions", "/board", "@<session|agent|tool", "#<sprint|epic>"):
         assert command in body
+
+
+#: Slash commands Claude Code 2.1.332 takes for itself before the model sees them (found in
+#: the real CLI; tests/e2e/test_e2e_style_commands.py shows it): built-ins in `claude -p`,
+#: and /team, which the interactive prompt completes to its built-in /team-onboarding.
+INTERCEPTED = ("/config", "/help", "/agents", "/tasks", "/settings", "/cost", "/team")
+
+
+def interface_commands(stem: str) -> list[str]:
+    _meta, body = parse_style(style_path(stem))
+    block = body[body.index("interface {"):body.index("}", body.index("interface {"))]
+    return re.findall(r"(?<![\w<])(/[a-z][a-z-]*)", block)
+
+
+@pytest.mark.parametrize("stem", list(STYLES))
+def test_no_style_command_is_one_claude_code_takes_for_itself(stem: str) -> None:
+    named = interface_commands(stem)
+    assert "/commands" in named and len(named) >= 7
+    assert not set(named) & set(INTERCEPTED), (stem, set(named) & set(INTERCEPTED))
+    _meta, body = parse_style(style_path(stem))
+    handled = body[body.index("handleCommand(command) {"):]
+    for command in named:  # every command the interface names is handled
+        assert f'"{command}"' in handled, (stem, command)
+    for command in INTERCEPTED:
+        assert f'"{command}"' not in handled, (stem, command)
 
 
 def test_every_command_is_an_orchestra_verb_with_known_placeholders() -> None:

@@ -119,16 +119,23 @@ def test_json_is_the_data_the_text_shows(render: Render, fixture_home: Path) -> 
 
 def test_board_columns_and_blockers(render: Render, fixture_home: Path) -> None:
     data = _data(render, fixture_home, "board")
-    columns = {c["key"]: [(t["session"], t["id"]) for t in c["tasks"]] for c in data["columns"]}
+    columns = {c["key"]: [(t["session"], t["ref"]) for t in c["tasks"]] for c in data["columns"]}
+    # Session-local tasks (Claude Code's task tools) carry their session in their ref; the
+    # project's tasks are T-1... T-1 was beta's: beta is gone (stale), so it is back in
+    # the pool, flagged; T-3 is given to a tool by alpha.
     assert columns == {
-        "todo": [(ALPHA, "3"), (ALPHA, "4")],
-        "doing": [(ALPHA, "2"), (BETA, "1")],
-        "blocked": [(ALPHA, "5")],
-        "done": [(ALPHA, "1"), (ALPHA, "6")],
+        "todo": [(ALPHA, "sess-alp:3"), (ALPHA, "sess-alp:4"), (None, "T-1"), (ALPHA, "T-3")],
+        "doing": [(ALPHA, "sess-alp:2"), (BETA, "sess-bet:1"), (ALPHA, "T-2")],
+        "blocked": [(ALPHA, "sess-alp:5")],
+        "done": [(ALPHA, "sess-alp:1"), (ALPHA, "sess-alp:6")],
     }
+    returned = next(t for t in data["columns"][0]["tasks"] if t["ref"] == "T-1")["returned"]
+    assert returned["from"] == BETA and returned["status"] == "in_progress"
+    assert returned["progress"] == 40 and "gone" in returned["reason"]
     assert [(b["session"], b["task"], b["reason"]) for b in data["blockers"]] == [
-        (ALPHA, "5", "status blocked"),
-        (BETA, "1", "no activity for 1h 01m"),  # beta's last event: 09:00:35, render 10:02
+        (ALPHA, "sess-alp:5", "status blocked"),
+        # beta's last event: 09:00:35, render 10:02
+        (BETA, "sess-bet:1", "no activity for 1h 01m"),
     ]
 
 
@@ -137,11 +144,12 @@ def test_blocker_idle_limit_comes_from_config(render: Render, state_copy: Path,
     _shared(state_copy, monkeypatch, "set-config", "render.blocker_idle_seconds", "7200")
     data = _data(render, state_copy, "board")
     assert data["blocker_idle_seconds"] == 7200
-    assert [b["task"] for b in data["blockers"]] == ["5"]
+    assert [b["task"] for b in data["blockers"]] == ["sess-alp:5"]
     # a project override wins for that project
     _shared(state_copy, monkeypatch, "set-config", "projects.demo.render.blocker_idle_seconds",
             "60")
-    assert [b["task"] for b in _data(render, state_copy, "board")["blockers"]] == ["5", "1"]
+    assert [b["task"] for b in _data(render, state_copy, "board")["blockers"]] == [
+        "sess-alp:5", "sess-bet:1"]
 
 
 def test_invalid_blocker_limit_falls_back_to_the_default(render: Render, state_copy: Path,
@@ -159,8 +167,8 @@ def test_in_progress_task_of_an_ended_session_is_a_blocker(render: Render, state
     assert session_manager.main(["end", BETA], stdout=io.StringIO(),
                                 stderr=io.StringIO()) == 0
     blockers = _data(render, state_copy, "board")["blockers"]
-    assert (BETA, "1", "session ended") in [(b["session"], b["task"], b["reason"])
-                                            for b in blockers]
+    assert (BETA, "sess-bet:1", "session ended") in [(b["session"], b["task"], b["reason"])
+                                                     for b in blockers]
 
 
 def test_velocity_and_trend(render: Render, state_copy: Path,
@@ -170,7 +178,8 @@ def test_velocity_and_trend(render: Render, state_copy: Path,
         ("points", 6.5, "up", 2)
     rows = {r["sprint"]: r for r in speed["sprints"]}
     assert list(rows) == ["sprint-0", "sprint-1", "sprint-2", "sprint-3"]  # by start date
-    assert rows["sprint-2"]["points_planned"] == 13 and rows["sprint-2"]["tasks_total"] == 7
+    # 7 session tasks (by their session's sprint) and the project's T-1 and T-2
+    assert rows["sprint-2"]["points_planned"] == 13 and rows["sprint-2"]["tasks_total"] == 9
     assert rows["sprint-2"]["tasks_completed"] == 2
     _shared(state_copy, monkeypatch, "update-sprint", "demo", "sprint-1",
             "--points-completed", "3")
@@ -204,21 +213,35 @@ def test_velocity_counts_tasks_when_sprints_have_no_points(render: Render, state
 def test_suggestions_match_capabilities_and_free_instances(render: Render, state_copy: Path,
                                                            monkeypatch: pytest.MonkeyPatch
                                                            ) -> None:
+    from orchestra import task as task_cli
+
+    def add(*argv: str) -> None:
+        monkeypatch.setenv("ORCHESTRA_HOME", str(state_copy))
+        monkeypatch.setenv("ORCHESTRA_SESSION_ID", ALPHA)
+        err = io.StringIO()
+        assert task_cli.main(["add", *argv], stdout=io.StringIO(), stderr=err) == 0, \
+            err.getvalue()
+
+    add("Snapshot tests for every view", "--description", "Fixed layouts")
+    add("Document the frontend install", "--description", "docs/styles.md")
+    add("Summarise the research", "--needs", "general-purpose")
     data = _data(render, state_copy, "board")
     hints = {h["task"]: h for h in data["suggestions"]}
-    assert hints["3"]["needs"] == ["tests"] and hints["3"]["tool"] == "engineering-fullstack"
+    # only the project's pool: T-1 (back from beta), T-4, T-5, T-6; not T-3 (given to a
+    # tool), nor the sessions' own tasks
+    assert list(hints) == ["T-1", "T-4", "T-5", "T-6"]
+    assert hints["T-1"]["needs"] == ["engineering-fullstack"]
+    assert hints["T-1"]["tool"] == "engineering-fullstack"
+    assert hints["T-4"]["needs"] == ["tests"] and hints["T-4"]["tool"] == "engineering-fullstack"
     # "docs" comes from the description (docs/styles.md); the docs tool has no free instance
-    assert hints["4"]["needs"] == ["docs", "frontend"] and hints["4"]["run_in"] == ALPHA
-    assert hints["4"]["tool"] == "engineering-fullstack"
+    assert hints["T-5"]["needs"] == ["docs", "frontend"] and hints["T-5"]["run_in"] == ALPHA
+    assert hints["T-5"]["tool"] == "engineering-fullstack"
+    # a task that needs a tool with no free instance (T-3 holds general-purpose's only one)
+    assert hints["T-6"]["tool"] is None and hints["T-6"]["needs"] == ["general-purpose"]
     tools = {t["name"]: t for t in data["tools"]}
     assert (tools["general-purpose"]["busy"], tools["general-purpose"]["free"]) == (1, 0)
-    # a task naming its capability gets a tool that has it; a busy tool is never suggested
-    _sm(state_copy, monkeypatch, "set", ALPHA, "active_work.tasks.3.capability", "review")
-    _sm(state_copy, monkeypatch, "set", ALPHA, "active_work.tasks.4.capability", "research")
-    hints = {h["task"]: h for h in _data(render, state_copy, "board")["suggestions"]}
-    assert hints["3"]["tool"] == "qa-tester"
-    assert hints["4"]["tool"] is None and hints["4"]["needs"] == ["research"]
-    assert "none free: research" in render(state_copy, "board", "--at", AT, session=ALPHA).out
+    assert "none free: general-" in render(state_copy, "board", "--at", AT,
+                                              session=ALPHA).out
 
 
 def test_untrusted_text_cannot_break_the_layout(render: Render, state_copy: Path,
@@ -309,8 +332,8 @@ def test_config_view_shows_validity_and_history(render: Render, state_copy: Path
 ])
 def test_errors_are_one_line_with_the_cli_exit_codes(argv: list[str], code: int, message: str,
                                                      render: Render,
-                                                     fixture_home: Path) -> None:
-    result = render(fixture_home, *argv)
+                                                     state_copy: Path) -> None:
+    result = render(state_copy, *argv)
     assert result.code == code and result.out == ""
     assert len(result.err.splitlines()) == 1 and result.err.startswith("styles.render: error: ")
     assert message in result.err

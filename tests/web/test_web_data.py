@@ -63,6 +63,23 @@ def test_a_change_is_seen_at_once_and_the_machine_is_shown(home: Path, reader: S
     assert reader.sessions()["sessions"][0]["machine"] == "build-box-2"
 
 
+def test_sessions_show_their_roles(home: Path, reader: StateReader,
+                                   dispatch: Callable[..., Any]) -> None:
+    from state.roles import set_role
+    from state.shared import set_config
+
+    for sid in ("lead", "w1", "peer"):
+        dispatch(payload("SessionStart.startup", sid))
+    store = open_store(home)
+    set_role(store, "lead", "orchestrator")
+    set_role(store, "w1", "worker")
+    roles = {s["session_id"]: s["role"] for s in reader.sessions()["sessions"]}
+    assert roles == {"lead": "orchestrator", "w1": "worker", "peer": "peer"}
+    set_config(store, "projects.project.roles.default", "worker")  # the project's default
+    assert {s["session_id"]: s["role"] for s in reader.sessions()["sessions"]}["peer"] == \
+        "worker"
+
+
 def test_sessions_are_paged(home: Path, reader: StateReader,
                             dispatch: Callable[..., Any]) -> None:
     for n in range(7):

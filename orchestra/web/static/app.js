@@ -265,6 +265,7 @@ const RENDER = {
       h("td", {}, badge(s.status)),
       h("td", {}, sessionLink(s.session_id)),
       h("td", { text: agentName(s) }),
+      h("td", { text: s.role && s.role !== "peer" ? s.role : "–" }),
       h("td", { text: s.project || "–" }),
       h("td", { title: s.claude_name ? `Claude Code name ${s.claude_name}` : "" },
         s.activity && s.activity.state.startsWith("waiting")
