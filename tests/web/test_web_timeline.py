@@ -278,3 +278,34 @@ def test_the_cost_chart_total_is_the_project_total(costs: tuple[Path, Served],
     expect(rows).to_have_count(4)
     for sid, bar in (("cost-aaaa", 1), ("cost-bbbb", 1), ("cost-cccc", 0), ("cost-dddd", 0)):
         assert page.locator(f'tr[data-session="{sid}"] svg.costbar').count() == bar, sid
+
+
+def test_the_cost_chart_follows_new_tokens(browser: Any, tmp_path: Path) -> None:
+    """A Stop that counts more tokens redraws the chart's total without a reload."""
+    from playwright.sync_api import expect
+
+    home = tl.costs(tmp_path)
+    server = Served(home)
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    try:
+        page = context.new_page()
+        _open(page, server)
+        expect(page.locator("#live")).to_have_text("live", timeout=15_000)
+        page.evaluate("window.__notReloaded = true")
+        total = page.locator("[data-total]")
+        shown = total.get_attribute("data-total")
+        before = float(shown)
+        sid = tl.COST_SESSIONS[1]
+        transcript = tmp_path / f"{sid}.jsonl"
+        with transcript.open("a", encoding="utf-8") as handle:
+            handle.write("".join(line + "\n" for line in
+                                 tl.transcript_message("m6", tl.OTHER, 6)))
+        dispatch(home, {**tl.stop(sid, "more"), "transcript_path": str(transcript)})
+        after = before + tl.by_hand(tl.OTHER, 6)
+        expect(total).not_to_have_attribute("data-total", shown, timeout=10_000)
+        assert float(total.get_attribute("data-total")) == pytest.approx(after, abs=1e-6)
+        assert page.evaluate("window.__notReloaded") is True
+    finally:
+        context.close()
+        code, err = server.stop()
+    assert code == 0 and "Traceback" not in err, err
