@@ -59,7 +59,7 @@ def _scan_folder(folder: str, prefix: str, out: Scan, *, recurse: bool) -> None:
 
 def scan(store: Any) -> Scan | None:
     """Signatures of every document and log of ``store``, or ``None`` if it has no files."""
-    from state.filestore import FileStorage
+    from state.persistence.filestore import FileStorage
 
     if not isinstance(store, FileStorage):
         return None

@@ -8,6 +8,7 @@ abbreviated.
 
 from __future__ import annotations
 
+import os
 import re
 
 TYPE_CHECKING = False
@@ -84,8 +85,6 @@ def env_secrets() -> list[str]:
     text, these are masked. Read once per process."""
     global _env_values
     if _env_values is None:
-        import os
-
         _env_values = []
         for name, value in os.environ.items():
             upper = name.upper()
@@ -97,8 +96,6 @@ def env_secrets() -> list[str]:
 def forget_env(names: tuple[str, ...] | list[str]) -> None:
     """Take the variables ``names`` out of this process's environment (handlers and the
     commands they start never see them) while still masking their values."""
-    import os
-
     values = env_secrets()
     for name in names:
         value = os.environ.pop(name, None)
@@ -136,14 +133,14 @@ def fingerprint(text: str) -> str:
 def _sha256() -> Any:
     """The standard library's own SHA-256: hashlib would first load OpenSSL, about 2.5 ms
     of every event whose tool output is long enough to be cut."""
-    import importlib
+    import importlib  # only when a long output is cut
 
     for name in ("_sha2", "_sha256"):  # Python 3.12+, 3.11
         try:
             return importlib.import_module(name).sha256
         except (ImportError, AttributeError):
             continue
-    import hashlib
+    import hashlib  # (no builtin _sha256: the OpenSSL one)
 
     return hashlib.sha256
 

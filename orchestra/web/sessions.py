@@ -16,10 +16,10 @@ from typing import Any
 
 from state.clock import iso
 from state.errors import InvalidIdError
-from state.filestore import FileStorage
 from state.paths import session_key, validate_id
+from state.persistence.filestore import FileStorage
+from state.persistence.storage import Storage
 from state.sessions import session_ids, session_status
-from state.storage import Storage
 
 __all__ = ["SessionRows"]
 

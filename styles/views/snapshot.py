@@ -14,7 +14,7 @@ import re
 from state.config import load_config, project_config
 from state.errors import NotFoundError
 from state.paths import session_key, validate_id
-from state.storage import Storage
+from state.persistence.storage import Storage
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
