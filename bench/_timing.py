@@ -33,8 +33,9 @@ if __name__ == "__main__":
 """
 
 
-def installed_python(folder: Path, base: str = sys.executable) -> str:
-    """A venv in ``folder`` that sees Orchestra the way a regular (non-editable) install does.
+def installed_python(folder: Path, base: str = sys.executable, repo: Path = REPO) -> str:
+    """A venv in ``folder`` that sees Orchestra (the checkout ``repo``, by default this one)
+    the way a regular (non-editable) install does.
 
     A development install (``pip install -e .``) runs an import hook from ``site`` in
     every process, ``python -c pass`` included, which imports ``pathlib`` and ``re``:
@@ -51,7 +52,7 @@ def installed_python(folder: Path, base: str = sys.executable) -> str:
     deps = subprocess.run(
         [base, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
         capture_output=True, text=True, check=True).stdout.strip()
-    Path(purelib, "orchestra-bench.pth").write_text(f"{REPO}\n{deps}\n", encoding="utf-8")
+    Path(purelib, "orchestra-bench.pth").write_text(f"{repo}\n{deps}\n", encoding="utf-8")
     scripts = python.parent
     for name, module in CONSOLE_SCRIPTS.items():
         script = scripts / name

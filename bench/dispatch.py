@@ -20,6 +20,9 @@ writes into settings.json, ``"<python>" -P -m hooks.dispatch``; ``plugin`` is wh
 plugin's ``hooks/hooks.json`` runs, ``"${CLAUDE_PLUGIN_ROOT}/bin/orchestra" dispatch``, with a
 plugin data folder whose environment stamp names the same interpreter (the launcher's fast
 path: ``/bin/sh`` reads the stamp, then execs Python). More with ``--command NAME=COMMAND``.
+``--before REV`` adds ``before``: the settings command of git revision ``REV`` of this
+checkout (its files, its own venv and state root), so that a change is measured against
+what it changes in one interleaved run; a last table gives each row's ratio to it.
 The interpreter is a venv that sees Orchestra like a regular install (see
 ``_timing.installed_python``), unless ``--python`` names one to use as it is.
 Stop and SubagentStop find a new assistant turn in their transcripts each time,
@@ -28,6 +31,7 @@ as in a real session. Usage::
     python bench/dispatch.py [--runs 30] [--peer-venv /tmp/cchooks-venv]
     python bench/dispatch.py --events PreToolUse,Stop --runs 60
     python bench/dispatch.py --command "plugin=bin/orchestra hook"
+    python bench/dispatch.py --before main --runs 40
     python bench/dispatch.py --importtime [--event Stop]
 """
 
@@ -77,6 +81,9 @@ AGENT_ROWS = {"codex": {"UserPromptSubmit": "UserPromptSubmit", "PreToolUse Bash
               "gemini": {"BeforeAgent": "BeforeAgent", "BeforeTool shell": "BeforeTool",
                          "AfterTool shell": "AfterTool", "BeforeTool write": "BeforeTool.2"}}
 FLOOR_LIMIT = 1.5
+#: The command under test that --before adds, and how much slower than it a row may be.
+BEFORE = "before"
+BEFORE_LIMIT = 1.05
 
 
 def commands_under_test(python: str, tmp: Path) -> dict[str, tuple[list[str], dict[str, str]]]:
@@ -217,6 +224,8 @@ def per_event(args: argparse.Namespace) -> int:
         python = args.python or installed_python(tmp / "venv")
         commands = commands_under_test(python, tmp)
         commands.update({name: (cmd, {}) for name, cmd in args.command.items()})
+        if args.before:
+            commands[BEFORE] = _before(args.before, tmp)
         baselines: dict[str, tuple[list[str], dict[str, str]]] = {
             BARE: ([python, "-c", "pass"], {}), FLOOR: ([python, "-c", "import json, pluggy"], {})}
         peer = _peer_python(args, tmp)
@@ -234,6 +243,9 @@ def per_event(args: argparse.Namespace) -> int:
             rows.pop("PreToolUse Bash git stash", None)
         elif "PreToolUse Bash git stash" in rows:
             session.start_other(commands_under_test(python, tmp)["settings"][0], env, tmp)
+            if BEFORE in commands:  # the same other session in the state root of REV
+                cmd, extra = commands[BEFORE]
+                session.start_other(cmd, {**env, **extra}, tmp)
         stdins = {row: session.stdin(file, changes) for row, (file, changes) in rows.items()}
         before: dict[str, Callable[[], None]] = {
             row: session.new_turn for row in rows if row.startswith(("Stop", "SubagentStop"))}
@@ -242,7 +254,8 @@ def per_event(args: argparse.Namespace) -> int:
             event = json.loads(stdins[row])["hook_event_name"]
             agent = row.split(" ", 1)[0]
             if agent in AGENT_ROWS:  # settings mode, with the agent named; cchooks has no row
-                tested = {"settings": (commands["settings"][0] + ["--agent", agent], {})}
+                tested = {name: (commands[name][0] + ["--agent", agent], commands[name][1])
+                          for name in ("settings", BEFORE) if name in commands}
                 return {name: (cmd, {**env, **extra})
                         for name, (cmd, extra) in {**baselines, **tested}.items()
                         if name != PEER}
@@ -269,7 +282,51 @@ def per_event(args: argparse.Namespace) -> int:
         settings = " ".join(f"{k}={v}" for k, v in extra.items())
         print(f"\ncommand under test '{name}': {' '.join(cmd)}" + (f"  ({settings})" * bool(extra)))
         _table(rows, name, times, peer is not None)
+    if BEFORE in commands:
+        return _against_before(rows, times, args.before)
     return 0
+
+
+def _before(rev: str, tmp: Path) -> tuple[list[str], dict[str, str]]:
+    """The settings command of revision ``rev`` (its files from ``git archive``, in a venv
+    made like this checkout's), with a state root and bytecode cache of its own."""
+    import io
+    import tarfile
+
+    tree = tmp / "before-src"
+    data = subprocess.run(["git", "archive", rev], cwd=REPO, capture_output=True,
+                          check=True).stdout
+    tree.mkdir()
+    with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+        tar.extractall(tree, filter="data")
+    python = installed_python(tmp / "venv-before", repo=tree)
+    (tmp / "home-before").mkdir()
+    return ([python, "-P", "-m", "hooks.dispatch"],
+            {"ORCHESTRA_HOME": str(tmp / "home-before"),
+             "PYTHONPYCACHEPREFIX": str(tmp / "pycache-before")})
+
+
+def _against_before(rows: dict[str, object], times: dict[tuple[str, str], list[float]],
+                    rev: str) -> int:
+    """Each row's settings dispatch against ``rev``'s, as ratios of the medians and p90s;
+    1 if a row's median is more than BEFORE_LIMIT times ``rev``'s."""
+    print(f"\nagainst {rev} ('{BEFORE}'), same run: settings/{BEFORE}, medians (p90s)")
+    slower = []
+    ratios = []
+    for row in rows:
+        if (row, BEFORE) not in times:
+            continue
+        now, then = times[row, "settings"], times[row, BEFORE]
+        ratio = statistics.median(now) / statistics.median(then)
+        ratios.append(ratio)
+        flag = f"  > {BEFORE_LIMIT}" if ratio > BEFORE_LIMIT else ""
+        print(f"{row:<28}{ms(now):>15}{ms(then):>15}{ratio:>8.3f}"
+              f"{p90(now) / p90(then):>8.3f}{flag}")
+        if flag:
+            slower.append(row)
+    print(f"median of the rows' ratios {statistics.median(ratios):.3f}; rows over "
+          f"{BEFORE_LIMIT}: {', '.join(slower) or 'none'}")
+    return 1 if slower else 0
 
 
 def _table(rows: dict[str, object], name: str, times: dict[tuple[str, str], list[float]],
@@ -397,6 +454,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--peer-venv", metavar="DIR",
                         help="like --peer-python, with a venv in DIR (made, with cchooks "
                              "installed by pip, if it does not exist)")
+    parser.add_argument("--before", metavar="REV",
+                        help="time the settings command of git revision REV too, in the "
+                             "same interleaved run (e.g. main); exit 1 if a row is more "
+                             f"than {BEFORE_LIMIT}x slower than it")
     parser.add_argument("--importtime", action="store_true",
                         help="show where one warm dispatch spends its import time")
     parser.add_argument("--event", default="PreToolUse Bash",

@@ -1,13 +1,17 @@
 """How `orchestra serve` holds up at scale: page times at 500 sessions and 1,000,000 events,
-and the time from a dispatched event to the browser's event stream.
+the time from a dispatched event to the browser's event stream, and the Timeline page in
+Chromium: from navigation to its first complete draw, and from a dispatch to the block
+on screen, with 500 sessions of one project and 100,000 events.
 
-    python bench/web.py                       # 500 sessions, 1,000,000 events
+    python bench/web.py                       # all of it
+    python bench/web.py --only timeline       # the Timeline in Chromium only
     python bench/web.py --sessions 50 --events 100000 --samples 10
     python bench/web.py --keep /tmp/big       # keep the generated state root
 
 The state is written straight to files (as the handlers would have written it):
 one session holds a fifth of the events in rotated 10 MB segments, the others share
-the rest; 1 % of the events are Read calls, for a sparse filter. Each page is timed
+the rest; 1 % of the calls (a PreToolUse and its PostToolUse) are Read calls,
+for a sparse filter. Each page is timed
 in-process (median and worst of ``--runs``); the latency is measured against a real
 server process over HTTP, from the moment a dispatch returns to the moment its event
 arrives on an open ``/api/stream``.
@@ -35,7 +39,8 @@ SEGMENT = 10_000_000
 DAY = 86_400.0
 
 
-def build(root: Path, sessions: int, events: int, seed: int = 7) -> dict[str, Any]:
+def build(root: Path, sessions: int, events: int, seed: int = 7, projects: int = 5
+          ) -> dict[str, Any]:
     from state.sessions import create_session
     from state.store import open_store
 
@@ -46,7 +51,7 @@ def build(root: Path, sessions: int, events: int, seed: int = 7) -> dict[str, An
     counts = [long_share] + [(events - long_share) // max(sessions - 1, 1)] * (sessions - 1)
     ids = [f"sess-{n:04d}" for n in range(sessions)]
     for sid, count in zip(ids, counts, strict=True):
-        create_session(store, session_id=sid, project=f"proj-{rng.randint(0, 4)}",
+        create_session(store, session_id=sid, project=f"proj-{rng.randint(0, projects - 1)}",
                        mode="claude-code")
         folder = root / "sessions" / sid
         start = now - DAY * rng.uniform(0.05, 1.0)
@@ -56,11 +61,12 @@ def build(root: Path, sessions: int, events: int, seed: int = 7) -> dict[str, An
         for n in range(count):
             ts += step * rng.uniform(0.5, 1.5) if n else 0.0
             ts = min(ts, now)
-            tool = "Read" if rng.random() < 0.01 else "Bash"
-            event = "PreToolUse" if n % 2 else "PostToolUse"
+            if n % 2 == 0:  # a call: PreToolUse, then its PostToolUse (same id)
+                tool = "Read" if rng.random() < 0.01 else "Bash"
+            event = "PostToolUse" if n % 2 else "PreToolUse"
             line = (f'{{"ts":{ts:.6f},"t":"x","event":"{event}","tool":"{tool}",'
-                    f'"tool_use_id":"toolu_{n}","summary":{{"tool_input":{{"command":'
-                    f'"echo step {n} of session {sid}"}}}}}}\n')
+                    f'"tool_use_id":"toolu_{n // 2}","summary":{{"tool_input":{{"command":'
+                    f'"echo step {n // 2} of session {sid}"}}}}}}\n')
             handle.write(line)
             size += len(line)
             if size > SEGMENT:  # rotate as the store does: the full log becomes a segment
@@ -169,6 +175,70 @@ def latency(root: Path, samples: int, session: str) -> list[float]:
         served.stop()
 
 
+def timeline(root: Path, samples: int) -> dict[str, Any]:
+    """The Timeline page in Chromium: navigation -> its first complete draw (every lane in
+    view with its blocks, and the cost chart), cold (the server's first) and warm; then
+    dispatch -> the block on screen."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.web._support import CHROMIUM, CHROMIUM_ARGS, Served, dispatch, tool_event
+
+    served = Served(root)
+    out: dict[str, Any] = {"draws": [], "blocks": 0, "lanes": 0, "live": []}
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                                 args=CHROMIUM_ARGS)
+            context = browser.new_context(viewport={"width": 1280, "height": 800})
+            page = context.new_page()
+            page.goto(served.url)  # signs in: the session cookie, then the page
+            for _ in range(samples + 1):
+                page.goto("about:blank")
+                page.goto(f"{served.base}/#timeline")
+                page.locator('section[data-page="timeline"][data-drawn]').wait_for(
+                    state="attached", timeout=120_000)
+                out["draws"].append(page.evaluate(
+                    "performance.getEntriesByName('orchestra-timeline-drawn')[0].startTime")
+                    / 1000)
+                out.setdefault("fetched", []).append(page.evaluate(
+                    "performance.getEntriesByName('orchestra-timeline-fetched')[0].startTime")
+                    / 1000)
+            for _ in range(samples):  # the whole day: tool calls binned on the server
+                page.goto("about:blank")
+                page.goto(f"{served.base}/#timeline?zoom=day")
+                page.locator('section[data-page="timeline"][data-drawn]').wait_for(
+                    state="attached", timeout=120_000)
+                out.setdefault("day", []).append(page.evaluate(
+                    "performance.getEntriesByName('orchestra-timeline-drawn')[0].startTime")
+                    / 1000)
+            out["day_blocks"] = page.locator("[data-block]").count()
+            page.goto("about:blank")
+            page.goto(f"{served.base}/#timeline")
+            page.locator('section[data-page="timeline"][data-drawn]').wait_for(
+                state="attached", timeout=120_000)
+            out["lanes"] = page.locator("[data-lane]").count()
+            out["blocks"] = page.locator("[data-block]").count()
+            out["total"] = page.evaluate(
+                "document.querySelector('section[data-page=timeline] [data-summary]')"
+                ".textContent")
+            page.locator("#live.ok").wait_for(state="attached", timeout=60_000)
+            lane = page.evaluate("""() => [...document.querySelectorAll('[data-lane]')].find(
+                g => !g.querySelector('[data-block][aria-label*="tool calls:"]')).dataset.lane""")
+            for n in range(samples):
+                marker = f"bench-timeline-{os.getpid()}-{n}"  # new in a kept root too
+                dispatch(root, {**tool_event(lane, f"echo {marker}", n=50_000 + n),
+                                "tool_input": {"command": f"echo {marker}",
+                                               "description": marker}})
+                started = time.perf_counter()
+                page.locator(f'[data-block][aria-label*="{marker}"]').wait_for(
+                    state="attached", timeout=30_000)
+                out["live"].append(time.perf_counter() - started)
+            browser.close()
+    finally:
+        served.stop()
+    return out
+
+
 def main() -> int:
     sys.path.insert(0, str(REPO))
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -177,7 +247,18 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--samples", type=int, default=20, help="latency samples")
     parser.add_argument("--keep", metavar="DIR", help="build (or reuse) the state root here")
+    parser.add_argument("--only", choices=["pages", "timeline"],
+                        help="run one part: the pages and stream latency, or the Timeline")
+    parser.add_argument("--timeline-sessions", type=int, default=500)
+    parser.add_argument("--timeline-events", type=int, default=100_000)
     args = parser.parse_args()
+    load = os.getloadavg() if hasattr(os, "getloadavg") else None
+    print(f"machine: {os.cpu_count()} cores, load average {load[0]:.2f} {load[1]:.2f} "
+          f"{load[2]:.2f}\n" if load else f"machine: {os.cpu_count()} cores\n")
+    if args.only != "pages":
+        _timeline_part(args)
+    if args.only == "timeline":
+        return 0
     root = Path(args.keep) if args.keep else Path(tempfile.mkdtemp()) / "orchestra"
     os.environ["ORCHESTRA_HOME"] = str(root)
     try:
@@ -202,6 +283,38 @@ def main() -> int:
         if not args.keep:
             shutil.rmtree(root.parent, ignore_errors=True)
     return 0
+
+
+def _timeline_part(args: argparse.Namespace) -> None:
+    base = Path(args.keep) / "timeline" if args.keep else Path(tempfile.mkdtemp()) / "orchestra"
+    os.environ["ORCHESTRA_HOME"] = str(base)
+    try:
+        if not (base / "sessions").exists():
+            started = time.perf_counter()
+            build(base, args.timeline_sessions, args.timeline_events, projects=1)
+            print(f"timeline state: {args.timeline_sessions} sessions of one project, "
+                  f"{args.timeline_events:,} events, ready in "
+                  f"{time.perf_counter() - started:.1f} s")
+        found = timeline(base, max(3, args.samples // 4))
+        cold, warm = found["draws"][0], found["draws"][1:]
+        print(f"Timeline, navigation -> first complete draw in Chromium ({found['lanes']} lanes "
+              f"drawn of {found['total']}, {found['blocks']} blocks):\n"
+              f"  cold (the server's first) {cold * 1000:.0f} ms; warm, {len(warm)} runs: "
+              f"median {statistics.median(warm) * 1000:.0f} ms, worst {max(warm) * 1000:.0f} ms "
+              "(goal: within 1.5 s)\n"
+              f"  of which the page's data had arrived at: cold {found['fetched'][0] * 1000:.0f} "
+              f"ms, warm median {statistics.median(found['fetched'][1:]) * 1000:.0f} ms")
+        day = found["day"]
+        print(f"  the whole day (binned, {found['day_blocks']} blocks): median "
+              f"{statistics.median(day) * 1000:.0f} ms, worst {max(day) * 1000:.0f} ms")
+        live = found["live"]
+        print(f"Timeline, dispatch -> labelled block on screen, {len(live)} events: median "
+              f"{statistics.median(live) * 1000:.0f} ms, worst {max(live) * 1000:.0f} ms "
+              "(goal: within 2 s)\n")
+    finally:
+        if not args.keep:
+            shutil.rmtree(base.parent, ignore_errors=True)
+        os.environ.pop("ORCHESTRA_HOME", None)
 
 
 if __name__ == "__main__":

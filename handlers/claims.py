@@ -415,7 +415,7 @@ def on_stop(event: Event, ctx: HandlerContext) -> None:
     project, _state = found
     from state.claims import CLAIMS, claims_table, drop_claims
     from state.paths import project_key
-    from state.storage import decode_lines
+    from state.persistence.storage import decode_lines
 
     key = project_key(project, CLAIMS)
     if not ctx.store.exists(key):

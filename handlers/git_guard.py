@@ -51,7 +51,7 @@ if TYPE_CHECKING:
     from handlers.git_commands import Effect, GitCall
     from hooks.context import HandlerContext
     from state.claims import ClaimTable
-    from state.storage import Storage
+    from state.persistence.storage import Storage
 
 __all__ = ["GIT_SECONDS", "Guard", "Stake", "after_git", "prepare"]
 

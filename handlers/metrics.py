@@ -12,8 +12,9 @@ content blocks: messages are counted once, by message id.
 
 Totals are kept per model for the main thread (``main``), for the subagents
 (``subagents``) and for both (``tokens``, ``by_model``); see :mod:`state.usage`, which
-also prices them. Other metrics are derived from the event log when read
-(:mod:`state.metrics`). PreToolUse and PostToolUse never come here.
+also prices them. ``history`` keeps when tokens were added (:func:`remember`), for the
+Timeline's chart of tokens and cost over time. Other metrics are derived from the event
+log when read (:mod:`state.metrics`). PreToolUse and PostToolUse never come here.
 """
 
 from __future__ import annotations
@@ -123,13 +124,41 @@ def _account(event: Event, ctx: HandlerContext, path: str | None, scope: str,
             section = doc[part] = {}
         section_tokens = section.setdefault("tokens", {})
         section_models = section.setdefault("by_model", {})
+        added: dict[str, dict[str, int]] = {}
         for item in found:
             model = item["model"] if isinstance(item["model"], str) else "unknown"
             counts = _counts(item["usage"])
             for target in (tokens, by_model.setdefault(model, {}), section_tokens,
-                           section_models.setdefault(model, {})):
+                           section_models.setdefault(model, {}), added.setdefault(model, {})):
                 _add(target, counts)
+        remember(doc, ctx.now, added)
         doc["updated_at"] = iso(ctx.now)
+
+
+#: Points of a session's usage over time kept in ``usage.json`` (``history``).
+MAX_HISTORY = 120
+
+
+def remember(doc: dict[str, Any], now: float, added: dict[str, dict[str, int]]) -> None:
+    """One point of the session's tokens over time (the Timeline's cost chart): when, and
+    the tokens of each model added then. Bounded: the oldest point is folded into the
+    next, so the points still add up to the session's total."""
+    added = {model: counts for model, counts in added.items() if counts}
+    if not added:
+        return
+    history = doc.get("history")
+    if not isinstance(history, list):
+        history = doc["history"] = []
+    history.append({"ts": round(now, 3), "by_model": added})
+    while len(history) > MAX_HISTORY:
+        oldest = history.pop(0)
+        into = history[0].get("by_model") if isinstance(history[0], dict) else None
+        if isinstance(oldest, dict) and isinstance(into, dict):
+            for model, counts in (oldest.get("by_model") or {}).items():
+                if isinstance(counts, dict):  # whole numbers only: a hand edit is dropped
+                    _add(into.setdefault(model, {}), {
+                        k: v for k, v in counts.items()
+                        if isinstance(v, int) and not isinstance(v, bool)})
 
 
 def _switch(doc: dict[str, Any], cursor: dict[str, Any], path: str) -> None:
@@ -163,8 +192,12 @@ def _account_agent(event: Event, ctx: HandlerContext) -> None:
         if event.agent == "codex":
             totals = agent_usage.codex_totals(path)
             if totals is not None:
+                name = model or "unknown"
+                before = (doc.get("by_model") or {}).get(name) or {}
+                remember(doc, ctx.now, {name: {k: v - before.get(k, 0) for k, v in
+                                               totals.items() if v > before.get(k, 0)}})
                 doc["tokens"] = totals
-                doc["by_model"] = {model or "unknown": dict(totals)}
+                doc["by_model"] = {name: dict(totals)}
             return
         cursor = doc.setdefault("transcripts", {}).setdefault("main", {"path": path,
                                                                        "offset": 0})
@@ -175,12 +208,15 @@ def _account_agent(event: Event, ctx: HandlerContext) -> None:
             path, int(cursor.get("offset", 0)), seen)
         tokens = doc.setdefault("tokens", {})
         by_model = doc.setdefault("by_model", {})
+        added: dict[str, dict[str, int]] = {}
         for name, counts in found:
             model = name or model
             per_model = by_model.setdefault(name or "unknown", {})
             for field, value in counts.items():
                 tokens[field] = tokens.get(field, 0) + value
                 per_model[field] = per_model.get(field, 0) + value
+            _add(added.setdefault(name or "unknown", {}), counts)
+        remember(doc, ctx.now, added)
     if model and event.agent == "gemini":
         _note_model(event.session_id, model, ctx)
 

@@ -3,7 +3,7 @@
 At SessionStart the session gets, through ``additionalContext``, its own id, the
 other live sessions of its project (what each is doing, which files it touched
 recently) and the ``orchestra`` commands to read or change Orchestra state. It also
-appends the exports of :func:`hooks.launcher.env_exports` to ``$CLAUDE_ENV_FILE``
+appends the exports of :func:`hooks.shell_env.env_exports` to ``$CLAUDE_ENV_FILE``
 (``ORCHESTRA_SESSION_ID``, ``ORCHESTRA_HOME`` when set, and what makes ``orchestra``
 resolve in Bash), so later Bash calls — and the output styles — address their own
 session without being told the id.
@@ -31,7 +31,7 @@ def write_env_file(session_id: str, home: str) -> bool:
     target = os.environ.get("CLAUDE_ENV_FILE")
     if not target:
         return False
-    from hooks.launcher import env_exports
+    from hooks.shell_env import env_exports
 
     lines = env_exports(session_id, home)
     try:

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from typing import Any
 
     from hooks.events import Event
-    from state.storage import Storage
+    from state.persistence.storage import Storage
 
 __all__ = ["HandlerContext"]
 

@@ -38,7 +38,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-    from state.storage import Storage
+    from state.persistence.storage import Storage
 
 __all__ = ["DRIFT_LOG", "DRIFT_MAX_BYTES", "KNOWN_TOOLS", "STATS_LOG", "STATS_MAX_BYTES",
            "agent_sightings", "context_chars", "record_drift", "record_stats", "reply_sightings",

@@ -26,7 +26,7 @@ Stat = tuple[int, int, int]
 Scan = dict[str, Stat]
 
 #: What a change can be about; pages subscribe to the ones they show.
-TOPICS = ("sessions", "events", "board", "messages", "claims", "decisions", "config")
+TOPICS = ("sessions", "events", "board", "messages", "claims", "decisions", "config", "usage")
 
 #: Folders below the root that hold no state a person looks at.
 _SKIPPED = frozenset({"cache", "logs"})
@@ -59,7 +59,7 @@ def _scan_folder(folder: str, prefix: str, out: Scan, *, recurse: bool) -> None:
 
 def scan(store: Any) -> Scan | None:
     """Signatures of every document and log of ``store``, or ``None`` if it has no files."""
-    from state.filestore import FileStorage
+    from state.persistence.filestore import FileStorage
 
     if not isinstance(store, FileStorage):
         return None
@@ -83,6 +83,8 @@ def topic_of(key: str) -> tuple[str, ...]:
     if name.startswith("decisions"):
         return ("decisions", "board")
     if key.startswith("sessions/"):
+        if name == "usage.json":  # tokens counted: the Timeline's chart, the sessions' cost
+            return ("usage", "sessions")
         if name in ("tasks.json", "state.json"):
             return ("sessions", "board")
         return ("sessions",)

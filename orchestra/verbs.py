@@ -227,6 +227,8 @@ def _verbs() -> dict[str, Verb]:
              "orchestra config", view("config")),
         Verb("decisions", "views", "the decision log with rationale and who agreed",
              "orchestra decisions --project myapp", view("decisions")),
+        Verb("timeline", "views", "a lane per session: what each did over the last hour",
+             "orchestra timeline --zoom 15m", view("timeline")),
         Verb("send", "messages", "send a message to a session, a project or everyone",
              "orchestra send --project myapp 'main is frozen until the release is out'",
              sub(SM, "send")),

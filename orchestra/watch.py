@@ -58,6 +58,8 @@ def build_parser(front: Front | None = None) -> CliParser:
     parser.add_argument("--session", metavar="S",
                         help="session id (default $ORCHESTRA_SESSION_ID)")
     parser.add_argument("--sprint", metavar="SPRINT", help="sprint to show (view 'sprint')")
+    parser.add_argument("--zoom", choices=["15m", "1h", "day"],
+                        help="the window of the 'timeline' view, ending now (default 1h)")
     parser.add_argument("--interval", metavar="SEC", type=float, default=0.5,
                         help="seconds between checks for a change (default 0.5)")
     parser.add_argument("--refresh", metavar="SEC", type=float,
@@ -84,7 +86,7 @@ class _View:
         _data, text = render(self.store, self.args.view, project=self.args.project,
                              session=self.session,
                              session_required=self.args.session is not None,
-                             sprint=self.args.sprint)
+                             sprint=self.args.sprint, zoom=self.args.zoom)
         return text
 
     def render_or_error(self) -> str:
@@ -102,6 +104,8 @@ class _View:
 def _check(args: argparse.Namespace) -> None:
     if args.sprint is not None and args.view != "sprint":
         raise UsageError("--sprint only applies to the 'sprint' view")
+    if args.zoom is not None and args.view != "timeline":
+        raise UsageError("--zoom only applies to the 'timeline' view")
     if not args.interval > 0:
         raise UsageError("--interval must be more than 0 seconds")
     if args.refresh is not None and args.refresh < 0:

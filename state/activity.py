@@ -236,7 +236,7 @@ def tokens_text(tokens: dict[str, Any] | None) -> str:
 
 def who_line(summary: dict[str, Any]) -> str:
     """One line of ``orchestra who --text``."""
-    from state.usage import short_cost
+    from state.usage import short_cost  # the text views only
 
     activity = summary.get("activity") or {}
     name = summary.get("claude_name")
@@ -253,7 +253,7 @@ def who_line(summary: dict[str, Any]) -> str:
 
 def show_text(summary: dict[str, Any]) -> str:
     """``orchestra show --text``: one session, in lines a person reads."""
-    from state.usage import short_cost
+    from state.usage import short_cost  # the text views only
 
     activity = summary.get("activity") or {}
     lines = [f"session {summary['session_id']}"

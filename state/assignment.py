@@ -20,8 +20,9 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-    from state.storage import Storage
+    from state.persistence.storage import Storage
 
+# The plan, capacity and sessions are imported when work is given out, not to list it.
 __all__ = ["ASSIGNMENTS", "auto_assign", "idle_workers", "live_sessions"]
 
 ASSIGNMENTS = "assignments.jsonl"

@@ -34,8 +34,10 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-    from state.storage import Storage
+    from state.persistence.storage import Storage
 
+# Imported where used: the Agent calls' hooks reach this module, and a hold needs neither
+# the plan nor the sessions' presence.
 __all__ = [
     "CAPACITY",
     "POLICIES",
@@ -88,7 +90,7 @@ def max_instances(store: Storage, tool: str) -> int | None:
 def _task_holders(store: Storage, tool: str) -> dict[tuple[str, str], dict[str, Any]]:
     """{(project, task id): hold} of the open tasks that occupy an instance of ``tool``."""
     from state.paths import is_id
-    from state.plan import OPEN, plan_tasks
+    from state.plan_tasks import OPEN, plan_tasks
 
     out: dict[tuple[str, str], dict[str, Any]] = {}
     for project in store.list_children("projects"):

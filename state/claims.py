@@ -47,8 +47,8 @@ from __future__ import annotations
 import os
 
 from state.clock import iso, now
-from state.paths import project_key
-from state.storage import Storage, decode_lines
+from state.paths import project_key, session_key
+from state.persistence.storage import Storage, decode_lines
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing stays off the dispatcher's hot path
@@ -282,8 +282,8 @@ def read_table(store: Storage, project: str, *, window: float | None,
                config: dict[str, Any] | None = None) -> ClaimTable:
     """The claims of ``project`` held by live sessions (neither ended nor stale).
     ``records``: the log as already read (under :func:`claim_step`'s lock)."""
-    from state.config import load_config
-    from state.sessions import last_heartbeat, session_status
+    from state.config import load_config  # with sessions: not on every claim's path
+    from state.sessions import last_heartbeat, session_status  # only when live claims are asked for
 
     moment = now() if at is None else at
     if records is None:
@@ -294,7 +294,6 @@ def read_table(store: Storage, project: str, *, window: float | None,
     sessions = {s for _f, s in table.confirmed} | {s for s, _t in table.pending} | {
         s for s, _t in table.git} | {r["session"] for r in table.stashes.values()}
     for sid in sessions:
-        from state.paths import session_key
 
         state = store.read(session_key(sid, "state.json")) or {}
         statuses[sid] = session_status(state, last_heartbeat(store, sid), config, moment)[0]
@@ -317,7 +316,7 @@ def live_claims(store: Storage, project: str, *, window: float,
                 at: float | None = None) -> dict[str, dict[str, Any]]:
     """file -> newest live claim ``{session, file, path, tool, ts, at, state, held,
     session_status}`` (any session); ``held`` says why it is still held."""
-    from state.config import load_config
+    from state.config import load_config  # with sessions: not on every claim's path
 
     moment = now() if at is None else at
     config = load_config(store)

@@ -16,17 +16,18 @@ Exit codes (the same for every Orchestra CLI):
 from __future__ import annotations
 
 import json
+import os
 import sys
 
-from state.errors import EXIT_ERROR, EXIT_USAGE, StateError
+from state.errors import EXIT_ERROR, HelpShown, StateError, UsageError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing, like pathlib and shutil, costs every CLI call milliseconds
-    import argparse
+    import argparse  # (a parser exists: argparse is loaded)
     from collections.abc import Callable, Sequence
     from typing import IO, Any
 
-    from state.cli_parser import CliParser
+    from state.cli_parser import CliParser  # argparse: only when a parser is built
 
 __all__ = ["EXIT_CODES_HELP", "CliParser", "Front", "Output", "UsageError", "VerbTable", "dumps",
            "parse_since", "run_main", "verb_parser"]
@@ -141,20 +142,12 @@ def parse_since(text: str | None) -> float | None:
     neither."""
     if not text:
         return None
-    from state.clock import parse_time
+    from state.clock import parse_time  # only --since
 
     try:
         return parse_time(text)
     except ValueError as exc:
         raise UsageError(f"--since: {exc}") from None
-
-
-class UsageError(StateError):
-    exit_code = EXIT_USAGE
-
-
-class _HelpShown(Exception):  # control flow (--help shown), not an error
-    pass
 
 
 def __getattr__(name: str) -> Any:
@@ -163,16 +156,16 @@ def __getattr__(name: str) -> Any:
     gettext and locale, ~2 ms) is then not paid by a command line simple enough to be
     read without it (see ``state_manager``'s plain verbs)."""
     if name == "CliParser":
-        from state.cli_parser import CliParser
+        from state.cli_parser import CliParser  # argparse: only when a parser is built
 
         return CliParser
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _route_output(parser: argparse.ArgumentParser, out: IO[str]) -> None:
-    import argparse
+    import argparse  # (a parser exists: argparse is loaded)
 
-    from state.cli_parser import CliParser
+    from state.cli_parser import CliParser  # argparse: only when a parser is built
 
     if isinstance(parser, CliParser):
         parser._out = out
@@ -239,7 +232,7 @@ def run_main(
             args = parsed
         compact = True if getattr(args, "compact", False) else None
         return handler(args, Output(out, compact=compact), err)
-    except _HelpShown:
+    except HelpShown:
         return 0
     except StateError as exc:
         err.write(f"{prog}: error: {without_secrets(str(exc))}\n")
@@ -263,8 +256,6 @@ def run_main(
 def without_secrets(text: str) -> str:
     """An error line with the passwords of ``$ORCHESTRA_STORE_URL`` removed: the last guard
     of every CLI (the PostgreSQL backend scrubs its own messages first)."""
-    import os
-
     url = os.environ.get("ORCHESTRA_STORE_URL")
     if not url:
         return text
@@ -278,10 +269,8 @@ def _log_traceback(prog: str) -> str:
     import traceback  # only on the error path: ~6 ms at start-up otherwise
 
     try:
-        import os
-
-        from state.clock import iso
-        from state.paths import home, make_private_dirs
+        from state.clock import iso  # the error path
+        from state.paths import home, make_private_dirs  # the error path
 
         folder = home() / "logs"
         make_private_dirs(folder)
@@ -295,7 +284,7 @@ def _log_traceback(prog: str) -> str:
 
 
 def add_common(parser: argparse.ArgumentParser) -> None:
-    import argparse
+    import argparse  # (a parser exists: argparse is loaded)
 
     # SUPPRESS: a verb's parser must not reset a --compact given before the verb
     # (argparse applies sub-parser defaults over what the main parser set).
@@ -340,11 +329,11 @@ def with_store(
 
 
 def open_cli_store() -> Any:
-    """The store for a CLI command: the store observers (:mod:`state.observers`) see the
+    """The store for a CLI command: the store observers (:mod:`state.persistence.observers`) see the
     changes it commits, which is how they reach the plugins' ``on_state_change``."""
-    from state.observers import attach_observers
-    from state.paths import root
-    from state.store import open_store
+    from state.paths import root  # (loaded already)
+    from state.persistence.observers import attach_observers  # only a command that opens the store
+    from state.store import open_store  # only a command that opens the store
 
     store = open_store()
     attach_observers(store, root())

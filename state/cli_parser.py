@@ -1,7 +1,9 @@
 """The argparse side of the state CLIs: :class:`CliParser` and its help formatter.
 
 Apart from :mod:`state.cli` so that argparse (with gettext and locale) is imported only
-when a parser is built; ``from state.cli import CliParser`` still works.
+when a parser is built; ``from state.cli import CliParser`` still works. It imports
+nothing of :mod:`state.cli` (which loads it): the errors it raises are in
+:mod:`state.errors`.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ import argparse
 import os
 import sys
 
-from state.cli import UsageError, _HelpShown
+from state.errors import HelpShown, UsageError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -58,7 +60,7 @@ class CliParser(argparse.ArgumentParser):
     def exit(self, status: int = 0, message: str | None = None) -> NoReturn:
         if message:
             self._out.write(message)
-        raise _HelpShown()
+        raise HelpShown()
 
     def print_help(self, file: Any = None) -> None:
         super().print_help(self._out if file is None else file)

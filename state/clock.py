@@ -30,7 +30,7 @@ def parse_time(text: str) -> float:
         return now() - parse_duration(text)
     except ValueError:
         pass
-    from datetime import UTC, datetime
+    from datetime import UTC, datetime  # an ISO time only: datetime is an import
 
     try:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))

@@ -8,7 +8,7 @@ set-config``), so the hot path only parses JSON.
 from __future__ import annotations
 
 from state.paths import config_key
-from state.storage import Storage
+from state.persistence.storage import Storage
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing stays off the dispatcher's hot path

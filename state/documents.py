@@ -108,7 +108,7 @@ class StoreConfig(_Open):
     @field_validator("url")
     @classmethod
     def _no_password(cls, value: str | None) -> str | None:
-        from state.postgres.settings import has_password
+        from state.postgres.settings import has_password  # only when store.url is set
 
         if value is not None and has_password(value):
             # Never echo the URL: it holds the secret.
@@ -130,7 +130,7 @@ class ModelPrice(_Open):
 
 
 def _default_pricing() -> dict[str, Any]:
-    from state.config import DEFAULTS
+    from state.config import DEFAULTS  # config imports nothing of pydantic
 
     return dict(DEFAULTS["pricing"])
 
@@ -175,7 +175,7 @@ class Config(_Doc):
     @field_validator("projects")
     @classmethod
     def _projects_are_ids(cls, value: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
-        from state.paths import validate_id
+        from state.paths import validate_id  # only when a project is named
 
         for project in value:
             validate_id(project, "project id")

@@ -10,6 +10,7 @@ __all__ = [
     "EXIT_USAGE",
     "ConflictError",
     "CorruptDocumentError",
+    "HelpShown",
     "InvalidIdError",
     "InvalidPathError",
     "InvalidQueryError",
@@ -19,6 +20,7 @@ __all__ = [
     "StateError",
     "UnavailableError",
     "UnsafePathError",
+    "UsageError",
 ]
 
 EXIT_ERROR = 1  #: anything unexpected, an I/O failure, a corrupt document
@@ -32,6 +34,16 @@ class StateError(Exception):
     """Base class; ``exit_code`` is what a CLI exits with for this error."""
 
     exit_code = EXIT_ERROR
+
+
+class UsageError(StateError):
+    """Bad arguments on a command line (an unknown verb, a missing operand...)."""
+
+    exit_code = EXIT_USAGE
+
+
+class HelpShown(Exception):  # control flow, not an error
+    """Not an error: a CLI printed its ``--help``; the command exits 0."""
 
 
 class InvalidIdError(StateError, ValueError):

@@ -12,7 +12,7 @@ from __future__ import annotations
 from state.clock import parse_time
 from state.errors import InvalidValueError
 from state.paths import session_key
-from state.storage import Storage
+from state.persistence.storage import Storage
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing stays off the dispatcher's hot path
@@ -37,10 +37,11 @@ def read_events(
     event_type: str | None = None,
     tail: int | None = None,
 ) -> Iterator[dict[str, Any]]:
-    """Records oldest first, filtered by time (``since``), event name and ``tail``."""
-    from state.sessions import require_session
+    """Records oldest first, filtered by time (``since``), event name and ``tail``.
 
-    require_session(store, session_id)
+    A session without a log reads as no records: whether the session exists is the
+    caller's question (:func:`state.sessions.require_session`; the log knows only keys).
+    """
     if tail is not None and tail < 0:
         raise InvalidValueError("--tail must be zero or more")
     threshold: float | None = None

@@ -25,7 +25,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-    from state.storage import Storage
+    from state.persistence.storage import Storage
 
 __all__ = ["GUARD_LOG", "count_decisions", "one_line", "recent_decisions", "record_decision"]
 
@@ -36,7 +36,7 @@ SEGMENT_BYTES = 1_000_000
 def record_decision(store: Storage, project: str, *, session: str, decision: str, kind: str,
                     tool: str, command: str, others: list[dict[str, Any]], at: float,
                     tool_use_id: str | None = None, note: str | None = None) -> None:
-    from state.redact import redact
+    from state.redact import redact  # only when a decision is logged
 
     record: dict[str, Any] = {"ts": round(at, 6), "at": iso(at), "session": session,
                               "decision": decision, "kind": kind, "tool": tool[:64],

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from state.cli import UsageError
+from state.errors import UsageError
 from state.paths import validate_id
 
 __all__ = ["SESSION_ENV", "current_session_id", "resolve_session_id"]

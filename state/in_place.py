@@ -3,28 +3,37 @@
 A session's ``state.json`` can grow to megabytes (thousands of subagents). Parsing it
 costs about 4 ms a megabyte in a fresh process and encoding it 6 more, so a ``get``
 or ``set`` of one member spent most of its time on the rest. Where the store vouches
-for the layout of the bytes (:mod:`state.spans`), these functions touch only the member.
+for the layout of the bytes (:mod:`state.persistence.spans`), these functions touch only the member.
 
-Each returns :data:`~state.spans.MISSING` / False when it cannot give exactly what the
+Each returns :data:`~state.persistence.spans.MISSING` / False when it cannot give exactly what the
 usual way gives — the document is not stamped, the path crosses an array or a member
 that is not there, the change is one the model's rules must look at as a whole... —
 and the caller then does it the usual way, which also words every error. So the
 answers, the bytes written and the errors are the usual way's; tests compare them.
+
+This is the session view's side of the in-place path: which document a view path lives
+in, which members the view makes, what a set must keep (the identity). The store's side
+(:meth:`~state.persistence.filestore.FileStorage.member_transaction`,
+:mod:`state.persistence.spans`) knows no session: whether a changed member still fits
+the model it asks the rules it was opened with.
 """
 
 from __future__ import annotations
 
 from state.errors import InvalidPathError, NotFoundError
-from state.spans import MISSING, Untrusted
-from state.storage import same_json
+from state.persistence.filestore import FileStorage
+from state.persistence.spans import MISSING, Untrusted
+from state.persistence.storage import same_json
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-    from state.spans import LaidOut
-    from state.storage import Storage
+    from state.persistence.spans import LaidOut
+    from state.persistence.storage import Storage
 
+# Each function imports what it uses: a get or set in place runs in a fresh CLI process,
+# where a get needs neither the JSONPath parser nor the session view.
 __all__ = ["get_in_place", "query_in_place", "set_in_place"]
 
 #: At most this many member paths are looked up for one query (``$['a','b']['c','d']``...).
@@ -36,7 +45,7 @@ _VIEW_MADE = ("version", "metrics")
 
 def get_in_place(store: Storage, session_id: str, parts: list[str]) -> Any:
     """The value at the view path ``parts``, or MISSING: read the view the usual way."""
-    if not store.keeps_stamps or not parts or parts[0] in _VIEW_MADE or (
+    if not isinstance(store, FileStorage) or not parts or parts[0] in _VIEW_MADE or (
             parts[0] == "active_work" and parts[1:2] in ([], ["tasks"])):
         return MISSING
     from state.paths import session_key
@@ -70,7 +79,7 @@ def query_in_place(store: Storage, session_id: str, text: str) -> Any:
     view: ``$.active_work.tasks[?@.status=='pending']`` reads only that file (and the
     stamp of state.json, which vouches that the session's state is sound).
     """
-    if not store.keeps_stamps:
+    if not isinstance(store, FileStorage):
         return MISSING
     from state.jsonpath import nodes as n
     from state.jsonpath import parse
@@ -138,11 +147,10 @@ def set_in_place(store: Storage, session_id: str, parts: list[str], value: Any) 
     it the usual way."""
     from state.paths import session_key
     from state.query import set_path
-    from state.session_rules import SESSION_STATE, fits_member
     from state.sessions import IDENTITY_FIELDS, STATE
     from state.view import route
 
-    if not store.keeps_stamps or not parts or parts[0] in IDENTITY_FIELDS or (
+    if not isinstance(store, FileStorage) or not parts or parts[0] in IDENTITY_FIELDS or (
             parts[0] == "active_work" and len(parts) < 2):
         return False
     try:
@@ -169,8 +177,8 @@ def set_in_place(store: Storage, session_id: str, parts: list[str], value: Any) 
             if old is not MISSING and same_json(new, old):  # by type too: 1 is not true
                 identity = _identity(laid)
             else:
-                if not fits_member(SESSION_STATE, head, new):
-                    return False  # pydantic decides, and words the error
+                # The store writes it only if the model's rules accept the member (else
+                # Untrusted: pydantic decides the usual way, and words the error).
                 laid.replace(where, new)
                 identity = _identity(laid)
     except Untrusted:

@@ -36,7 +36,7 @@ def process_alive(pid: int) -> bool:
 
 
 def _windows_alive(pid: int) -> bool:
-    import ctypes
+    import ctypes  # Windows only
 
     kernel = ctypes.windll.kernel32  # type: ignore[attr-defined]
     handle = kernel.OpenProcess(0x1000, False, pid)  # PROCESS_QUERY_LIMITED_INFORMATION

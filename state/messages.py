@@ -35,12 +35,13 @@ calls and no lock.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 
 from state.clock import iso, now
-from state.errors import InvalidValueError, StateError
+from state.errors import InvalidValueError, NotFoundError, StateError
 from state.paths import project_key, session_key, validate_id
-from state.storage import Storage, decode_lines
+from state.persistence.storage import Storage, decode_lines
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing stays off the dispatcher's hot path
@@ -96,7 +97,7 @@ def send_message(store: Storage, *, text: str, sender: str, to_session: str | No
     if kind is not None:
         message["kind"] = kind
     if to_session is not None:
-        from state.sessions import require_session
+        from state.sessions import require_session  # not on the delivery path
 
         require_session(store, validate_id(to_session, "session id"))
         message["to"] = {"session": to_session}
@@ -151,7 +152,7 @@ def record_claude_message(store: Storage, *, sender: str, project: str | None, t
 
 def _sources(store: Storage, session_id: str) -> tuple[dict[str, Any], list[tuple[str, str]]]:
     """(session state, [(cursor name, log key)]) for a recipient."""
-    from state.sessions import require_session
+    from state.sessions import require_session  # not on the delivery path
 
     state = require_session(store, session_id)
     sources = [("session", session_key(session_id, "messages.jsonl")), ("all", BROADCAST)]
@@ -337,8 +338,6 @@ def pending_counts(store: Storage, session_ids: list[str]) -> dict[str, int | No
 def one_line(message: dict[str, Any]) -> str:
     """A message as one line of plain text, framed as data: the text is JSON-quoted, so no
     newline, quote or bracket in it can end the frame or start a line of its own."""
-    import json
-
     to = message.get("to")
     audience: dict[str, Any] = to if isinstance(to, dict) else {}
     scope = (f"project {audience['project']}" if "project" in audience
@@ -367,14 +366,13 @@ def follow(store: Storage, session_id: str, write: Any, *, interval: float = 1.0
     propagates), exactly once, even with hooks delivering in parallel. Waits for the
     session to exist (a monitor starts with the session, maybe before its first hook),
     then for a change to one of its message logs
-    (:meth:`~state.storage.Storage.wait_for_change`, at most ``interval`` seconds).
+    (:meth:`~state.persistence.storage.Storage.wait_for_change`, at most ``interval`` seconds).
     Returns when ``until()`` is true or ``alive()`` false (the session's Claude Code
     process is gone: :func:`state.lifeline.session_lifeline`); else runs until
     interrupted.
     """
-    import time
+    import time  # only the follower sleeps
 
-    from state.errors import NotFoundError
 
     def deliver(message: dict[str, Any]) -> None:
         write(one_line(message))

@@ -11,7 +11,7 @@ on Stop into ``usage.json`` (see :mod:`handlers.metrics`).
 from __future__ import annotations
 
 from state.paths import session_key
-from state.storage import Storage
+from state.persistence.storage import Storage
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

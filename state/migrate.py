@@ -13,6 +13,7 @@ from typing import IO, Any
 from state.cli import EXIT_CODES_HELP, CliParser, Front, Output, run_main
 from state.errors import InvalidValueError
 
+# The backends are imported by the verb that uses them: psycopg only for a server.
 __all__ = ["main"]
 
 PROG = "migrate"
@@ -55,10 +56,10 @@ def _settings(args: argparse.Namespace) -> dict[str, Any]:
     import re
 
     from state.paths import home
+    from state.persistence import local_config
     from state.postgres.settings import store_settings
-    from state.store import _local_config
 
-    settings = store_settings(_local_config(os.fspath(home())))
+    settings = store_settings(local_config(os.fspath(home())))
     if args.schema is not None:
         if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", args.schema):
             raise InvalidValueError(f"--schema {args.schema[:70]!r} is not a plain "
@@ -105,7 +106,9 @@ def _check_url(url: str) -> None:
 
 
 def _open(where: str, settings: dict[str, Any], scratch: str) -> Any:
+    """The store at ``where`` (a folder or a URL), with Orchestra's rules (state.store)."""
     from state.postgres.settings import is_postgres_url
+    from state.store import RULES
 
     if is_postgres_url(where):
         from state.postgres.connect import connect
@@ -117,13 +120,13 @@ def _open(where: str, settings: dict[str, Any], scratch: str) -> Any:
             migrate(conn, settings["schema"])
         finally:
             conn.close()
-        return PgStorage(where, scratch, settings=settings)
-    from state.filestore import FileStorage
+        return PgStorage(where, scratch, settings=settings, rules=RULES)
+    from state.persistence.filestore import FileStorage
 
     if "://" in where:
         raise InvalidValueError(f"{where.split('://')[0]}:// stores are not supported; "
                                 "give a folder or a postgresql:// URL")
-    return FileStorage(os.path.expanduser(where))
+    return FileStorage(os.path.expanduser(where), rules=RULES)
 
 
 def _copy(source: str, target: str, settings: dict[str, Any], out: Output) -> int:

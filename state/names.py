@@ -22,9 +22,9 @@ from __future__ import annotations
 
 import re
 
-from state.clock import iso
+from state.clock import iso, now
 from state.paths import session_key, validate_id
-from state.storage import Storage
+from state.persistence.storage import Storage
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -57,8 +57,6 @@ def record_name(store: Storage, session_id: str, name: str, *, ref: str | None =
                 source: str = "", at: float | None = None) -> bool:
     """Remember that ``session_id`` is called ``name`` in Claude Code. True if that was
     news (documents are written only when something changed)."""
-    from state.clock import now
-
     validate_id(session_id, "session id")
     parsed = parse_name(name if ref is None else f"{name} [{ref}]")
     if parsed is None:

@@ -27,6 +27,9 @@ PostgreSQL the server's advisory lock does, across machines). Taking work
 task; so does every assignment that occupies a tool's instance, with the capacity lock
 held as well (:mod:`state.capacity`).
 
+The document's name, the open statuses and :func:`plan_tasks` are
+:mod:`state.plan_tasks`'s (re-exported here), which :mod:`state.capacity` reads too.
+
 Sessions with no project keep *session-local* tasks in their own ``tasks.json``, with
 ids ``L-<n>`` and ``"local": true`` (see :func:`add_local_task`); they cannot be
 assigned, handed off or taken with ``next``.
@@ -39,14 +42,17 @@ import contextlib
 from state.clock import iso, now
 from state.errors import ConflictError, InvalidValueError, NotFoundError
 from state.paths import project_key, session_key, validate_id
+from state.plan_tasks import DONE, OPEN, PLAN, STATUSES, plan_key, plan_tasks
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
     from typing import Any
 
-    from state.storage import Storage
+    from state.persistence.storage import Storage
 
+# Capacity, the tool registry, the sessions and messages are imported by the operations
+# that need them: the tasks handler reads the plan at every task tool call.
 __all__ = [
     "DONE",
     "OPEN",
@@ -69,10 +75,6 @@ __all__ = [
     "update_fields",
 ]
 
-PLAN = "plan.json"
-STATUSES = ("pending", "in_progress", "blocked", "done")
-OPEN = frozenset({"pending", "in_progress", "blocked"})
-DONE = "done"
 MAX_HISTORY = 100
 MAX_TITLE = 300
 MAX_TEXT = 4000
@@ -141,18 +143,6 @@ def _history(task: dict[str, Any], entry: dict[str, Any], at: float) -> None:
     if len(history) > MAX_HISTORY:
         del history[: len(history) - MAX_HISTORY]
     task["updated_at"] = entry["at"]
-
-
-def plan_key(project: str) -> str:
-    return project_key(project, PLAN)
-
-
-def plan_tasks(store: Storage, project: str) -> dict[str, dict[str, Any]]:
-    """The project's tasks by id (read without a lock; {} when there is no plan)."""
-    tasks = (store.read(plan_key(project)) or {}).get("tasks")
-    if not isinstance(tasks, dict):
-        return {}
-    return {k: v for k, v in tasks.items() if isinstance(v, dict)}
 
 
 def _ordered(tasks: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
@@ -699,7 +689,7 @@ def _recorded_activity(record: Any, out: dict[str, Any]) -> list[str]:
 
 def _log_tail(store: Storage, key: str, limit: int = 256 * 1024) -> list[dict[str, Any]]:
     """The records of the last ``limit`` bytes of a log (its newest segment)."""
-    from state.storage import decode_lines
+    from state.persistence.storage import decode_lines
 
     try:
         segments = store._log_segments(key)

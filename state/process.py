@@ -56,7 +56,7 @@ def run_process(main: Callable[[], int]) -> NoReturn:
 
 def _nothing_to_finish(before: set[str]) -> bool:
     """True if a normal shutdown would do nothing but free memory."""
-    import atexit
+    import atexit  # at the end of the call only
 
     registered = getattr(atexit, "_ncallbacks", None)  # CPython's; elsewhere: assume some
     if registered is None or registered() != _idle_logging(before):
@@ -103,7 +103,7 @@ def _flushed() -> bool:
 def search_path() -> list[str]:
     """The folders on this process's ``sys.path`` that hold installed distributions: what
     the caches keyed on installed packages fingerprint (the dispatch table in
-    :mod:`hooks.registry`, the store observers in :mod:`state.observers`).
+    :mod:`hooks.registry`, the store observers in :mod:`state.persistence.observers`).
 
     Left out: the working directory, which follows Claude's ``cd`` (``python -m`` starts
     there), and a console script's own folder (``sys.path[0]``). The dispatcher

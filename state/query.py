@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 
 from state.errors import InvalidPathError, InvalidQueryError, InvalidValueError, NotFoundError
+from state.persistence.storage import MAX_DEPTH, nesting_depth
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing stays off the dispatcher's hot path
@@ -171,7 +172,7 @@ def jsonpath_query(doc: Any, expression: str) -> list[Any]:
     Raises :class:`~state.errors.InvalidQueryError` (one line, naming the position)
     for a query that is not RFC 9535, or that Orchestra will not risk answering.
     """
-    from state.jsonpath import evaluate
+    from state.jsonpath import evaluate  # the JSONPath engine: only for a query
 
     try:
         return evaluate(expression, doc)
@@ -183,7 +184,7 @@ def jsonpath_query(doc: Any, expression: str) -> list[Any]:
 def jsonpath_reads(expression: str, key: str) -> bool:
     """Could ``expression`` look at the top-level member ``key``? Raises like
     :func:`jsonpath_query` when it is not a valid query."""
-    from state.jsonpath import parse, reads_member
+    from state.jsonpath import parse, reads_member  # the JSONPath parser: only for a query
 
     return reads_member(parse(expression), key)
 
@@ -191,7 +192,7 @@ def jsonpath_reads(expression: str, key: str) -> bool:
 def to_postgres_jsonpath(expression: str) -> str | None:
     """``expression`` as a PostgreSQL SQL/JSON path with the same results, or None outside
     the subset both dialects agree on (the PostgreSQL store then queries in Python)."""
-    from state.jsonpath import to_postgres
+    from state.jsonpath import to_postgres  # only a PostgreSQL store
 
     return to_postgres(expression)
 
@@ -207,8 +208,6 @@ def parse_value(text: str, *, mode: str = "auto") -> Any:
             raise InvalidValueError(f"not valid JSON: {text[:60]!r}") from None
         return text
     except RecursionError:  # valid JSON, but deeper than the parser goes
-        from state.storage import MAX_DEPTH
-
         raise InvalidValueError(f"the JSON value {text[:20]!r}... nests objects and arrays "
                                 f"too deeply: a stored document nests at most {MAX_DEPTH} "
                                 "levels") from None
@@ -216,11 +215,9 @@ def parse_value(text: str, *, mode: str = "auto") -> Any:
 
 def refuse_too_deep(value: Any, what: str) -> None:
     """InvalidValueError if ``value``, stored below at least one key, would nest a
-    document deeper than :data:`state.storage.MAX_DEPTH` whatever the key: said here,
+    document deeper than :data:`state.persistence.storage.MAX_DEPTH` whatever the key: said here,
     before the value reaches code that recurses through it. (Where a longer path takes
     it past the bound, the store refuses the write.)"""
-    from state.storage import MAX_DEPTH, nesting_depth
-
     if nesting_depth(value) > MAX_DEPTH - 1:
         raise InvalidValueError(f"{what} nests objects and arrays more than {MAX_DEPTH - 1} "
                                 f"levels deep; a stored document nests at most {MAX_DEPTH} "

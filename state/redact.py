@@ -8,6 +8,8 @@ abbreviated.
 
 from __future__ import annotations
 
+import os
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing stays off the dispatcher's hot path
     import re
@@ -85,8 +87,6 @@ def env_secrets() -> list[str]:
     text, these are masked. Read once per process."""
     global _env_values
     if _env_values is None:
-        import os
-
         _env_values = []
         for name, value in os.environ.items():
             upper = name.upper()
@@ -98,8 +98,6 @@ def env_secrets() -> list[str]:
 def forget_env(names: tuple[str, ...] | list[str]) -> None:
     """Take the variables ``names`` out of this process's environment (handlers and the
     commands they start never see them) while still masking their values."""
-    import os
-
     values = env_secrets()
     for name in names:
         value = os.environ.pop(name, None)

@@ -24,6 +24,7 @@ if TYPE_CHECKING:  # typing costs every CLI call milliseconds
     from collections.abc import Sequence
     from typing import IO, Any
 
+# The verbs import what they use after run() turned the collector off (state.process).
 __all__ = ["main"]
 
 PROG = "session_manager"

@@ -25,7 +25,8 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from typing import Any
 
-__all__ = ["MODELS", "Model", "fits", "fits_document", "fits_member", "validate_session_document"]
+__all__ = ["MODELS", "Model", "fits", "fits_document", "fits_member", "fits_stored_member",
+           "validate_session_document"]
 
 
 class Model:
@@ -81,7 +82,7 @@ def validate_session_document(key: str, doc: dict[str, Any]) -> None:
     model = MODELS.get(key.rsplit("/", 1)[-1])
     if model is not None and fits(model, doc):
         return
-    from state.documents import validate_document
+    from state.documents import validate_document  # pydantic: ~140 ms, only when needed
 
     validate_document(key, doc)
 
@@ -90,12 +91,19 @@ def fits_document(key: str, doc: dict[str, Any]) -> bool:
     """True if ``doc``, stored at ``key``, is a session document that plainly fits its
     model and that ``state_manager`` would write as it is (it refuses a ``state.json``
     with its own copy of ``active_work.tasks``, which the session view hides); False
-    for any other document: nothing to vouch for (see :mod:`state.spans`)."""
+    for any other document: nothing to vouch for (see :mod:`state.persistence.spans`)."""
     name = key.rsplit("/", 1)[-1]
     model = MODELS.get(name)
     if model is None or not fits(model, doc):
         return False
     return name != "state.json" or "tasks" not in doc.get("active_work", {})
+
+
+def fits_stored_member(key: str, parts: list[str], value: Any) -> bool:
+    """:func:`fits_member` for the document stored at ``key`` (False for a document
+    without a model here: nothing to vouch for)."""
+    model = MODELS.get(key.rsplit("/", 1)[-1])
+    return model is not None and fits_member(model, parts, value)
 
 
 def fits_member(model: Model, parts: list[str], value: Any) -> bool:

@@ -33,18 +33,21 @@ from state.errors import (
     UnavailableError,
 )
 from state.paths import is_id, project_key, project_slug, session_key, validate_id
-from state.storage import Storage
+from state.persistence.storage import Storage
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing stays off the dispatcher's hot path
     from typing import Any
 
 __all__ = [
+    "ROLES",
+    "check_role",
     "create_session",
     "end_session",
     "heartbeat",
     "known_projects",
     "list_sessions",
+    "parse_scope",
     "prune_sessions",
     "recover_identity",
     "remember_identity",
@@ -67,7 +70,8 @@ def new_session_state(session_id: str, *, mode: str, project: str | None,
                       at: float | None = None) -> dict[str, Any]:
     """A new session document. ``created_ts`` is ``created_at`` to the microsecond:
     which project and broadcast messages are the session's depends on it."""
-    from state.machine import machine_id
+    from state.paths import root  # (with the machine: only a new session)
+    from state.persistence.machine import machine_id  # only a new session
 
     moment = now() if at is None else at
     stamp = iso(moment)
@@ -75,7 +79,7 @@ def new_session_state(session_id: str, *, mode: str, project: str | None,
         "session_id": session_id,
         "mode": mode,
         "project": project,
-        "machine": machine_id(),
+        "machine": machine_id(root()),
         "status": "active",
         "created_at": stamp,
         "created_ts": round(moment, 6),
@@ -101,8 +105,6 @@ def create_session(
         validate_id(project, "project id")
     parsed_scope = None
     if role is not None or skills is not None or scope is not None:
-        from state.roles import check_role
-
         role, skills, parsed_scope = check_role(store, role or "peer", skills, scope)
     with store.transaction(session_key(sid, STATE)) as doc:
         if "session_id" in doc:
@@ -144,8 +146,7 @@ def recover_identity(store: Storage, session_id: str) -> dict[str, Any]:
     session older than it, or a lost one too), ``created_at`` from the first event
     the session logged. Empty for a session never seen before.
     """
-    from state.clock import iso
-    from state.eventlog import EVENTS
+    from state.eventlog import EVENTS  # only to rebuild a lost session
 
     try:
         stored = store.read(session_key(session_id, IDENTITY)) or {}
@@ -218,11 +219,51 @@ def session_status(state: dict[str, Any], beat: dict[str, Any], config: dict[str
     return "active", age
 
 
+
+
 #: A session's orchestration role (not the team members' free-text ``role``): ``peer``
 #: (the default: sessions see each other and exchange messages, as before roles), or
 #: ``orchestrator`` (gives work out), ``coordinator`` (an orchestrator for one epic or
-#: sprint, its ``scope``), ``worker`` (takes work). See state.roles.
+#: sprint, its ``scope``), ``worker`` (takes work).
 ROLES = ("peer", "orchestrator", "coordinator", "worker")
+
+
+def parse_scope(text: str | None) -> dict[str, str] | None:
+    """``epic:auth`` -> ``{"epic": "auth"}``; ``sprint:s-3`` -> ``{"sprint": "s-3"}``."""
+    if text is None or text == "":
+        return None
+    kind, sep, name = text.partition(":")
+    if not sep or kind not in ("epic", "sprint"):
+        raise InvalidValueError(f"invalid --scope {text!r}: use epic:<epic id> or "
+                                "sprint:<sprint id>")
+    return {kind: validate_id(name, f"{kind} id")}
+
+
+def check_role(store: Storage, role: str, skills: list[str] | None,
+               scope: str | dict[str, str] | None) -> tuple[str, list[str] | None,
+                                                            dict[str, str] | None]:
+    """Validate a role, its skills (registered tools) and a coordinator's scope."""
+    from state.shared import list_tools  # only when a role is given
+
+    if role not in ROLES:
+        raise InvalidValueError(f"invalid role {role!r}: use one of {', '.join(ROLES)}")
+    parsed = parse_scope(scope) if isinstance(scope, str) or scope is None else scope
+    if role == "coordinator" and not parsed:
+        raise InvalidValueError("a coordinator needs a --scope (epic:<id> or sprint:<id>)")
+    if role != "coordinator" and parsed:
+        raise InvalidValueError("--scope is for a coordinator")
+    if skills is not None:
+        known = list_tools(store)
+        for skill in skills:
+            validate_id(skill, "skill (tool name)")
+        unknown = [s for s in skills if s not in known]
+        if unknown:
+            raise NotFoundError(f"no tool {', '.join(unknown)} in the tool registry: skills are "
+                                f"tools a session can act as; registered: "
+                                f"{', '.join(sorted(known)) or 'none'} (orchestra shared "
+                                "register-tool)")
+        skills = list(dict.fromkeys(skills))
+    return role, skills, parsed
 
 
 def role_of(state: dict[str, Any], config: dict[str, Any]) -> dict[str, Any]:
@@ -305,8 +346,8 @@ def summarize(store: Storage, session_id: str, state: dict[str, Any], config: di
         "checkout": state.get("checkout"),
     }
     if detail:
-        from state.activity import describe, doing
-        from state.usage import session_usage
+        from state.activity import describe, doing  # only a detailed summary
+        from state.usage import session_usage  # only a detailed summary
 
         activity = describe(beat.get("activity"), status, agents, state.get("ended_at"))
         usage = session_usage(store, session_id, config.get("pricing") or {})

@@ -13,8 +13,8 @@ from state.clock import iso
 from state.config import load_config, project_config
 from state.errors import InvalidValueError, NotFoundError
 from state.paths import config_key, project_key, tools_key, validate_id
+from state.persistence.storage import Storage
 from state.query import deep_merge, parse_path, set_path
-from state.storage import Storage
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -45,7 +45,7 @@ _STATUS_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_-")
 
 
 def _validated(key: str, change: Callable[[dict[str, Any]], Any], store: Storage) -> Any:
-    from state.documents import validate_document
+    from state.documents import validate_document  # pydantic: only a CLI that writes
 
     with store.transaction(key) as doc:
         result = change(doc)
@@ -277,7 +277,7 @@ DECISIONS = "decisions.jsonl"
 
 def add_decision(store: Storage, project: str, *, title: str, rationale: str,
                  by: list[str], status: str = "agreed") -> dict[str, Any]:
-    import uuid
+    import uuid  # uuid imports platform (~4 ms)
 
     if not title.strip():
         raise InvalidValueError("--title must not be empty")

@@ -119,7 +119,7 @@ def build_parser(front: Front | None = None, argv: Sequence[str] | None = ()) ->
 
 
 def _run(args: argparse.Namespace, out: Output, store: Any) -> int:
-    from state import shared
+    from state import shared  # after run() turned the collector off
 
     v = args.verb
     if v == "get-config":
@@ -183,7 +183,7 @@ def main(
 
 
 def run() -> None:
-    from state.process import run_process
+    from state.process import run_process  # only as a command
 
     run_process(main)
 

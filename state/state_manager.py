@@ -217,7 +217,7 @@ def _read(store: Any, sid: str, path: str) -> Any:
             return store.query_jsonpath(*stored)
         if store.keeps_stamps:  # members of a large state.json: read in its bytes
             from state.in_place import query_in_place
-            from state.spans import MISSING
+            from state.persistence.spans import MISSING
 
             found = query_in_place(store, sid, path)
             if found is not MISSING:
@@ -226,7 +226,7 @@ def _read(store: Any, sid: str, path: str) -> Any:
     parts = parse_path(path)
     if store.keeps_stamps:  # one member of a large state.json: read in its bytes
         from state.in_place import get_in_place
-        from state.spans import MISSING
+        from state.persistence.spans import MISSING
 
         found = get_in_place(store, sid, parts)
         if found is not MISSING:
@@ -246,9 +246,9 @@ def _one_document(store: Any, sid: str, path: str, wants_metrics: bool
     changes) runs on ``state.json``; ``$.active_work.tasks...`` runs on ``tasks.json`` as
     ``$.tasks...``. None: compose the view and query it here."""
     from state.paths import session_key
+    from state.persistence.storage import Storage
     from state.query import jsonpath_reads
     from state.sessions import STATE, TASKS, require_session
-    from state.storage import Storage
 
     if type(store).query_jsonpath is Storage.query_jsonpath or wants_metrics:
         return None  # the file store reads the whole document either way
@@ -371,8 +371,11 @@ def _run(args: argparse.Namespace, out: Output, store: Any) -> int:
         return _watch(store, args, out)
     elif verb == "events":
         from state.eventlog import read_events
+        from state.sessions import require_session
 
-        for record in read_events(store, _session_id(args.session_id), since=args.since,
+        sid = _session_id(args.session_id)
+        require_session(store, sid)  # a typo exits 3, not an empty log
+        for record in read_events(store, sid, since=args.since,
                                   event_type=args.event_type, tail=args.tail):
             out.stream.write(_compact(record) + "\n")
     return 0
@@ -477,8 +480,8 @@ def _watch(store: Any, args: argparse.Namespace, out: Output) -> int:
     import time
 
     from state.errors import NotFoundError
+    from state.persistence.storage import same_json
     from state.sessions import require_session
-    from state.storage import same_json
 
     sid = _session_id(args.session_id)
     if args.interval <= 0:

@@ -1,79 +1,104 @@
-"""Opening the store: one function decides which backend and root are used.
+"""Opening Orchestra's store: the backend the state root names, with the domain's rules.
 
-The file store under the state root is the default. ``$ORCHESTRA_STORE_URL``
-(or ``store.url`` in the root's own ``config.json``) set to ``postgresql://...``
-selects :class:`state.postgres.storage.PgStorage`; the state root then keeps
-this machine's config, its outbox and its read cache. Only that branch imports
-the PostgreSQL modules, and psycopg itself waits until a connection is needed.
+The storage layer (:mod:`state.persistence`, :mod:`state.postgres`) knows no session nor
+project; what it must know of Orchestra's documents it asks the rules it is handed
+here, where the store is opened: :data:`RULES`. The file store under the state root is
+the default; ``$ORCHESTRA_STORE_URL`` (or ``store.url`` in the root's own
+``config.json``) set to ``postgresql://...`` selects the PostgreSQL backend (see
+:func:`state.persistence.open_backend`).
+
+The rules load what they need on first use: a hook that writes no large document and
+runs no query imports neither the models nor the JSONPath engine.
 """
 
 from __future__ import annotations
 
-import json
 import os
 
-from state.filestore import FileStorage
+from state.paths import root as state_root
+from state.persistence import open_backend, store_url
+from state.persistence.storage import DocumentRules
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-    from state.storage import Storage
+    from state.persistence.storage import Storage
 
-__all__ = ["open_store", "store_url"]
+__all__ = ["RULES", "OrchestraRules", "open_store", "store_url"]
+
+#: Members the handlers build on, by document name: one of another type (a hand edit)
+#: makes the document as unusable as one that does not parse (see DocumentRules).
+_CONTAINERS: dict[str, tuple[tuple[str, type], ...]] = {
+    "state.json": (("session_id", str), ("active_work", dict), ("active_work.agents", dict)),
+    "tasks.json": (("tasks", dict),),
+    "inbox.json": (("offsets", dict), ("held", list)),
+    "usage.json": (("transcripts", dict), ("tokens", dict), ("by_model", dict),
+                   ("seen_message_ids", list)),
+}
+#: Documents replaced last-writer-wins (state.sessions.heartbeat, handlers.heartbeat).
+_VOLATILE = frozenset({"heartbeat.json"})
+#: Documents whose every change must start from the latest version: a message inbox's
+#: cursor advanced from a copy could deliver a message twice (state.messages).
+_LATEST = frozenset({"inbox.json"})
 
 
-def store_url(root: str, config: dict[str, Any] | None = None) -> str | None:
-    """The configured PostgreSQL URL for the state root ``root``, or None (file store)."""
-    url = os.environ.get("ORCHESTRA_STORE_URL")
-    if url:
-        return url
-    if config is None:
-        config = _local_config(root)
-    section = config.get("store")
-    value = section.get("url") if isinstance(section, dict) else None
-    return value if isinstance(value, str) and value else None
+def _name(key: str) -> str:
+    return key.rsplit("/", 1)[-1]
+
+
+class OrchestraRules(DocumentRules):
+    """What the store must know of Orchestra's documents (see :class:`DocumentRules`)."""
+
+    state_folders = ("sessions", "projects")
+
+    def containers(self, key: str) -> tuple[tuple[str, type], ...]:
+        return _CONTAINERS.get(_name(key), ())
+
+    def fits(self, key: str, doc: dict[str, Any]) -> bool:
+        from state.session_rules import fits_document  # only when a large one is written
+
+        return fits_document(key, doc)
+
+    def fits_member(self, key: str, parts: list[str], value: Any) -> bool:
+        from state.session_rules import fits_stored_member  # only a set in place
+
+        return fits_stored_member(key, parts, value)
+
+    def query(self, doc: Any, expression: str) -> list[Any]:
+        from state.query import jsonpath_query  # the JSONPath engine: only for a query
+
+        return jsonpath_query(doc, expression)
+
+    def server_query(self, expression: str) -> str | None:
+        from state.query import to_postgres_jsonpath  # only a PostgreSQL store
+
+        return to_postgres_jsonpath(expression)
+
+    def volatile(self, key: str) -> bool:
+        return _name(key) in _VOLATILE
+
+    def needs_latest(self, key: str) -> bool:
+        return _name(key) in _LATEST
+
+
+#: The rules every store Orchestra opens is given.
+RULES = OrchestraRules()
 
 
 def open_store(
     root: str | os.PathLike[str] | None = None, *, lock_timeout: float | None = None,
     hook: bool = False, config: dict[str, Any] | None = None,
 ) -> Storage:
-    """The store for the state root ``root`` (default :func:`state.paths.home`).
+    """The store for the state root ``root`` (default :func:`state.paths.root`), with
+    Orchestra's :data:`RULES`.
 
     ``hook``: opened by the dispatcher for one event — a PostgreSQL store then
     defers writes and reads from its local cache when it is fresh enough.
     ``config``: the root's ``config.json`` if the caller read it already.
     """
     if root is None:
-        from state import paths
+        root = state_root()  # a str: opening the store does not import pathlib
+    return open_backend(root, rules=RULES, lock_timeout=lock_timeout, hook=hook,
+                        config=config)
 
-        root = paths.root()  # a str: opening the store does not import pathlib
-    folder = os.fspath(root)
-    url = store_url(folder, config)
-    store: Storage
-    if url is None:
-        store = FileStorage(folder)
-    else:
-        from state.postgres.settings import is_postgres_url, store_settings
-
-        if not is_postgres_url(url):
-            from state.errors import InvalidValueError
-
-            raise InvalidValueError("ORCHESTRA_STORE_URL must start with postgresql://")
-        from state.postgres.storage import PgStorage
-
-        settings = store_settings(config if config is not None else _local_config(folder))
-        store = PgStorage(url, folder, settings=settings, hook=hook)
-    if lock_timeout is not None:
-        store.lock_timeout = lock_timeout
-    return store
-
-
-def _local_config(root: str) -> dict[str, Any]:
-    try:
-        with open(os.path.join(root, "config.json"), "rb") as fh:
-            config = json.loads(fh.read())
-    except (OSError, ValueError):
-        return {}
-    return config if isinstance(config, dict) else {}

@@ -20,7 +20,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-    from state.storage import Storage
+    from state.persistence.storage import Storage
 
 __all__ = ["SWITCHES", "effective", "project_of", "set_switch", "switched_off"]
 
@@ -49,7 +49,7 @@ def project_of(store: Storage, session: str | None) -> str | None:
     (the dispatcher and ``orchestra plugins --session`` must agree on it)."""
     if session is None:
         return None
-    from state.paths import session_key
+    from state.paths import session_key  # only with a session
 
     state = store.read(session_key(session, "state.json")) or {}
     project = state.get("project")
@@ -67,7 +67,7 @@ def switched_off(doc: dict[str, Any] | None, plugins: set[str], session: str | N
 def set_switch(store: Storage, name: str, on: bool, *, session: str | None = None,
                project: str | None = None) -> dict[str, Any]:
     """Turn ``name`` on or off in one scope (global when neither is given); the document."""
-    from state.paths import validate_id
+    from state.paths import validate_id  # only a CLI that writes
 
     with store.transaction(SWITCHES) as doc:
         if session is not None:

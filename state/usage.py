@@ -19,7 +19,7 @@ model without a price are never counted as free: the cost of that model is None
 from __future__ import annotations
 
 from state.paths import session_key
-from state.storage import Storage
+from state.persistence.storage import Storage
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

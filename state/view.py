@@ -33,14 +33,14 @@ from __future__ import annotations
 
 from state.errors import ConflictError, InvalidPathError
 from state.paths import session_key
+from state.persistence.storage import Storage
 from state.sessions import STATE, TASKS, require_session
-from state.storage import Storage
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs every CLI call milliseconds
     from typing import Any
 
-    from state.storage import Precondition
+    from state.persistence.storage import Precondition
 
 __all__ = ["READ_ONLY", "check_session_version", "plan_target", "route", "session_version",
            "session_view", "view_tasks"]
@@ -98,7 +98,7 @@ def session_view(store: Storage, session_id: str, *, with_metrics: bool = True) 
     if isinstance(active, dict):
         active["tasks"] = view_tasks(store, session_id, view.get("project"), tasks_doc)
     if with_metrics:
-        from state.metrics import session_metrics
+        from state.metrics import session_metrics  # only when metrics are read
 
         view["metrics"] = session_metrics(store, session_id)
     return view
@@ -112,10 +112,10 @@ def view_tasks(store: Storage, session_id: str, project: object,
     tasks = (tasks_doc or {}).get("tasks", {})
     tasks = dict(tasks) if isinstance(tasks, dict) else {}
     if isinstance(project, str):
-        from state.paths import is_id
+        from state.paths import is_id  # only a session with a project
 
         if is_id(project):
-            from state.plan import session_share
+            from state.plan import session_share  # the plan: only a session with a project
 
             tasks.update(session_share(store, project, session_id))
     return tasks
@@ -134,7 +134,7 @@ def plan_target(store: Storage, session_id: str, parts: list[str]
     project = state.get("project")
     if not isinstance(project, str):
         return None
-    from state.plan import plan_tasks
+    from state.plan import plan_tasks  # the plan: only a session with a project
 
     if tid not in plan_tasks(store, project):
         return None

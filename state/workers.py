@@ -37,8 +37,10 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-    from state.storage import Storage
+    from state.persistence.storage import Storage
 
+# Each function imports what it uses: subprocess, the plan and the sessions only when a
+# worker is started or stopped (views read the registry of workers).
 __all__ = [
     "MODES",
     "cap_mode",
@@ -279,7 +281,8 @@ def _launch(store: Storage, sid: str, binary: str, how: str, mode: str, tools: l
             task: dict[str, Any] | None, parent: str | None) -> dict[str, Any]:
     import subprocess
 
-    from state.machine import machine_id
+    from state.paths import root
+    from state.persistence.machine import machine_id
 
     prompt = _prompt(project, task)
     args = [binary, "--bg", prompt] if how == "bg" else [binary, "-p", prompt,
@@ -302,7 +305,7 @@ def _launch(store: Storage, sid: str, binary: str, how: str, mode: str, tools: l
             raise StateError(f"claude --bg exited {done.returncode}: "
                              f"{(done.stderr or done.stdout).strip()[-300:]}")
         return {"bg_id": bg_id, "claude_session_id": _bg_session(binary, bg_id, folder, env),
-                "machine": machine_id(), "log": log}
+                "machine": machine_id(root()), "log": log}
     flags: dict[str, Any] = {}
     if sys.platform == "win32":
         flags["creationflags"] = (subprocess.CREATE_NEW_PROCESS_GROUP  # type: ignore[attr-defined]
@@ -312,7 +315,7 @@ def _launch(store: Storage, sid: str, binary: str, how: str, mode: str, tools: l
     with open(log, "ab") as out:
         child = subprocess.Popen(args, cwd=folder, env=env, stdin=subprocess.DEVNULL,
                                  stdout=out, stderr=subprocess.STDOUT, **flags)
-    return {"pid": child.pid, "machine": machine_id(), "log": log}
+    return {"pid": child.pid, "machine": machine_id(root()), "log": log}
 
 
 def _bg_session(binary: str, bg_id: str, folder: str, env: dict[str, str]) -> str | None:
@@ -446,7 +449,8 @@ def stop_worker(store: Storage, sid: str, *, by: str | None = None, force: bool 
     """Stop a worker Orchestra started: end its process, end the session, return its open
     tasks to the pool, release its tool instances, clean its worktree."""
     from state.capacity import release_session
-    from state.machine import machine_id
+    from state.paths import root
+    from state.persistence.machine import machine_id
     from state.plan import return_to_pool
     from state.sessions import end_session, require_session
 
@@ -462,7 +466,7 @@ def stop_worker(store: Storage, sid: str, *, by: str | None = None, force: bool 
             raise SpawnRefused("a worker cannot stop other workers")
     report: dict[str, Any] = {"stopped": sid}
     pid = spawn.get("pid")
-    if isinstance(pid, int) and spawn.get("machine") not in (None, machine_id()):
+    if isinstance(pid, int) and spawn.get("machine") not in (None, machine_id(root())):
         report["process"] = f"runs on {spawn.get('machine')}: stop it there"
     elif isinstance(pid, int):
         report["process"] = _terminate(pid, force=force, wait=wait)

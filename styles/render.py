@@ -1,7 +1,7 @@
 """styles.render: deterministic ASCII views of Orchestra state (or the same data as JSON).
 
-    python -m styles.render dashboard|board|team|sessions|sprint|config|decisions
-        [--project P] [--session S] [--sprint SPRINT] [--at TIME] [--json]
+    python -m styles.render dashboard|board|team|sessions|sprint|config|decisions|timeline
+        [--project P] [--session S] [--sprint SPRINT] [--zoom 15m|1h|day] [--at TIME] [--json]
 
 The output styles run this and show the result, so what the user sees does not
 depend on how the model draws a table. Same state and same ``--at``, same
@@ -64,6 +64,8 @@ def build_parser(front: Front | None = None, view: str | None = None) -> CliPars
     parser.add_argument("--session", metavar="S",
                         help="session id (default: the current session)")
     parser.add_argument("--sprint", metavar="SPRINT", help="sprint to show (view 'sprint')")
+    parser.add_argument("--zoom", choices=["15m", "1h", "day"],
+                        help="the window the 'timeline' view shows, ending now (default 1h)")
     parser.add_argument("--at", metavar="TIME",
                         help="evaluate presence and idle times as of TIME (ISO 8601), "
                              "for reproducible output; default now")
@@ -75,7 +77,7 @@ def build_parser(front: Front | None = None, view: str | None = None) -> CliPars
 
 def render(store: Any, view: str, *, project: str | None = None, session: str | None = None,
            session_required: bool = False, sprint: str | None = None,
-           at: float | None = None) -> tuple[dict[str, Any], str]:
+           at: float | None = None, zoom: str | None = None) -> tuple[dict[str, Any], str]:
     """(data, text) of ``view``; the library entry point behind the CLI."""
     from state.clock import now
     from styles.views import load_view
@@ -88,6 +90,8 @@ def render(store: Any, view: str, *, project: str | None = None, session: str | 
                          session=session, session_required=session_required,
                          sprint=sprint if view == "sprint" else None,
                          with_config=view == "config", sweep=at is None)
+    if view == "timeline":
+        snap.zoom = zoom
     data = build(snap)
     return data, text(data)
 
@@ -106,6 +110,8 @@ def _at(raw: str | None) -> float | None:
 def _handle(args: argparse.Namespace, out: Output, err: IO[str]) -> int:
     if args.sprint is not None and args.view != "sprint":
         raise UsageError("--sprint only applies to the 'sprint' view")
+    if args.zoom is not None and args.view != "timeline":
+        raise UsageError("--zoom only applies to the 'timeline' view")
     session, explicit = args.session, args.session is not None
     if session is None:
         from state.ids import current_session_id
@@ -115,7 +121,8 @@ def _handle(args: argparse.Namespace, out: Output, err: IO[str]) -> int:
     store = open_store()
     try:
         data, text = render(store, args.view, project=args.project, session=session,
-                            session_required=explicit, sprint=args.sprint, at=at)
+                            session_required=explicit, sprint=args.sprint, at=at,
+                            zoom=args.zoom)
         if session is not None and data["session"] is None:
             err.write(f"{PROG}: warning: session {session} (the current session) "
                       "not found; showing without it\n")

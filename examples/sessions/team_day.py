@@ -16,8 +16,9 @@ Three Claude Code sessions of one project, recorded with the real Claude Code CL
 
 Around them, *scenario lines* (``{"orchestra": [...]}``, ``{"clock": ...}``) do what a
 person does with ``orchestra`` by hand: the lead's plan (tools, sprints, epics, team,
-decisions), each session's sprint and epic and the tasks on its board (``orchestra state
-set``: Claude Code's default model has no Task tools), and bo's heads-up to the project.
+decisions), each session's sprint and epic, the project's tasks (``orchestra task add|start|done|
+block``, run as the session: Claude Code's default model has no Task tools), and bo's
+heads-up to the project.
 Built by ``build_demo.py`` from the recordings; deterministic. Replayed, the sessions have
 no transcripts, so the views say that no tokens were recorded.
 """
@@ -114,13 +115,10 @@ def _prompted(events: list[dict[str, Any]], *lines: dict[str, Any]) -> list[dict
     return [*head, *lines, *tail]
 
 
-def task(session: str, number: str, subject: str, status: str,
-         description: str) -> dict[str, Any]:
-    """A task the person keeps on the session's board (``orchestra state set``)."""
-    value = {"id": number, "subject": subject, "status": status, "description": description,
-             "owner": "main"}
-    return orchestra("state", "set", session, f"active_work.tasks.{number}",
-                     json.dumps(value, separators=(",", ":")))
+def task(session: str, *argv: str) -> dict[str, Any]:
+    """A task verb the session's model (or its person) runs from the session's Bash:
+    the project plan's tasks, with project-wide ids (``T-1``...), in the order added."""
+    return {"orchestra": ["task", *argv], "session": session}
 
 
 def team_day() -> list[dict[str, Any]]:
@@ -129,21 +127,32 @@ def team_day() -> list[dict[str, Any]]:
                 orchestra("state", "set", session, "active_work.current_epic", epic)]
 
     ana = _prompted(recorded("ana"), *plan_of(ANA, "checkout"),
-                    task(ANA, "1", "Rounding rules for prices", "completed",
-                         "Cents everywhere; round once, on the invoice"))
+                    task(ANA, "add", "Rounding rules for prices", "--start", "--epic",
+                         "checkout", "--sprint", "s-14", "--points", "2", "-d",
+                         "Cents everywhere; round once, on the invoice"),
+                    task(ANA, "done", "T-1"))
     bo_fix, bo_later = _until(recorded("bo"), lambda e: (
         e["hook_event_name"] == "UserPromptSubmit"
         and "cross-session-message" in str(e.get("prompt"))), after=False)
     bo_later = [e for e in bo_later if e["hook_event_name"] != "SessionEnd"]  # bo goes on
     bo_fix = _prompted(bo_fix, *plan_of(BO, "checkout"),
-                       task(BO, "1", "Fix rounding in cart totals", "in_progress",
-                            "Totals must match the invoice"))
+                       task(BO, "add", "Fix rounding in cart totals", "--start", "--epic",
+                            "checkout", "--sprint", "s-14", "--points", "3",
+                            "--needs", "engineering-fullstack", "-d",
+                            "Totals must match the invoice"),
+                       task(BO, "progress", "T-2", "40"))
     cy, _rest = _until(recorded("cy"), lambda e: e["hook_event_name"] == "PermissionRequest")
     cy = _prompted(cy, *plan_of(CY, "payments"),
-                   task(CY, "1", "Wallet payments", "in_progress",
+                   task(CY, "add", "Wallet payments", "--start", "--epic", "payments",
+                        "--sprint", "s-14", "--points", "5", "-d",
                         "Apple Pay and Google Pay through Stripe"),
-                   task(CY, "2", "3-D Secure for cards", "pending", "Hosted challenge page"),
-                   task(CY, "3", "Refund webhook", "blocked", "Needs the Stripe test account"))
+                   task(CY, "add", "3-D Secure for cards", "--epic", "payments", "--sprint",
+                        "s-14", "--points", "3", "--needs", "engineering-fullstack", "-d",
+                        "Hosted challenge page"),
+                   task(CY, "add", "Refund webhook", "--start", "--epic", "payments",
+                        "--sprint", "s-14", "--points", "2", "-d",
+                        "Stripe webhook for refunds"),
+                   task(CY, "block", "T-5", "--note", "Needs the Stripe test account"))
     return [
         clock("-1d"), *_plan(),
         clock("-5h"), *ana,

@@ -79,14 +79,14 @@ def command_prefix(agent: str, session_id: str, home: str) -> str:
     writes both to ``$CLAUDE_ENV_FILE``), so its prefix is ``orchestra``. Codex and Gemini
     give hooks no way to change the model's shell: the command carries the session id and
     the state root in variables and names the launcher by its absolute path
-    (``<state root>/bin/orchestra``, which :func:`hooks.launcher.ensure_launcher` keeps).
+    (``<state root>/bin/orchestra``, which :func:`hooks.shell_env.ensure_launcher` keeps).
     """
     if agent == CLAUDE_CODE:
         return "orchestra"
     import os
     import shlex
 
-    from hooks.launcher import ensure_launcher
+    from hooks.shell_env import ensure_launcher
 
     folder = ensure_launcher(home)
     parts = [f"ORCHESTRA_SESSION_ID={shlex.quote(session_id)}"]

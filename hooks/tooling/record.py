@@ -50,13 +50,18 @@ def _problem(line: Any) -> str | None:
                               and _duration(value[1:])):
             return None
         return "'clock' is 'now' or a duration ago such as '-12m'"
-    if set(line) == {"orchestra"}:
+    if set(line) in ({"orchestra"}, {"orchestra", "session"}):
         argv = line["orchestra"]
-        if isinstance(argv, list) and argv and all(isinstance(a, str) for a in argv):
-            return None
-        return "'orchestra' is a list of arguments, such as [\"shared\", \"list-tools\"]"
+        if not (isinstance(argv, list) and argv and all(isinstance(a, str) for a in argv)):
+            return "'orchestra' is a list of arguments, such as [\"shared\", \"list-tools\"]"
+        if "session" in line:
+            from state.paths import is_id
+
+            if not (isinstance(line["session"], str) and is_id(line["session"])):
+                return "'session' is the id of the session the command runs as"
+        return None
     return ("not a hook payload (a JSON object with 'hook_event_name') nor a replay "
-            "directive ({'clock': ...} or {'orchestra': [...]})")
+            "directive ({'clock': ...} or {'orchestra': [...], 'session'?: ID})")
 
 
 def _duration(text: str) -> bool:

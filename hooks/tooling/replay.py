@@ -24,7 +24,9 @@ lines, so that one file can replay a whole team's day:
   ``time.time`` in its own process for the lines that follow;
 * ``{"orchestra": ["shared", "update-sprint", ...]}`` — run an ``orchestra`` command
   (in-process, same state root and clock); its result line is
-  ``{"n", "orchestra": ARGV, "exit_code", "stderr"?}``.
+  ``{"n", "orchestra": ARGV, "exit_code", "stderr"?}``. With ``"session": ID`` the command
+  runs as that session's model runs it from its Bash (``ORCHESTRA_SESSION_ID``), as in
+  ``{"orchestra": ["task", "start", "T-1"], "session": "..."}``.
 
 By default events are dispatched in-process through :func:`hooks.dispatch.main`, exactly
 as the command would (same parsing, merge and exit codes), some 10-20x faster. The
@@ -127,11 +129,18 @@ def _shifted_time(lines: list[dict[str, Any]]) -> Iterator[_Clock | None]:
         time.time = clock.real
 
 
-def _command(n: int, argv: list[str]) -> dict[str, Any]:
+def _command(n: int, argv: list[str], session: str | None = None) -> dict[str, Any]:
+    """One ``orchestra`` directive; ``session``: run it as that session would, from its
+    Bash (``ORCHESTRA_SESSION_ID``), as ``orchestra task start T-1`` needs."""
     from orchestra.cli import main as orchestra_main
 
     out, err = io.StringIO(), io.StringIO()
-    code = orchestra_main(argv, stdout=out, stderr=err)
+    if session is not None:
+        os.environ["ORCHESTRA_SESSION_ID"] = session
+    try:
+        code = orchestra_main(argv, stdout=out, stderr=err)
+    finally:
+        os.environ.pop("ORCHESTRA_SESSION_ID", None)  # a replay never runs as a session
     result: dict[str, Any] = {"n": n, "orchestra": argv, "exit_code": code}
     if code != 0:
         result["stderr"] = err.getvalue().strip()
@@ -172,7 +181,8 @@ def replay(payloads: list[dict[str, Any]], home: str, plugins: Iterable[Any] = (
                         clock.set(payload["clock"])
                         continue
                     if "orchestra" in payload:
-                        results.append(_command(n, payload["orchestra"]))
+                        results.append(_command(n, payload["orchestra"],
+                                                payload.get("session")))
                         continue
                     out, err = io.StringIO(), io.StringIO()
                     data = io.BytesIO(json.dumps(payload).encode("utf-8"))

@@ -6,7 +6,8 @@ sessions, the cookie), :mod:`.server` (uvicorn with timeouts and a connection
 limit), :mod:`.app` (routes), :mod:`.data` (what
 the pages show), :mod:`.sessions` (cached session rows), :mod:`.items` (records as
 rows), :mod:`.logs` (logs read from the end), :mod:`.live` (change detection and the
-event stream); the page itself is ``static/``. The dispatcher never imports this
+event stream), :mod:`.timeline` (the Timeline page's lanes and cost, over
+:mod:`orchestra.timeline`); the page itself is ``static/``. The dispatcher never imports this
 package, and only :mod:`.app`, :mod:`.server` and :mod:`.cli` import the web extra.
 """
 

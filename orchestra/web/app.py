@@ -8,6 +8,9 @@
     POST /api/messages          {"to": "session"|"project"|"all", "target", "text", "urgent"}
     GET  /api/claims            ?project=
     GET  /api/decisions         ?project= &page=
+    GET  /api/timeline          ?project= &zoom=15m|1h|day &end= &width= &offset= &limit=
+                                &order=recent|started &sessions=a,b (orchestra.web.timeline)
+    GET  /api/timeline/usage    ?project= : tokens and cost over time, stacked by session
     GET  /api/stream            Server-Sent Events: hello, event, change, resync;
                                 ?session= &kind= &tool= filter the events, ?events=0 drops them
                                 (HEAD: the headers only, no stream)
@@ -41,6 +44,7 @@ from orchestra.web.data import StateReader
 from orchestra.web.live import Hub, Listener
 from orchestra.web.security import SCOPE_CSRF, Guard
 from orchestra.web.signin import SignIn
+from orchestra.web.timeline import TimelineReader
 from state.errors import InvalidIdError, InvalidValueError, NotFoundError, StateError
 from state.paths import validate_id
 
@@ -87,6 +91,19 @@ def _int(request: Request, name: str, default: int) -> int:
         raise InvalidValueError(f"{name} must be a whole number") from None
 
 
+def _number(request: Request, name: str) -> float | None:
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        raise InvalidValueError(f"{name} must be a number") from None
+    if value != value or value in (float("inf"), float("-inf")):
+        raise InvalidValueError(f"{name} must be a finite number")
+    return value
+
+
 def _reading(read: Callable[[StateReader, Request], dict[str, Any]],
              reader: StateReader) -> Callable[[Request], Response]:
     """A GET endpoint: run ``read`` in a worker thread, state errors become 400/404."""
@@ -128,6 +145,17 @@ def _decisions(r: StateReader, q: Request) -> dict[str, Any]:
     return r.decisions(_text(q, "project"), page=_int(q, "page", 1))
 
 
+def _timeline(t: TimelineReader, q: Request) -> dict[str, Any]:
+    return t.timeline(project=_text(q, "project"), zoom=_text(q, "zoom") or "1h",
+                      end=_number(q, "end"), width=_int(q, "width", 1000),
+                      offset=_int(q, "offset", 0), limit=_int(q, "limit", 30),
+                      order=_text(q, "order") or "recent", sessions=_text(q, "sessions", 4000))
+
+
+def _usage(t: TimelineReader, q: Request) -> dict[str, Any]:
+    return t.usage(project=_text(q, "project"))
+
+
 class _Assets(StaticFiles):
     """``/static/``: the CSS and JavaScript, not the page's raw template."""
 
@@ -145,6 +173,7 @@ def create_app(store: Any, *, signin: SignIn, port: int, hosts: set[str] | None,
     :meth:`~orchestra.web.live.Hub.stop` the streams when the server shuts down.
     """
     reader = StateReader(store)
+    timeline = TimelineReader(reader)
     hub = hub if hub is not None else Hub(store)
     template = (STATIC / "index.html").read_text("utf-8")
 
@@ -205,6 +234,8 @@ def create_app(store: Any, *, signin: SignIn, port: int, hosts: set[str] | None,
         Route("/api/messages", send, methods=["POST"]),
         Route("/api/claims", _reading(_claims, reader)),
         Route("/api/decisions", _reading(_decisions, reader)),
+        Route("/api/timeline", _reading(lambda _r, q: _timeline(timeline, q), reader)),
+        Route("/api/timeline/usage", _reading(lambda _r, q: _usage(timeline, q), reader)),
         Route("/api/stream", stream),
         Mount("/static", _Assets(directory=STATIC), name="static"),
     ]

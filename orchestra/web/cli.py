@@ -19,8 +19,10 @@ DEFAULT_PORT = 8765
 
 DESCRIPTION = """\
 Serve a live web dashboard of every session: sessions across projects, the event
-stream with filters, the board, messages (with a form to send one), claims and
-decisions. Pages update by themselves (Server-Sent Events) within a second.
+stream with filters, the board, messages (with a form to send one), claims,
+decisions, and a timeline (a lane per session: turns, tool calls, subagents, waits
+for a person, messages, claims, guard decisions; tokens and cost over time). Pages
+update by themselves (Server-Sent Events) within a second.
 
 Access: the server prints a one-time sign-in link and a random token (new at
 every start). The link signs one browser in, once; any other browser signs in on

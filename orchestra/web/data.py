@@ -19,10 +19,10 @@ from orchestra.web.sessions import SessionRows
 from state.clock import iso, now
 from state.config import load_config, project_config
 from state.errors import InvalidValueError, NotFoundError
-from state.filestore import FileStorage
 from state.paths import session_key, validate_id
+from state.persistence.filestore import FileStorage
+from state.persistence.storage import Storage
 from state.sessions import session_ids
-from state.storage import Storage
 
 __all__ = ["SENDER", "StateReader", "event_item", "message_item"]
 

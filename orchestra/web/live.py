@@ -14,7 +14,7 @@ is told to ``resync`` (reload its page) instead of being sent a backlog; so is
 everyone after a burst of more than :data:`MAX_READ` bytes in one log.
 
 A store that is not a folder of files (PostgreSQL) is watched through its own change
-notices instead (:meth:`~state.storage.Storage.wait_for_change`, LISTEN/NOTIFY there):
+notices instead (:meth:`~state.persistence.storage.Storage.wait_for_change`, LISTEN/NOTIFY there):
 a change makes the pages reload. What other machines' hooks write reaches the server
 when they ship their local outbox (see docs/postgres.md), so it shows up then.
 """

@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 
     from state.jsonpath.nodes import Query
 
+# The parser, the engine and the translator are imported by the function that needs them
+# (see "cheap to import" above).
 __all__ = [
     "SYNTAX_HELP",
     "JSONPathSyntaxError",

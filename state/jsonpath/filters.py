@@ -267,7 +267,7 @@ class FilterParser(Scanner):
         nothing; a typo in a query deserves an error instead.)"""
         if not isinstance(arg, n.Literal) or not isinstance(arg.value, str):
             return
-        from state.jsonpath.iregexp import IRegexpError, translate
+        from state.jsonpath.iregexp import IRegexpError, translate  # only a literal pattern
 
         try:
             translate(arg.value)

@@ -20,7 +20,7 @@ import functools
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    import re
+    import re  # only match() and search() need it
     from typing import NoReturn
 
 __all__ = ["IRegexpError", "compile_iregexp", "translate"]
@@ -51,7 +51,7 @@ def translate(pattern: str) -> str:
 def compile_iregexp(pattern: str) -> re.Pattern[str] | None:
     """``pattern`` compiled (use ``fullmatch`` for ``match()``, ``search`` for
     ``search()``); None when it is not an I-Regexp."""
-    import re
+    import re  # only match() and search() need it
 
     try:
         return re.compile(translate(pattern))
@@ -66,7 +66,7 @@ def _hex(code: int) -> str:
 @functools.lru_cache(maxsize=64)
 def _category_ranges(prop: str) -> tuple[tuple[int, int], ...]:
     """Code point ranges of a Unicode general category (``L``) or subcategory (``Lu``)."""
-    import unicodedata
+    import unicodedata  # only \p{...} classes
 
     category = unicodedata.category
     ranges: list[tuple[int, int]] = []

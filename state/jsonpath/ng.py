@@ -42,7 +42,7 @@ def engine_module() -> ModuleType:
         except ImportError:
             for name in [n for n in sys.modules if n == _PACKAGE or n.startswith(_PACKAGE + ".")]:
                 del sys.modules[name]
-    import jsonpath_ng.jsonpath
+    import jsonpath_ng.jsonpath  # the plain way (see the docstring)
 
     return jsonpath_ng.jsonpath
 

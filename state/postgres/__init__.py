@@ -10,7 +10,7 @@ backend is selected. Modules, each with one job:
 * :mod:`~state.postgres.schema`   — the versioned schema and its migrations;
 * :mod:`~state.postgres.server`   — the SQL behind every storage primitive;
 * :mod:`~state.postgres.local`    — what stays on the machine: outbox and read cache;
-* :mod:`~state.postgres.storage`  — :class:`PgStorage`, the :class:`~state.storage.Storage`;
+* :mod:`~state.postgres.storage`  — :class:`PgStorage`, the storage interface on a server;
 * :mod:`~state.postgres.jsonpath` — JSONPath run by the server when it can be translated;
 * :mod:`~state.postgres.doctor`   — the ``doctor`` checks;
 * :mod:`~state.postgres.copy`     — copying a whole store between backends (``migrate``).

@@ -86,7 +86,7 @@ def connect(url: str, timeout: float, *, application: str = "orchestra") -> Any:
 
 def _is_bad_url(exc: BaseException) -> bool:
     """libpq refused the URL itself (psycopg raises ProgrammingError for that)."""
-    import psycopg
+    import psycopg  # only when a connection failed
 
     return isinstance(exc, psycopg.ProgrammingError)
 
@@ -107,7 +107,7 @@ def record_outcome(folder: str, ok: bool, reason: str = "") -> None:
             if os.path.exists(path):
                 os.unlink(path)
         else:
-            from state.paths import make_private_dirs
+            from state.persistence.filestore import make_private_dirs  # only when the breaker trips
 
             make_private_dirs(folder)  # private, like every file of the state root
             flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0)

@@ -12,21 +12,25 @@ from __future__ import annotations
 import os
 
 from state.errors import InvalidValueError
-from state.filestore import FileStorage
+from state.persistence.filestore import FileStorage
+from state.persistence.machine import MACHINE_FILE
+from state.persistence.storage import CONFIG
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from state.storage import Storage
+    from state.persistence.storage import Storage
 
 __all__ = ["copy_store", "state_keys"]
 
-_TOP_FOLDERS = ("sessions", "projects")
-_LOCAL_FILES = frozenset({"config.json", "machine.json"})
+#: Files of the state root that belong to each machine (never copied).
+_LOCAL_FILES = frozenset({CONFIG, MACHINE_FILE})
 
 
 def state_keys(store: Storage) -> list[str]:
-    """Every key holding Orchestra state, sorted (lock, temp and quarantined files left out)."""
-    from state.postgres.storage import PgStorage
+    """Every key holding state, sorted: the documents and logs at the top of the root and
+    in the folders the store's rules name (``state_folders``); lock, temp and quarantined
+    files left out."""
+    from state.postgres.storage import PgStorage  # a file store is copied without it
 
     if isinstance(store, PgStorage):
         return [k for k in store.all_keys() if k not in _LOCAL_FILES]
@@ -37,7 +41,7 @@ def state_keys(store: Storage) -> list[str]:
     for folder, dirs, files in os.walk(root):
         rel = os.path.relpath(folder, root)
         parts = [] if rel == "." else rel.split(os.sep)
-        if parts and parts[0] not in _TOP_FOLDERS:
+        if parts and parts[0] not in store.rules.state_folders:
             dirs[:] = []
             continue
         dirs[:] = [d for d in dirs if not d.startswith(".") and not os.path.islink(
@@ -69,9 +73,9 @@ def copy_store(source: Storage, destination: Storage) -> dict[str, int]:
         else:
             if isinstance(destination, FileStorage):
                 destination._ensure_parent(key)
-                from state.storage import decode_document, encode_document
+                from state.persistence.storage import encode_document  # into files only
 
-                data = encode_document(decode_document(key, data))  # pretty, like its writers
+                data = encode_document(source._decode(key, data))  # pretty, like its writers
             destination._write_document(key, data)
             counts["documents"] += 1
     return counts

@@ -14,6 +14,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
+# Each check imports what it uses: doctor runs once, and psycopg only for a server.
 __all__ = ["doctor_report"]
 
 #: A round trip slower than this makes every hook that connects noticeably slower.
@@ -22,18 +23,15 @@ SLOW_MS = 50.0
 Check = tuple[bool, str, str]
 
 
-def doctor_report(url: str | None = None, *, root: str | None = None) -> list[Check]:
-    """Checks for the store of state root ``root`` (default: the state root); ``url``
-    overrides the configured one. An empty list: the file store is in use."""
+def doctor_report(url: str | None = None, *, root: str | os.PathLike[str]) -> list[Check]:
+    """Checks for the store of the state root ``root``; ``url`` overrides the configured
+    one. An empty list: the file store is in use."""
     from state.errors import StateError
+    from state.persistence import local_config, store_url
     from state.postgres.settings import describe, has_password, scrub, store_settings
-    from state.store import _local_config, store_url
 
-    if root is None:
-        from state.paths import home
-
-        root = os.fspath(home())
-    config = _local_config(root)
+    root = os.fspath(root)
+    config = local_config(root)
     url = url or store_url(root, config)
     if not url:
         return []

@@ -1,17 +1,16 @@
 """Which JSONPath expressions the server may evaluate, and in which dialect.
 
-:func:`translate` turns an Orchestra JSONPath (``jsonpath_ng.ext`` dialect) into a
-PostgreSQL ``jsonpath`` with the same results, or returns ``None`` when it is
-not sure — then the expression runs in Python on the fetched document. The
-translation uses ``strict`` mode (no automatic unwrapping of arrays, which
-``jsonpath_ng`` does not do either) and the query passes ``silent``, so a
-missing key or an index out of range matches nothing instead of failing.
+:func:`translate` turns a JSONPath into a PostgreSQL ``jsonpath`` with the same
+results, or returns ``None`` when it is not sure — then the expression runs in Python
+on the fetched document. The translator is the store's rules' (``server_query``: the
+domain's JSONPath engine knows the subset both dialects agree on, see
+:func:`state.jsonpath.to_postgres`), handed to the store where it is opened; this
+module imports no query language of its own.
 
-The translator is a seam: :func:`set_translator` installs a better one (the
-JSONPath parser of :mod:`state.query` plugs in here once it can translate: it
-is picked up automatically if ``state.query`` defines ``to_postgres_jsonpath``).
-The built-in one knows the subset both dialects agree on for sure: ``$``, dot
-names, quoted bracket names, non-negative indexes and ``[*]``.
+:func:`set_translator` installs another one, which wins (a seam for tests and
+experiments). :func:`simple_translator` is a conservative one that needs no parser:
+``$``, dot names, quoted bracket names, non-negative indexes and ``[*]``, in ``strict``
+mode (no automatic unwrapping of arrays).
 """
 
 from __future__ import annotations
@@ -38,12 +37,13 @@ def set_translator(function: Callable[[str], str | None] | None) -> None:
     _translator = function
 
 
-def translate(expression: str) -> str | None:
-    function = _translator
+def translate(expression: str,
+              translator: Callable[[str], str | None] | None = None) -> str | None:
+    """``expression`` for the server by the installed translator, else ``translator``
+    (the store's rules'), else None: evaluate it in Python."""
+    function = _translator or translator
     if function is None:
-        from state import query
-
-        function = getattr(query, "to_postgres_jsonpath", None) or simple_translator
+        return None
     try:
         return function(expression)
     except Exception:  # a translator that fails only costs the server-side speed-up

@@ -31,8 +31,7 @@ import stat
 import time
 from contextlib import suppress
 
-from state.filestore import FileStorage
-from state.paths import make_private_dirs
+from state.persistence.filestore import FileStorage, make_private_dirs
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -200,7 +199,7 @@ class Outbox:
         names = self.pending()
         if not names:
             return 0
-        from state.locks import LockBusy, acquire
+        from state.persistence.locks import LockBusy, acquire  # only when something waits
 
         os.makedirs(self.folder, mode=0o700, exist_ok=True)
         try:

@@ -10,7 +10,7 @@ the later write does in the file store.
 
 from __future__ import annotations
 
-from state.storage import same_json
+from state.persistence.storage import same_json
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

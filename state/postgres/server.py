@@ -9,7 +9,7 @@ which :meth:`PgStorage.wait_for_change` listens for.
 
 from __future__ import annotations
 
-from state.storage import _next_segment_number, _segment_name
+from state.persistence.storage import _next_segment_number, _segment_name
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -31,10 +31,6 @@ __all__ = [
     "write_document",
     "write_volatile",
 ]
-
-#: Documents replaced last-writer-wins (``put_volatile``), by name.
-VOLATILE_NAMES = frozenset({"heartbeat.json"})
-
 
 def kind_of(key: str) -> str:
     """``sessions/x/state.json`` -> ``state``: what kind of document or log a key holds."""
@@ -65,7 +61,7 @@ def read_document(conn: Any, s: str, key: str) -> tuple[dict[str, Any] | None, s
 
 
 def write_document(conn: Any, s: str, schema: str, key: str, doc: dict[str, Any]) -> None:
-    from psycopg.types.json import Jsonb
+    from psycopg.types.json import Jsonb  # psycopg is loaded by the connection
 
     conn.execute(
         f"INSERT INTO {s}.documents (key, kind, doc, version) VALUES (%s, %s, %s, %s) "
@@ -78,7 +74,7 @@ def write_document(conn: Any, s: str, schema: str, key: str, doc: dict[str, Any]
 def write_volatile(conn: Any, s: str, schema: str, key: str, doc: dict[str, Any],
                    ts: float) -> None:
     """Last writer wins by ``ts``: a heartbeat replayed late never overwrites a newer one."""
-    from psycopg.types.json import Jsonb
+    from psycopg.types.json import Jsonb  # psycopg is loaded by the connection
 
     conn.execute(
         f"INSERT INTO {s}.volatile AS v (key, kind, doc, ts) VALUES (%s, %s, %s, %s) "

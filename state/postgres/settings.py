@@ -103,7 +103,7 @@ def has_password(url: str) -> bool:
 
 def secrets_of(url: str) -> list[str]:
     """Every password ``url`` carries, as written and percent-decoded, longest first."""
-    from urllib.parse import unquote
+    from urllib.parse import unquote  # only a URL with a password
 
     _, _, password, _, query = _parts(url)
     raw = ([password] if password else []) + [value for _, value in _query_secrets(query)]

@@ -26,16 +26,35 @@ from __future__ import annotations
 import threading
 import time
 
-from state.storage import decode_lines, encode_record
+from state.persistence.storage import decode_lines, encode_record
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
-    from typing import Any
+    from typing import Any, Protocol
 
-    from state.postgres.storage import PgStorage
+    from state.persistence.filestore import FileStorage
+    from state.postgres.local import Cache, Outbox
 
     Decide = Callable[[list[dict[str, Any]]], list[dict[str, Any]]]
+
+    class PgStorage(Protocol):
+        """What a step uses of :class:`~state.postgres.storage.PgStorage`, which calls it
+        (named here, not imported: that module imports this one)."""
+
+        settings: dict[str, Any]
+        schema: str
+        _s: str
+        lock_timeout: float
+        local: FileStorage
+        cache: Cache
+        outbox: Outbox
+
+        def server_time_left(self) -> float: ...
+
+        def _take(self) -> Any: ...
+
+        def _give(self, conn: Any, broken: bool = False) -> None: ...
 
 __all__ = ["DEFAULT_BOUND", "step"]
 
@@ -111,14 +130,14 @@ def step(store: PgStorage, key: str, decide: Decide, *, max_bytes: int | None,
 
 
 def _short(error: BaseException) -> str:
-    from state.postgres.settings import redact
+    from state.postgres.settings import redact  # the error path
 
     return redact(" ".join(str(error).split()))[:200] or type(error).__name__
 
 
 def _on_server(store: PgStorage, key: str, box: _Handover, max_bytes: int | None,
                bound: float) -> None:
-    from state.postgres import server
+    from state.postgres import server  # only when the server is asked
 
     try:
         conn = store._take()
@@ -176,7 +195,7 @@ def _on_server(store: PgStorage, key: str, box: _Handover, max_bytes: int | None
 
 def _is_lock_timeout(exc: BaseException) -> bool:
     try:
-        import psycopg
+        import psycopg  # it may be missing (then: no server)
     except ImportError:
         return False
     return isinstance(exc, psycopg.errors.LockNotAvailable | psycopg.errors.QueryCanceled)
@@ -185,7 +204,7 @@ def _is_lock_timeout(exc: BaseException) -> bool:
 def _local(store: PgStorage, key: str, decide: Decide, why: str, bound: float) -> str:
     """The step on this machine's copy: the cached log and what waits in the outbox, under
     a local lock; the new lines are queued for the server."""
-    from state.postgres.local import MISS
+    from state.postgres.local import MISS  # the server is away or late
 
     with store.local._lock(key + ".step", store.lock_timeout):
         cached = store.cache.get(key, None)

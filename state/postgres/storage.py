@@ -1,4 +1,4 @@
-""":class:`PgStorage`: the :class:`~state.storage.Storage` interface on a PostgreSQL server.
+""":class:`PgStorage`: the storage interface (:mod:`state.persistence.storage`) on PostgreSQL.
 
 Same semantics as the file store — versioned documents changed in transactions
 that never lose an update, append-only logs, last-writer-wins volatile
@@ -41,33 +41,30 @@ from state.errors import (
     LockTimeoutError,
     NotFoundError,
 )
-from state.filestore import FileStorage
-from state.paths import config_key
-from state.postgres import server
-from state.postgres.connect import StoreUnavailableError, breaker_open, connect, record_outcome
-from state.postgres.local import MISS, Cache, Outbox
-from state.storage import (
+from state.persistence.filestore import FileStorage
+from state.persistence.storage import (
+    CONFIG,
     DEFAULT_LOCK_TIMEOUT,
     SCHEMA_VERSION,
     Storage,
-    decode_document,
     encode_record,
     same_json,
 )
+from state.postgres import server
+from state.postgres.connect import StoreUnavailableError, breaker_open, connect, record_outcome
+from state.postgres.local import MISS, Cache, Outbox
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Iterator
     from typing import Any
 
-    from state.storage import Precondition
+    from state.persistence.storage import DocumentRules, Precondition
 
+# psycopg and the schema, patch, step and JSONPath modules are imported where first used:
+# a hook that reads its cache and queues its writes connects to nothing and loads none.
 __all__ = ["PgStorage"]
 
-_CONFIG = config_key()
-#: Documents changed only with the server's lock: a message inbox's cursor advanced from a
-#: cached copy could deliver a message twice.
-ONLINE_ONLY = frozenset({"inbox.json"})
 #: Seconds a CLI's connection attempt may take at least (``store.connect_timeout`` is
 #: for hooks): on a busy machine importing psycopg and connecting can take more than 1 s.
 CLI_CONNECT_TIMEOUT = 5.0
@@ -81,15 +78,16 @@ class PgStorage(Storage):
     """Orchestra state on PostgreSQL at ``url``, with the machine's part under ``root``."""
 
     def __init__(self, url: str, root: str | os.PathLike[str], *, settings: dict[str, Any],
-                 hook: bool = False, lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> None:
-        super().__init__(lock_timeout=lock_timeout)
+                 hook: bool = False, lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
+                 rules: DocumentRules | None = None) -> None:
+        super().__init__(lock_timeout=lock_timeout, rules=rules)
         self.url = url
         self.settings = settings
         self.schema = str(settings["schema"])
         self._s = f'"{self.schema}"'
         self._root = os.fspath(root)
         self._pg = os.path.join(self._root, "pg")
-        self.local = FileStorage(self._root, lock_timeout=lock_timeout)
+        self.local = FileStorage(self._root, lock_timeout=lock_timeout, rules=rules)
         self.cache = Cache(os.path.join(self._pg, "cache"))
         self.outbox = Outbox(os.path.join(self._pg, "outbox"))
         self.hook = hook
@@ -345,7 +343,7 @@ class PgStorage(Storage):
         what is left of its quota, and not past its time for the server."""
         if self._ship_quota is not None and self._ship_quota <= 0:
             return
-        from state.machine import machine_id
+        from state.persistence.machine import machine_id
 
         machine = machine_id(self._root)
 
@@ -475,7 +473,7 @@ class PgStorage(Storage):
         return False
 
     def _read_bytes(self, key: str) -> bytes | None:
-        if key == _CONFIG:
+        if key == CONFIG:
             return self.local._read_bytes(key)
         if server.is_log(key):
             def fetch(conn: Any) -> bytes | None:
@@ -489,20 +487,20 @@ class PgStorage(Storage):
         return data
 
     def read(self, key: str) -> dict[str, Any] | None:
-        if key == _CONFIG:
+        if key == CONFIG:
             return self.local.read(key)
         raw = self._read_bytes(key)
         if raw is None:
             return None
         try:
-            return decode_document(key, raw)
+            return self._decode(key, raw)
         except CorruptDocumentError as exc:  # only a cache file edited by hand can be
             self.cache.drop(key)
             self.problems.append(f"{exc} (local cache copy dropped)")
             return None
 
     def exists(self, key: str) -> bool:
-        if key == _CONFIG:
+        if key == CONFIG:
             return self.local.exists(key)
         if self.hook and self.cache.get(key, None) not in (MISS, None):
             return True  # documents are not deleted while a session is live
@@ -591,8 +589,6 @@ class PgStorage(Storage):
     def _read_volatile(self, key: str) -> dict[str, Any]:
         """This machine's last copy (what its hooks wrote last, any age), else the server's
         when it answers; {} when neither is there."""
-        import json
-
         raw = self.cache.get(key, None)
         if raw is MISS:
             try:
@@ -607,9 +603,9 @@ class PgStorage(Storage):
 
     def _write_document(self, key: str, data: bytes) -> None:
         """Store raw document bytes as they are (copying a store); they must be a JSON object."""
-        doc = decode_document(key, data)
+        doc = self._decode(key, data)
         with self._conn() as conn:
-            if key.rsplit("/", 1)[-1] in server.VOLATILE_NAMES:
+            if self.rules.volatile(key):
                 server.write_volatile(conn, self._s, self.schema, key, doc, time.time())
             else:
                 server.write_document(conn, self._s, self.schema, key, doc)
@@ -626,7 +622,7 @@ class PgStorage(Storage):
         return size
 
     def delete(self, key: str) -> bool:
-        if key == _CONFIG:
+        if key == CONFIG:
             return self.local.delete(key)
         with self._conn() as conn:
             gone = server.delete_key(conn, self._s, self.schema, key)
@@ -652,14 +648,14 @@ class PgStorage(Storage):
     def _transaction(self, key: str, expect_version: int | None, create: bool,
                      timeout: float | None, also_lock: tuple[str, ...] = (),
                      precondition: Precondition | None = None) -> Iterator[dict[str, Any]]:
-        if key == _CONFIG:
+        if key == CONFIG:
             with self.local.transaction(key, expect_version=expect_version, create=create,
                                         timeout=timeout) as doc:
                 yield doc
             return
         # The server's answer is needed for a condition or an exactly-once cursor.
         needs_server = (expect_version is not None or precondition is not None
-                        or key.rsplit("/", 1)[-1] in ONLINE_ONLY)
+                        or self.rules.needs_latest(key))
         if self.hook and not needs_server:
             # What a hook writes never waits for the server: the change is journaled.
             with self._journaled_transaction(key, create, timeout) as doc:
@@ -757,7 +753,7 @@ class PgStorage(Storage):
         if raw is None:
             return None
         try:
-            return decode_document(key, raw)
+            return self._decode(key, raw)
         except CorruptDocumentError as exc:  # only a cache file edited by hand can be
             self.cache.drop(key)
             self.problems.append(f"{exc} (local cache copy dropped)")
@@ -790,8 +786,8 @@ class PgStorage(Storage):
         (:mod:`state.postgres.jsonpath`), else in Python — same results either way."""
         from state.postgres.jsonpath import translate
 
-        translated = translate(expression)
-        if translated is None or key == _CONFIG:
+        translated = translate(expression, self.rules.server_query)
+        if translated is None or key == CONFIG:
             return super().query_jsonpath(key, expression)
         import psycopg
 

@@ -25,6 +25,7 @@ VIEWS: dict[str, tuple[str, str]] = {
     "sprint": ("sprint", "one sprint (--sprint, default the current), velocity, blockers"),
     "config": ("config", "effective settings, validity, history for rollback"),
     "decisions": ("decisions", "decision log with rationale and who agreed"),
+    "timeline": ("timeline", "a lane per session: what each did, when (--zoom 15m|1h|day)"),
 }
 
 

@@ -14,7 +14,7 @@ import re
 from state.config import load_config, project_config
 from state.errors import NotFoundError
 from state.paths import session_key, validate_id
-from state.storage import Storage
+from state.persistence.storage import Storage
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -85,6 +85,13 @@ class Snapshot:
         self.config_error: str | None = None
         self.config_history: list[dict[str, Any]] = []
         self._store: Storage | None = None
+        #: Only for the timeline: the window it shows (``15m``, ``1h``, ``day``).
+        self.zoom: str | None = None
+
+    @property
+    def store(self) -> Storage | None:
+        """The store this was read from (for views that read more of it: the timeline)."""
+        return self._store
 
     def session_by_id(self, sid: str | None) -> dict[str, Any] | None:
         return next((s for s in self.sessions if s["session_id"] == sid), None)

@@ -39,8 +39,13 @@ HOT_BUDGET = 31
 #: The same for every other event kind (they read and write more documents). 36, plus 2 for
 #: issue 21 at SessionStart: presence says what each live peer is doing (state.activity),
 #: and the session's Claude Code name and checkout are learned (handlers.coordination);
-#: plus 1 for issue 24: handlers.orchestration (the role's context, gone sessions' tasks).
-EVENT_BUDGET = 39
+#: plus 1 for issue 24: handlers.orchestration (the role's context, gone sessions' tasks);
+#: plus 1 for issue 25: the storage layer's package, state.persistence (an __init__ that
+#: imports nothing; the hot events, at 31 with it, stay within HOT_BUDGET).
+EVENT_BUDGET = 40
+#: Modules kept under their old names for plugins and docs (issue 25): a dispatch imports
+#: their new homes, never them.
+OLD_NAMES = ("state.storage", "state.filestore", "hooks.launcher")
 
 HOT = ("PreToolUse.Bash", "PostToolUse.Bash", "UserPromptSubmit")
 
@@ -123,6 +128,7 @@ def test_a_dispatch_imports_no_heavy_library_and_stays_within_its_budget(
                 if m not in baseline]
     heavy = sorted(m for m in imported if m.split(".")[0] in HEAVY)
     assert heavy == [], f"{name} imported {heavy}"
+    assert [m for m in imported if m in OLD_NAMES] == []
     budget = HOT_BUDGET if name in HOT else EVENT_BUDGET
     assert len(imported) <= budget, (
         f"{name} imported {len(imported)} modules (budget {budget}): {imported}")
@@ -147,6 +153,7 @@ def test_the_other_agents_hot_events_stay_within_their_budget(
                                         _env(warm_home), tmp_path, stdin) if m not in baseline]
     heavy = sorted(m for m in imported if m.split(".")[0] in HEAVY)
     assert heavy == [], f"{name} imported {heavy}"
+    assert [m for m in imported if m in OLD_NAMES] == []
     assert len(imported) <= AGENT_BUDGET[agent], (
         f"{name} imported {len(imported)} modules (budget {AGENT_BUDGET[agent]}): {imported}")
 

@@ -125,7 +125,7 @@ def test_change_of_a_large_state_through_the_cli_still_reaches_plugins(
     """A set on a large state.json is made in its bytes only when nobody wants the whole
     documents: a plugin with on_state_change does, and gets the change."""
     from state import state_manager
-    from state.storage import LARGE_DOCUMENT
+    from state.persistence.storage import LARGE_DOCUMENT
 
     start = payload("SessionStart.startup.json")
     sid = start["session_id"]

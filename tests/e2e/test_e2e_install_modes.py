@@ -334,9 +334,10 @@ def test_plugin_mode_hooks_and_every_command_work(plugin_box: Box, claude_bin: P
 
 
 @pytest.mark.parametrize(("view", "title"), [("dashboard", "ORCHESTRA DASHBOARD"),
-                                             ("team", "ORCHESTRA TEAM")])
+                                             ("team", "ORCHESTRA TEAM"),
+                                             ("timeline", "ORCHESTRA TIMELINE")])
 def test_plugin_slash_command_runs_orchestra(plugin_box: Box, claude_bin: Path, view: str,
-                                            title: str) -> None:
+                                             title: str) -> None:
     """/orchestra:<view> expands to the command file; the model runs what it names."""
 
     def run_named(body: dict[str, Any]) -> list[dict[str, Any]]:

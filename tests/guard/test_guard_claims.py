@@ -310,7 +310,7 @@ def test_claims_end_with_the_session_and_when_it_goes_stale(shop: tuple[Team, Pa
 def test_the_claims_log_rotates_even_when_nothing_checks(tmp_path: Path) -> None:
     """claims.policy off: no check takes a step, yet the log stays small to read."""
     from state.claims import SEGMENT_BYTES, read_table, record_claim
-    from state.filestore import FileStorage
+    from state.persistence.filestore import FileStorage
 
     store = FileStorage(tmp_path / "orchestra")
     path = "src/" + "deep/" * 40 + "file{}.py"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
 from pathlib import Path
 
@@ -51,7 +52,7 @@ def test_every_section_of_the_dashboard_is_filled(replayed: Path) -> None:
     assert "trend up" in text
     assert "AGENTS                                                         1 busy of 1" in text
     assert "general-purpose          1/2 busy" in text
-    assert "BLOCKERS (1)" in text and "Refund webhook: status blocked" in text
+    assert "BLOCKERS (1)" in text and "#T-5 Refund webhook: status blocked" in text
     assert "DECISIONS                                                       3 recorded" in text
 
 
@@ -96,3 +97,44 @@ def test_the_sessions_say_what_they_did(replayed: Path) -> None:
     assert bo["activity"]["files"]["paths"] == ["src/shop/cart.py"]
     assert [c.get("description") for c in bo["activity"]["recent"]][:3] == [
         "Run the cart tests again", None, "Run the cart tests"]
+
+
+def test_the_days_tasks_are_the_project_plans(replayed: Path) -> None:
+    """The scenario's tasks are added and worked with the task verbs, run as each session."""
+    code, out, err = run("task", "list", "--project", "shop", "--json")
+    assert code == 0, err
+    tasks = {t["id"]: t for t in json.loads(out)}
+    assert sorted(tasks) == ["T-1", "T-2", "T-3", "T-4", "T-5"]
+    assert (tasks["T-2"]["status"], tasks["T-2"]["assignee"], tasks["T-2"]["progress"]) == (
+        "in_progress", BO, 40)
+    assert (tasks["T-5"]["status"], tasks["T-5"]["assignee"]) == ("blocked", CY)
+    assert tasks["T-4"]["status"] == "pending" and not tasks["T-4"].get("assignee")
+
+
+def test_a_directive_runs_as_the_session_it_names(tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    scenario = tmp_path / "day.jsonl"
+    start = {"hook_event_name": "SessionStart", "session_id": "s-one", "source": "startup",
+             "cwd": str(tmp_path / "proj"), "transcript_path": "/nonexistent.jsonl"}
+    lines = [start, {"orchestra": ["task", "add", "Write the notes", "--start"],
+                     "session": "s-one"},
+             {"orchestra": ["task", "add", "Nobody's", "--project", "proj"]}]
+    scenario.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    home = tmp_path / "state"
+    monkeypatch.setenv("ORCHESTRA_HOME", str(home))
+    code, out, err = run("replay", str(scenario), "--home", str(home))
+    assert code == 0, err
+    assert [r["exit_code"] for r in map(json.loads, out.splitlines())] == [0, 0, 0]
+    code, out, err = run("task", "list", "--project", "proj", "--json")
+    assert code == 0, err
+    assert [(t["title"], t.get("assignee")) for t in json.loads(out)] == [
+        ("Write the notes", "s-one"), ("Nobody's", None)]
+    assert "ORCHESTRA_SESSION_ID" not in os.environ  # a replay never leaves one behind
+
+
+def test_a_directive_with_a_bad_session_is_refused_with_its_line(tmp_path: Path) -> None:
+    scenario = tmp_path / "bad.jsonl"
+    scenario.write_text('{"orchestra": ["who"]}\n{"orchestra": ["who"], "session": "../x"}\n')
+    code, _out, err = run("replay", str(scenario))
+    assert code == 1
+    assert f"{scenario}, line 2: 'session' is the id of the session the command runs as" in err

@@ -72,7 +72,7 @@ def test_plugin_hooks_register_what_settings_mode_registers() -> None:
 
 
 @pytest.mark.parametrize("name", ["dashboard", "inbox", "send", "who", "board", "team", "sessions",
-                                  "sprint", "config", "decisions", "task"])
+                                  "sprint", "config", "decisions", "task", "timeline"])
 def test_slash_commands_run_orchestra(name: str) -> None:
     from orchestra.verbs import VERBS
 

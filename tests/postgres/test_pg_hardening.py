@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from state.storage import Storage
+from state.persistence.storage import Storage
 from state.store import open_store
 from tests.handlers._support import payload
 from tests.postgres._fake_server import fake_server

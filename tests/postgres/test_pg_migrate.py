@@ -11,9 +11,10 @@ from typing import Any
 import pytest
 
 from state import migrate
-from state.filestore import FileStorage
+from state.persistence.filestore import FileStorage
+from state.persistence.storage import Storage, decode_lines
 from state.postgres.copy import state_keys
-from state.storage import Storage, decode_lines
+from state.store import RULES
 from tests._postgres import PASSWORD
 from tests.handlers._support import payload
 from tests.postgres.conftest import Machine
@@ -61,7 +62,7 @@ def test_copy_file_store_to_postgres_and_back_is_equal(
     files.cli("state.session_manager", "send", "--all", "to all")
     files.cli("state.shared_state", "update-epic", "p1", "e1", "--title", "Epic one")
     assert files.dispatch(payload("PostToolUse.Bash", "beta")).code == 0  # beta reads one
-    source = FileStorage(files.root)
+    source = FileStorage(files.root, rules=RULES)
     assert any(".0000" in key for key in state_keys(source)), "rotated segments are copied"
 
     code, out, err = _migrate("--from", str(files.root), "--to", pg_url)
@@ -71,7 +72,7 @@ def test_copy_file_store_to_postgres_and_back_is_equal(
     code, out, err = _migrate("--from", pg_url, "--to", str(back))
     assert code == 0, err
 
-    original, returned = _contents(source), _contents(FileStorage(back))
+    original, returned = _contents(source), _contents(FileStorage(back, rules=RULES))
     assert returned == original
     assert "config.json" not in returned  # each machine keeps its own
     with_pg = make_machine("pg")

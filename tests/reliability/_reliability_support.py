@@ -200,7 +200,7 @@ def check_state_tree(root: Path) -> dict[str, int]:
     quarantined copy is left. Returns counts of what was checked.
 
     A log may hold an empty line: two appenders racing on a long record can both start it
-    on a fresh line (see ``state.filestore._torn_tail``); readers skip empty lines.
+    on a fresh line (see ``state.persistence.filestore._torn_tail``); readers skip empty lines.
     """
     from state.documents import validate_document
 

@@ -34,7 +34,7 @@ from typing import Any
 
 import pytest
 
-from state.storage import decode_lines
+from state.persistence.storage import decode_lines
 from tests.reliability._reliability_support import (
     child_env,
     cli,

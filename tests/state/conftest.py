@@ -20,8 +20,8 @@ from typing import Any
 import pytest
 
 from state import session_manager, shared_state, state_manager
-from state.filestore import FileStorage
-from state.storage import MemoryStorage, Storage
+from state.persistence.filestore import FileStorage
+from state.persistence.storage import MemoryStorage, Storage
 
 REPO = Path(__file__).resolve().parents[2]
 

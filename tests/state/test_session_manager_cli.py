@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from state.filestore import FileStorage
 from state.paths import session_key
+from state.persistence.filestore import FileStorage
 
 
 def beat(home: Path, sid: str, age: float, **extra: Any) -> None:

@@ -14,7 +14,7 @@ import pytest
 from state import session_manager, shared_state, state_manager
 from state.config import DEFAULTS, load_config
 from state.documents import Config, validate_document
-from state.storage import MemoryStorage
+from state.persistence.storage import MemoryStorage
 
 MAINS: dict[str, Callable[..., int]] = {
     "state_manager": state_manager.main,

@@ -1,5 +1,5 @@
 """How documents are written: ``json.dumps(indent=2)``, and one entry per line above
-``LARGE_DOCUMENT`` (state.storage.encode_document)."""
+``LARGE_DOCUMENT`` (state.persistence.storage.encode_document)."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from state import storage
-from state.filestore import FileStorage
-from state.storage import LARGE_DOCUMENT, encode_document
+from state.persistence import storage
+from state.persistence.filestore import FileStorage
+from state.persistence.storage import LARGE_DOCUMENT, encode_document
 
 _json = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True, allow_infinity=True)

@@ -16,7 +16,7 @@ import pytest
 
 import state.store
 from state.errors import LockTimeoutError, UnsafePathError
-from state.filestore import FileStorage
+from state.persistence.filestore import FileStorage
 from state.store import open_store
 
 KEY = "sessions/s1/state.json"
@@ -122,7 +122,7 @@ def test_lock_file_is_a_sidecar_that_is_never_deleted(fs: FileStorage) -> None:
 _HOLDER = """
 import sys
 from pathlib import Path
-from state.filestore import FileStorage
+from state.persistence.filestore import FileStorage
 store = FileStorage(Path(sys.argv[1]))
 with store.transaction(sys.argv[2]) as doc:
     doc["held_by_child"] = True

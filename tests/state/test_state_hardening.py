@@ -28,7 +28,7 @@ import pytest
 
 from state import session_manager, shared_state, state_manager
 from state.errors import InvalidValueError
-from state.storage import MAX_DEPTH, Storage
+from state.persistence.storage import MAX_DEPTH, Storage
 
 SID = "s1"
 #: Enough subagents to make state.json larger than LARGE_DOCUMENT (written one entry per

@@ -18,8 +18,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from state import state_manager
-from state.filestore import FileStorage
-from state.storage import LARGE_DOCUMENT, Storage, encode_document
+from state.persistence.filestore import FileStorage
+from state.persistence.storage import LARGE_DOCUMENT, Storage, encode_document
+from state.store import RULES
 
 SID = "s1"
 AGENTS = 2200  # about 300 KB of state.json: above LARGE_DOCUMENT
@@ -210,7 +211,7 @@ def test_a_listener_that_wants_documents_gets_them(twins: tuple[Path, Path]) -> 
     """A listener without ``wants`` (or one that wants this key) turns the in-place
     change off: it is made as a transaction and the listener sees both documents."""
     fast, _ = twins
-    store = FileStorage(fast)
+    store = FileStorage(fast, rules=RULES)
     seen: list[tuple[str, Any, Any]] = []
     store.subscribe(lambda key, old, new: seen.append((key, old, new)))
     with store.member_transaction(f"sessions/{SID}/state.json") as laid:
@@ -221,7 +222,7 @@ def test_a_listener_that_wants_documents_gets_them(twins: tuple[Path, Path]) -> 
         quiet.append(key)
 
     listener.wants = lambda key: False  # type: ignore[attr-defined]
-    other = FileStorage(fast)
+    other = FileStorage(fast, rules=RULES)
     other.subscribe(listener)
     with other.member_transaction(f"sessions/{SID}/state.json") as laid:
         assert laid is not None
@@ -236,7 +237,7 @@ def test_a_document_that_does_not_fit_its_model_is_not_vouched_for(
     refuses the write (pydantic words why) instead of slipping a change past it."""
     fast, slow = twins
     for home in (fast, slow):
-        store = FileStorage(home)
+        store = FileStorage(home, rules=RULES)
         with store.transaction(f"sessions/{SID}/state.json") as doc:
             doc["status"] = 7  # the model wants a string
     stamp = json.loads(_stamp(fast).read_bytes())

@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 
 from state.errors import UnsafePathError
-from state.filestore import FileStorage
 from state.messages import pending_count, pending_counts, send_message, take_undelivered
 from state.paths import session_key
+from state.persistence.filestore import FileStorage
 from state.sessions import create_session, list_sessions, session_ids, session_summary
 
 

@@ -18,9 +18,9 @@ from typing import Any
 
 import pytest
 
-from state import locks
 from state.errors import LockTimeoutError
-from state.filestore import FileStorage
+from state.persistence import locks
+from state.persistence.filestore import FileStorage
 
 KEY = "sessions/s1/state.json"
 
@@ -39,7 +39,7 @@ lock.release()
 
 _HOLD_WITH_STORE = """
 import sys
-from state.filestore import FileStorage
+from state.persistence.filestore import FileStorage
 with FileStorage(sys.argv[1]).transaction(sys.argv[2]) as doc:
     doc["holder"] = "child"
     print("held", flush=True)
@@ -159,7 +159,7 @@ def test_a_busy_lock_times_out_with_a_clear_error(tmp_path: Path) -> None:
 
 def test_a_transaction_does_not_import_filelock(
         tmp_path: Path, python_env: dict[str, str]) -> None:
-    code = ("import sys\nfrom state.filestore import FileStorage\n"
+    code = ("import sys\nfrom state.persistence.filestore import FileStorage\n"
             "with FileStorage(sys.argv[1]).transaction('a/b.json') as doc:\n"
             "    doc['x'] = doc.get('x', 0) + 1\n"
             "print('filelock' in sys.modules)")

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from state import state_manager
 from state.cli import Front
 from state.eventlog import append_event
-from state.filestore import FileStorage
+from state.persistence.filestore import FileStorage
 
 
 def _disk(home: Path, sid: str, name: str) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""Store observers (state.observers): found through their entry-point group, the finding
+"""Store observers (state.persistence.observers): found through their entry-point group, the finding
 cached under the state root, and a newly installed observer seen at once."""
 
 from __future__ import annotations

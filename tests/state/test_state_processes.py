@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from state.filestore import FileStorage
+from state.persistence.filestore import FileStorage
 
 pytestmark = pytest.mark.slow
 
@@ -44,7 +44,7 @@ def _finish(procs: list[subprocess.Popen[str]], timeout: float) -> None:
 _INCREMENTER = """
 import sys, time
 from pathlib import Path
-from state.filestore import FileStorage
+from state.persistence.filestore import FileStorage
 root, go, n = Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3])
 store = FileStorage(root, lock_timeout=60)
 while not go.exists():      # start together, so that the writers really contend
@@ -80,7 +80,7 @@ def test_8_processes_x_100_increments_end_at_800(
 _APPENDER = """
 import sys
 from pathlib import Path
-from state.filestore import FileStorage
+from state.persistence.filestore import FileStorage
 store = FileStorage(Path(sys.argv[1]))
 for i in range(200):
     store.append("sessions/c1/events.jsonl", {"w": int(sys.argv[2]), "i": i, "pad": "p" * 200})
@@ -102,7 +102,7 @@ def test_parallel_appenders_lose_no_line(tmp_path: Path, python_env: dict[str, s
 _WRITER = """
 import sys
 from pathlib import Path
-from state.filestore import FileStorage
+from state.persistence.filestore import FileStorage
 store = FileStorage(Path(sys.argv[1]))
 first = True
 for _ in range(int(sys.argv[2])):

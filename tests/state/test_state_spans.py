@@ -1,4 +1,4 @@
-"""state.spans on arbitrary documents: finding a member in the bytes finds what parsing
+"""state.persistence.spans on arbitrary documents: finding a member in the bytes finds what parsing
 finds, and replacing it gives the bytes the encoder writes for the changed document."""
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ import pytest
 from hypothesis import assume, event, given, settings
 from hypothesis import strategies as st
 
-from state.spans import MISSING, LaidOut, Untrusted, stamp, trust
-from state.storage import LARGE_DOCUMENT, encode_document, encode_document_layout
+from state.persistence.spans import MISSING, LaidOut, Untrusted, stamp, trust
+from state.persistence.storage import LARGE_DOCUMENT, encode_document, encode_document_layout
 
 # Names that look like the layout's own punctuation, or need escaping.
 NAMES = st.one_of(st.sampled_from(['a', 'b', '"', '\\', '\n', '": ', ',\n  "', '{', 'ключ',

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from state.errors import ConflictError, LockTimeoutError, NotFoundError
-from state.storage import Storage
+from state.persistence.storage import Storage
 
 KEY = "sessions/s1/state.json"
 LOG = "sessions/s1/events.jsonl"

@@ -11,8 +11,8 @@ import pytest
 from orchestra.web.data import StateReader
 from state.errors import InvalidIdError, InvalidValueError, NotFoundError
 from state.paths import session_key
+from state.persistence.storage import MemoryStorage
 from state.shared import add_decision
-from state.storage import MemoryStorage
 from state.store import open_store
 from tests.handlers._support import payload
 

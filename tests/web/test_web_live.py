@@ -97,7 +97,7 @@ def test_topics_say_what_changed(home: Path, dispatch: Callable[..., Any]) -> No
 
 
 def test_a_store_without_files_has_no_scan() -> None:
-    from state.storage import MemoryStorage
+    from state.persistence.storage import MemoryStorage
 
     assert scan(MemoryStorage()) is None
     assert Hub(MemoryStorage()).check() == (set(), [])

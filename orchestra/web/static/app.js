@@ -6,11 +6,12 @@
 "use strict";
 
 const CSRF = document.querySelector('meta[name="csrf-token"]').content;
-const PAGES = ["sessions", "events", "board", "messages", "claims", "decisions"];
+const PAGES = ["sessions", "events", "board", "messages", "claims", "decisions", "timeline"];
 // Which pushed change topics make a page reload its data.
 const TOPICS = {
   sessions: ["sessions", "config"], events: [], board: ["board", "sessions", "config"],
   messages: ["messages"], claims: ["claims", "sessions", "config"], decisions: ["decisions"],
+  timeline: [], // timeline.js decides what a change means to it
 };
 const MAX_LIVE_ROWS = 500;
 
@@ -184,6 +185,7 @@ const LOADERS = {
   messages: p => api("/api/messages" + query(pick(p, "session", "before"))),
   claims: p => api("/api/claims" + query(pick(p, "project"))),
   decisions: p => api("/api/decisions" + query(pick(p, "project", "page"))),
+  timeline: p => Timeline.load(p),
 };
 
 function pick(params, ...names) {
@@ -257,6 +259,7 @@ const RENDER = {
     part("sessions", "summary").textContent =
       `${data.total} total: ${c.active} active, ${c.idle} idle, ${c.stale} stale, ${c.ended} ended`;
     const machines = data.sessions.some(s => s.machine);
+    const maxCost = Math.max(0, ...data.sessions.map(s => (s.cost && s.cost.usd) || 0));
     section("sessions").querySelector("[data-machine]").hidden = !machines;
     rows("sessions", data.sessions, s => h("tr", { tabindex: -1, "data-session": s.session_id },
       h("td", {}, badge(s.status)),
@@ -270,7 +273,7 @@ const RENDER = {
         s.activity && s.activity.state.startsWith("waiting") ? " " : "",
         s.current_task || s.doing || "–"),
       h("td", { title: s.cost && s.cost.prices_as_of ? `prices of ${s.cost.prices_as_of}` : "",
-        text: s.cost ? s.cost.text : "–" }),
+        class: "cost" }, s.cost ? s.cost.text : "–", Timeline.costBar(s.cost, maxCost)),
       h("td", { text: s.last_event || "–" }),
       h("td", { text: s.last_tool || "–" }),
       h("td", { title: s.last_heartbeat || "", text: ago(s.idle_seconds) }),
@@ -368,6 +371,8 @@ const RENDER = {
   },
 };
 
+RENDER.timeline = data => Timeline.render(data);
+
 function showLive(event) {
   // The stream and a page load race: an event may come both ways. Show it once.
   const key = eventKey(event);
@@ -407,15 +412,20 @@ function live(text, ok) {
 
 function connect() {
   const params = state.page === "events" ? pick(state.params, "session", "kind", "tool")
-                                         : new URLSearchParams({ events: "0" });
+    : state.page === "timeline" ? new URLSearchParams() // every event: lanes update live
+    : new URLSearchParams({ events: "0" });
   const key = params.toString();
   if (state.source && state.streamKey === key) return;
   if (state.source) state.source.close();
   state.streamKey = key;
   const source = new EventSource("/api/stream" + query(params));
   state.source = source;
-  source.addEventListener("hello", () => { live("live", true); reloadSoon(); });
+  source.addEventListener("hello", () => {
+    live("live", true);
+    if (state.page === "timeline") Timeline.onHello(); else reloadSoon();
+  });
   source.addEventListener("event", message => {
+    if (state.page === "timeline") { Timeline.onEvent(JSON.parse(message.data)); return; }
     if (state.page !== "events" || state.params.get("before")) return;
     if (part("events", "pause").checked) return;
     const event = JSON.parse(message.data);
@@ -423,6 +433,7 @@ function connect() {
   });
   source.addEventListener("change", message => {
     const topics = JSON.parse(message.data).topics || [];
+    if (state.page === "timeline" && !topics.includes("resync")) { Timeline.onChange(topics); return; }
     if (topics.includes("resync") || topics.some(t => TOPICS[state.page].includes(t))) reloadSoon();
   });
   source.addEventListener("resync", reloadSoon);
@@ -494,7 +505,7 @@ function onKey(event) {
   if (event.key === "Escape" && typing(event.target)) { event.target.blur(); return; }
   if (typing(event.target) || help.open) return;
   const key = event.key;
-  if (/^[1-6]$/.test(key)) { go(PAGES[Number(key) - 1]); }
+  if (/^[1-7]$/.test(key)) { go(PAGES[Number(key) - 1]); }
   else if (key === "j" || key === "ArrowDown") { moveRow(1); }
   else if (key === "k" || key === "ArrowUp") { moveRow(-1); }
   else if (key === "Enter" && document.activeElement.dataset.session) {
@@ -519,9 +530,10 @@ document.addEventListener("DOMContentLoaded", () => {
   document.getElementById("help-button").addEventListener("click", () => document.getElementById("help").showModal());
   window.addEventListener("hashchange", route);
   route();
-  // Suggestions for the session and project fields, whichever page was opened first.
-  api("/api/sessions?per_page=200").then(data => {
+  // Suggestions for the session and project fields, whichever page was opened first;
+  // after the page's own data, which a person waits for.
+  setTimeout(() => api("/api/sessions?per_page=200").then(data => {
     fillProjects(data.projects);
     fillSessionIds(data.sessions.map(s => s.session_id));
-  }).catch(() => {});
+  }).catch(() => {}), 1500);
 });

@@ -1,7 +1,7 @@
 """One member of a large document, found and replaced in its bytes without parsing the rest.
 
-Orchestra writes a document larger than :data:`~state.storage.LARGE_DOCUMENT` one entry
-per line (:func:`~state.storage.encode_document`). In those bytes every member of an
+Orchestra writes a document larger than :data:`~state.persistence.storage.LARGE_DOCUMENT` one entry
+per line (:func:`~state.persistence.storage.encode_document`). In those bytes every member of an
 *expanded* object (one that holds a non-empty object or array) starts a line of its own,
 indented two spaces deeper than the line the object starts on, and no string holds a raw
 newline (JSON escapes it). So between the braces of an expanded object whose members are
@@ -27,7 +27,7 @@ from __future__ import annotations
 import binascii
 import json
 
-from state.storage import LARGE_DOCUMENT, NotLaidOut, encode_entries
+from state.persistence.storage import LARGE_DOCUMENT, NotLaidOut, encode_entries
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -58,7 +58,8 @@ MISSING: Any = _Missing()
 
 def stamp(data: bytes, *, checked: bool) -> bytes:
     """The stamp of ``data``, bytes Orchestra wrote in the one-entry-per-line layout;
-    ``checked``: the document fits its model (see :mod:`state.session_rules`)."""
+    ``checked``: the document fits its model (the store's rules said so:
+    :meth:`~state.persistence.storage.DocumentRules.fits`)."""
     return json.dumps({"layout": LAYOUT, "size": len(data), "crc32": binascii.crc32(data),
                        "checked": checked}).encode("ascii")
 
@@ -89,11 +90,12 @@ class Located:
     layout shows, because it is the last one, is missing, or holds its value on one line
     (or is an array) so that whatever is below it has to be parsed."""
 
-    __slots__ = ("depth", "end", "indent", "key", "span")
+    __slots__ = ("depth", "end", "indent", "key", "parts", "span")
 
-    def __init__(self, depth: int, key: bytes, indent: bytes, end: int,
+    def __init__(self, parts: list[str], key: bytes, indent: bytes, end: int,
                  span: tuple[int, int] | None) -> None:
-        self.depth = depth
+        self.parts = parts  # the member's path: the names looked for, as far as found
+        self.depth = len(parts)
         self.key = key  # the member's name as the layout writes it
         self.indent = indent  # the member's line starts with this
         self.end = end  # where its object closes (a missing member would go there)
@@ -109,6 +111,9 @@ class LaidOut:
             raise Untrusted("not the one-entry-per-line layout")
         self.data = data
         self._changes: list[tuple[int, int, bytes]] = []
+        #: (member path, new value) of each :meth:`replace`: what the store asks its rules
+        #: about before it writes (see ``FileStorage.member_transaction``).
+        self.replaced: list[tuple[list[str], Any]] = []
 
     @property
     def changed(self) -> bool:
@@ -146,19 +151,20 @@ class LaidOut:
             if at < 0:
                 if end < 0:
                     raise Untrusted("an object that does not close")
-                return Located(i + 1, key, indent, end, None)
+                return Located(parts[:i + 1], key, indent, end, None)
             value = at + len(needle)
             head = data[value:value + 2]
             if head not in (b"{\n", b"[\n"):  # on one line: it ends with it
                 stop = data.find(b"\n", value)
                 if data[stop - 1:stop] == b",":
                     stop -= 1
-                return Located(i + 1, key, indent, end, (value, stop))
+                return Located(parts[:i + 1], key, indent, end, (value, stop))
             if i + 1 == len(parts) or head == b"[\n":
                 close = data.find(indent + (b"}" if head == b"{\n" else b"]"), value)
                 if close < 0:
                     raise Untrusted("an object that does not close")
-                return Located(i + 1, key, indent, end, (value, close + len(indent) + 1))
+                return Located(parts[:i + 1], key, indent, end,
+                               (value, close + len(indent) + 1))
             start, indent = value + 1, indent + b"  "
         raise AssertionError("unreachable: the loop returns")
 
@@ -186,6 +192,7 @@ class LaidOut:
         except (NotLaidOut, UnicodeEncodeError):
             # A lone surrogate makes the encoder escape the whole document as ASCII.
             raise Untrusted("a value the layout cannot hold as it is") from None
+        self.replaced.append((where.parts, new))
         if where.span is None:
             self._changes.append((where.end, where.end, b"," + where.indent + where.key
                                   + b": " + text))
@@ -218,7 +225,7 @@ class LaidOut:
 
 def _key(name: str) -> bytes:
     """A member's name as the encoder writes it."""
-    from json.encoder import encode_basestring
+    from json.encoder import encode_basestring  # json's C encoder, loaded with json
 
     try:
         return encode_basestring(name).encode("utf-8")

@@ -1,8 +1,9 @@
-"""The machine id: which machine a session runs on, stable per machine.
+"""The machine id: which machine a state root is on, stable per machine (sessions name
+their machine by it, and the PostgreSQL outbox its operations).
 
 ``$ORCHESTRA_MACHINE_ID`` wins (a valid id). Otherwise the id is read from
-``<state root>/machine.json``; the first call creates it as the host name
-(lower-cased, reduced to id characters, at most 40 of them) plus a dash and
+``<state root>/machine.json`` (the caller names the root); the first call creates it
+as the host name (lower-cased, reduced to id characters, at most 40 of them) plus a dash and
 four random hex digits, so two laptops both called ``dev`` stay apart. The file
 is written once, atomically, and never changed: renaming the host does not
 rename its past sessions. Two state roots on one host are two machines, which
@@ -14,21 +15,19 @@ from __future__ import annotations
 import json
 import os
 
-from state.paths import make_private_dirs, validate_id
+from state.persistence.filestore import make_private_dirs
+from state.persistence.storage import validate_id
 
 __all__ = ["MACHINE_FILE", "machine_id"]
 
 MACHINE_FILE = "machine.json"
 
 
-def machine_id(root: str | os.PathLike[str] | None = None) -> str:
-    """This machine's id (see the module docstring); ``root`` defaults to the state root."""
+def machine_id(root: str | os.PathLike[str]) -> str:
+    """This machine's id for the state root ``root`` (see the module docstring)."""
     configured = os.environ.get("ORCHESTRA_MACHINE_ID")
     if configured:
         return validate_id(configured, "machine id (ORCHESTRA_MACHINE_ID)")
-    if root is None:  # state.paths.home() without pathlib: this runs inside hooks
-        root = os.path.expanduser(os.environ.get("ORCHESTRA_HOME")
-                                  or os.path.join("~", ".claude", "orchestration"))
     path = os.path.join(os.fspath(root), MACHINE_FILE)
     stored = _read(path)
     if stored is not None:
@@ -64,7 +63,7 @@ def _read(path: str) -> str | None:
 
 
 def _host_slug() -> str:
-    import socket
+    import socket  # once per machine: the first id
 
     name = socket.gethostname().split(".")[0].lower()
     slug = "".join(c if c.isascii() and (c.isalnum() or c in "-_") else "-" for c in name)

@@ -27,7 +27,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-    from state.storage import Storage
+    from state.persistence.storage import Storage
 
 __all__ = ["GROUP", "attach_observers", "search_path"]
 
@@ -77,7 +77,7 @@ def _load(root: str) -> list[Any]:
 
 def _resolve(value: str) -> Any:
     """What ``EntryPoint.load()`` returns for ``module:attr.path [extras]``."""
-    import importlib
+    import importlib  # only when an observer is loaded
 
     module, _, attrs = value.partition("[")[0].partition(":")
     target: Any = importlib.import_module(module.strip())
@@ -101,7 +101,7 @@ def _entry_points(root: str) -> list[tuple[str, str]]:
 
 
 def _scan() -> list[tuple[str, str]]:
-    from importlib.metadata import entry_points
+    from importlib.metadata import entry_points  # ~20 ms: only when the cache is stale
 
     return sorted((entry.name, entry.value) for entry in entry_points(group=GROUP))
 
@@ -145,7 +145,9 @@ def _write_cache(path: str, stamp: list[str], entries: list[tuple[str, str]]) ->
     folder = os.path.dirname(path)
     tmp = f"{path}.{os.getpid()}.{os.urandom(4).hex()}.tmp"
     try:
-        from state.paths import make_private_dirs
+        from state.persistence.filestore import (
+            make_private_dirs,  # only when the cache is rewritten
+        )
 
         make_private_dirs(folder)
         if os.path.islink(folder):
@@ -155,7 +157,7 @@ def _write_cache(path: str, stamp: list[str], entries: list[tuple[str, str]]) ->
             json.dump({"fingerprint": stamp, "entry_points": entries}, fh)
         os.replace(tmp, path)
     except OSError:
-        from contextlib import suppress
+        from contextlib import suppress  # the error path
 
         with suppress(OSError):
             os.unlink(tmp)

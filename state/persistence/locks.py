@@ -136,7 +136,7 @@ class _FileLockHeld:
 
 
 def _filelock(path: str, timeout: float) -> _FileLockHeld:
-    from filelock import FileLock, Timeout
+    from filelock import FileLock, Timeout  # ~30 ms: only where flock is missing
 
     try:
         lock = FileLock(path, timeout=timeout, mode=0o600, poll_interval=POLL_INTERVAL,
