@@ -30,9 +30,11 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-__all__ = ["dumps", "dumps_indented", "loads"]
+__all__ = ["c_encoder", "dumps", "dumps_indented", "loads", "string_encoder"]
 
 _WHITESPACE = " \t\n\r"
+#: How UTF-16 and UTF-32 texts start (byte order marks): json.loads decodes them.
+_WIDE = (b"\xff\xfe", b"\xfe\xff")
 _CONSTANTS = {"NaN": float("nan"), "Infinity": float("inf"), "-Infinity": float("-inf")}
 
 
@@ -79,7 +81,14 @@ if _json is not None:
         as ``json.loads``."""
         if not isinstance(text, str):
             raw = bytes(text)
-            text = (raw[3:] if raw.startswith(b"\xef\xbb\xbf") else raw).decode("utf-8")
+            if raw.startswith(b"\xef\xbb\xbf"):
+                raw = raw[3:]
+            elif raw[:2] in _WIDE or (len(raw) >= 2 and (raw[0] == 0 or raw[1] == 0)):
+                import json  # UTF-16 or UTF-32, which json.loads recognises too: rare
+
+                return json.loads(raw)
+            # as json.loads: an encoded lone surrogate is read as that surrogate
+            text = raw.decode("utf-8", "surrogatepass")
         if text.startswith("\ufeff"):
             raise ValueError("Unexpected UTF-8 BOM (decode using utf-8-sig)")
         start = 0
@@ -107,6 +116,20 @@ if _json is not None:
             return (_ascii if ensure_ascii else _unicode)(value)
         return "".join(_encoder(ensure_ascii, separators[0], separators[1])(value, 0))
 
+    def c_encoder(ensure_ascii: bool = True, separators: tuple[str, str] = (", ", ": "),
+                  *, check_circular: bool = False) -> Any:
+        """The C encoder ``json.dumps`` would use: ``encoder(value, 0)`` returns the
+        chunks of the text (None where ``_json`` is missing). ``check_circular``: a cycle
+        raises ``ValueError`` rather than ``RecursionError``."""
+        if not check_circular:
+            return _encoder(ensure_ascii, separators[0], separators[1])
+        return _json.make_encoder({}, _not_json, _ascii if ensure_ascii else _unicode, None,
+                                  separators[1], separators[0], False, False, True)
+
+    def string_encoder(ensure_ascii: bool = True) -> Any:
+        """The function that writes a string as JSON, quotes included (as ``json``)."""
+        return _ascii if ensure_ascii else _unicode
+
 else:  # pragma: no cover
     import json as _std
 
@@ -118,6 +141,16 @@ else:  # pragma: no cover
     def dumps(value: Any, *, ensure_ascii: bool = True,
               separators: tuple[str, str] = (", ", ": ")) -> str:
         return _std.dumps(value, ensure_ascii=ensure_ascii, separators=separators)
+
+    def c_encoder(ensure_ascii: bool = True, separators: tuple[str, str] = (", ", ": "),
+                  *, check_circular: bool = False) -> Any:
+        return None
+
+    def string_encoder(ensure_ascii: bool = True) -> Any:
+        from json import encoder
+
+        return encoder.py_encode_basestring_ascii if ensure_ascii else (
+            encoder.py_encode_basestring)
 
 
 def _where(message: str, text: str, pos: int) -> str:

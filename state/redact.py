@@ -116,7 +116,8 @@ def redact(text: str) -> str:
     if not any(trigger in low for trigger in _TRIGGERS):
         return text
     for triggers, index in _RULES:  # in the order of secret_patterns(); "[REDACTED]"
-        if any(trigger in low for trigger in triggers):  # holds no trigger
+        if any(trigger in low for trigger in triggers) and (  # holds no trigger
+                index != 8 or _assigns(low, triggers)):
             import re  # (see secret_patterns)
 
             source, flags = _SOURCES[index]
@@ -128,6 +129,27 @@ def redact(text: str) -> str:
             else:
                 text = pattern.sub(REDACTED, text)
     return text
+
+
+#: What may stand between a name of the ``name=value`` pattern's trigger and its ``:`` or
+#: ``=``: the rest of the name (``api_key``, ``access-key``, ``credentials``), a quote.
+_NAME_TAIL = frozenset("_-keys'\"")
+
+
+def _assigns(low: str, triggers: tuple[str, ...]) -> bool:
+    """False only if no trigger in ``low`` is followed by ``:`` or ``=`` (past the rest of
+    a name, a quote and spaces): the ``name=value`` pattern cannot match, so it is neither
+    compiled nor run ("cannot access '/x': No such file" holds a trigger, not a secret)."""
+    for trigger in triggers:
+        at = low.find(trigger)
+        while at >= 0:
+            end = at + len(trigger)
+            while end < len(low) and (low[end] in _NAME_TAIL or low[end].isspace()):
+                end += 1
+            if end < len(low) and low[end] in ":=":
+                return True
+            at = low.find(trigger, at + 1)
+    return False
 
 
 def fingerprint(text: str) -> str:
