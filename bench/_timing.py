@@ -62,16 +62,15 @@ def installed_python(folder: Path, base: str = sys.executable, repo: Path = REPO
 
 
 def non_editable_python(folder: Path, base: str = sys.executable, repo: Path = REPO) -> str:
-    """A venv in ``folder`` with Orchestra (the checkout ``repo``) installed into its
-    site-packages by pip, not editable, from a copy of its package files (pip builds
-    nothing in ``repo``); its dependencies are those of ``base``'s environment, found
-    through a ``.pth`` file. Where pip cannot build (no package index for setuptools), the
-    venv of :func:`installed_python`, with a note on stderr. Returns its interpreter."""
+    """A venv in ``folder`` made as the README says, ``python3 -m venv`` and ``pip install
+    <orchestra>`` (its pip, its dependencies from the package index), with Orchestra
+    (the checkout ``repo``) installed not editable from a copy of its package files (pip
+    builds nothing in ``repo``). Where pip cannot install (no package index), the venv of
+    :func:`installed_python`, with a note on stderr. Returns its interpreter."""
     import shutil
 
-    venv.EnvBuilder(with_pip=False, symlinks=os.name != "nt").create(folder)
+    venv.EnvBuilder(with_pip=True, symlinks=os.name != "nt").create(folder)
     python = folder / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
-    purelib = _purelib(str(python))
     source = folder.parent / f"{folder.name}-src"
     skip = shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info", "build", "dist")
     source.mkdir()
@@ -82,22 +81,14 @@ def non_editable_python(folder: Path, base: str = sys.executable, repo: Path = R
             shutil.copytree(path, source / name, ignore=skip)
         elif path.exists():
             shutil.copy2(path, source / name)
-    done = subprocess.run([base, "-m", "pip", "install", "--quiet", "--no-deps",
-                           "--disable-pip-version-check", "--target", purelib, str(source)],
+    done = subprocess.run([str(python), "-m", "pip", "install", "--quiet",
+                           "--disable-pip-version-check", str(source)],
                           capture_output=True, text=True, check=False)
     if done.returncode != 0:
         print(f"note: pip could not install {repo} ({done.stderr.strip()[-300:]}); "
               "the venv finds the checkout through a .pth file instead", file=sys.stderr)
         shutil.rmtree(folder)
         return installed_python(folder, base, repo)
-    Path(purelib, "orchestra-bench.pth").write_text(f"{_purelib(base)}\n", encoding="utf-8")
-    subprocess.run([str(python), "-m", "compileall", "-q", purelib], capture_output=True,
-                   check=False)  # as pip does by default (it could not: --target)
-    scripts = python.parent
-    for name, module in CONSOLE_SCRIPTS.items():
-        script = scripts / name
-        script.write_text(_SCRIPT.format(python=python, module=module), encoding="utf-8")
-        script.chmod(0o755)
     return str(python)
 
 

@@ -110,11 +110,20 @@ if _json is not None:
         return value
 
     def dumps(value: Any, *, ensure_ascii: bool = True,
-              separators: tuple[str, str] = (", ", ": ")) -> str:
-        """``json.dumps(value, ensure_ascii=..., separators=...)``."""
+              separators: tuple[str, str] = (", ", ": "), sort_keys: bool = False,
+              default: Any = None) -> str:
+        """``json.dumps(value, ensure_ascii=..., separators=..., sort_keys=...,
+        default=...)``."""
         if isinstance(value, str):
             return (_ascii if ensure_ascii else _unicode)(value)
-        return "".join(_encoder(ensure_ascii, separators[0], separators[1])(value, 0))
+        if sort_keys or default is not None:
+            encoder = _json.make_encoder(
+                None, _not_json if default is None else default,
+                _ascii if ensure_ascii else _unicode, None, separators[1], separators[0],
+                sort_keys, False, True)
+        else:
+            encoder = _encoder(ensure_ascii, separators[0], separators[1])
+        return "".join(encoder(value, 0))
 
     def c_encoder(ensure_ascii: bool = True, separators: tuple[str, str] = (", ", ": "),
                   *, check_circular: bool = False) -> Any:
@@ -139,8 +148,10 @@ else:  # pragma: no cover
         return _std.loads(text)
 
     def dumps(value: Any, *, ensure_ascii: bool = True,
-              separators: tuple[str, str] = (", ", ": ")) -> str:
-        return _std.dumps(value, ensure_ascii=ensure_ascii, separators=separators)
+              separators: tuple[str, str] = (", ", ": "), sort_keys: bool = False,
+              default: Any = None) -> str:
+        return _std.dumps(value, ensure_ascii=ensure_ascii, separators=separators,
+                          sort_keys=sort_keys, default=default)
 
     def c_encoder(ensure_ascii: bool = True, separators: tuple[str, str] = (", ", ": "),
                   *, check_circular: bool = False) -> Any:

@@ -23,12 +23,24 @@ VALUES = st.recursive(_LEAVES, lambda inner: st.lists(inner) | st.tuples(inner, 
                       | st.dictionaries(_KEYS, inner), max_leaves=40)
 
 
+def _outcome(dumps: Any, value: Any, ascii_only: bool, options: dict[str, Any]) -> str:
+    try:
+        return str(dumps(value, ensure_ascii=ascii_only, **options)).split(" object at ")[0]
+    except TypeError:  # keys that cannot be sorted together
+        return "TypeError"
+
+
 @settings(max_examples=400, deadline=None)
 @given(VALUES, st.booleans())
 def test_dumps_is_json_dumps(value: Any, ascii_only: bool) -> None:
     for separators in ((", ", ": "), (",", ":")):
         assert jsontext.dumps(value, ensure_ascii=ascii_only, separators=separators) == \
             json.dumps(value, ensure_ascii=ascii_only, separators=separators)
+    for options in ({"sort_keys": True}, {"sort_keys": True, "default": repr},
+                    {"default": repr}):
+        both = [value, {"b": 1, "a": object()}] if "default" in options else value
+        assert _outcome(jsontext.dumps, both, ascii_only, options) == \
+            _outcome(json.dumps, both, ascii_only, options)
     for indent in (1, 2, 4):
         assert jsontext.dumps_indented(value, indent, ensure_ascii=ascii_only) == \
             json.dumps(value, indent=indent, ensure_ascii=ascii_only)
