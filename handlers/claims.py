@@ -130,9 +130,9 @@ def _claimed(event: Event, ctx: HandlerContext, paths: list[str], project: str,
 
 
 def _settings(ctx: HandlerContext, project: str) -> dict[str, Any]:
-    from state.config import project_config
+    from state.config import project_section
 
-    return dict(project_config(ctx.config, project)["claims"])
+    return dict(project_section(ctx.config, project, "claims"))
 
 
 def _describe(ctx: HandlerContext, claim: dict[str, Any], path: str) -> str:

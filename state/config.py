@@ -14,7 +14,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing stays off the dispatcher's hot path
     from typing import Any
 
-__all__ = ["DEFAULTS", "load_config", "project_config", "with_defaults"]
+__all__ = ["DEFAULTS", "load_config", "project_config", "project_section", "with_defaults"]
 
 def _price(input: float, output: float, cache_write: float, cache_write_1h: float,
            cache_read: float) -> dict[str, float]:
@@ -92,12 +92,28 @@ def with_defaults(stored: dict[str, Any]) -> dict[str, Any]:
 def project_config(config: dict[str, Any], project: str) -> dict[str, Any]:
     """Global settings with the overrides under ``projects.<project>`` applied."""
     merged = {k: _copy(v) for k, v in config.items() if k != "projects"}
-    projects = config.get("projects")
-    overrides = projects.get(project) if isinstance(projects, dict) else None
-    if isinstance(overrides, dict):
+    overrides = _overrides(config, project)
+    if overrides is not None:
         _typed_merge(merged, _copy(overrides))
     merged["project"] = project
     return merged
+
+
+def project_section(config: dict[str, Any], project: str, section: str) -> Any:
+    """``project_config(config, project)[section]`` (a fresh copy; not for ``projects``),
+    without copying the other sections: what a handler that needs one section asks on
+    every event."""
+    merged = {section: _copy(config.get(section))}
+    overrides = _overrides(config, project)
+    if overrides is not None and section in overrides:
+        _typed_merge(merged, {section: _copy(overrides[section])})
+    return merged[section]
+
+
+def _overrides(config: dict[str, Any], project: str) -> dict[str, Any] | None:
+    projects = config.get("projects")
+    overrides = projects.get(project) if isinstance(projects, dict) else None
+    return overrides if isinstance(overrides, dict) else None
 
 
 def _copy(value: Any) -> Any:
