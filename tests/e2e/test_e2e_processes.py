@@ -25,8 +25,21 @@ def counts(claude_bin: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[s
     return {which: ts.count_session(claude_bin, root, which) for which in ts.REGISTRATIONS}
 
 
+def test_a_narrower_event_log_registers_and_starts_fewer(counts: dict[str, ts.Count]) -> None:
+    """``event_log.events`` narrowed: what only the log needed (here MessageDisplay) starts
+    no process; what the heartbeat, claims, subagents and tasks need still runs."""
+    current, narrow = counts["current"], counts["narrow-log"]
+    table = ts.describe(counts.values())
+    assert narrow.ok, narrow.detail
+    assert narrow.runs < current.runs and narrow.processes == narrow.runs, table
+    assert "MessageDisplay" not in narrow.events, table
+    for event in ("PreToolUse", "PostToolUse", "PostToolBatch", "SubagentStart",
+                  "SubagentStop", "Stop"):
+        assert narrow.events.get(event) == current.events.get(event), (event, table)
+
+
 def test_the_typical_session_runs_with_both_registrations(counts: dict[str, ts.Count]) -> None:
-    for count in counts.values():
+    for count in (counts["current"], counts["all-events"]):
         assert count.ok, f"{count.registration}: {count.detail}"
         # every tool call reached Orchestra before and after it ran
         assert count.events.get("PreToolUse") == len(ts.TOOL_CALLS), ts.describe([count])

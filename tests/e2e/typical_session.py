@@ -10,7 +10,10 @@ runs headless against :class:`tests.e2e.fake_api.FakeAnthropic`, in a project wh
 * ``"current"`` — what ``python -m hooks install --scope project`` writes today (the
   events the enabled handlers need, exec form);
 * ``"all-events"`` — what earlier installs wrote: every event Orchestra registers, each as
-  the shell command ``"<python>" -P -m hooks.dispatch`` (:func:`all_events_settings`).
+  the shell command ``"<python>" -P -m hooks.dispatch`` (:func:`all_events_settings`);
+* ``"narrow-log"`` — ``"current"`` with the event log's coverage narrowed in the config
+  (``event_log.events``: :data:`NARROW_LOG`): events that only the log needed are not
+  registered, so they start no process.
 
 Counted (:class:`Count`):
 
@@ -49,7 +52,9 @@ FINAL_TEXT = "Typical session done."
 #: The tool of each of the 13 calls, in order.
 TOOL_CALLS = ("Bash", "Read", "Write", "Edit", "Bash", "Read", "Edit", "Bash", "Write", "Read",
               "Edit", "Bash", "Agent")
-REGISTRATIONS = ("current", "all-events")
+REGISTRATIONS = ("current", "all-events", "narrow-log")
+#: ``event_log.events`` of the ``narrow-log`` registration.
+NARROW_LOG = ["SessionStart", "UserPromptSubmit", "Stop", "SessionEnd"]
 RUN_TIMEOUT = 240.0
 
 #: A command line (or argv joined by spaces) that runs Orchestra's hook.
@@ -172,6 +177,9 @@ def count_session(claude_bin: Path, root: Path, which: str, *, python: str = sys
     project, home = folder / "project", folder / "orchestra-home"
     for path in (project, home):
         path.mkdir(parents=True)
+    if which == "narrow-log":
+        (home / "config.json").write_text(json.dumps({"event_log": {"events": NARROW_LOG}}),
+                                          encoding="utf-8")
     (project / "README.md").write_text("# typical project\n", encoding="utf-8")
     extra = {"ORCHESTRA_HOME": str(home), "ORCHESTRA_DISABLED_PLUGINS": "",
              "ORCHESTRA_LOAD_PLUGINS": "", "ORCHESTRA_NO_CACHE": "", **(env_extra or {})}
