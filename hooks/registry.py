@@ -122,13 +122,32 @@ class DispatchTable:
     """Hook name -> calls in call order, plus the plugin report."""
 
     def __init__(self, calls: dict[str, list[Call]], plugins: list[dict[str, Any]],
-                 cacheable: bool) -> None:
-        self.calls = calls
+                 cacheable: bool, raw: dict[str, list[list[Any]]] | None = None) -> None:
+        self._calls = calls
+        #: Hook -> its calls as cached (JSON lists), made into :class:`Call` objects on
+        #: first use: an event asks for three or four hooks of the table's dozen.
+        self._raw = raw if raw is not None else {}
         self.plugins = plugins
         self.cacheable = cacheable
 
+    @property
+    def calls(self) -> dict[str, list[Call]]:
+        """Hook name -> calls in call order (every hook)."""
+        for hook in list(self._raw):
+            self.calls_for(hook)
+        return self._calls
+
     def calls_for(self, hook: str) -> list[Call]:
-        return self.calls.get(hook, [])
+        found = self._calls.get(hook)
+        if found is None:
+            entries = self._raw.pop(hook, None)
+            if entries is None:
+                return []
+            found = self._calls[hook] = [
+                Call(p, r, a, g, tuple(args), None, None if tools is None else tuple(tools),
+                     None if needs is None else tuple(needs))
+                for p, r, a, g, args, tools, needs in entries]
+        return found
 
     def plugin_names(self) -> list[str]:
         """Every plugin with a handler in the table."""
@@ -266,12 +285,13 @@ def _read_cache(path: str, stamp: str) -> DispatchTable | None:
         for file, mtime in data["files"].items():
             if os.stat(file).st_mtime_ns != mtime:
                 return None
-        calls = {hook: [Call(p, r, a, g, tuple(args), None,
-                             None if tools is None else tuple(tools),
-                             None if needs is None else tuple(needs))
-                        for p, r, a, g, args, tools, needs in entries]
-                 for hook, entries in data["calls"].items()}
-        return DispatchTable(calls, data["plugins"], cacheable=True)
+        raw = data["calls"]
+        for entries in raw.values():  # the shape Call objects are made from (calls_for)
+            for entry in entries:
+                if (len(entry) != 7 or not isinstance(entry[4], list)
+                        or not all(x is None or isinstance(x, list) for x in entry[5:])):
+                    return None
+        return DispatchTable({}, data["plugins"], cacheable=True, raw=raw)
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None  # missing, stale or damaged (even "[]"): rebuild it
 
