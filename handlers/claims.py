@@ -150,13 +150,13 @@ def _describe(ctx: HandlerContext, claim: dict[str, Any], path: str) -> str:
 
 def _running_git(table: ClaimTable, sid: str, path: str) -> dict[str, Any] | None:
     """A git operation another session is running in the working tree holding ``path``."""
-    from handlers.git_guard import _inside, _real
-
     real = None
     for op in table.git.values():
         tree = op.get("tree")
         if op["session"] == sid or not isinstance(tree, str):
             continue
+        from handlers.git_guard import _inside, _real  # only with another session's git
+
         real = real or _real(path)
         if _inside(real, _real(tree)) and not any(
                 isinstance(x, str) and _inside(real, _real(x)) for x in op.get("exclude", [])):

@@ -32,6 +32,7 @@ from state.errors import (
     StateError,
     UnavailableError,
 )
+from state.liveness import HEARTBEAT, last_heartbeat, session_status  # (re-exported)
 from state.paths import is_id, project_key, project_slug, session_key, validate_id
 from state.persistence.storage import Storage
 
@@ -59,7 +60,6 @@ __all__ = [
 ]
 
 STATE = "state.json"
-HEARTBEAT = "heartbeat.json"
 TASKS = "tasks.json"
 IDENTITY = "identity.json"
 #: What a rebuilt session document takes over from identity.json.
@@ -195,30 +195,6 @@ def heartbeat(store: Storage, session_id: str, *, event: str | None = None,
     if isinstance(activity, dict):
         record["activity"] = activity
     store.put_volatile(key, record)
-
-
-def last_heartbeat(store: Storage, session_id: str) -> dict[str, Any]:
-    try:
-        return store.read(session_key(session_id, HEARTBEAT)) or {}
-    except Exception:  # a torn or foreign heartbeat only costs us presence
-        return {}
-
-
-def session_status(state: dict[str, Any], beat: dict[str, Any], config: dict[str, Any],
-                   at: float | None = None) -> tuple[str, float | None]:
-    """(status, seconds since the last heartbeat) — see the module docstring."""
-    last = beat.get("at")
-    age = (now() if at is None else at) - last if isinstance(last, int | float) else None
-    if state.get("status") == "ended":
-        return "ended", age
-    presence = config["presence"]
-    if age is None or age >= presence["idle_seconds"]:
-        return "stale", age
-    if age >= presence["active_seconds"]:
-        return "idle", age
-    return "active", age
-
-
 
 
 #: A session's orchestration role (not the team members' free-text ``role``): ``peer``
