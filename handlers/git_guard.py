@@ -698,8 +698,8 @@ def _merge(stakes: list[Stake]) -> list[Stake]:
 
 def _live_sessions(ctx: HandlerContext, sid: str) -> dict[str, Other]:
     """The other sessions, of any project, that are live (neither ended nor stale)."""
-    from state.liveness import last_heartbeat, session_status
     from state.paths import is_id, session_key
+    from state.session_info import last_heartbeat, session_status
 
     store = ctx.store
     config = ctx.config

@@ -151,9 +151,10 @@ def record_claude_message(store: Storage, *, sender: str, project: str | None, t
 
 def _sources(store: Storage, session_id: str) -> tuple[dict[str, Any], list[tuple[str, str]]]:
     """(session state, [(cursor name, log key)]) for a recipient."""
-    from state.sessions import require_session  # not on the delivery path
-
-    state = require_session(store, session_id)
+    # (state.sessions' require_session, without loading that large module at every event)
+    state = store.read(session_key(session_id, "state.json"))
+    if state is None:
+        raise NotFoundError(f"no session {session_id}")
     sources = [("session", session_key(session_id, "messages.jsonl")), ("all", BROADCAST)]
     project = state.get("project")
     if isinstance(project, str):

@@ -32,9 +32,15 @@ from state.errors import (
     StateError,
     UnavailableError,
 )
-from state.liveness import HEARTBEAT, last_heartbeat, session_status  # (re-exported)
 from state.paths import is_id, project_key, project_slug, session_key, validate_id
 from state.persistence.storage import Storage
+from state.session_info import (  # (re-exported)
+    HEARTBEAT,
+    ROLES,
+    last_heartbeat,
+    role_of,
+    session_status,
+)
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing stays off the dispatcher's hot path
@@ -197,13 +203,6 @@ def heartbeat(store: Storage, session_id: str, *, event: str | None = None,
     store.put_volatile(key, record)
 
 
-#: A session's orchestration role (not the team members' free-text ``role``): ``peer``
-#: (the default: sessions see each other and exchange messages, as before roles), or
-#: ``orchestrator`` (gives work out), ``coordinator`` (an orchestrator for one epic or
-#: sprint, its ``scope``), ``worker`` (takes work).
-ROLES = ("peer", "orchestrator", "coordinator", "worker")
-
-
 def parse_scope(text: str | None) -> dict[str, str] | None:
     """``epic:auth`` -> ``{"epic": "auth"}``; ``sprint:s-3`` -> ``{"sprint": "s-3"}``."""
     if text is None or text == "":
@@ -240,32 +239,6 @@ def check_role(store: Storage, role: str, skills: list[str] | None,
                                 "register-tool)")
         skills = list(dict.fromkeys(skills))
     return role, skills, parsed
-
-
-def role_of(state: dict[str, Any], config: dict[str, Any]) -> dict[str, Any]:
-    """The session's role, skills and scope: its own (``role`` in state.json), else its
-    project's ``roles.default`` (config, per project overridable), else ``peer``."""
-    role = state.get("role")
-    skills = state.get("skills")
-    scope = state.get("scope")
-    source = "session"
-    if role not in ROLES:
-        roles = config.get("roles")
-        project = state.get("project")
-        projects = config.get("projects")
-        override = projects.get(project) if isinstance(projects, dict) and isinstance(
-            project, str) else None
-        if isinstance(override, dict) and isinstance(override.get("roles"), dict):
-            roles = {**(roles if isinstance(roles, dict) else {}), **override["roles"]}
-        role = roles.get("default") if isinstance(roles, dict) else None
-        source = "config"
-        if role not in ROLES:
-            role, source = "peer", "default"
-    return {"role": role,
-            "skills": [s for s in skills if isinstance(s, str)] if isinstance(skills, list)
-            else [],
-            "scope": scope if isinstance(scope, dict) and scope else None,
-            "role_source": source}
 
 
 def session_summary(store: Storage, session_id: str, config: dict[str, Any] | None = None,
