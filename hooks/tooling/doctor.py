@@ -404,8 +404,29 @@ def diagnose(project_dir: str | None, home: str, *, fix: bool = False,
     found += check_orphans(home, fix)
     found += check_locks(home)
     found += check_plugins(home)
+    found += check_event_log(home)
     found += check_recording(home)
     return found
+
+
+def check_event_log(home: str) -> list[Finding]:
+    """``event_log.events`` naming an event Claude Code does not have (a typo: never
+    recorded, and not registered for the log's sake)."""
+    from hooks.dispatch import read_config
+    from hooks.events import EVENT_NAMES
+
+    section = read_config(home).get("event_log")
+    events = section.get("events") if isinstance(section, dict) else None
+    if not isinstance(events, list):
+        return []
+    unknown = [e for e in events if e not in EVENT_NAMES]
+    if not unknown:
+        return [Finding("ok", "event log", f"records {len(events)} event kind(s): "
+                        f"{', '.join(map(str, events))} (event_log.events)")]
+    return [Finding("warn", "event log", f"event_log.events names "
+                    f"{', '.join(map(str, unknown))}, which no Claude Code event is called: "
+                    "never recorded", "shared_state set-config event_log.events '[...]' with "
+                    f"names from: {', '.join(EVENT_NAMES)}")]
 
 
 def _configure(parser: argparse.ArgumentParser) -> None:

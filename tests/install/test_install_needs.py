@@ -104,3 +104,13 @@ def test_doctor_reports_an_earlier_install_and_install_migrates_it(cli: Any, env
     assert [entry for _, entry in registration.orchestra_handlers(data)] == [
         registration.handler(PYTHON, str(REPO), e) for e in registration.EVENTS]
     assert not any("earlier install" in m for _, _, m in _findings(env))
+
+
+def test_doctor_names_an_event_log_entry_no_event_has(env: Any) -> None:
+    _config(env, event_log={"events": ["Stop", "Stopp"]})
+    found = [(level, m) for level, check, m in _findings(env) if check == "event log"]
+    assert len(found) == 1 and found[0][0] == "warn" and "Stopp" in found[0][1]
+    _config(env, event_log={"events": ["Stop"]})
+    assert [level for level, check, _ in _findings(env) if check == "event log"] == ["ok"]
+    _config(env)  # the default: every event, nothing to say
+    assert [m for _, check, m in _findings(env) if check == "event log"] == []
