@@ -29,7 +29,9 @@ DEFAULTS: dict[str, Any] = {
     "paths": {},
     "projects": {},
     "presence": {"active_seconds": 300, "idle_seconds": 1800, "stale_seconds": 21600},
-    "event_log": {"max_bytes": 10_000_000, "max_field_chars": 2000},
+    # events: "all" or a list of event names (handlers.eventlog; a list also narrows what
+    # orchestra install registers)
+    "event_log": {"max_bytes": 10_000_000, "max_field_chars": 2000, "events": "all"},
     "claims": {"policy": "ask", "window_seconds": 900},
     "capacity": {"policy": "ask"},
     "roles": {"default": "peer"},
@@ -149,8 +151,14 @@ def _typed_merge(target: dict[str, Any], data: dict[str, Any]) -> None:
         elif isinstance(current, dict):
             if isinstance(value, dict):
                 _typed_merge(current, value)
-        elif _same_kind(current, value):
+        elif _same_kind(current, value) or (
+                key in _EITHER and isinstance(value, _EITHER[key])):
             target[key] = value
+
+
+#: Settings whose value may be of one of several types (``event_log.events``: "all" or a
+#: list of event names).
+_EITHER: dict[str, tuple[type, ...]] = {"events": (str, list)}
 
 
 def _same_kind(default: Any, value: Any) -> bool:
