@@ -107,7 +107,7 @@ def _intended_password(url: str) -> list[str]:
     host, port or database, and the connection fails with an error quoting that part.
     The candidate runs from the first ``:`` to the last ``@`` before the query; it and its
     pieces are hidden too (hiding too much only costs a message some detail)."""
-    scheme, sep, rest = url.partition("://")
+    _, sep, rest = url.partition("://")
     if not sep:
         return []
     _, _, password, _, _ = _parts(url)
