@@ -309,3 +309,58 @@ def test_the_cost_chart_follows_new_tokens(browser: Any, tmp_path: Path) -> None
         context.close()
         code, err = server.stop()
     assert code == 0 and "Traceback" not in err, err
+
+
+#: Markup, a bidi override and an ANSI code, in every field the Timeline draws.
+HOSTILE = ('<img src=x onerror="window.__pwned=1">\u202eevil\x1b[31mRED'
+           '</script><svg onload="window.__pwned=2">')
+
+
+def test_hostile_text_is_inert_and_its_controls_shown_as_escapes(browser: Any,
+                                                                 tmp_path: Path) -> None:
+    """Prompts, Bash descriptions and commands, file paths, tool names, waits, answers and
+    messages from the state are data: no markup runs or appears, and bidi controls and
+    ANSI codes reach no title, label or text unescaped (as on the other pages, issue 23
+    #16)."""
+    a, b = "aaaaaaaa-0000-4000-8000-000000000001", "bbbbbbbb-0000-4000-8000-000000000002"
+    call = {"command": HOSTILE, "description": HOSTILE}
+    write = {"file_path": f"/home/dev/project/{HOSTILE}", "content": "x"}
+    home = tmp_path / "orchestra"
+    tl.replay(home, [
+        tl.clock("-10m"), tl.start(a), tl.start(b), tl.prompt(a, HOSTILE),
+        tl.pre(a, "Bash", call, 1), tl.post(a, "Bash", call, 1),
+        tl.pre(a, "Write", write, 2), tl.post(a, "Write", write, 2),
+        tl.pre(a, "mcp__x__" + HOSTILE, {"a": 1}, 3),
+        tl.permission(b, "Bash", call), tl.notification(b, "permission_prompt", HOSTILE),
+        tl.subagent_start(a, "agent1"), tl.subagent_stop(a, "agent1", HOSTILE),
+        tl.stop(a, HOSTILE), tl.orchestra("send", "--to", b, HOSTILE), tl.clock("now")])
+    server = Served(home)
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    try:
+        page = context.new_page()
+        dialogs: list[str] = []
+        page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+        _open(page, server)
+        section = 'section[data-page="timeline"]'
+        labels = page.locator(f"{section} [data-block]").evaluate_all(
+            "ns => ns.map(n => n.getAttribute('aria-label'))")
+        assert len(labels) >= 6
+        assert any("\\u202eevil\\x1b[31mRED" in label for label in labels), labels
+        page.locator(f"{section} [data-block]").first.focus()
+        raw = page.evaluate("""s => {
+            const found = [], bad = /[\\u202e\\u001b]/;
+            for (const n of document.querySelectorAll(s + ' *')) {
+              for (const a of n.attributes)
+                if (bad.test(a.value)) found.push(n.tagName + '@' + a.name);
+              for (const c of n.childNodes)
+                if (c.nodeType === 3 && bad.test(c.data)) found.push(n.tagName + '#text');
+            }
+            return found; }""", section)
+        assert raw == []
+        injected = page.locator(f"{section} img, {section} script, {section} foreignObject")
+        assert injected.count() == 0
+        assert page.evaluate("window.__pwned") is None and dialogs == []
+    finally:
+        context.close()
+        code, err = server.stop()
+    assert code == 0 and "Traceback" not in err, err

@@ -34,12 +34,15 @@ const Timeline = (() => {
 
   // ---- small helpers ----------------------------------------------------------------
 
+  // Text a person reads (text, title, aria-label) shows control characters and bidi
+  // controls as escapes, as the other pages do (app.js's visible and READ_ATTRS).
   function el(tag, attrs, text) {
     const node = document.createElementNS(SVG, tag);
     for (const [key, value] of Object.entries(attrs || {})) {
-      if (value !== null && value !== undefined && value !== false) node.setAttribute(key, String(value));
+      if (value === null || value === undefined || value === false) continue;
+      node.setAttribute(key, READ_ATTRS.has(key) ? visible(value) : String(value));
     }
-    if (text !== undefined && text !== null) node.textContent = text;
+    if (text !== undefined && text !== null) node.textContent = visible(text);
     return node;
   }
   function root() { return document.querySelector('section[data-page="timeline"]'); }
