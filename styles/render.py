@@ -67,8 +67,8 @@ def build_parser(front: Front | None = None, view: str | None = None) -> CliPars
     parser.add_argument("--session", metavar="S",
                         help="session id (default: the current session)")
     parser.add_argument("--sprint", metavar="SPRINT", help="sprint to show (view 'sprint')")
-    # Only the timeline has a window: other views take --zoom (one parser for all) and
-    # ignore it, so their --help does not offer it.
+    # Only the timeline has a window: the other views refuse --zoom (_handle), so their
+    # --help does not offer it.
     parser.add_argument("--zoom", choices=["15m", "1h", "day"], help=(
         "the window the 'timeline' view shows, ending now (default 1h)"
         if view in (None, "timeline") else argparse.SUPPRESS))

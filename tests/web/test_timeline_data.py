@@ -330,7 +330,7 @@ def test_the_git_guard_s_decisions_say_for_whom(tmp_path: Path) -> None:
 
 def test_each_views_help_offers_what_it_takes(tmp_path: Path) -> None:
     """``orchestra timeline --help`` offers --zoom; the other views' help does not (they
-    ignore it), and each says the project's default where it says "default"."""
+    refuse it), and each says the project's default where it says "default"."""
     timeline = tl.cli(tmp_path, "timeline", "--help")
     assert timeline.returncode == 0 and "--zoom {15m,1h,day}" in timeline.stdout
     for view in ("dashboard", "sessions", "board"):
