@@ -62,6 +62,35 @@ def test_a_nul_escape_in_a_query_gets_the_file_backends_answer(
     assert [json.loads(out) for _, out, _ in answers["file"]] == [[], [], [], [], [], ["x"]]
 
 
+def test_a_nul_in_what_a_hook_records_never_stops_the_session_on_the_server(
+        make_machine: Callable[..., Machine]) -> None:
+    """``jsonb`` holds no U+0000. A Bash call whose description and output held a NUL
+    put it in the session's activity, so the server refused that write and every later
+    one of ``state.json`` (parked in ``pg/outbox/failed``): the other machines saw the
+    session frozen at its start. The NUL is stored as U+FFFD; nothing is refused."""
+    a = make_machine("a", sync_seconds=0)
+    b = make_machine("b", sync_seconds=0)  # sees only what reached the server
+    assert a.dispatch(payload("SessionStart.startup", "s1")).code == 0
+    call = {"command": "printf 'a\\0b'", "description": "nul \u0000 here"}
+    pre = payload("PreToolUse.Bash", "s1", tool_use_id="tu-nul", tool_input=call)
+    post = payload("PostToolUse.Bash", "s1", tool_use_id="tu-nul", tool_input=call,
+                   tool_response={"stdout": "a\u0000b", "stderr": ""})
+    assert a.dispatch(pre).code == 0 and a.dispatch(post).code == 0
+    later = payload("PreToolUse.Bash", "s1", tool_use_id="tu-later",
+                    tool_input={"command": "ls", "description": "List files"})
+    assert a.dispatch(later).code == 0
+    assert not list((a.root / "pg" / "outbox").rglob("*.json"))  # nothing waits or failed
+    log = a.root / "logs" / "dispatch.log"
+    assert " WARNING " not in (log.read_text() if log.exists() else "")
+    shown = b.cli("state.session_manager", "show", "s1")
+    assert shown["last_event"] == "PreToolUse"  # the server follows the session
+    assert [r["tool_use_id"] for r in shown["activity"]["running"]] == ["tu-later"]
+    assert "nul \ufffd here" in json.dumps(shown, ensure_ascii=False)
+    set_ = b.cli("state.state_manager", "set", "s1", "notes.x", '"a\\u0000b"', check=False)
+    assert set_.returncode == 0, set_.stderr
+    assert a.cli("state.state_manager", "get", "s1", "notes.x") == "a\ufffdb"
+
+
 @pytest.mark.parametrize("server", ["stopped", "starting"])
 def test_a_message_to_a_new_project_is_queued_while_the_server_is_away_or_starting(
         make_machine: Callable[..., Machine], server: str) -> None:
