@@ -14,7 +14,9 @@ the server it uses. Keys (all optional):
 * ``connect_timeout`` — seconds a hook's connection attempt may take, importing
   psycopg included (default 1.0; a CLI waits at least 5 s);
 * ``retry_seconds``   — after a failed attempt, hooks do not try again for this
-  long (default 5): a stopped server costs one attempt, not one per event;
+  long (default 5): a stopped server costs one attempt, not one per event; a
+  long-running command (``serve``, ``watch``, ``inbox --follow``) tries again this
+  long after it lost the server;
 * ``hook_server_seconds`` — how long one hook may wait on the server in all:
   connecting, reading and shipping the outbox (default 1.5). What it could not do
   in that time waits locally; nothing a hook writes depends on it;

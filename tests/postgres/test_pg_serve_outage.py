@@ -1,0 +1,83 @@
+"""``orchestra serve`` on PostgreSQL across a server restart: a long-running command must
+not stay offline for the rest of its life.
+
+It did: the store went "offline for the rest of this process" at the first lost
+connection, which suits a hook (one attempt each) but left a running ``orchestra serve``
+answering 503 to every read, and its live stream silent, long after the server was back.
+Now a command tries again ``store.retry_seconds`` after an outage (shipping its outbox
+first), and the LISTEN connection the server dropped is replaced.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import http.client as http_client
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests._postgres import Cluster
+from tests.handlers._support import payload
+from tests.postgres.test_pg_fault import _machine
+from tests.web._support import Served, http
+
+
+@pytest.fixture
+def cluster() -> Iterator[Cluster]:
+    """A cluster of this test's own: stopping it must not disturb other tests."""
+    own = Cluster.create()
+    try:
+        yield own
+    finally:
+        own.destroy()
+
+
+def _until(check: object, attempts: int = 60) -> bool:
+    for _ in range(attempts):
+        if check():  # type: ignore[operator]
+            return True
+        time.sleep(0.5)
+    return False
+
+
+def test_serve_reads_and_streams_again_once_the_server_is_back(tmp_path: Path,
+                                                               cluster: Cluster) -> None:
+    a = _machine("a", tmp_path, cluster)  # retry_seconds 1
+    assert a.dispatch(payload("SessionStart.startup", "s1")).code == 0
+    served = Served(a.root, env=dict(a.env))
+    bearer = {"Authorization": f"Bearer {served.token}"}
+    try:
+        assert http(served, "GET", "/api/sessions", headers=bearer)[0] == 200
+        cluster.stop(mode="immediate")
+        assert http(served, "GET", "/api/sessions", headers=bearer)[0] == 503
+        sent = a.cli("state.session_manager", "send", "--to", "s1", "--from", "cli",
+                     "sent while the server was down", check=False)
+        assert sent.returncode == 0, sent.stderr
+        cluster.start()
+        assert _until(lambda: all(
+            http(served, "GET", path, headers=bearer)[0] == 200
+            for path in ("/api/sessions", "/api/timeline", "/api/timeline/usage"))), \
+            "orchestra serve stayed offline after the server came back"
+
+        lines: list[bytes] = []
+        connection = http_client.HTTPConnection("127.0.0.1", served.port, timeout=60)
+
+        def follow() -> None:
+            connection.request("GET", "/api/stream", headers={
+                **bearer, "Host": served.base.split("//", 1)[1]})
+            response = connection.getresponse()
+            with contextlib.suppress(OSError, ValueError, AttributeError):
+                while line := response.readline():
+                    lines.append(line)
+
+        threading.Thread(target=follow, daemon=True).start()
+        assert _until(lambda: b"event: hello\n" in lines)
+        time.sleep(1.5)  # the hub's first check has primed what exists
+        assert a.dispatch(payload("PostToolUse.Bash", "s1", tool_use_id="tu-back")).code == 0
+        assert _until(lambda: b"event: change\n" in lines), lines  # live again
+    finally:
+        code, err = served.stop()
+    assert code == 0 and "Traceback" not in err, err
