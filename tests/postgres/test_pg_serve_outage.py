@@ -1,5 +1,5 @@
-"""``orchestra serve`` on PostgreSQL across a server restart: a long-running command must
-not stay offline for the rest of its life.
+"""``orchestra serve`` and ``orchestra inbox --follow`` on PostgreSQL across a server
+restart: a long-running command must not stay offline for the rest of its life.
 
 It did: the store went "offline for the rest of this process" at the first lost
 connection, which suits a hook (one attempt each) but left a running ``orchestra serve``
@@ -81,3 +81,51 @@ def test_serve_reads_and_streams_again_once_the_server_is_back(tmp_path: Path,
     finally:
         code, err = served.stop()
     assert code == 0 and "Traceback" not in err, err
+
+
+def test_inbox_follow_outlives_a_server_restart(tmp_path: Path, cluster: Cluster) -> None:
+    """The plugin's monitor, ``orchestra inbox --follow``, crashed at the first lost
+    connection, so its session got no more messages by it. Now it waits the outage out
+    and delivers what is sent before, during and after it, each once."""
+    import subprocess
+    import sys
+
+    from tests.postgres.conftest import REPO
+
+    a = _machine("a", tmp_path, cluster)
+    assert a.dispatch(payload("SessionStart.startup", "s1")).code == 0
+    follower = subprocess.Popen(
+        [sys.executable, "-m", "orchestra", "inbox", "s1", "--follow"], cwd=REPO,
+        env={**a.env, "ORCHESTRA_SESSION_ID": "s1"}, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True)
+    lines: list[str] = []
+
+    def read() -> None:
+        assert follower.stdout is not None
+        for line in follower.stdout:
+            lines.append(line)
+
+    threading.Thread(target=read, daemon=True).start()
+
+    def send(text: str) -> None:
+        done = a.cli("state.session_manager", "send", "--to", "s1", "--from", "r1", text,
+                     check=False)
+        assert done.returncode == 0, done.stderr
+
+    try:
+        send("before")
+        assert _until(lambda: any("before" in line for line in lines))
+        cluster.stop(mode="immediate")
+        time.sleep(2)  # the follower meets the outage
+        send("during")
+        assert follower.poll() is None, follower.stderr.read() if follower.stderr else ""
+        cluster.start()
+        send("after")
+        assert _until(lambda: any("after" in line for line in lines)
+                      and any("during" in line for line in lines)), lines
+        assert follower.poll() is None
+    finally:
+        follower.terminate()
+        follower.wait(30)
+    texts = [t for t in ("before", "during", "after") for line in lines if f'"{t}"' in line]
+    assert texts == ["before", "during", "after"], lines
