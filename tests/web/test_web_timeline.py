@@ -364,3 +364,38 @@ def test_hostile_text_is_inert_and_its_controls_shown_as_escapes(browser: Any,
         context.close()
         code, err = server.stop()
     assert code == 0 and "Traceback" not in err, err
+
+
+def test_lanes_of_other_agents_say_their_agent_and_model(browser: Any,
+                                                         tmp_path: Path) -> None:
+    """Codex and Gemini sessions have lanes like Claude Code's, each marked with its agent
+    and model, "unknown" where the agent has not said (issue 26: one picture of the team)."""
+    import json
+
+    from hooks.testing import run_dispatch
+
+    home = tmp_path / "orchestra"
+    payloads = REPO / "tests" / "data" / "agent-payloads"
+    for agent, names in (("codex", ("SessionStart", "UserPromptSubmit", "PreToolUse")),
+                         ("gemini", ("SessionStart", "BeforeAgent", "BeforeTool"))):
+        for name in names:
+            payload = json.loads((payloads / f"{agent}.{name}.json").read_text("utf-8"))
+            outcome = run_dispatch(payload, home=home, agent=agent,
+                                   env={"ORCHESTRA_RECORD": ""})
+            assert outcome.exit_code == 0, outcome.stderr
+    server = Served(home)
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    try:
+        page = context.new_page()
+        _open(page, server)
+        labels = page.locator("[data-lane]").evaluate_all(
+            "ns => ns.map(n => n.getAttribute('aria-label'))")
+        assert len(labels) == 2, labels
+        assert any(", Codex gpt-5.5: " in label for label in labels), labels
+        assert any(", Gemini (model unknown): " in label for label in labels), labels
+        titles = page.locator(".tl-name title").all_text_contents()
+        assert any("Codex gpt-5.5" in t for t in titles), titles
+    finally:
+        context.close()
+        code, err = server.stop()
+    assert code == 0 and "Traceback" not in err, err

@@ -75,6 +75,8 @@ const Timeline = (() => {
   }
   function shortId(id) { return id && id.length > 13 ? id.slice(0, 12) + "…" : (id || ""); }
   function laneName(lane) { return lane.name || shortId(lane.session); }
+  // The agent and model of a lane's session, as the sessions page says them (app.js).
+  function ranBy(lane) { return lane.agent ? `, ${agentName(lane)}` : ""; }
 
   // ---- what a block says: the same text for its title, aria-label and the details ----
 
@@ -432,11 +434,11 @@ const Timeline = (() => {
   function drawLane(lane, i, x, t0, t1) {
     const g = el("g", { transform: `translate(0,${i * LANE_H})`, class: `tl-lane${i % 2 ? " odd" : ""}`,
                         "data-lane": lane.session, role: "group",
-                        "aria-label": `Session ${laneName(lane)}: ${lane.label || lane.status || ""}` });
+                        "aria-label": `Session ${laneName(lane)}${ranBy(lane)}: ${lane.label || lane.status || ""}` });
     g.append(el("rect", { x: 0, y: 0, width: LABEL_W + plotWidth() + 4, height: LANE_H, class: "tl-bg" }));
     const label = el("a", { href: `#events?session=${encodeURIComponent(lane.session)}`, class: "tl-name",
                             tabindex: -1, "aria-label": `Events of session ${lane.session}` });
-    label.append(el("title", {}, `${lane.session}${lane.name ? ` (Claude Code name ${lane.name})` : ""}: ${lane.doing || lane.label || lane.status || ""}`));
+    label.append(el("title", {}, `${lane.session}${lane.name ? ` (Claude Code name ${lane.name})` : ""}${ranBy(lane)}: ${lane.doing || lane.label || lane.status || ""}`));
     label.append(el("text", { x: 8, y: 15, class: "tl-name-text" }, laneName(lane).slice(0, 26)));
     g.append(label);
     const sub = [lane.label || lane.status, lane.cost].filter(Boolean).join(" · ");
