@@ -94,6 +94,13 @@ class TomlFile:
         except Exception as exc:  # tomlkit's ParseError and friends
             raise CliError(f"{path} is not valid TOML ({exc}). {path} is left untouched; "
                            "fix it by hand and run again") from None
+        hooks = self.doc.get("hooks")
+        state = hooks.get("state") if isinstance(hooks, dict) else None
+        for name, value in (("hooks", hooks), ("hooks.state", state)):
+            if value is not None and not isinstance(value, dict):
+                raise CliError(f"{path}: {name} must be a table, not "
+                               f"{type(value).__name__.lower()}. {path} is left untouched; "
+                               "fix it by hand and run again")
 
     def trusted(self) -> dict[str, str]:
         """Every ``hooks.state`` entry's trusted_hash, by key."""
@@ -122,17 +129,21 @@ class TomlFile:
                 if not hooks:
                     del doc["hooks"]
         if add:
+            from tomlkit.items import InlineTable
+
             if "hooks" not in doc:
                 doc["hooks"] = tomlkit.table(is_super_table=True)
             hooks = doc["hooks"]
-            if "state" not in hooks:
-                hooks["state"] = tomlkit.table(is_super_table=True)
+            if "state" not in hooks:  # an inline table holds only inline tables
+                hooks["state"] = (tomlkit.inline_table() if isinstance(hooks, InlineTable)
+                                  else tomlkit.table(is_super_table=True))
             state = hooks["state"]
             for key, value in add.items():
                 if key in state and hasattr(state[key], "get"):
                     state[key]["trusted_hash"] = value
                 else:
-                    table = tomlkit.table()
+                    table = (tomlkit.inline_table() if isinstance(state, InlineTable)
+                             else tomlkit.table())
                     table["trusted_hash"] = value
                     state[key] = table
         text: str = tomlkit.dumps(doc)
