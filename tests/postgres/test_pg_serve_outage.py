@@ -45,12 +45,28 @@ def _until(check: object, attempts: int = 60) -> bool:
 
 def test_serve_reads_and_streams_again_once_the_server_is_back(tmp_path: Path,
                                                                cluster: Cluster) -> None:
+    """A page open across the outage: its reads come back, and so does its live stream
+    (the hub's LISTEN connection died with the server and is replaced)."""
     a = _machine("a", tmp_path, cluster)  # retry_seconds 1
     assert a.dispatch(payload("SessionStart.startup", "s1")).code == 0
     served = Served(a.root, env=dict(a.env))
     bearer = {"Authorization": f"Bearer {served.token}"}
+    lines: list[bytes] = []
+    connection = http_client.HTTPConnection("127.0.0.1", served.port, timeout=120)
+
+    def follow() -> None:
+        connection.request("GET", "/api/stream", headers={
+            **bearer, "Host": served.base.split("//", 1)[1]})
+        response = connection.getresponse()
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            while line := response.readline():
+                lines.append(line)
+
     try:
         assert http(served, "GET", "/api/sessions", headers=bearer)[0] == 200
+        threading.Thread(target=follow, daemon=True).start()
+        assert _until(lambda: b"event: hello\n" in lines)
+        time.sleep(1.5)  # the hub has primed what exists and listens
         cluster.stop(mode="immediate")
         assert http(served, "GET", "/api/sessions", headers=bearer)[0] == 503
         sent = a.cli("state.session_manager", "send", "--to", "s1", "--from", "cli",
@@ -61,23 +77,10 @@ def test_serve_reads_and_streams_again_once_the_server_is_back(tmp_path: Path,
             http(served, "GET", path, headers=bearer)[0] == 200
             for path in ("/api/sessions", "/api/timeline", "/api/timeline/usage"))), \
             "orchestra serve stayed offline after the server came back"
-
-        lines: list[bytes] = []
-        connection = http_client.HTTPConnection("127.0.0.1", served.port, timeout=60)
-
-        def follow() -> None:
-            connection.request("GET", "/api/stream", headers={
-                **bearer, "Host": served.base.split("//", 1)[1]})
-            response = connection.getresponse()
-            with contextlib.suppress(OSError, ValueError, AttributeError):
-                while line := response.readline():
-                    lines.append(line)
-
-        threading.Thread(target=follow, daemon=True).start()
-        assert _until(lambda: b"event: hello\n" in lines)
-        time.sleep(1.5)  # the hub's first check has primed what exists
+        time.sleep(2)  # the hub is listening again
+        seen = len(lines)
         assert a.dispatch(payload("PostToolUse.Bash", "s1", tool_use_id="tu-back")).code == 0
-        assert _until(lambda: b"event: change\n" in lines), lines  # live again
+        assert _until(lambda: b"event: change\n" in lines[seen:]), lines  # live again
     finally:
         code, err = served.stop()
     assert code == 0 and "Traceback" not in err, err
