@@ -19,6 +19,9 @@ Guards, all checked before anything starts:
   event reported (its heartbeat); the worker gets the lower of that and the one asked
   for (``--permission-mode``, else ``spawn.permission_mode``), and tools are
   pre-approved only as far as that mode would allow them;
+* **no way around them**: ``--claude-arg`` refuses the Claude Code options that would
+  lift the worker's permissions, change its identity or hide it from the hooks
+  (:data:`_REFUSED_ARGS`);
 * **worktrees**: ``--worktree`` runs it in its own ``git worktree`` (branch
   ``orchestra/<id>``), removed when it ends with nothing uncommitted, kept and reported
   otherwise.
@@ -68,6 +71,42 @@ _PARENT_ONLY = ("ORCHESTRA_SESSION_ID", "CLAUDE_CODE_SESSION_ID", "CLAUDECODE",
 
 class SpawnRefused(ConflictError):
     """A guard said no (spawning off, the cap, a worker spawning, a permission mode)."""
+
+
+#: Claude Code options that ``--claude-arg`` must not pass, and why: each would lift the
+#: worker above the permission mode and tools spawn gave it, give it another identity than
+#: the session registered for it, or hide it from Orchestra's hooks.
+_REFUSED_ARGS = {
+    **dict.fromkeys(("--dangerously-skip-permissions", "--allow-dangerously-skip-permissions",
+                     "--permission-mode", "--allowedTools", "--allowed-tools",
+                     "--permission-prompts", "--permission-prompt-tool", "--settings",
+                     "--setting-sources", "--agent", "--agents"),
+                    "it would change what the worker may do unasked (spawn sets that: "
+                    "--permission-mode, spawn.allowed_tools)"),
+    **dict.fromkeys(("--session-id", "-r", "--resume", "-c", "--continue", "--fork-session",
+                     "--from-pr", "--teleport", "--cloud", "--remote-control", "--bg",
+                     "--background", "-p", "--print", "-w", "--worktree", "--tmux",
+                     "--desktop"),
+                    "it would start another session than the worker spawn registers "
+                    "(spawn sets that: --launcher, --worktree)"),
+    **dict.fromkeys(("--bare", "--safe-mode"),
+                    "the worker would run without Orchestra's hooks"),
+}
+
+
+def check_claude_args(extra: list[str]) -> list[str]:
+    """``extra`` (``--claude-arg``), or SpawnRefused naming the first option a worker must
+    not get (:data:`_REFUSED_ARGS`)."""
+    for arg in extra:
+        if not isinstance(arg, str):
+            raise InvalidValueError("--claude-arg takes text")
+        name = arg.split("=", 1)[0].strip()
+        if not name.startswith("--") and len(name) > 2:  # -rID, -pc: joined to the next
+            name = name[:2]
+        reason = _REFUSED_ARGS.get(name)
+        if reason is not None:
+            raise SpawnRefused(f"--claude-arg {name} is refused: {reason}")
+    return list(extra)
 
 
 def parent_mode(store: Storage, parent: str | None) -> str | None:
@@ -174,6 +213,7 @@ def spawn_workers(store: Storage, project: str, *, count: int = 1, task_id: str 
     if task_id is not None and count != 1:
         raise InvalidValueError("--task gives one task to one worker; --count N starts N "
                                 "workers that each take theirs with `orchestra task next`")
+    extra = check_claude_args(extra_args or [])
     _guard(store, project, parent, config)
     task = get_task(store, project, task_id) if task_id is not None else None
     if task is not None:
@@ -223,7 +263,8 @@ def spawn_workers(store: Storage, project: str, *, count: int = 1, task_id: str 
     if dry_run:
         return [{"session_id": "(new)", "launcher": how, "permission_mode": mode,
                  "allowed_tools": tools, "task": task["id"] if task else None, "cwd": folder,
-                 "worktree": worktree, "claude": binary, "prompt": _prompt(project, task)}
+                 "worktree": worktree, "claude": binary, "claude_args": extra,
+                 "prompt": _prompt(project, task)}
                 for _ in range(count)]
     started = []
     for plan in plans:
@@ -233,7 +274,7 @@ def spawn_workers(store: Storage, project: str, *, count: int = 1, task_id: str 
             if task is not None:
                 assign_task(store, project, normalize_id(task["id"]), by=parent or "cli",
                             to_session=sid, reason="spawned for it", config=config)
-            info = _launch(store, sid, binary, how, mode, tools, model, extra_args or [],
+            info = _launch(store, sid, binary, how, mode, tools, model, extra,
                            where or folder, project, task, parent)
             if where:
                 info["worktree"] = where

@@ -268,3 +268,43 @@ def test_the_bg_launcher_adopts_the_id_claude_chose(home: Path, lead: Any, stub:
     assert orch("role", "show", real).json()["role"] == "worker"
     bg_call = next(c for c in calls(stub) if c["args"][0] == "--bg")
     assert "--session-id" not in bg_call["args"]
+
+
+@pytest.mark.parametrize("arg", [
+    "--dangerously-skip-permissions", "--allow-dangerously-skip-permissions",
+    "--permission-mode=bypassPermissions", "--allowedTools=Bash", "--allowed-tools",
+    "--settings={\"permissions\":{\"defaultMode\":\"bypassPermissions\"}}",
+    "--permission-prompt-tool=mcp__x__allow", "--agents={}", "--session-id=other",
+    "--resume", "-rabc", "--continue", "--fork-session", "--bg", "-p", "--bare",
+])
+def test_claude_args_cannot_lift_the_guards(home: Path, lead: Any, stub: Path, repo: Path,
+                                            arg: str) -> None:
+    """``--claude-arg`` passes options to claude, but never one that would lift the worker
+    above the mode spawn gives it, start another session than the one registered, or
+    hide it from the hooks: refused as a guard, before anything is registered."""
+    enable()
+    lead(event("PreToolUse.Bash", "lead", permission_mode="default"))
+    done = spawn(home, stub, repo, "--task", "T-1", f"--claude-arg={arg}")
+    assert done.returncode == 4, (arg, done.stdout, done.stderr)
+    name = arg.split("=")[0]
+    name = name if name.startswith("--") else name[:2]
+    assert f"--claude-arg {name} is refused" in done.stderr
+    assert calls(stub) == []
+    assert [s["session_id"] for s in orch("who").json()] == ["lead"]
+    assert plan(home)["T-1"]["assignee"] is None
+
+
+def test_harmless_claude_args_reach_claude_and_the_dry_run_shows_them(
+        home: Path, lead: Any, stub: Path, repo: Path, tmp_path: Path) -> None:
+    enable()
+    plugin = f"--plugin-dir={tmp_path}"
+    dry = spawn(home, stub, repo, "--task", "T-1", "--dry-run", f"--claude-arg={plugin}")
+    assert dry.returncode == 0, dry.stderr
+    assert json.loads(dry.stdout)[0]["claude_args"] == [plugin] and calls(stub) == []
+    done = spawn(home, stub, repo, "--task", "T-1", f"--claude-arg={plugin}",
+                 "--claude-arg=--effort=low")
+    assert done.returncode == 0, done.stderr
+    [worker] = json.loads(done.stdout)
+    [call] = calls(stub)
+    assert call["args"][-2:] == [plugin, "--effort=low"]
+    assert orch("stop", worker["session_id"], "--force").code == 0
