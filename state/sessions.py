@@ -189,9 +189,12 @@ def heartbeat(store: Storage, session_id: str, *, event: str | None = None,
         record["event"] = event
     if tool:
         record["tool"] = tool
+    last = last_heartbeat(store, session_id)
+    if not mode and isinstance(last.get("mode"), str):
+        mode = last["mode"]  # a beat that does not say (the CLI, SessionStart) keeps it
     if mode:
         record["mode"] = mode[:40]
-    activity = last_heartbeat(store, session_id).get("activity")
+    activity = last.get("activity")
     if isinstance(activity, dict):
         record["activity"] = activity
     store.put_volatile(key, record)

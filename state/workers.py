@@ -16,8 +16,9 @@ Guards, all checked before anything starts:
 * **workers cannot spawn**: not from a session whose role is worker, nor from a process
   a worker runs (``ORCHESTRA_WORKER`` in its environment);
 * **never above the parent's permission mode**: the parent's mode is the one its last
-  event reported (its heartbeat); the worker gets the lower of that and the one asked
-  for (``--permission-mode``, else ``spawn.permission_mode``), and tools are
+  event reported (its heartbeat; ``default`` when none of its events said); the worker
+  gets the lower of that and the one asked for (``--permission-mode``, else
+  ``spawn.permission_mode``), and tools are
   pre-approved only as far as that mode would allow them;
 * **no way around them**: ``--claude-arg`` refuses the Claude Code options that would
   lift the worker's permissions, change its identity or hide it from the hooks
@@ -110,13 +111,15 @@ def check_claude_args(extra: list[str]) -> list[str]:
 
 
 def parent_mode(store: Storage, parent: str | None) -> str | None:
-    """The permission mode the parent session's last event reported, if any."""
+    """The permission mode the parent session's last event reported; ``default`` for a
+    parent session none of whose events said (nothing shows it may do more); None with no
+    parent session (spawned from a terminal: a person asks)."""
     if parent is None:
         return None
     from state.sessions import last_heartbeat
 
     mode = last_heartbeat(store, parent).get("mode")
-    return mode if mode in _RANK else None
+    return mode if mode in _RANK else "default"
 
 
 def cap_mode(wanted: str, parent: str | None) -> str:

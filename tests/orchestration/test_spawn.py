@@ -308,3 +308,21 @@ def test_harmless_claude_args_reach_claude_and_the_dry_run_shows_them(
     [call] = calls(stub)
     assert call["args"][-2:] == [plugin, "--effort=low"]
     assert orch("stop", worker["session_id"], "--force").code == 0
+
+
+def test_the_parents_mode_is_not_forgotten_and_never_assumed_higher(
+        home: Path, lead: Any, stub: Path, repo: Path) -> None:
+    """A heartbeat from the CLI (which knows no permission mode) keeps the mode the
+    session's hooks saw; a parent session none of whose events said gets ``default``."""
+    enable()
+    lead(event("PreToolUse.Bash", "lead", permission_mode="default"))
+    assert orch("session", "heartbeat", "lead").code == 0  # the model can run this first
+    dry = spawn(home, stub, repo, "--task", "T-1", "--dry-run",
+                "--permission-mode", "bypassPermissions")
+    assert dry.returncode == 0, dry.stderr
+    assert json.loads(dry.stdout)[0]["permission_mode"] == "default"
+    start(lead, "quiet")  # SessionStart carries no permission mode
+    dry = spawn(home, stub, repo, "--task", "T-1", "--dry-run", "--permission-mode", "auto",
+                session="quiet")
+    assert dry.returncode == 0, dry.stderr
+    assert json.loads(dry.stdout)[0]["permission_mode"] == "default"
