@@ -349,6 +349,9 @@ def update_fields(store: Storage, project: str, task_id: str, fields: dict[str, 
         if not changed:
             return _shown(project, tid, task)
         old = task.get("status")
+        if old == DONE and changed.get("progress", 100) < 100 and "status" not in changed:
+            raise ConflictError(f"task {tid} is done: its progress stays 100 (reopen it with "
+                                f"`orchestra task start {tid}` first)")
         for key, value in changed.items():
             if value is None:
                 task.pop(key, None)

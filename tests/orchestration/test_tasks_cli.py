@@ -60,6 +60,15 @@ def test_lifecycle_with_history_and_progress(home: Path, team: Any) -> None:
     assert actions == [("added", None), ("status", "in_progress"), ("progress", 40),
                        ("status", "blocked"), ("status", "done")]
     assert all(h["by"] in ("lead", "w1") and h["at"] for h in done["history"])
+    # A done task keeps its 100%: lowering it is refused (and changes nothing) until the
+    # task is reopened.
+    lowered = orch("task", "progress", tid, "30", session="w1")
+    assert lowered.code == 4 and f"task {tid} is done" in lowered.err
+    assert (plan(home)[tid]["status"], plan(home)[tid]["progress"]) == ("done", 100)
+    assert orch("task", "progress", tid, "100", session="w1").code == 0
+    reopened = orch("task", "start", tid, session="w1").json()
+    assert reopened["status"] == "in_progress"
+    assert orch("task", "progress", tid, "30", session="w1").json()["progress"] == 30
 
 
 def test_starting_a_task_someone_else_holds_is_refused(home: Path, team: Any) -> None:
@@ -161,6 +170,17 @@ def test_the_seed_paths_are_a_view_of_the_plan(home: Path, team: Any) -> None:
         ("engineering-fullstack", "tool")
     assert orch("set", f"active_work.tasks.{tid}.status", "completed", session="w1").code == 0
     assert plan(home)[tid]["status"] == "done"
+    # a done task keeps its 100% unless it is reopened, which merge can do in one step
+    lowered = orch("set", f"active_work.tasks.{tid}.progress", "30", session="w1")
+    assert lowered.code == 4 and plan(home)[tid]["progress"] == 100, lowered
+    assert orch("merge", f"active_work.tasks.{tid}", "--data",
+                '{"status": "in_progress", "progress": 30}',
+                session="w1").code == 0
+    assert (plan(home)[tid]["status"], plan(home)[tid]["progress"]) == ("in_progress", 30)
+    assert orch("merge", f"active_work.tasks.{tid}", "--data",
+                '{"status": "done", "progress": 50}',
+                session="w1").code == 0
+    assert (plan(home)[tid]["status"], plan(home)[tid]["progress"]) == ("done", 100)
     refused = orch("delete", f"active_work.tasks.{tid}", session="w1")
     assert refused.code == 2 and "project" in refused.err and tid in plan(home)
     conditional = orch("set", f"active_work.tasks.{tid}.progress", "10", "--if-version", "1",
