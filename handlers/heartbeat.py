@@ -63,7 +63,7 @@ def first_line(value: object, limit: int = TEXT_CHARS) -> str | None:
         return None
     from state.redact import redact
 
-    for line in value[:4000].splitlines():
+    for line in value.lstrip()[:4000].splitlines():  # however many blank lines lead
         line = line.strip()
         if line:
             line = redact(line)

@@ -125,6 +125,11 @@ def test_prompt_and_answer_are_redacted_and_bounded(home: Path) -> None:
     assert len(act["prompt"]["text"]) <= 200 and len(act["answer"]["text"]) <= 200
     beat = (home / "sessions" / SID / "heartbeat.json").read_text()
     assert secret not in beat and len(beat) < 4000
+    # A pasted prompt may start with more blank lines than the part of it that is read.
+    send(home, "UserPromptSubmit", prompt="\n \t" * 5000 + "Fix the cart\n" + "z" * 10**6)
+    send(home, "Stop", last_assistant_message="\n" * 10000 + "Fixed it.")
+    act = show()["activity"]
+    assert (act["prompt"]["text"], act["answer"]["text"]) == ("Fix the cart", "Fixed it.")
 
 
 def test_files_written_are_bounded_and_counted(home: Path) -> None:
