@@ -6,7 +6,9 @@ its subagents into the ``activity`` of a session summary:
 
 * ``state`` — ``working``, ``waiting_permission``, ``waiting_input``, ``idle``
   (between turns), ``ended`` (SessionEnd, or ended by hand) or ``gone`` (no heartbeat
-  for ``presence.idle_seconds`` and no SessionEnd: its terminal was probably closed);
+  for ``presence.idle_seconds`` and no SessionEnd: its terminal was probably closed).
+  A session that waits for a person sends nothing while it waits, so its wait holds
+  past ``presence.idle_seconds``, up to ``presence.stale_seconds``;
   ``label`` says it in words and ``since`` when it began;
 * ``running`` (tool calls, with their descriptions), ``subagents`` (busy ones, with
   their tasks), ``background`` (Claude Code's background tasks at the last Stop);
@@ -55,19 +57,21 @@ def _stamped(value: Any, keep: tuple[str, ...]) -> dict[str, Any] | None:
 
 
 def describe(record: dict[str, Any] | None, status: str,
-             agents: dict[str, Any] | None = None, ended_at: str | None = None
-             ) -> dict[str, Any]:
+             agents: dict[str, Any] | None = None, ended_at: str | None = None,
+             wait_holds: bool = False) -> dict[str, Any]:
     """The ``activity`` of a session summary (see the module docstring).
 
     ``record``: ``heartbeat.json``'s ``activity``; ``status``: the session's status
-    (active/idle/stale/ended); ``agents``: ``active_work.agents`` of its state.
+    (active/idle/stale/ended); ``agents``: ``active_work.agents`` of its state;
+    ``wait_holds``: a stale session that was waiting for a person still is (its last
+    heartbeat is younger than ``presence.stale_seconds``).
     """
     act = _dict(record)
     recorded = act.get("state")
     waiting = _dict(act.get("waiting")) or None
     if status == "ended":
         state, since = "ended", act.get("ended_at") or ended_at
-    elif status == "stale":
+    elif status == "stale" and not (wait_holds and recorded == "waiting" and waiting):
         state, since = "gone", None
     elif recorded == "waiting" and waiting:
         state = "waiting_permission" if waiting.get("for") == "permission" else "waiting_input"

@@ -352,7 +352,9 @@ def summarize(store: Storage, session_id: str, state: dict[str, Any], config: di
         from state.activity import describe, doing  # only a detailed summary
         from state.usage import session_usage  # only a detailed summary
 
-        activity = describe(beat.get("activity"), status, agents, state.get("ended_at"))
+        stale_after = config["presence"].get("stale_seconds", 6 * 3600)
+        activity = describe(beat.get("activity"), status, agents, state.get("ended_at"),
+                            wait_holds=age is not None and age < stale_after)
         usage = session_usage(store, session_id, config.get("pricing") or {})
         summary["activity"] = activity
         summary["doing"] = doing(activity)

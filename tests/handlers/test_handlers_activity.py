@@ -231,6 +231,32 @@ def test_a_session_without_heartbeat_and_without_session_end_is_gone(home: Path)
     assert data["doing"] == "gone; asked: hello"
 
 
+def test_a_session_waiting_for_a_person_stays_listed_while_it_waits_in_silence(
+        home: Path) -> None:
+    """A session at a permission prompt sends nothing until someone answers: past
+    presence.idle_seconds it is stale, but it still waits (up to stale_seconds)."""
+    send(home, "UserPromptSubmit")
+    send(home, "PreToolUse.Bash", **bash("make deploy", "Deploy", "w1"))
+    send(home, "PermissionRequest.Bash", **bash("make deploy", "Deploy", "w1"))
+    beat_file = home / "sessions" / SID / "heartbeat.json"
+
+    def silent_for(seconds: float) -> None:
+        import time
+
+        beat = json.loads(beat_file.read_text())
+        beat["at"] = time.time() - seconds
+        beat_file.write_text(json.dumps(beat))
+
+    silent_for(45 * 60)  # past idle_seconds (30 min)
+    data = show()
+    assert (data["status"], data["activity"]["state"]) == ("stale", "waiting_permission")
+    assert data["doing"] == "waiting for permission: Bash: Deploy"
+    assert [s["session_id"] for s in json.loads(run("who", "--waiting")[1])] == [SID]
+    silent_for(7 * 3600)  # past stale_seconds (6 h): nobody is at that prompt any more
+    assert show()["activity"]["state"] == "gone"
+    assert json.loads(run("who", "--waiting")[1]) == []
+
+
 def test_background_tasks_from_stop(home: Path) -> None:
     tasks = [{"id": "b1", "type": "bash", "status": "running", "description": "Watch tests",
               "command": "pytest -f"}]
