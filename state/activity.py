@@ -238,13 +238,31 @@ def tokens_text(tokens: dict[str, Any] | None) -> str:
             f"{_number(int(tokens.get('cache_creation_input_tokens', 0)))} cache write")
 
 
+def role_text(summary: dict[str, Any]) -> str | None:
+    """``worker (skills qa-tester)``, ``coordinator of epic E``; None for a peer (the
+    default, which the text views leave unsaid as before roles)."""
+    role = summary.get("role")
+    if role in (None, "peer"):
+        return None
+    text = str(role)
+    scope = summary.get("scope")
+    if isinstance(scope, dict) and scope:
+        text += " of " + ", ".join(f"{kind} {value}" for kind, value in scope.items())
+    skills = summary.get("skills")
+    if isinstance(skills, list) and skills:
+        text += f" (skills {', '.join(str(s) for s in skills)})"
+    return text
+
+
 def who_line(summary: dict[str, Any]) -> str:
     """One line of ``orchestra who --text``."""
     from state.usage import short_cost  # the text views only
 
     activity = summary.get("activity") or {}
     name = summary.get("claude_name")
-    who = summary["session_id"] + (f" ({name})" if name else "")
+    role = role_text(summary)
+    who = (summary["session_id"] + (f" ({name})" if name else "")
+           + (f" role {role}" if role else ""))
     now = summary.get("current_task")
     line = doing(activity) if activity else None
     what = f"task {now!r}" + (f"; {line}" if line else "") if now else (
@@ -271,6 +289,9 @@ def show_text(summary: dict[str, Any]) -> str:
     if isinstance(checkout, dict) and checkout.get("path"):
         lines.append(f"checkout {checkout['path']}"
                      + (f" on branch {checkout['branch']}" if checkout.get("branch") else ""))
+    role = role_text(summary)
+    if role:
+        lines.append(f"role:      {role}")
     if summary.get("current_task"):
         lines.append(f"task:      {summary['current_task']}")
     wait = activity.get("waiting")
