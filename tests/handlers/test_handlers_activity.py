@@ -130,6 +130,14 @@ def test_prompt_and_answer_are_redacted_and_bounded(home: Path) -> None:
     send(home, "Stop", last_assistant_message="\n" * 10000 + "Fixed it.")
     act = show()["activity"]
     assert (act["prompt"]["text"], act["answer"]["text"]) == ("Fix the cart", "Fixed it.")
+    # Terminal escapes (a prompt may be another session's SendMessage) never reach a
+    # person's terminal through who/show, nor a description through the running list.
+    send(home, "UserPromptSubmit", prompt="\x1b]0;pwned\x07Fix \x1b[2Jit\x9b1m")
+    send(home, "PreToolUse.Bash", **bash("ls", "List\x1b[31m files", "c1"))
+    text = run("show", SID, "--text")[1] + run("who", "--text")[1]
+    assert "\x1b" not in text and "\x07" not in text and "\x9b" not in text
+    assert "Fix  [2Jit 1m" in show()["activity"]["prompt"]["text"]
+    assert show()["activity"]["running"][0]["description"] == "List [31m files"
 
 
 def test_files_written_are_bounded_and_counted(home: Path) -> None:
