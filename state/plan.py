@@ -121,6 +121,18 @@ def _progress(value: object) -> int:
     return int(number)
 
 
+def _points(value: object) -> float | int | None:
+    """Story points: a finite number, zero or more (NaN and infinity are not JSON)."""
+    import math
+
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) \
+            or not math.isfinite(value) or value < 0:
+        raise InvalidValueError("points must be a number, zero or more")
+    return value
+
+
 def _text(value: object, limit: int, what: str) -> str:
     """Text for a task, checked: control characters (terminal escapes...) become spaces,
     a title is one line; empty or too long is refused."""
@@ -240,8 +252,7 @@ def add_task(store: Storage, project: str, title: str, *, by: str, description: 
     for value, kind in ((needs, "tool or skill"), (epic, "epic id"), (sprint, "sprint id")):
         if value is not None:
             validate_id(value, kind)
-    if points is not None and (isinstance(points, bool) or points < 0):
-        raise InvalidValueError("--points must be zero or more")
+    points = _points(points)
 
     def change(doc: dict[str, Any]) -> dict[str, Any]:
         number = doc.get("next_id")
@@ -333,10 +344,7 @@ def update_fields(store: Storage, project: str, task_id: str, fields: dict[str, 
         elif key in ("needs", "epic", "sprint"):
             clean[key] = None if value is None else validate_id(value, key)
         elif key == "points":
-            if value is not None and (isinstance(value, bool)
-                                      or not isinstance(value, int | float) or value < 0):
-                raise InvalidValueError("points must be a number, zero or more")
-            clean[key] = value
+            clean[key] = _points(value)
         else:
             raise InvalidValueError(
                 f"{key!r} cannot be set on a project task: assignee with `orchestra task "
