@@ -323,6 +323,35 @@ def test_parallel_hooks_of_one_session_lose_no_running_call(tmp_path: Path) -> N
     assert beat["activity"]["prompt"]["text"] == "hello"
 
 
+@pytest.mark.parametrize("raw", ["Infinity", "-Infinity", "NaN", "-5", "1e300", '"fast"'])
+def test_a_duration_that_is_no_time_is_left_out(tmp_path: Path, raw: str) -> None:
+    """Python's JSON reader takes NaN and Infinity, which no JSON document may hold: such a
+    duration_ms (or a negative or absurd one) is not recorded, and every file the event
+    wrote stays strict JSON."""
+    home = tmp_path / "orchestra"
+    env = {**os.environ, "ORCHESTRA_HOME": str(home)}
+    for key in ("ORCHESTRA_SESSION_ID", "CLAUDE_PROJECT_DIR"):
+        env.pop(key, None)
+    event = json.dumps(payload("PostToolUse.Bash", SID, duration_ms=12345))
+    line = event.replace('"duration_ms": 12345', f'"duration_ms": {raw}')
+    assert raw in line
+    done = subprocess.run([sys.executable, "-P", "-m", "hooks.dispatch"], input=line.encode(),
+                          env=env, capture_output=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+
+    def strict(text: str) -> Any:
+        def refuse(constant: str) -> Any:
+            raise ValueError(f"{constant} is not JSON")
+
+        return json.loads(text, parse_constant=refuse)
+
+    beat = strict((home / "sessions" / SID / "heartbeat.json").read_text())
+    assert "ms" not in beat["activity"]["last_tool"]
+    records = [strict(line) for line in
+               (home / "sessions" / SID / "events.jsonl").read_text().splitlines()]
+    assert records and all("duration_ms" not in r for r in records)
+
+
 def test_the_event_log_keeps_what_a_timeline_needs(home: Path) -> None:
     """Issue 28 draws a timeline from the event log: tool descriptions, durations,
     notification types and waits, bounded and redacted."""
