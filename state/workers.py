@@ -218,6 +218,10 @@ def spawn_workers(store: Storage, project: str, *, count: int = 1, task_id: str 
                                 "workers that each take theirs with `orchestra task next`")
     extra = check_claude_args(extra_args or [])
     _guard(store, project, parent, config)
+    if skills is not None:  # as the registration will, so that a dry run says so too
+        from state.sessions import check_role
+
+        check_role(store, "worker", skills, None)
     task = get_task(store, project, task_id) if task_id is not None else None
     if task is not None:
         if task.get("status") == "done":

@@ -294,6 +294,16 @@ def test_claude_args_cannot_lift_the_guards(home: Path, lead: Any, stub: Path, r
     assert plan(home)["T-1"]["assignee"] is None
 
 
+def test_a_dry_run_checks_what_the_spawn_would(home: Path, lead: Any, stub: Path,
+                                              repo: Path) -> None:
+    enable()
+    for skills, message in (("../x", "invalid skill"), ("nosuch", "no tool nosuch")):
+        for dry in (["--dry-run"], []):
+            done = spawn(home, stub, repo, "--task", "T-1", "--skills", skills, *dry)
+            assert done.returncode in (2, 3) and message in done.stderr, (dry, done.stderr)
+    assert calls(stub) == [] and [s["session_id"] for s in orch("who").json()] == ["lead"]
+
+
 def test_harmless_claude_args_reach_claude_and_the_dry_run_shows_them(
         home: Path, lead: Any, stub: Path, repo: Path, tmp_path: Path) -> None:
     enable()
