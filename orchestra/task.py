@@ -37,7 +37,10 @@ or a tool (a tool's max_instances is enforced per capacity.policy); 'next' takes
 next task this session can do, atomically (never the same task twice, across
 processes and, on PostgreSQL, across machines); 'handoff' moves a task with its
 history to another session. A session that ends or is gone gives its open tasks back
-to the pool, flagged with its last activity and the files it changed.
+to the pool, flagged with its last activity and the files it changed. A task another
+live session holds is its own: 'start' refuses it, and so do 'progress', 'done' and
+'block' unless this session gave it out (--force for either; outside a session, people
+may).
 
 Every verb prints the task as JSON ('list' prints one line per task; --json for JSON)."""
 
@@ -77,15 +80,16 @@ def build_parser(front: Front | None = None, argv: Sequence[str] | None = ()) ->
         p = verb(name, help_text)
         p.add_argument("task", metavar="TASK")
         p.add_argument("--note", metavar="TEXT", help="why, or what is left")
-        if name == "start":
-            p.add_argument("--force", action="store_true",
-                           help="take it even from another session")
+        p.add_argument("--force", action="store_true",
+                       help="take it even from another session" if name == "start" else
+                       "even if another session holds it")
         project(p)
 
     p = verb("progress", "set a task's progress, 0-100")
     p.add_argument("task", metavar="TASK")
     p.add_argument("percent", metavar="N", help="0 to 100")
     p.add_argument("--note", metavar="TEXT")
+    p.add_argument("--force", action="store_true", help="even if another session holds it")
     project(p)
 
     p = verb("assign", "give a task to a session or to a tool")
@@ -198,7 +202,8 @@ def _run(args: argparse.Namespace, out: Output, store: Any) -> int:
         fields: dict[str, Any] = {"progress": args.percent}
         if args.note is not None:
             fields["note"] = args.note
-        out.json(plan.update_fields(store, project, args.task, fields, by=w.by))
+        out.json(plan.update_fields(store, project, args.task, fields, by=w.by,
+                                    force=args.force))
     elif verb == "assign":
         out.json(plan.assign_task(store, project, args.task, by=w.by, to_session=args.to,
                                   tool=args.tool, over_capacity=args.over_capacity,

@@ -277,13 +277,30 @@ def add_task(store: Storage, project: str, title: str, *, by: str, description: 
     return result
 
 
+def _not_yours(store: Storage, project: str, doc: dict[str, Any], task: dict[str, Any],
+               tid: str, by: str, what: str, at: float, force: bool) -> None:
+    """A session changes only a task it holds, gave out, or nobody holds: another live
+    session's task is refused (ConflictError) unless ``force`` — a mistyped id must not
+    finish someone else's work behind its back. People outside a session (``cli``) may."""
+    holder = task.get("assignee") if task.get("assignee_type") == "session" else None
+    if force or by == "cli" or holder in (None, by) or task.get("assigned_by") == by:
+        return
+    _sweep_doc(store, project, doc, at, None)  # a gone holder lets go first
+    holder = task.get("assignee") if task.get("assignee_type") == "session" else None
+    if holder not in (None, by):
+        raise ConflictError(f"task {tid} is with session {holder}: only it (or who gave it "
+                            f"out) {what}; ask it, hand it off (`orchestra task handoff "
+                            f"{tid} --to <session>`), or pass --force")
+
+
 def set_status(store: Storage, project: str, task_id: str, status: str, *, by: str,
                note: str | None = None, take: bool = False, force: bool = False,
                at: float | None = None) -> dict[str, Any]:
     """Change a task's status (``start``, ``done``, ``block``...).
 
     ``take``: the session ``by`` takes the task if nobody has it (``task start``); a task
-    another session holds is refused (ConflictError) unless ``force``.
+    another session holds is refused (ConflictError) unless ``force``. Without ``take``
+    too: only the holder, who gave the task out, or a person (``cli``) changes it.
     """
     moment = now() if at is None else at
     new = normalize_status(status)
@@ -294,6 +311,8 @@ def set_status(store: Storage, project: str, task_id: str, status: str, *, by: s
         tid = normalize_id(task_id)
         if take and task.get("assignee_type") == "session" and task.get("assignee") != by:
             _sweep_doc(store, project, doc, moment, None)  # a gone holder lets go first
+        if not take:
+            _not_yours(store, project, doc, task, tid, by, f"marks it {new}", moment, force)
         old = task.get("status")
         holder = task.get("assignee") if task.get("assignee_type") == "session" else None
         if take and holder not in (None, by) and not force:
@@ -327,9 +346,10 @@ def set_status(store: Storage, project: str, task_id: str, status: str, *, by: s
 
 
 def update_fields(store: Storage, project: str, task_id: str, fields: dict[str, Any], *,
-                  by: str, at: float | None = None) -> dict[str, Any]:
+                  by: str, force: bool = False, at: float | None = None) -> dict[str, Any]:
     """Set some of ``progress``, ``title``, ``description``, ``note``, ``needs``, ``epic``,
-    ``sprint``, ``points``, ``status`` (validated, one history entry)."""
+    ``sprint``, ``points``, ``status`` (validated, one history entry). Another live
+    session's task is refused unless ``force`` (see :func:`set_status`)."""
     moment = now() if at is None else at
     clean: dict[str, Any] = {}
     for key, value in fields.items():
@@ -356,6 +376,7 @@ def update_fields(store: Storage, project: str, task_id: str, fields: dict[str, 
         changed = {k: v for k, v in clean.items() if task.get(k) != v}
         if not changed:
             return _shown(project, tid, task)
+        _not_yours(store, project, doc, task, tid, by, "changes it", moment, force)
         old = task.get("status")
         if old == DONE and changed.get("progress", 100) < 100 and "status" not in changed:
             raise ConflictError(f"task {tid} is done: its progress stays 100 (reopen it with "

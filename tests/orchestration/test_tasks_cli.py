@@ -80,6 +80,29 @@ def test_starting_a_task_someone_else_holds_is_refused(home: Path, team: Any) ->
     assert orch("task", "start", tid, "--force", session="w2").json()["assignee"] == "w2"
 
 
+def test_another_sessions_task_is_not_finished_behind_its_back(home: Path, team: Any) -> None:
+    """A session (a model that mistook an id, say) cannot mark another live session's
+    task done or blocked, nor change its progress; who gave it out, --force and a
+    person outside a session can."""
+    tid = orch("task", "add", "Held by w1", session="lead").json()["id"]
+    assert orch("task", "assign", tid, "--to", "w1", session="lead").code == 0
+    assert orch("task", "start", tid, session="w1").code == 0
+    before = (home / "projects" / PROJECT / "plan.json").read_bytes()
+    for argv in (["done", tid], ["block", tid, "--note", "x"], ["progress", tid, "50"]):
+        refused = orch("task", *argv, session="w2")
+        assert refused.code == 4, refused
+        assert f"task {tid} is with session w1" in refused.err and "--force" in refused.err
+    assert orch("set", f"active_work.tasks.{tid}.status", "done", session="w2").code == 4
+    assert (home / "projects" / PROJECT / "plan.json").read_bytes() == before
+    assert orch("task", "progress", tid, "50", session="w1").json()["progress"] == 50
+    assert orch("task", "block", tid, "--note", "waits", session="lead").json()["status"] \
+        == "blocked"  # who gave it out
+    assert orch("task", "progress", tid, "60", "--force", session="w2").json()["progress"] \
+        == 60
+    assert orch("task", "done", tid, "--project", PROJECT).json()["status"] == "done"  # a person
+    assert [h["by"] for h in plan(home)[tid]["history"]][-3:] == ["lead", "w2", "cli"]
+
+
 @pytest.mark.parametrize(("argv", "code", "message"), [
     (["task", "progress", "T-1", "101"], 2, "from 0 to 100"),
     (["task", "progress", "T-1", "4.5"], 2, "whole number"),
