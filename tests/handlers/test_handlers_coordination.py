@@ -193,3 +193,34 @@ def test_worktrees_and_folders_update_the_checkout_in_presence(home: Path,
     (project / ".git" / "HEAD").write_text("0123456789abcdef0123456789abcdef01234567\n")
     dispatch(home, payload("CwdChanged", sid, new_cwd=str(project)))
     assert (checkout()["path"], checkout()["branch"]) == (str(project), None)
+
+
+def test_a_peer_in_another_worktree_is_shown_there_in_presence(home: Path,
+                                                               tmp_path: Path) -> None:
+    """The SessionStart context tells a session where each peer works when that is
+    another working tree (EnterWorktree), and says nothing of peers in its own."""
+    project = _repo(tmp_path / "project", "main")
+    worktree = project / ".claude" / "worktrees" / "fix-cart"
+    worktree.mkdir(parents=True)
+    git_dir = project / ".git" / "worktrees" / "fix-cart"
+    git_dir.mkdir(parents=True)
+    (git_dir / "HEAD").write_text("ref: refs/heads/worktree-fix-cart\n")
+    (worktree / ".git").write_text(f"gitdir: {git_dir}\n")
+    for sid in (SENDER, RECIPIENT):
+        dispatch(home, payload("SessionStart.startup", sid, cwd=str(project)))
+    enter = captured("PostToolUse.EnterWorktree", SENDER)
+    enter["tool_response"]["worktreePath"] = str(worktree)
+    dispatch(home, enter)
+
+    def peer_line(sid: str) -> str:
+        reply = dispatch(home, payload("SessionStart.startup", "third-1",
+                                       cwd=str(project))).reply
+        text = reply["hookSpecificOutput"]["additionalContext"]
+        return next(line for line in text.splitlines() if line.startswith(f"- {sid} "))
+
+    assert f"works in {worktree} on branch worktree-fix-cart" in peer_line(SENDER)
+    assert "works in" not in peer_line(RECIPIENT)
+    leave = captured("PostToolUse.ExitWorktree", SENDER)
+    leave["tool_response"]["restoredCwd"] = str(project)
+    dispatch(home, leave)
+    assert "works in" not in peer_line(SENDER)
