@@ -601,7 +601,7 @@ def _gone_sessions(store: Storage, sessions: set[Any], config: dict[str, Any] | 
                    at: float) -> dict[str, str]:
     """{session: why it is gone} for the ones of ``sessions`` that ended or are gone."""
     from state.config import load_config
-    from state.sessions import STATE, last_heartbeat, session_status
+    from state.sessions import STATE, last_heartbeat, session_status, waits_in_silence
 
     config = config if config is not None else load_config(store)
     gone: dict[str, str] = {}
@@ -615,7 +615,10 @@ def _gone_sessions(store: Storage, sessions: set[Any], config: dict[str, Any] | 
         if state is None:
             gone[sid] = "no longer exists"
             continue
-        status, age = session_status(state, last_heartbeat(store, sid), config, at)
+        beat = last_heartbeat(store, sid)
+        status, age = session_status(state, beat, config, at)
+        if status == "stale" and waits_in_silence(beat, config, at):
+            continue  # it waits for a person, in silence: its work is still its own
         if status == "ended":
             gone[sid] = f"ended ({state.get('end_reason') or 'ended'})"
         elif status == "stale":

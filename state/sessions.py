@@ -200,6 +200,23 @@ def heartbeat(store: Storage, session_id: str, *, event: str | None = None,
     store.put_volatile(key, record)
 
 
+def waits_in_silence(beat: dict[str, Any], config: dict[str, Any],
+                     at: float | None = None) -> bool:
+    """Does the session wait for a person (a permission, an answer: its last recorded
+    activity), with a heartbeat younger than ``presence.stale_seconds``? It sends nothing
+    until someone answers, so past ``presence.idle_seconds`` its status says stale while
+    it still waits: its activity, its claims, its tasks and the git guard treat it as live
+    until ``stale_seconds``."""
+    activity = beat.get("activity")
+    last = beat.get("at")
+    if not (isinstance(activity, dict) and activity.get("state") == "waiting"
+            and isinstance(activity.get("waiting"), dict) and activity["waiting"]
+            and isinstance(last, int | float) and not isinstance(last, bool)):
+        return False
+    limit = config["presence"].get("stale_seconds", 6 * 3600)
+    return (now() if at is None else at) - float(last) < float(limit)
+
+
 def last_heartbeat(store: Storage, session_id: str) -> dict[str, Any]:
     try:
         return store.read(session_key(session_id, HEARTBEAT)) or {}
@@ -352,9 +369,8 @@ def summarize(store: Storage, session_id: str, state: dict[str, Any], config: di
         from state.activity import describe, doing  # only a detailed summary
         from state.usage import session_usage  # only a detailed summary
 
-        stale_after = config["presence"].get("stale_seconds", 6 * 3600)
         activity = describe(beat.get("activity"), status, agents, state.get("ended_at"),
-                            wait_holds=age is not None and age < stale_after)
+                            wait_holds=waits_in_silence(beat, config, at))
         usage = session_usage(store, session_id, config.get("pricing") or {})
         summary["activity"] = activity
         summary["doing"] = doing(activity)
