@@ -38,9 +38,9 @@ next task this session can do, atomically (never the same task twice, across
 processes and, on PostgreSQL, across machines); 'handoff' moves a task with its
 history to another session. A session that ends or is gone gives its open tasks back
 to the pool, flagged with its last activity and the files it changed. A task another
-live session holds is its own: 'start' refuses it, and so do 'progress', 'done' and
-'block' unless this session gave it out (--force for either; outside a session, people
-may).
+live session holds is its own: 'start' refuses it, and so do 'progress', 'done',
+'block' and 'handoff' unless this session gave it out (--force for either; outside a
+session, people may).
 
 Every verb prints the task as JSON ('list' prints one line per task; --json for JSON)."""
 
@@ -108,6 +108,7 @@ def build_parser(front: Front | None = None, argv: Sequence[str] | None = ()) ->
     p.add_argument("task", metavar="TASK")
     p.add_argument("--to", metavar="SESSION", required=True)
     p.add_argument("--note", metavar="TEXT", help="what the next session needs to know")
+    p.add_argument("--force", action="store_true", help="even if another session holds it")
     project(p)
     return parser if verbs.complete else build_parser(front)
 
@@ -212,7 +213,7 @@ def _run(args: argparse.Namespace, out: Output, store: Any) -> int:
         return _next(out, store, w, project)
     elif verb == "handoff":
         out.json(plan.handoff_task(store, project, args.task, to_session=args.to, by=w.by,
-                                   note=args.note))
+                                   note=args.note, force=args.force))
     return 0
 
 

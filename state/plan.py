@@ -289,8 +289,8 @@ def _not_yours(store: Storage, project: str, doc: dict[str, Any], task: dict[str
     holder = task.get("assignee") if task.get("assignee_type") == "session" else None
     if holder not in (None, by):
         raise ConflictError(f"task {tid} is with session {holder}: only it (or who gave it "
-                            f"out) {what}; ask it, hand it off (`orchestra task handoff "
-                            f"{tid} --to <session>`), or pass --force")
+                            f"out) {what}; ask it (orchestra send --to {holder}), or pass "
+                            "--force")
 
 
 def set_status(store: Storage, project: str, task_id: str, status: str, *, by: str,
@@ -486,9 +486,11 @@ def _assignment_text(task: dict[str, Any], by: str) -> str:
 
 
 def handoff_task(store: Storage, project: str, task_id: str, *, to_session: str, by: str,
-                 note: str | None = None, at: float | None = None) -> dict[str, Any]:
+                 note: str | None = None, force: bool = False,
+                 at: float | None = None) -> dict[str, Any]:
     """Move a task, with its history, status and progress, to another session, with a
-    note. The receiver is told once."""
+    note. The receiver is told once. Another live session's task is moved only by who
+    gave it out, a person (``cli``), or with ``force`` (see :func:`set_status`)."""
     moment = now() if at is None else at
     _live_session(store, to_session)
     clean_note = _text(note, MAX_TEXT, "note") if note is not None else None
@@ -498,6 +500,7 @@ def handoff_task(store: Storage, project: str, task_id: str, *, to_session: str,
         tid = normalize_id(task_id)
         if task.get("status") == DONE:
             raise ConflictError(f"task {tid} is done; nothing to hand off")
+        _not_yours(store, project, doc, task, tid, by, "hands it off", moment, force)
         previous = task.get("assignee")
         # Who gave the work out stays who hears it is done; the handoff is in the history.
         task.setdefault("assigned_by", by)

@@ -88,7 +88,8 @@ def test_another_sessions_task_is_not_finished_behind_its_back(home: Path, team:
     assert orch("task", "assign", tid, "--to", "w1", session="lead").code == 0
     assert orch("task", "start", tid, session="w1").code == 0
     before = (home / "projects" / PROJECT / "plan.json").read_bytes()
-    for argv in (["done", tid], ["block", tid, "--note", "x"], ["progress", tid, "50"]):
+    for argv in (["done", tid], ["block", tid, "--note", "x"], ["progress", tid, "50"],
+                 ["handoff", tid, "--to", "w2"]):
         refused = orch("task", *argv, session="w2")
         assert refused.code == 4, refused
         assert f"task {tid} is with session w1" in refused.err and "--force" in refused.err
