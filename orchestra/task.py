@@ -38,9 +38,9 @@ next task this session can do, atomically (never the same task twice, across
 processes and, on PostgreSQL, across machines); 'handoff' moves a task with its
 history to another session. A session that ends or is gone gives its open tasks back
 to the pool, flagged with its last activity and the files it changed. A task another
-live session holds is its own: 'start' refuses it, and so do 'progress', 'done',
-'block' and 'handoff' unless this session gave it out (--force for either; outside a
-session, people may).
+live session holds is its own: 'start' refuses it, and so do 'progress', 'done', 'block',
+'handoff' and 'assign' unless this session gave it out (--force for any of them; outside
+a session, people may).
 
 Every verb prints the task as JSON ('list' prints one line per task; --json for JSON)."""
 
@@ -99,6 +99,7 @@ def build_parser(front: Front | None = None, argv: Sequence[str] | None = ()) ->
     who.add_argument("--tool", metavar="TOOL", help="a tool of the registry (uses an instance)")
     p.add_argument("--over-capacity", action="store_true",
                    help="assign even when the tool is full (capacity.policy ask)")
+    p.add_argument("--force", action="store_true", help="even if another session holds it")
     project(p)
 
     p = verb("next", "take the next task this session can do (exit 3: none)")
@@ -208,7 +209,7 @@ def _run(args: argparse.Namespace, out: Output, store: Any) -> int:
     elif verb == "assign":
         out.json(plan.assign_task(store, project, args.task, by=w.by, to_session=args.to,
                                   tool=args.tool, over_capacity=args.over_capacity,
-                                  config=w.config))
+                                  config=w.config, force=args.force))
     elif verb == "next":
         return _next(out, store, w, project)
     elif verb == "handoff":

@@ -412,12 +412,13 @@ def update_fields(store: Storage, project: str, task_id: str, fields: dict[str, 
 def assign_task(store: Storage, project: str, task_id: str, *, by: str,
                 to_session: str | None = None, tool: str | None = None,
                 over_capacity: bool = False, reason: str | None = None,
-                config: dict[str, Any] | None = None, at: float | None = None
-                ) -> dict[str, Any]:
+                config: dict[str, Any] | None = None, force: bool = False,
+                at: float | None = None) -> dict[str, Any]:
     """Give a task to a session or a tool (checked against the tool's capacity, under
     the capacity lock: see :mod:`state.capacity`). The session is told at its next
     prompt or tool result, once. Returns the task, with ``capacity`` when a tool's
-    instances were counted."""
+    instances were counted. Another live session's task is given out again only by who
+    gave it out, a person (``cli``), or with ``force`` (see :func:`set_status`)."""
     from state.capacity import check_task_capacity
 
     if (to_session is None) == (tool is None):
@@ -438,6 +439,7 @@ def assign_task(store: Storage, project: str, task_id: str, *, by: str,
         tid = normalize_id(task_id)
         if task.get("status") == DONE:
             raise ConflictError(f"task {tid} is done; nothing to assign")
+        _not_yours(store, project, doc, task, tid, by, "gives it to another", moment, force)
         needed = tool if tool is not None else task.get("needs")
         verdict = check_task_capacity(store, needed, tid, project, over_capacity, config)
         previous = task.get("assignee")

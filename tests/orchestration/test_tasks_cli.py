@@ -89,7 +89,7 @@ def test_another_sessions_task_is_not_finished_behind_its_back(home: Path, team:
     assert orch("task", "start", tid, session="w1").code == 0
     before = (home / "projects" / PROJECT / "plan.json").read_bytes()
     for argv in (["done", tid], ["block", tid, "--note", "x"], ["progress", tid, "50"],
-                 ["handoff", tid, "--to", "w2"]):
+                 ["handoff", tid, "--to", "w2"], ["assign", tid, "--to", "w2"]):
         refused = orch("task", *argv, session="w2")
         assert refused.code == 4, refused
         assert f"task {tid} is with session w1" in refused.err and "--force" in refused.err
