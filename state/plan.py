@@ -316,8 +316,8 @@ def set_status(store: Storage, project: str, task_id: str, status: str, *, by: s
         old = task.get("status")
         holder = task.get("assignee") if task.get("assignee_type") == "session" else None
         if take and holder not in (None, by) and not force:
-            raise ConflictError(f"task {tid} is {old} with session {holder}; ask it, or "
-                                f"`orchestra task handoff {tid} --to <session>` (or --force)")
+            raise ConflictError(f"task {tid} is {old} with session {holder}; ask it to hand "
+                                f"it off (orchestra send --to {holder}), or pass --force")
         if take and task.get("assignee_type") != "tool" and holder != by:
             task.update({"assignee": by, "assignee_type": "session", "session": by})
         elif take and task.get("assignee_type") == "tool" and not task.get("session"):

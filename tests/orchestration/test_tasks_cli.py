@@ -246,6 +246,19 @@ def test_claude_code_task_tools_link_to_the_plan_or_say_they_are_local(
     board = orch("board", "--json", session="lead").json()
     refs = [t["ref"] for column in board["columns"] for t in column["tasks"]]
     assert refs.count(tid) == 1 and "w1:1" not in refs and "w1:2" in refs
+    # A plan task another live session holds is left alone, and Claude is told so (not a
+    # handler crash in the log).
+    held = orch("task", "add", "Held by w2", "--start", session="w2").json()["id"]
+    task_tool("TaskCreate", {"subject": f"{held}: help out"},
+              {"task": {"id": "5", "subject": f"{held}: help out"}}, 5)
+    said = task_tool("TaskUpdate", {"taskId": "5", "status": "completed"}, {"success": True},
+                     6)
+    assert (plan(home)[held]["status"], plan(home)[held]["assignee"]) == ("in_progress", "w2")
+    assert f"task {held} is in_progress with session w2" in context_of(said)
+    assert said.exit_code == 0 and "Traceback" not in said.stderr
+    assert orch("get", "active_work.tasks.5.status", session="w1").json() == "completed"
+    assert not list(home.glob("logs/*.log")) or "ConflictError" not in "".join(
+        f.read_text() for f in home.glob("logs/*.log"))
 
 
 def test_the_board_dashboard_and_sprint_count_project_tasks(home: Path, team: Any) -> None:
