@@ -150,7 +150,9 @@ def _text(value: object, limit: int, what: str) -> str:
 
 def _history(task: dict[str, Any], entry: dict[str, Any], at: float) -> None:
     entry = {"at": iso(at), **{k: v for k, v in entry.items() if v is not None}}
-    history = task.setdefault("history", [])
+    history = task.get("history")
+    if not isinstance(history, list):  # a hand edit: a history starts again, the task works
+        history = task["history"] = []
     history.append(entry)
     if len(history) > MAX_HISTORY:
         del history[: len(history) - MAX_HISTORY]

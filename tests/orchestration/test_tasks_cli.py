@@ -8,6 +8,7 @@ and ``set`` still work on.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -302,3 +303,14 @@ def test_work_goes_only_to_live_sessions_and_a_gone_holder_lets_go(home: Path,
                 session="lead").code == 0
     assert (plan(home)[other]["assignee"], plan(home)[other]["status"]) == ("lead",
                                                                           "in_progress")
+
+
+def test_a_hand_edited_task_history_does_not_break_the_verbs(home: Path, team: Any) -> None:
+    orch("task", "add", "Edited by hand", session="lead")
+    path = home / "projects" / PROJECT / "plan.json"
+    doc = json.loads(path.read_text())
+    doc["tasks"]["T-1"]["history"] = "see the wiki"
+    path.write_text(json.dumps(doc))
+    started = orch("task", "start", "T-1", session="w1")
+    assert started.code == 0, started
+    assert [h["action"] for h in started.json()["history"]] == ["status"]
