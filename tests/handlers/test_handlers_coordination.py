@@ -224,3 +224,32 @@ def test_a_peer_in_another_worktree_is_shown_there_in_presence(home: Path,
     leave["tool_response"]["restoredCwd"] = str(project)
     dispatch(home, leave)
     assert "works in" not in peer_line(SENDER)
+
+
+def test_a_send_message_to_a_session_of_another_project_reaches_its_views(
+        home: Path) -> None:
+    """SendMessage reaches any session on the machine: a recipient of another project
+    lists it in its inbox and sessions view too — never injected, and once in the web
+    view's list of everything sent."""
+    dispatch(home, payload("SessionStart.startup", RECIPIENT, cwd="/home/dev/billing"))
+    dispatch(home, payload("SessionStart.startup", SENDER))
+    registry_name = json.loads((CLAUDE_DATA / "registry-session.json").read_text())["name"]
+    sent = captured("PostToolUse.SendMessage.sent", SENDER)
+    sent["tool_input"]["to"] = registry_name
+    dispatch(home, sent)
+    (received,) = json.loads(run("inbox", RECIPIENT, "--all")[1])
+    assert received["via"] == "claude-code" and received["from"] == SENDER
+    assert received["delivered"] is True and received["summary"] == "cart fix ready"
+    assert json.loads(run("inbox", RECIPIENT)[1]) == []  # nothing pending
+    (mine,) = json.loads(run("inbox", SENDER, "--all")[1])
+    assert mine["id"] == received["id"]
+    code, text, _ = run("sessions", "--session", RECIPIENT, "--project", "billing")
+    assert code == 0 and "via Claude Code, received from" in text
+    for name in ("UserPromptSubmit", "PostToolUse.Bash"):
+        reply = dispatch(home, payload(name, RECIPIENT, cwd="/home/dev/billing")).reply or {}
+        assert "cart fix ready" not in json.dumps(reply)
+    from orchestra.web.data import StateReader
+    from state.store import open_store
+
+    items = StateReader(open_store(home)).messages()["messages"]
+    assert len(items) == 1 and items[0]["via"] == "claude-code"
