@@ -149,10 +149,11 @@ def record_claude_message(store: Storage, *, sender: str, project: str | None, t
         message["to"]["project"] = validate_id(project, "project id")
     store.append(project_key(project, "messages.jsonl") if project is not None else BROADCAST,
                  message)
-    if to_session and to_session != message["from"]:
+    if to_session and to_session != message["from"] and project is not None:
         # Claude Code's SendMessage reaches any session on the machine, of any project: a
-        # recipient whose inbox does not read this log gets the same record (same id) in
-        # its own log, so its inbox and the sessions view list it too.
+        # recipient whose inbox does not read this project's log gets the same record
+        # (same id) in its own log, so its inbox and the sessions view list it too (the
+        # root log of a sender without a project, every inbox reads).
         try:
             state = store.read(session_key(to_session, "state.json")) or {}
         except (ValueError, OSError):

@@ -253,3 +253,10 @@ def test_a_send_message_to_a_session_of_another_project_reaches_its_views(
 
     items = StateReader(open_store(home)).messages()["messages"]
     assert len(items) == 1 and items[0]["via"] == "claude-code"
+    # A sender with no project records it in the root log, which every inbox reads: once.
+    dispatch(home, payload("SessionStart.startup", "loner-1", cwd="/"))
+    assert json.loads(run("show", "loner-1")[1])["project"] is None
+    dispatch(home, captured("PostToolUse.SendMessage.sent", "loner-1", cwd="/",
+                            tool_input={**sent["tool_input"], "summary": "from afar"}))
+    listed = [m["summary"] for m in json.loads(run("inbox", RECIPIENT, "--all")[1])]
+    assert listed == ["cart fix ready", "from afar"]
