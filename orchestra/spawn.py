@@ -115,8 +115,14 @@ def _stop_parser(front: Front | None) -> CliParser:
 
 
 def _stop(args: argparse.Namespace, out: Output, store: Any) -> int:
+    import math
+
+    from state.errors import InvalidValueError
     from state.ids import current_session_id
     from state.workers import stop_worker
+
+    if not (math.isfinite(args.wait) and 0 <= args.wait <= 3600):
+        raise InvalidValueError("--wait must be a number of seconds from 0 to 3600")
 
     out.json(stop_worker(store, args.session_id, by=current_session_id(), force=args.force,
                          wait=args.wait))

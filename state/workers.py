@@ -517,7 +517,7 @@ def stop_worker(store: Storage, sid: str, *, by: str | None = None, force: bool 
     if isinstance(pid, int) and spawn.get("machine") not in (None, machine_id(root())):
         report["process"] = f"runs on {spawn.get('machine')}: stop it there"
     elif isinstance(pid, int):
-        report["process"] = _terminate(pid, force=force, wait=wait)
+        report["process"] = _terminate(pid, force=force, wait=wait, sid=sid)
     elif spawn.get("bg_id"):
         report["process"] = _stop_bg(str(spawn["bg_id"]), claude)
     if state.get("status") != "ended":
@@ -552,12 +552,26 @@ def _alive(pid: int) -> bool:
         return True
 
 
-def _terminate(pid: int, *, force: bool, wait: float) -> str:
+def _still_the_worker(pid: int, sid: str) -> bool:
+    """Is process ``pid`` still worker ``sid``'s, not another that got its pid since the
+    worker ended? Where the system shows a process's environment (Linux ``/proc``), the
+    worker's has ``ORCHESTRA_WORKER=<sid>``; elsewhere, or unreadable, it is taken to be."""
+    try:
+        with open(f"/proc/{pid}/environ", "rb") as fh:
+            environ = fh.read().split(b"\0")
+    except OSError:
+        return True
+    return f"{WORKER_ENV}={sid}".encode() in environ
+
+
+def _terminate(pid: int, *, force: bool, wait: float, sid: str | None = None) -> str:
     import signal
     import time
 
     if not _alive(pid):
         return f"pid {pid} had ended"
+    if sid is not None and not _still_the_worker(pid, sid):  # never signal a stranger
+        return f"pid {pid} had ended (another process has that pid now: not signalled)"
     if sys.platform == "win32":
         import subprocess
 

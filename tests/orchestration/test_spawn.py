@@ -336,3 +336,40 @@ def test_the_parents_mode_is_not_forgotten_and_never_assumed_higher(
                 session="quiet")
     assert dry.returncode == 0, dry.stderr
     assert json.loads(dry.stdout)[0]["permission_mode"] == "default"
+
+
+@pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="needs /proc")
+def test_stop_never_signals_a_process_that_took_the_workers_pid(
+        home: Path, lead: Any, stub: Path, repo: Path) -> None:
+    """A worker that ended long ago may have its pid reused: orchestra stop then ends the
+    session, but signals no process that is not the worker's."""
+    enable()
+    done = spawn(home, stub, repo, "--task", "T-1")
+    assert done.returncode == 0, done.stderr
+    [worker] = json.loads(done.stdout)
+    sid = worker["session_id"]
+    calls(stub)
+    state_file = home / "sessions" / sid / "state.json"
+    state = json.loads(state_file.read_text())
+    real_pid = state["spawn"]["pid"]
+    # a stranger: its own process group, not started by spawn
+    stranger = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"],
+                                start_new_session=True)
+    try:
+        state["spawn"]["pid"] = stranger.pid
+        state_file.write_text(json.dumps(state))
+        stopped = orch("stop", sid, "--wait", "5", session="lead")
+        assert stopped.code == 0, stopped
+        assert "not signalled" in stopped.json()["process"]
+        assert stranger.poll() is None  # still running
+        assert {s["session_id"]: s["status"] for s in orch("who").json()}[sid] == "ended"
+    finally:
+        stranger.kill()
+        stranger.wait()
+        import signal
+
+        with contextlib.suppress(OSError):
+            os.killpg(real_pid, signal.SIGKILL)
+    for bad in ("-1", "nan", "1e9"):
+        refused = run_orchestra(home, "stop", sid, "--wait", bad)
+        assert refused.code == 2 and "--wait must be" in refused.err, refused
