@@ -154,6 +154,13 @@ def test_every_risky_family_in_every_form_is_stopped_naming_the_session_and_a_fi
             assert bystander not in text, f"{family} ({form}): {text}"
 
 
+@pytest.mark.parametrize("spelling", ["g'i't", 'g""it', "g\\it", "'git'", "/usr/bin/git"])
+def test_a_quoted_or_escaped_git_is_still_git(scenario: Scenario, spelling: str) -> None:
+    reply = scenario.team.pre_bash("sess-b", f"{spelling} stash", scenario.repo)
+    assert decision_of(reply) == "ask", f"{spelling} stash was let through"
+    assert "sess-a" in reason_of(reply)
+
+
 def test_each_family_names_what_is_at_stake(scenario: Scenario) -> None:
     team, repo = scenario.team, scenario.repo
     text = reason_of(team.pre_bash("sess-b", "git clean -fd", repo))
