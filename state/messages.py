@@ -19,8 +19,10 @@ to itself is delivered like any other (a note to self).
 
 Messages that sessions sent each other with Claude Code's own ``SendMessage`` are
 recorded too (:func:`record_claude_message`, from the sender's hooks), in its project's
-log, marked ``"via": "claude-code"``. Claude Code delivered them already: they are
-never delivered into any context, never pending, and listed only in the inboxes of
+log (and, when the recipient is known and of another project, in the recipient's own log
+as well: the same record, the same id), marked ``"via": "claude-code"``. Claude Code
+delivered them already: they are never delivered into any context, never pending, and
+listed only in the inboxes of
 their sender and their recipient (when Orchestra knows which session has the name
 they were sent to: :mod:`state.names`).
 
@@ -147,6 +149,17 @@ def record_claude_message(store: Storage, *, sender: str, project: str | None, t
         message["to"]["project"] = validate_id(project, "project id")
     store.append(project_key(project, "messages.jsonl") if project is not None else BROADCAST,
                  message)
+    if to_session and to_session != message["from"] and project is not None:
+        # Claude Code's SendMessage reaches any session on the machine, of any project: a
+        # recipient whose inbox does not read this project's log gets the same record
+        # (same id) in its own log, so its inbox and the sessions view list it too (the
+        # root log of a sender without a project, every inbox reads).
+        try:
+            state = store.read(session_key(to_session, "state.json")) or {}
+        except (ValueError, OSError):
+            state = {}
+        if state and state.get("project") != project:
+            store.append(session_key(to_session, "messages.jsonl"), message)
     return message
 
 

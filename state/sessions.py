@@ -189,12 +189,32 @@ def heartbeat(store: Storage, session_id: str, *, event: str | None = None,
         record["event"] = event
     if tool:
         record["tool"] = tool
+    last = last_heartbeat(store, session_id)
+    if not mode and isinstance(last.get("mode"), str):
+        mode = last["mode"]  # a beat that does not say (the CLI, SessionStart) keeps it
     if mode:
         record["mode"] = mode[:40]
-    activity = last_heartbeat(store, session_id).get("activity")
+    activity = last.get("activity")
     if isinstance(activity, dict):
         record["activity"] = activity
     store.put_volatile(key, record)
+
+
+def waits_in_silence(beat: dict[str, Any], config: dict[str, Any],
+                     at: float | None = None) -> bool:
+    """Does the session wait for a person (a permission, an answer: its last recorded
+    activity), with a heartbeat younger than ``presence.stale_seconds``? It sends nothing
+    until someone answers, so past ``presence.idle_seconds`` its status says stale while
+    it still waits: its activity, its claims, its tasks and the git guard treat it as live
+    until ``stale_seconds``."""
+    activity = beat.get("activity")
+    last = beat.get("at")
+    if not (isinstance(activity, dict) and activity.get("state") == "waiting"
+            and isinstance(activity.get("waiting"), dict) and activity["waiting"]
+            and isinstance(last, int | float) and not isinstance(last, bool)):
+        return False
+    limit = config["presence"].get("stale_seconds", 6 * 3600)
+    return (now() if at is None else at) - float(last) < float(limit)
 
 
 def last_heartbeat(store: Storage, session_id: str) -> dict[str, Any]:
@@ -349,7 +369,8 @@ def summarize(store: Storage, session_id: str, state: dict[str, Any], config: di
         from state.activity import describe, doing  # only a detailed summary
         from state.usage import session_usage  # only a detailed summary
 
-        activity = describe(beat.get("activity"), status, agents, state.get("ended_at"))
+        activity = describe(beat.get("activity"), status, agents, state.get("ended_at"),
+                            wait_holds=waits_in_silence(beat, config, at))
         usage = session_usage(store, session_id, config.get("pricing") or {})
         summary["activity"] = activity
         summary["doing"] = doing(activity)
