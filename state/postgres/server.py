@@ -69,9 +69,10 @@ _NUL = re.compile(r"(?<!\\)((?:\\\\)*)\\u0000")
 
 def _dumps(doc: Any) -> str:
     """JSON for a ``jsonb`` column. ``jsonb`` cannot hold U+0000 ("unsupported Unicode
-    escape sequence"): a NUL in a string, say a Bash call's output, made the server refuse
-    every later write of that document, and the other machines saw the session stop. It
-    is stored as U+FFFD, the replacement character, instead."""
+    escape sequence"): a NUL in a string or key made the server refuse the write, and
+    every later write of that document (a queued one was parked in ``pg/outbox/failed``);
+    ``orchestra migrate`` of a file state root holding one failed. It is stored as U+FFFD,
+    the replacement character, instead."""
     text = json.dumps(doc)
     return _NUL.sub(r"\1\\ufffd", text) if "\\u0000" in text else text
 

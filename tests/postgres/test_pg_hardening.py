@@ -62,33 +62,36 @@ def test_a_nul_escape_in_a_query_gets_the_file_backends_answer(
     assert [json.loads(out) for _, out, _ in answers["file"]] == [[], [], [], [], [], ["x"]]
 
 
-def test_a_nul_in_what_a_hook_records_never_stops_the_session_on_the_server(
-        make_machine: Callable[..., Machine]) -> None:
-    """``jsonb`` holds no U+0000. A Bash call whose description and output held a NUL
-    put it in the session's activity, so the server refused that write and every later
-    one of ``state.json`` (parked in ``pg/outbox/failed``): the other machines saw the
-    session frozen at its start. The NUL is stored as U+FFFD; nothing is refused."""
+def test_a_nul_in_a_document_is_never_refused_by_the_server(
+        tmp_path: Path, pg_url: str, make_machine: Callable[..., Machine]) -> None:
+    """``jsonb`` holds no U+0000, so the server refused every write of a document that
+    held one: ``set`` of such a value exited 2 where the file store took it, ``orchestra
+    migrate`` of a file state root holding one failed, and a document a hook had put one
+    in (parked in ``pg/outbox/failed``) refused every later write of it. The NUL is
+    stored as U+FFFD instead, on every path to the server."""
+    from state import migrate
+
+    files = make_machine("files")
+    files.configure(url=None)  # a file state root, as before moving to the server
+    assert files.dispatch(payload("SessionStart.startup", "s1")).code == 0
+    files.cli("state.state_manager", "set", "s1", "notes.old", '"a\\u0000b"')
+    out, err = io.StringIO(), io.StringIO()
+    code = migrate.main(["--from", str(files.root), "--to", pg_url], stdout=out, stderr=err)
+    assert code == 0, err.getvalue()
+
     a = make_machine("a", sync_seconds=0)
-    b = make_machine("b", sync_seconds=0)  # sees only what reached the server
-    assert a.dispatch(payload("SessionStart.startup", "s1")).code == 0
-    call = {"command": "printf 'a\\0b'", "description": "nul \u0000 here"}
-    pre = payload("PreToolUse.Bash", "s1", tool_use_id="tu-nul", tool_input=call)
-    post = payload("PostToolUse.Bash", "s1", tool_use_id="tu-nul", tool_input=call,
-                   tool_response={"stdout": "a\u0000b", "stderr": ""})
-    assert a.dispatch(pre).code == 0 and a.dispatch(post).code == 0
+    b = make_machine("b", sync_seconds=0)
+    assert b.cli("state.state_manager", "get", "s1", "notes") == {"old": "a\ufffdb"}
+    online = _cli(b.env, "set", "s1", "notes.new", '"c\\u0000d"')
+    assert online.returncode == 0, online.stderr
     later = payload("PreToolUse.Bash", "s1", tool_use_id="tu-later",
                     tool_input={"command": "ls", "description": "List files"})
-    assert a.dispatch(later).code == 0
+    assert a.dispatch(later).code == 0  # the document with the mark takes later writes
     assert not list((a.root / "pg" / "outbox").rglob("*.json"))  # nothing waits or failed
-    log = a.root / "logs" / "dispatch.log"
-    assert " WARNING " not in (log.read_text() if log.exists() else "")
+    assert b.cli("state.state_manager", "get", "s1", "notes") == {
+        "old": "a\ufffdb", "new": "c\ufffdd"}
     shown = b.cli("state.session_manager", "show", "s1")
-    assert shown["last_event"] == "PreToolUse"  # the server follows the session
     assert [r["tool_use_id"] for r in shown["activity"]["running"]] == ["tu-later"]
-    assert "nul \ufffd here" in json.dumps(shown, ensure_ascii=False)
-    set_ = b.cli("state.state_manager", "set", "s1", "notes.x", '"a\\u0000b"', check=False)
-    assert set_.returncode == 0, set_.stderr
-    assert a.cli("state.state_manager", "get", "s1", "notes.x") == "a\ufffdb"
 
 
 @pytest.mark.parametrize("server", ["stopped", "starting"])
