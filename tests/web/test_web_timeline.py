@@ -399,3 +399,30 @@ def test_lanes_of_other_agents_say_their_agent_and_model(browser: Any,
         context.close()
         code, err = server.stop()
     assert code == 0 and "Traceback" not in err, err
+
+
+def test_a_chart_with_nothing_known_draws_no_zero_scale(browser: Any, tmp_path: Path) -> None:
+    """Unknown is not zero: with no session's cost known (no tokens yet, or no price) the
+    chart drew a scale from $0 to "$0.0000"; it says the cost is unknown instead."""
+    a, b = "aaaaaaaa-0000-4000-8000-00000000000a", "bbbbbbbb-0000-4000-8000-00000000000b"
+    home = tmp_path / "orchestra"
+    tl.replay(home, [tl.clock("-10m"), tl.start(a), tl.prompt(a, "go"), tl.start(b),
+                     tl.clock("now")])
+    server = Served(home)
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    try:
+        page = context.new_page()
+        _open(page, server)
+        total = page.locator("[data-total]")
+        assert total.get_attribute("data-total") == ""
+        assert "unknown for 2 sessions" in total.text_content()
+        drawn = page.locator("[data-chart] text").all_text_contents()
+        assert drawn == ["cost unknown"], drawn
+        assert not any("$0" in text for text in drawn)
+        assert page.locator("[data-chart-legend] li.tl-unknown").count() == 2
+        page.locator('[data-measure="tokens"]').click()
+        assert page.locator("[data-chart] text").all_text_contents() == ["tokens unknown"]
+    finally:
+        context.close()
+        code, err = server.stop()
+    assert code == 0 and "Traceback" not in err, err

@@ -663,6 +663,16 @@ const Timeline = (() => {
     chart.setAttribute("width", String(width));
     chart.setAttribute("viewBox", `0 0 ${width} ${height}`);
     const series = usage.series.filter(s => (m === "usd" ? s.usd : s.tokens) !== null);
+    const legendOfUnknown = () => unknown.map(u => h("li", { class: "tl-unknown" },
+      h("span", { class: "tl-key tl-unknown-key", "aria-hidden": "true" }), `${u.label}: unknown${u.why ? ` (${u.why})` : ""}`));
+    if (!series.length) {
+      // Unknown is not zero: no scale from $0 to $0 when nothing is known.
+      chart.replaceChildren(el("text", { x: width / 2, y: height / 2, "text-anchor": "middle", class: "tl-ticklabel" },
+                               `${m === "usd" ? "cost" : "tokens"} ${unknown.length ? "unknown" : "none yet"}`));
+      chart.setAttribute("aria-label", `${m === "usd" ? "Cost" : "Tokens"} over time; ${total.textContent}`);
+      legend.replaceChildren(...legendOfUnknown());
+      return;
+    }
     const grid = usage.grid;
     const left = 70, right = 10, top = 8, bottom = 22;
     const stacks = grid.map(() => 0);
@@ -694,8 +704,7 @@ const Timeline = (() => {
     legend.replaceChildren(
       ...series.map((s, n) => h("li", {}, h("span", { class: `tl-key tl-s${n % 12}`, "aria-hidden": "true" }),
         `${s.label} ${m === "usd" ? money(s.usd_total) + (s.partial ? "+" : "") : count(s.tokens_total)}`)),
-      ...unknown.map(u => h("li", { class: "tl-unknown" }, h("span", { class: "tl-key tl-unknown-key", "aria-hidden": "true" }),
-        `${u.label}: unknown${u.why ? ` (${u.why})` : ""}`)));
+      ...legendOfUnknown());
   }
 
   // ---- start ----------------------------------------------------------------------
