@@ -213,6 +213,20 @@ def test_gemini_install_and_uninstall(cli: Any, env: Any) -> None:
     assert not (env.home / ".codex").exists()
 
 
+def test_gemini_settings_with_comments_are_refused_with_that_reason(cli: Any,
+                                                                    env: Any) -> None:
+    """Gemini CLI strips comments from settings.json before parsing it; Orchestra writes
+    JSON back and would drop them, so it refuses, says why, and changes nothing."""
+    settings = env.home / ".gemini" / "settings.json"
+    settings.parent.mkdir()
+    text = '{\n  // my theme\n  "theme": "Dracula" /* dark */\n}\n'
+    settings.write_text(text, encoding="utf-8")
+    result = cli("install", "--agent", "gemini")
+    assert result.code == 1 and "holds comments: Gemini CLI allows them" in result.err
+    assert "left untouched" in result.err and settings.read_text() == text
+    assert not list(settings.parent.glob("*.bak"))
+
+
 def test_doctor_checks_each_installed_agent(cli: Any, env: Any,
                                             codex_user: tuple[Path, Path]) -> None:
     from hooks.tooling.doctor_agents import check_agents
