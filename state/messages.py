@@ -41,7 +41,7 @@ import json
 import os
 
 from state.clock import iso, now
-from state.errors import InvalidValueError, NotFoundError, StateError
+from state.errors import InvalidValueError, NotFoundError, StateError, UnavailableError
 from state.paths import project_key, session_key, validate_id
 from state.persistence.storage import Storage, decode_lines
 
@@ -382,7 +382,8 @@ def follow(store: Storage, session_id: str, write: Any, *, interval: float = 1.0
     (:meth:`~state.persistence.storage.Storage.wait_for_change`, at most ``interval`` seconds).
     Returns when ``until()`` is true or ``alive()`` false (the session's Claude Code
     process is gone: :func:`state.lifeline.session_lifeline`); else runs until
-    interrupted.
+    interrupted. A shared server that is away is waited out: it tries again every
+    ``interval`` (the store reconnects ``store.retry_seconds`` after the outage).
     """
     import time  # only the follower sleeps
 
@@ -394,9 +395,11 @@ def follow(store: Storage, session_id: str, write: Any, *, interval: float = 1.0
         try:
             take_undelivered(store, session_id, deliver=deliver)
             logs = [key for _name, key in _sources(store, session_id)[1]]
+            if logs:  # the file store checks the logs' sizes; PostgreSQL is told (LISTEN)
+                store.wait_for_change(logs, interval)
+                continue
         except NotFoundError:
-            logs = []
-        if logs:  # the file store checks the logs' sizes; PostgreSQL is told (LISTEN)
-            store.wait_for_change(logs, interval)
-        else:
-            time.sleep(interval)
+            pass
+        except UnavailableError:
+            pass  # the shared server is away: a follower outlives it and tries again
+        time.sleep(interval)
