@@ -74,7 +74,8 @@ def build_parser(front: Front | None = None, view: str | None = None) -> CliPars
         if view in (None, "timeline") else argparse.SUPPRESS))
     parser.add_argument("--at", metavar="TIME",
                         help="evaluate presence and idle times as of TIME (ISO 8601), "
-                             "for reproducible output; default now")
+                             "for reproducible output; default now. The state shown is "
+                             "today's: this is no replay of the past")
     parser.add_argument("--json", action="store_true", help="print the view's data as JSON")
     parser.add_argument("--compact", action="store_true",
                         help="with --json: compact JSON even on a terminal")
