@@ -10,7 +10,9 @@ When none is free, ``capacity.policy`` (per project overridable) decides:
 * ``off``  — not enforced (still counted).
 
 ``SubagentStart`` turns the reservation into the running agent, ``SubagentStop`` and the
-end of a foreground call release it, and so do a failed call and the session's end.
+end of a foreground call release it, and so do a failed or denied call (PermissionDenied),
+the end of the turn for a call that never ran (Stop: refused at Claude Code's permission
+prompt, interrupted) and the session's end.
 A call whose description or prompt names one of the session's tasks that occupies the
 tool already (``T-3``) uses that task's instance.
 """
@@ -105,6 +107,26 @@ def on_post_tool_use_failure(event: Event, ctx: HandlerContext) -> None:
     from state.capacity import release_agent
 
     release_agent(ctx.store, session=sid, tool_use_id=event.tool_use_id[:128])
+
+
+@hookimpl(tools=("Agent",))
+def on_permission_denied(event: Event, ctx: HandlerContext) -> None:
+    sid = event.session_id
+    if sid is None or event.tool_name != "Agent" or not event.tool_use_id:
+        return
+    from state.capacity import release_agent
+
+    release_agent(ctx.store, session=sid, tool_use_id=event.tool_use_id[:128])
+
+
+@hookimpl
+def on_stop(event: Event, ctx: HandlerContext) -> None:
+    """Every call of the turn is answered: a reservation no agent took up is released."""
+    if event.session_id is None:
+        return
+    from state.capacity import release_unanswered
+
+    release_unanswered(ctx.store, event.session_id)
 
 
 @hookimpl

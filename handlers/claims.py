@@ -106,9 +106,16 @@ def _git_line(event: Event) -> str | None:
     if event.tool_name != "Bash":
         return None
     command = event.tool_input.get("command")
-    if isinstance(command, str) and "git" in command and "\0" not in command:
+    if not isinstance(command, str) or "\0" in command:
+        return None
+    if "git" in command or "git" in _unquoted(command):
         return command
     return None
+
+
+def _unquoted(command: str) -> str:
+    """The line without quotes and backslashes: ``g'i't``, ``g""it`` and ``g\\it`` all run git."""
+    return command.replace("'", "").replace('"', "").replace("\\", "")
 
 
 def _project(event: Event, ctx: HandlerContext) -> tuple[str, dict[str, Any]] | None:

@@ -699,7 +699,7 @@ def _merge(stakes: list[Stake]) -> list[Stake]:
 def _live_sessions(ctx: HandlerContext, sid: str) -> dict[str, Other]:
     """The other sessions, of any project, that are live (neither ended nor stale)."""
     from state.paths import is_id, session_key
-    from state.session_info import last_heartbeat, session_status
+    from state.session_info import last_heartbeat, session_status, waits_in_silence
 
     store = ctx.store
     config = ctx.config
@@ -711,11 +711,12 @@ def _live_sessions(ctx: HandlerContext, sid: str) -> dict[str, Other]:
                 continue
             beat = last_heartbeat(store, name)
             at = beat.get("at")
-            if not isinstance(at, int | float) or ctx.now - at >= stale:
+            waiting = waits_in_silence(beat, config, ctx.now)  # silent, yet still there
+            if not isinstance(at, int | float) or (ctx.now - at >= stale and not waiting):
                 continue  # stale (or never seen): its work is not at stake
             state = store.read(session_key(name, "state.json")) or {}
             status, _age = session_status(state, beat, config, ctx.now)
-            if status in ("ended", "stale"):
+            if status == "ended" or (status == "stale" and not waiting):
                 continue
             cwd = _where(state)
             project = state.get("project")

@@ -56,15 +56,21 @@ _CROSS_SESSION = "<cross-session-message"
 _TASK_NOTICE = "<task-notification>"
 
 
+#: Control characters (terminal escapes...) become spaces: another session's prompt (a
+#: SendMessage arrives as one) is shown in people's terminals and in the guard's reasons.
+_CONTROLS = {**dict.fromkeys(range(32), " "), 127: " ", **dict.fromkeys(range(128, 160), " ")}
+
+
 def first_line(value: object, limit: int = TEXT_CHARS) -> str | None:
-    """The first non-blank line of ``value``, redacted as the event log redacts, then cut
-    to ``limit`` characters (redacted first: a cut secret may no longer look like one)."""
+    """The first non-blank line of ``value``, control characters made spaces, redacted as
+    the event log redacts, then cut to ``limit`` characters (redacted first: a cut secret
+    may no longer look like one)."""
     if not isinstance(value, str):
         return None
     from state.redact import redact
 
-    for line in value[:4000].splitlines():
-        line = line.strip()
+    for line in value.lstrip()[:4000].splitlines():  # however many blank lines lead
+        line = line.translate(_CONTROLS).strip()
         if line:
             line = redact(line)
             return line if len(line) <= limit else line[: limit - 1] + "…"

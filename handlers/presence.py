@@ -58,9 +58,12 @@ def _peers(ctx: HandlerContext, session_id: str, project: str) -> list[str]:
                         key=lambda c: -c["ts"]):
         files.setdefault(claim["session"], []).append(claim["path"])
     lines = []
+    mine: str | None = None
     for peer in list_sessions(ctx.store, project=project, detail=False):
         if peer["session_id"] == session_id or peer["status"] not in ("active", "idle"):
             continue
+        if mine is None:  # this session's checkout, read once there is a peer
+            mine = _checkout_path(ctx, session_id) or ""
         doing = []
         if peer.get("claude_name"):
             doing.append(f"Claude Code name {peer['claude_name']}")
@@ -76,12 +79,34 @@ def _peers(ctx: HandlerContext, session_id: str, project: str) -> list[str]:
         touched = files.get(peer["session_id"], [])[:_MAX_FILES]
         if touched:
             doing.append("recent files " + ", ".join(touched))
+        checkout = peer.get("checkout")
+        if isinstance(checkout, dict) and isinstance(checkout.get("path"), str) \
+                and checkout["path"] != mine:  # another working tree (EnterWorktree...)
+            doing.append(f"works in {checkout['path'][:200]}"
+                         + (f" on branch {str(checkout['branch'])[:100]}"
+                            if checkout.get("branch") else ""))
         lines.append(f"- {peer['session_id']} ({peer['status']}, last seen "
                      f"{peer.get('last_heartbeat') or '?'}{_who(peer)}): "
                      + ("; ".join(doing) or "no detail"))
         if len(lines) >= _MAX_PEERS:
             break
     return lines
+
+
+def _checkout_path(ctx: HandlerContext, session_id: str) -> str | None:
+    """The folder of this session's working tree (state.json ``checkout``; else its cwd)."""
+    from state.paths import session_key
+
+    state = ctx.store.read(session_key(session_id, "state.json")) or {}
+    checkout = state.get("checkout")
+    path = checkout.get("path") if isinstance(checkout, dict) else None
+    if not isinstance(path, str):
+        from handlers.coordination import checkout_of
+
+        cwd = state.get("cwd")
+        found = checkout_of(cwd) if isinstance(cwd, str) and "\0" not in cwd else None
+        path = found["path"] if found else cwd
+    return path if isinstance(path, str) else None
 
 
 def _doing(ctx: HandlerContext, peer: dict[str, Any]) -> str | None:

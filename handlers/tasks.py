@@ -101,6 +101,7 @@ class _Links:
 
         self.event, self.ctx = event, ctx
         self.moves: list[tuple[str, str]] = []
+        self.refused: list[str] = []
         self.local: list[str] = []
         self.plan: dict[str, Any] = {}
         assert event.session_id is not None
@@ -140,15 +141,23 @@ class _Links:
     def finish(self) -> None:
         if not self.moves or self.project is None:
             return
+        from state.errors import ConflictError
         from state.plan import set_status
 
         assert self.event.session_id is not None
         for linked, status in self.moves:
-            set_status(self.ctx.store, self.project, linked, status, by=self.event.session_id,
-                       take=True, at=self.ctx.now)
+            try:
+                set_status(self.ctx.store, self.project, linked, status,
+                           by=self.event.session_id, take=True, at=self.ctx.now)
+            except ConflictError as exc:  # another live session holds it: not a crash
+                self.refused.append(f"{exc}"[:300])
 
     def said(self) -> str | None:
-        """What tells Claude that a task it just created is session-local."""
+        """What tells Claude that a task it just created is session-local, or that a plan
+        task it names is another session's (its status there was left alone)."""
+        if self.refused:
+            return ("Orchestra: the project plan was not changed: " + "; ".join(self.refused)
+                    + ". Your own task list keeps the change.")
         if self.event.tool_name != "TaskCreate" or not self.local:
             return None
         return (f"Orchestra: task {', '.join('#' + t for t in self.local)} is session-local "

@@ -203,10 +203,13 @@ class Event:
 
     @property
     def duration_ms(self) -> float | None:
+        """How long the tool call took: a finite, non-negative number, else None (JSON
+        input may say NaN or Infinity, which no JSON document may hold)."""
         value = self.raw.get("duration_ms")
         if isinstance(value, bool) or not isinstance(value, int | float):
             return None
-        return float(value)
+        value = float(value)
+        return value if 0 <= value < 1e12 else None  # NaN fails both comparisons
 
     def model(self) -> Any:
         """The full pydantic model of this event (built once, on first use)."""

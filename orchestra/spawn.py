@@ -32,6 +32,8 @@ It is powerful, so it is guarded:
   * a worker never gets a permission mode above its parent's (the session that runs
     spawn), and is pre-approved only the tools that mode allows it unasked, plus
     `orchestra` itself (how it reports); default: spawn.permission_mode, acceptEdits;
+    --claude-arg cannot lift that (--dangerously-skip-permissions, --permission-mode,
+    --allowedTools, --settings... are refused);
   * --worktree runs it in its own git worktree (branch orchestra/<id>), removed when
     it ends with nothing uncommitted, kept and reported otherwise.
 Claude Code runs it in a folder it has to trust (`claude --bg` refuses an untrusted
@@ -57,7 +59,10 @@ def build_parser(front: Front | None) -> CliParser:
                         help="detached `claude -p` (print, default) or `claude --bg`")
     parser.add_argument("--claude", metavar="PATH", help="the claude command (default: on PATH)")
     parser.add_argument("--claude-arg", action="append", default=[], metavar="ARG",
-                        help="one more argument for claude (repeatable), e.g. --plugin-dir=DIR")
+                        help="one more argument for claude (repeatable), e.g. --plugin-dir=DIR; "
+                        "never one that changes its permissions, its session or its hooks "
+                        "(--permission-mode, --allowedTools, --settings, --session-id, "
+                        "--resume, --bare...)")
     parser.add_argument("--dry-run", action="store_true",
                         help="check the guards and print what would start; start nothing")
     add_common(parser)
@@ -110,8 +115,14 @@ def _stop_parser(front: Front | None) -> CliParser:
 
 
 def _stop(args: argparse.Namespace, out: Output, store: Any) -> int:
+    import math
+
+    from state.errors import InvalidValueError
     from state.ids import current_session_id
     from state.workers import stop_worker
+
+    if not (math.isfinite(args.wait) and 0 <= args.wait <= 3600):
+        raise InvalidValueError("--wait must be a number of seconds from 0 to 3600")
 
     out.json(stop_worker(store, args.session_id, by=current_session_id(), force=args.force,
                          wait=args.wait))

@@ -37,7 +37,10 @@ or a tool (a tool's max_instances is enforced per capacity.policy); 'next' takes
 next task this session can do, atomically (never the same task twice, across
 processes and, on PostgreSQL, across machines); 'handoff' moves a task with its
 history to another session. A session that ends or is gone gives its open tasks back
-to the pool, flagged with its last activity and the files it changed.
+to the pool, flagged with its last activity and the files it changed. A task another
+live session holds is its own: 'start' refuses it, and so do 'progress', 'done', 'block',
+'handoff' and 'assign' unless this session gave it out (--force for any of them; outside
+a session, people may).
 
 Every verb prints the task as JSON ('list' prints one line per task; --json for JSON)."""
 
@@ -77,15 +80,16 @@ def build_parser(front: Front | None = None, argv: Sequence[str] | None = ()) ->
         p = verb(name, help_text)
         p.add_argument("task", metavar="TASK")
         p.add_argument("--note", metavar="TEXT", help="why, or what is left")
-        if name == "start":
-            p.add_argument("--force", action="store_true",
-                           help="take it even from another session")
+        p.add_argument("--force", action="store_true",
+                       help="take it even from another session" if name == "start" else
+                       "even if another session holds it")
         project(p)
 
     p = verb("progress", "set a task's progress, 0-100")
     p.add_argument("task", metavar="TASK")
     p.add_argument("percent", metavar="N", help="0 to 100")
     p.add_argument("--note", metavar="TEXT")
+    p.add_argument("--force", action="store_true", help="even if another session holds it")
     project(p)
 
     p = verb("assign", "give a task to a session or to a tool")
@@ -95,6 +99,7 @@ def build_parser(front: Front | None = None, argv: Sequence[str] | None = ()) ->
     who.add_argument("--tool", metavar="TOOL", help="a tool of the registry (uses an instance)")
     p.add_argument("--over-capacity", action="store_true",
                    help="assign even when the tool is full (capacity.policy ask)")
+    p.add_argument("--force", action="store_true", help="even if another session holds it")
     project(p)
 
     p = verb("next", "take the next task this session can do (exit 3: none)")
@@ -104,6 +109,7 @@ def build_parser(front: Front | None = None, argv: Sequence[str] | None = ()) ->
     p.add_argument("task", metavar="TASK")
     p.add_argument("--to", metavar="SESSION", required=True)
     p.add_argument("--note", metavar="TEXT", help="what the next session needs to know")
+    p.add_argument("--force", action="store_true", help="even if another session holds it")
     project(p)
     return parser if verbs.complete else build_parser(front)
 
@@ -198,16 +204,17 @@ def _run(args: argparse.Namespace, out: Output, store: Any) -> int:
         fields: dict[str, Any] = {"progress": args.percent}
         if args.note is not None:
             fields["note"] = args.note
-        out.json(plan.update_fields(store, project, args.task, fields, by=w.by))
+        out.json(plan.update_fields(store, project, args.task, fields, by=w.by,
+                                    force=args.force))
     elif verb == "assign":
         out.json(plan.assign_task(store, project, args.task, by=w.by, to_session=args.to,
                                   tool=args.tool, over_capacity=args.over_capacity,
-                                  config=w.config))
+                                  config=w.config, force=args.force))
     elif verb == "next":
         return _next(out, store, w, project)
     elif verb == "handoff":
         out.json(plan.handoff_task(store, project, args.task, to_session=args.to, by=w.by,
-                                   note=args.note))
+                                   note=args.note, force=args.force))
     return 0
 
 

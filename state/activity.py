@@ -6,7 +6,9 @@ its subagents into the ``activity`` of a session summary:
 
 * ``state`` — ``working``, ``waiting_permission``, ``waiting_input``, ``idle``
   (between turns), ``ended`` (SessionEnd, or ended by hand) or ``gone`` (no heartbeat
-  for ``presence.idle_seconds`` and no SessionEnd: its terminal was probably closed);
+  for ``presence.idle_seconds`` and no SessionEnd: its terminal was probably closed).
+  A session that waits for a person sends nothing while it waits, so its wait holds
+  past ``presence.idle_seconds``, up to ``presence.stale_seconds``;
   ``label`` says it in words and ``since`` when it began;
 * ``running`` (tool calls, with their descriptions), ``subagents`` (busy ones, with
   their tasks), ``background`` (Claude Code's background tasks at the last Stop);
@@ -55,19 +57,21 @@ def _stamped(value: Any, keep: tuple[str, ...]) -> dict[str, Any] | None:
 
 
 def describe(record: dict[str, Any] | None, status: str,
-             agents: dict[str, Any] | None = None, ended_at: str | None = None
-             ) -> dict[str, Any]:
+             agents: dict[str, Any] | None = None, ended_at: str | None = None,
+             wait_holds: bool = False) -> dict[str, Any]:
     """The ``activity`` of a session summary (see the module docstring).
 
     ``record``: ``heartbeat.json``'s ``activity``; ``status``: the session's status
-    (active/idle/stale/ended); ``agents``: ``active_work.agents`` of its state.
+    (active/idle/stale/ended); ``agents``: ``active_work.agents`` of its state;
+    ``wait_holds``: a stale session that was waiting for a person still is (its last
+    heartbeat is younger than ``presence.stale_seconds``).
     """
     act = _dict(record)
     recorded = act.get("state")
     waiting = _dict(act.get("waiting")) or None
     if status == "ended":
         state, since = "ended", act.get("ended_at") or ended_at
-    elif status == "stale":
+    elif status == "stale" and not (wait_holds and recorded == "waiting" and waiting):
         state, since = "gone", None
     elif recorded == "waiting" and waiting:
         state = "waiting_permission" if waiting.get("for") == "permission" else "waiting_input"
@@ -234,13 +238,31 @@ def tokens_text(tokens: dict[str, Any] | None) -> str:
             f"{_number(int(tokens.get('cache_creation_input_tokens', 0)))} cache write")
 
 
+def role_text(summary: dict[str, Any]) -> str | None:
+    """``worker (skills qa-tester)``, ``coordinator of epic E``; None for a peer (the
+    default, which the text views leave unsaid as before roles)."""
+    role = summary.get("role")
+    if role in (None, "peer"):
+        return None
+    text = str(role)
+    scope = summary.get("scope")
+    if isinstance(scope, dict) and scope:
+        text += " of " + ", ".join(f"{kind} {value}" for kind, value in scope.items())
+    skills = summary.get("skills")
+    if isinstance(skills, list) and skills:
+        text += f" (skills {', '.join(str(s) for s in skills)})"
+    return text
+
+
 def who_line(summary: dict[str, Any]) -> str:
     """One line of ``orchestra who --text``."""
     from state.usage import short_cost  # the text views only
 
     activity = summary.get("activity") or {}
     name = summary.get("claude_name")
-    who = summary["session_id"] + (f" ({name})" if name else "")
+    role = role_text(summary)
+    who = (summary["session_id"] + (f" ({name})" if name else "")
+           + (f" role {role}" if role else ""))
     now = summary.get("current_task")
     line = doing(activity) if activity else None
     what = f"task {now!r}" + (f"; {line}" if line else "") if now else (
@@ -267,6 +289,9 @@ def show_text(summary: dict[str, Any]) -> str:
     if isinstance(checkout, dict) and checkout.get("path"):
         lines.append(f"checkout {checkout['path']}"
                      + (f" on branch {checkout['branch']}" if checkout.get("branch") else ""))
+    role = role_text(summary)
+    if role:
+        lines.append(f"role:      {role}")
     if summary.get("current_task"):
         lines.append(f"task:      {summary['current_task']}")
     wait = activity.get("waiting")

@@ -6,9 +6,10 @@ once per
 * **live subagent of that type**: a hold in ``capacity.json`` (at the state root),
   taken at ``PreToolUse`` of ``Agent`` with that ``subagent_type`` (``reserved``),
   turned into the agent at ``SubagentStart`` (``running``) and released at
-  ``SubagentStop``, at the end of a foreground call, when the call fails, when its
-  session ends or is gone — and a reservation no agent took up within
-  :data:`RESERVATION_SECONDS` lapses;
+  ``SubagentStop``, at the end of a foreground call, when the call fails or is denied
+  (PermissionDenied), when its session ends or is gone — and a reservation no agent took
+  up is released at the session's Stop (the call never ran) or lapses after
+  :data:`RESERVATION_SECONDS`;
 * **open task that occupies it**: a project task assigned to the tool, or assigned to a
   session and ``needs`` the tool (the session acts as it) — until it is done or returns
   to the pool. A subagent started for such a task (its ``description`` or ``prompt``
@@ -48,6 +49,7 @@ __all__ = [
     "policy",
     "release_agent",
     "release_session",
+    "release_unanswered",
     "start_agent",
     "tool_is_full",
     "tool_load",
@@ -342,6 +344,24 @@ def _matches(hold: Any, session: str, agent_id: str | None, tool_use_id: str | N
         return False
     return bool((agent_id and hold.get("agent_id") == agent_id)
                 or (tool_use_id and hold.get("tool_use_id") == tool_use_id))
+
+
+def release_unanswered(store: Storage, session: str) -> None:
+    """The session's turn ended (Stop): a reservation no agent took up belongs to a call
+    that never ran (refused at a permission prompt, interrupted) and is released — a
+    running agent (one that outlives the turn in the background) keeps its hold."""
+    doc = store.read(CAPACITY) or {}
+    holds: dict[str, Any] = doc["holds"] if isinstance(doc.get("holds"), dict) else {}
+    if not any(isinstance(h, dict) and h.get("session") == session
+               and h.get("state") == "reserved" for h in holds.values()):
+        return  # the common case: nothing reserved, no lock taken
+    with store.transaction(CAPACITY) as doc:
+        stored = doc.get("holds")
+        if isinstance(stored, dict):
+            for key in [k for k, h in stored.items()
+                        if isinstance(h, dict) and h.get("session") == session
+                        and h.get("state") == "reserved"]:
+                del stored[key]
 
 
 def release_session(store: Storage, session: str) -> None:

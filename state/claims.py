@@ -24,7 +24,8 @@ claims reads at most the two newest segments. Kinds of lines (all with ``ts`` an
   (``refs/stash`` is shared by every worktree of a repository).
 
 Every claim also ends when its session is ended or stale (no heartbeat past the stale
-threshold, ``presence.idle_seconds``).
+threshold, ``presence.idle_seconds``) — but not while it waits for a person (a permission
+prompt sends nothing until it is answered), up to ``presence.stale_seconds``.
 
 A claim names its file twice (:func:`claim_file`):
 
@@ -283,7 +284,7 @@ def read_table(store: Storage, project: str, *, window: float | None,
     """The claims of ``project`` held by live sessions (neither ended nor stale).
     ``records``: the log as already read (under :func:`claim_step`'s lock)."""
     from state.config import load_config  # with sessions: not on every claim's path
-    from state.session_info import last_heartbeat, session_status
+    from state.session_info import last_heartbeat, session_status, waits_in_silence
 
     moment = now() if at is None else at
     if records is None:
@@ -296,7 +297,10 @@ def read_table(store: Storage, project: str, *, window: float | None,
     for sid in sessions:
 
         state = store.read(session_key(sid, "state.json")) or {}
-        statuses[sid] = session_status(state, last_heartbeat(store, sid), config, moment)[0]
+        beat = last_heartbeat(store, sid)
+        statuses[sid] = session_status(state, beat, config, moment)[0]
+        if statuses[sid] == "stale" and waits_in_silence(beat, config, moment):
+            statuses[sid] = "waiting for a person"  # silent, not gone: its ask may come back
     gone = {sid for sid, status in statuses.items() if status in ("ended", "stale")}
     if gone:
         for key in [k for k in table.confirmed if k[1] in gone]:
@@ -337,11 +341,12 @@ def held_because(claim: dict[str, Any], window: float, stale_after: float) -> st
         return (f"provisional: {who} was let through to write it with {claim.get('tool')} "
                 f"at {claim['at']} and that call has not finished; its result confirms the "
                 "claim, a failure or a denied permission drops it, and so do the session's "
-                f"next Stop, its end and {int(stale_after)} s without a heartbeat")
+                f"next Stop, its end and {int(stale_after)} s without a heartbeat (longer "
+                "while it waits for a person)")
     return (f"{who} changed it with {claim.get('tool')} at {claim['at']}; held until "
             f"{iso(claim['ts'] + window)} (claims.window_seconds {int(window)}), or until "
             "the file is committed unchanged, the session ends or it has no heartbeat for "
-            f"{int(stale_after)} s")
+            f"{int(stale_after)} s (longer while it waits for a person)")
 
 
 def claim_step(store: Storage, project: str,

@@ -19,8 +19,10 @@ to itself is delivered like any other (a note to self).
 
 Messages that sessions sent each other with Claude Code's own ``SendMessage`` are
 recorded too (:func:`record_claude_message`, from the sender's hooks), in its project's
-log, marked ``"via": "claude-code"``. Claude Code delivered them already: they are
-never delivered into any context, never pending, and listed only in the inboxes of
+log (and, when the recipient is known and of another project, in the recipient's own log
+as well: the same record, the same id), marked ``"via": "claude-code"``. Claude Code
+delivered them already: they are never delivered into any context, never pending, and
+listed only in the inboxes of
 their sender and their recipient (when Orchestra knows which session has the name
 they were sent to: :mod:`state.names`).
 
@@ -37,7 +39,7 @@ from __future__ import annotations
 import os
 
 from state.clock import iso, now
-from state.errors import InvalidValueError, NotFoundError, StateError
+from state.errors import InvalidValueError, NotFoundError, StateError, UnavailableError
 from state.jsontext import dumps  # json's, without re: messages reach every hot event
 from state.paths import project_key, session_key, validate_id
 from state.persistence.storage import Storage, decode_lines
@@ -146,6 +148,17 @@ def record_claude_message(store: Storage, *, sender: str, project: str | None, t
         message["to"]["project"] = validate_id(project, "project id")
     store.append(project_key(project, "messages.jsonl") if project is not None else BROADCAST,
                  message)
+    if to_session and to_session != message["from"] and project is not None:
+        # Claude Code's SendMessage reaches any session on the machine, of any project: a
+        # recipient whose inbox does not read this project's log gets the same record
+        # (same id) in its own log, so its inbox and the sessions view list it too (the
+        # root log of a sender without a project, every inbox reads).
+        try:
+            state = store.read(session_key(to_session, "state.json")) or {}
+        except (ValueError, OSError):
+            state = {}
+        if state and state.get("project") != project:
+            store.append(session_key(to_session, "messages.jsonl"), message)
     return message
 
 
@@ -373,7 +386,8 @@ def follow(store: Storage, session_id: str, write: Any, *, interval: float = 1.0
     (:meth:`~state.persistence.storage.Storage.wait_for_change`, at most ``interval`` seconds).
     Returns when ``until()`` is true or ``alive()`` false (the session's Claude Code
     process is gone: :func:`state.lifeline.session_lifeline`); else runs until
-    interrupted.
+    interrupted. A shared server that is away is waited out: it tries again every
+    ``interval`` (the store reconnects ``store.retry_seconds`` after the outage).
     """
     import time  # only the follower sleeps
 
@@ -385,9 +399,11 @@ def follow(store: Storage, session_id: str, write: Any, *, interval: float = 1.0
         try:
             take_undelivered(store, session_id, deliver=deliver)
             logs = [key for _name, key in _sources(store, session_id)[1]]
+            if logs:  # the file store checks the logs' sizes; PostgreSQL is told (LISTEN)
+                store.wait_for_change(logs, interval)
+                continue
         except NotFoundError:
-            logs = []
-        if logs:  # the file store checks the logs' sizes; PostgreSQL is told (LISTEN)
-            store.wait_for_change(logs, interval)
-        else:
-            time.sleep(interval)
+            pass
+        except UnavailableError:
+            pass  # the shared server is away: a follower outlives it and tries again
+        time.sleep(interval)

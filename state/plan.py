@@ -121,6 +121,18 @@ def _progress(value: object) -> int:
     return int(number)
 
 
+def _points(value: object) -> float | int | None:
+    """Story points: a finite number, zero or more (NaN and infinity are not JSON)."""
+    import math
+
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) \
+            or not math.isfinite(value) or value < 0:
+        raise InvalidValueError("points must be a number, zero or more")
+    return value
+
+
 def _text(value: object, limit: int, what: str) -> str:
     """Text for a task, checked: control characters (terminal escapes...) become spaces,
     a title is one line; empty or too long is refused."""
@@ -138,7 +150,9 @@ def _text(value: object, limit: int, what: str) -> str:
 
 def _history(task: dict[str, Any], entry: dict[str, Any], at: float) -> None:
     entry = {"at": iso(at), **{k: v for k, v in entry.items() if v is not None}}
-    history = task.setdefault("history", [])
+    history = task.get("history")
+    if not isinstance(history, list):  # a hand edit: a history starts again, the task works
+        history = task["history"] = []
     history.append(entry)
     if len(history) > MAX_HISTORY:
         del history[: len(history) - MAX_HISTORY]
@@ -240,8 +254,7 @@ def add_task(store: Storage, project: str, title: str, *, by: str, description: 
     for value, kind in ((needs, "tool or skill"), (epic, "epic id"), (sprint, "sprint id")):
         if value is not None:
             validate_id(value, kind)
-    if points is not None and (isinstance(points, bool) or points < 0):
-        raise InvalidValueError("--points must be zero or more")
+    points = _points(points)
 
     def change(doc: dict[str, Any]) -> dict[str, Any]:
         number = doc.get("next_id")
@@ -266,13 +279,30 @@ def add_task(store: Storage, project: str, title: str, *, by: str, description: 
     return result
 
 
+def _not_yours(store: Storage, project: str, doc: dict[str, Any], task: dict[str, Any],
+               tid: str, by: str, what: str, at: float, force: bool) -> None:
+    """A session changes only a task it holds, gave out, or nobody holds: another live
+    session's task is refused (ConflictError) unless ``force`` — a mistyped id must not
+    finish someone else's work behind its back. People outside a session (``cli``) may."""
+    holder = task.get("assignee") if task.get("assignee_type") == "session" else None
+    if force or by == "cli" or holder in (None, by) or task.get("assigned_by") == by:
+        return
+    _sweep_doc(store, project, doc, at, None)  # a gone holder lets go first
+    holder = task.get("assignee") if task.get("assignee_type") == "session" else None
+    if holder not in (None, by):
+        raise ConflictError(f"task {tid} is with session {holder}: only it (or who gave it "
+                            f"out) {what}; ask it (orchestra send --to {holder}), or pass "
+                            "--force")
+
+
 def set_status(store: Storage, project: str, task_id: str, status: str, *, by: str,
                note: str | None = None, take: bool = False, force: bool = False,
                at: float | None = None) -> dict[str, Any]:
     """Change a task's status (``start``, ``done``, ``block``...).
 
     ``take``: the session ``by`` takes the task if nobody has it (``task start``); a task
-    another session holds is refused (ConflictError) unless ``force``.
+    another session holds is refused (ConflictError) unless ``force``. Without ``take``
+    too: only the holder, who gave the task out, or a person (``cli``) changes it.
     """
     moment = now() if at is None else at
     new = normalize_status(status)
@@ -283,11 +313,13 @@ def set_status(store: Storage, project: str, task_id: str, status: str, *, by: s
         tid = normalize_id(task_id)
         if take and task.get("assignee_type") == "session" and task.get("assignee") != by:
             _sweep_doc(store, project, doc, moment, None)  # a gone holder lets go first
+        if not take:
+            _not_yours(store, project, doc, task, tid, by, f"marks it {new}", moment, force)
         old = task.get("status")
         holder = task.get("assignee") if task.get("assignee_type") == "session" else None
         if take and holder not in (None, by) and not force:
-            raise ConflictError(f"task {tid} is {old} with session {holder}; ask it, or "
-                                f"`orchestra task handoff {tid} --to <session>` (or --force)")
+            raise ConflictError(f"task {tid} is {old} with session {holder}; ask it to hand "
+                                f"it off (orchestra send --to {holder}), or pass --force")
         if take and task.get("assignee_type") != "tool" and holder != by:
             task.update({"assignee": by, "assignee_type": "session", "session": by})
         elif take and task.get("assignee_type") == "tool" and not task.get("session"):
@@ -316,9 +348,10 @@ def set_status(store: Storage, project: str, task_id: str, status: str, *, by: s
 
 
 def update_fields(store: Storage, project: str, task_id: str, fields: dict[str, Any], *,
-                  by: str, at: float | None = None) -> dict[str, Any]:
+                  by: str, force: bool = False, at: float | None = None) -> dict[str, Any]:
     """Set some of ``progress``, ``title``, ``description``, ``note``, ``needs``, ``epic``,
-    ``sprint``, ``points``, ``status`` (validated, one history entry)."""
+    ``sprint``, ``points``, ``status`` (validated, one history entry). Another live
+    session's task is refused unless ``force`` (see :func:`set_status`)."""
     moment = now() if at is None else at
     clean: dict[str, Any] = {}
     for key, value in fields.items():
@@ -333,10 +366,7 @@ def update_fields(store: Storage, project: str, task_id: str, fields: dict[str, 
         elif key in ("needs", "epic", "sprint"):
             clean[key] = None if value is None else validate_id(value, key)
         elif key == "points":
-            if value is not None and (isinstance(value, bool)
-                                      or not isinstance(value, int | float) or value < 0):
-                raise InvalidValueError("points must be a number, zero or more")
-            clean[key] = value
+            clean[key] = _points(value)
         else:
             raise InvalidValueError(
                 f"{key!r} cannot be set on a project task: assignee with `orchestra task "
@@ -348,7 +378,11 @@ def update_fields(store: Storage, project: str, task_id: str, fields: dict[str, 
         changed = {k: v for k, v in clean.items() if task.get(k) != v}
         if not changed:
             return _shown(project, tid, task)
+        _not_yours(store, project, doc, task, tid, by, "changes it", moment, force)
         old = task.get("status")
+        if old == DONE and changed.get("progress", 100) < 100 and "status" not in changed:
+            raise ConflictError(f"task {tid} is done: its progress stays 100 (reopen it with "
+                                f"`orchestra task start {tid}` first)")
         for key, value in changed.items():
             if value is None:
                 task.pop(key, None)
@@ -380,12 +414,13 @@ def update_fields(store: Storage, project: str, task_id: str, fields: dict[str, 
 def assign_task(store: Storage, project: str, task_id: str, *, by: str,
                 to_session: str | None = None, tool: str | None = None,
                 over_capacity: bool = False, reason: str | None = None,
-                config: dict[str, Any] | None = None, at: float | None = None
-                ) -> dict[str, Any]:
+                config: dict[str, Any] | None = None, force: bool = False,
+                at: float | None = None) -> dict[str, Any]:
     """Give a task to a session or a tool (checked against the tool's capacity, under
     the capacity lock: see :mod:`state.capacity`). The session is told at its next
     prompt or tool result, once. Returns the task, with ``capacity`` when a tool's
-    instances were counted."""
+    instances were counted. Another live session's task is given out again only by who
+    gave it out, a person (``cli``), or with ``force`` (see :func:`set_status`)."""
     from state.capacity import check_task_capacity
 
     if (to_session is None) == (tool is None):
@@ -406,6 +441,7 @@ def assign_task(store: Storage, project: str, task_id: str, *, by: str,
         tid = normalize_id(task_id)
         if task.get("status") == DONE:
             raise ConflictError(f"task {tid} is done; nothing to assign")
+        _not_yours(store, project, doc, task, tid, by, "gives it to another", moment, force)
         needed = tool if tool is not None else task.get("needs")
         verdict = check_task_capacity(store, needed, tid, project, over_capacity, config)
         previous = task.get("assignee")
@@ -454,9 +490,11 @@ def _assignment_text(task: dict[str, Any], by: str) -> str:
 
 
 def handoff_task(store: Storage, project: str, task_id: str, *, to_session: str, by: str,
-                 note: str | None = None, at: float | None = None) -> dict[str, Any]:
+                 note: str | None = None, force: bool = False,
+                 at: float | None = None) -> dict[str, Any]:
     """Move a task, with its history, status and progress, to another session, with a
-    note. The receiver is told once."""
+    note. The receiver is told once. Another live session's task is moved only by who
+    gave it out, a person (``cli``), or with ``force`` (see :func:`set_status`)."""
     moment = now() if at is None else at
     _live_session(store, to_session)
     clean_note = _text(note, MAX_TEXT, "note") if note is not None else None
@@ -466,6 +504,7 @@ def handoff_task(store: Storage, project: str, task_id: str, *, to_session: str,
         tid = normalize_id(task_id)
         if task.get("status") == DONE:
             raise ConflictError(f"task {tid} is done; nothing to hand off")
+        _not_yours(store, project, doc, task, tid, by, "hands it off", moment, force)
         previous = task.get("assignee")
         # Who gave the work out stays who hears it is done; the handoff is in the history.
         task.setdefault("assigned_by", by)
@@ -569,7 +608,7 @@ def _gone_sessions(store: Storage, sessions: set[Any], config: dict[str, Any] | 
                    at: float) -> dict[str, str]:
     """{session: why it is gone} for the ones of ``sessions`` that ended or are gone."""
     from state.config import load_config
-    from state.sessions import STATE, last_heartbeat, session_status
+    from state.sessions import STATE, last_heartbeat, session_status, waits_in_silence
 
     config = config if config is not None else load_config(store)
     gone: dict[str, str] = {}
@@ -583,7 +622,10 @@ def _gone_sessions(store: Storage, sessions: set[Any], config: dict[str, Any] | 
         if state is None:
             gone[sid] = "no longer exists"
             continue
-        status, age = session_status(state, last_heartbeat(store, sid), config, at)
+        beat = last_heartbeat(store, sid)
+        status, age = session_status(state, beat, config, at)
+        if status == "stale" and waits_in_silence(beat, config, at):
+            continue  # it waits for a person, in silence: its work is still its own
         if status == "ended":
             gone[sid] = f"ended ({state.get('end_reason') or 'ended'})"
         elif status == "stale":

@@ -202,7 +202,7 @@ def parse_value(text: str, *, mode: str = "auto") -> Any:
     if mode == "string":
         return text
     try:
-        return json.loads(text)
+        return json.loads(text, parse_constant=_not_json)
     except ValueError:
         if mode == "json":
             raise InvalidValueError(f"not valid JSON: {text[:60]!r}") from None
@@ -211,6 +211,12 @@ def parse_value(text: str, *, mode: str = "auto") -> Any:
         raise InvalidValueError(f"the JSON value {text[:20]!r}... nests objects and arrays "
                                 f"too deeply: a stored document nests at most {MAX_DEPTH} "
                                 "levels") from None
+
+
+def _not_json(name: str) -> Any:
+    """NaN and Infinity are Python's extensions, not JSON: refused like any other text
+    that is not JSON (a stored NaN would make the document unreadable elsewhere)."""
+    raise ValueError(f"{name} is not JSON")
 
 
 def refuse_too_deep(value: Any, what: str) -> None:

@@ -1,6 +1,6 @@
 """What hooks read of a session at every event: whether it is alive, and its role.
 
-* :func:`last_heartbeat` and :func:`session_status` — the rules are :mod:`state.sessions`'
+* :func:`last_heartbeat`, :func:`session_status` and :func:`waits_in_silence` — the rules are :mod:`state.sessions`'
   (its module docstring): ``ended`` when ``state.json`` says so, else ``active``, ``idle``
   or ``stale`` by the age of the last heartbeat; the claims checked at every write ask them
   of each session holding a claim;
@@ -22,7 +22,8 @@ if TYPE_CHECKING:
 
     from state.persistence.storage import Storage
 
-__all__ = ["HEARTBEAT", "ROLES", "last_heartbeat", "role_of", "session_status"]
+__all__ = ["HEARTBEAT", "ROLES", "last_heartbeat", "role_of", "session_status",
+           "waits_in_silence"]
 
 HEARTBEAT = "heartbeat.json"
 
@@ -47,6 +48,23 @@ def session_status(state: dict[str, Any], beat: dict[str, Any], config: dict[str
     if age >= presence["active_seconds"]:
         return "idle", age
     return "active", age
+
+
+def waits_in_silence(beat: dict[str, Any], config: dict[str, Any],
+                     at: float | None = None) -> bool:
+    """Does the session wait for a person (a permission, an answer: its last recorded
+    activity), with a heartbeat younger than ``presence.stale_seconds``? It sends nothing
+    until someone answers, so past ``presence.idle_seconds`` its status says stale while
+    it still waits: its activity, its claims, its tasks and the git guard treat it as live
+    until ``stale_seconds``."""
+    activity = beat.get("activity")
+    last = beat.get("at")
+    if not (isinstance(activity, dict) and activity.get("state") == "waiting"
+            and isinstance(activity.get("waiting"), dict) and activity["waiting"]
+            and isinstance(last, int | float) and not isinstance(last, bool)):
+        return False
+    limit = config["presence"].get("stale_seconds", 6 * 3600)
+    return (now() if at is None else at) - float(last) < float(limit)
 
 
 #: A session's orchestration role (not the team members' free-text ``role``): ``peer``

@@ -74,11 +74,13 @@ project, the resolved path and the claimed files released ('file' in
 LIST_DESCRIPTION = """\
 Each session: its status (active, idle, stale, ended: from its heartbeat), its
 Claude Code name (claude_name, as ListAgents shows it and SendMessage takes it),
-its checkout (folder and branch) and what it is doing (activity): state
-(working, waiting_permission, waiting_input, idle, ended, gone), running tools
-with their descriptions, busy subagents with their tasks, background tasks, the
-first line of the last prompt and of the last answer, the files it wrote, each
-with its time; 'doing' says it in one line. tokens: per model, for the main
+its role (peer, orchestrator, coordinator, worker; with skills and scope), its
+checkout (folder and branch) and what it is doing (activity): state (working,
+waiting_permission, waiting_input, idle, ended, gone; a wait outlasts
+presence.idle_seconds, since a waiting session is silent), running tools with
+their descriptions, busy subagents with their tasks, background tasks, the first
+line of the last prompt and of the last answer, the files it wrote, each with its
+time; 'doing' says it in one line. tokens: per model, for the main
 thread and the subagents (from the transcripts, at Stop); cost: from the price
 table in config (pricing), "usd": null where a model has no price (never 0).
 JSON by default; --text prints lines for people."""

@@ -40,6 +40,7 @@ from state.session_info import (  # (re-exported)
     last_heartbeat,
     role_of,
     session_status,
+    waits_in_silence,
 )
 
 TYPE_CHECKING = False
@@ -195,9 +196,12 @@ def heartbeat(store: Storage, session_id: str, *, event: str | None = None,
         record["event"] = event
     if tool:
         record["tool"] = tool
+    last = last_heartbeat(store, session_id)
+    if not mode and isinstance(last.get("mode"), str):
+        mode = last["mode"]  # a beat that does not say (the CLI, SessionStart) keeps it
     if mode:
         record["mode"] = mode[:40]
-    activity = last_heartbeat(store, session_id).get("activity")
+    activity = last.get("activity")
     if isinstance(activity, dict):
         record["activity"] = activity
     store.put_volatile(key, record)
@@ -298,7 +302,8 @@ def summarize(store: Storage, session_id: str, state: dict[str, Any], config: di
         from state.activity import describe, doing  # only a detailed summary
         from state.usage import session_usage  # only a detailed summary
 
-        activity = describe(beat.get("activity"), status, agents, state.get("ended_at"))
+        activity = describe(beat.get("activity"), status, agents, state.get("ended_at"),
+                            wait_holds=waits_in_silence(beat, config, at))
         usage = session_usage(store, session_id, config.get("pricing") or {})
         summary["activity"] = activity
         summary["doing"] = doing(activity)

@@ -448,11 +448,16 @@ def _apply_plan_fields(store: Any, sid: str, project: str, tid: str,
             raise NotFoundError(f"assignee {assignee!r} is neither a session nor a tool of "
                                 "the registry")
     status = fields.pop("status", None)
+    word = plan.normalize_status(str(status)) if status is not None else None
+    # As `orchestra task start|done|block` (starting takes it). A task that is reopened
+    # is reopened before its fields change (a done task's progress stays 100), one that
+    # is finished after.
+    if word is not None and word != plan.DONE:
+        plan.set_status(store, project, tid, word, by=sid, take=word == "in_progress")
     if fields:
         plan.update_fields(store, project, tid, fields, by=sid)
-    if status is not None:  # as `orchestra task start|done|block`: starting takes it
-        word = plan.normalize_status(str(status))
-        plan.set_status(store, project, tid, word, by=sid, take=word == "in_progress")
+    if word == plan.DONE:
+        plan.set_status(store, project, tid, word, by=sid)
 
 
 def get_or_create(doc: dict[str, Any], parts: list[str]) -> dict[str, Any]:

@@ -16,9 +16,13 @@ Guards, all checked before anything starts:
 * **workers cannot spawn**: not from a session whose role is worker, nor from a process
   a worker runs (``ORCHESTRA_WORKER`` in its environment);
 * **never above the parent's permission mode**: the parent's mode is the one its last
-  event reported (its heartbeat); the worker gets the lower of that and the one asked
-  for (``--permission-mode``, else ``spawn.permission_mode``), and tools are
+  event reported (its heartbeat; ``default`` when none of its events said); the worker
+  gets the lower of that and the one asked for (``--permission-mode``, else
+  ``spawn.permission_mode``), and tools are
   pre-approved only as far as that mode would allow them;
+* **no way around them**: ``--claude-arg`` refuses the Claude Code options that would
+  lift the worker's permissions, change its identity or hide it from the hooks
+  (:data:`_REFUSED_ARGS`);
 * **worktrees**: ``--worktree`` runs it in its own ``git worktree`` (branch
   ``orchestra/<id>``), removed when it ends with nothing uncommitted, kept and reported
   otherwise.
@@ -70,14 +74,52 @@ class SpawnRefused(ConflictError):
     """A guard said no (spawning off, the cap, a worker spawning, a permission mode)."""
 
 
+#: Claude Code options that ``--claude-arg`` must not pass, and why: each would lift the
+#: worker above the permission mode and tools spawn gave it, give it another identity than
+#: the session registered for it, or hide it from Orchestra's hooks.
+_REFUSED_ARGS = {
+    **dict.fromkeys(("--dangerously-skip-permissions", "--allow-dangerously-skip-permissions",
+                     "--permission-mode", "--allowedTools", "--allowed-tools",
+                     "--permission-prompts", "--permission-prompt-tool", "--settings",
+                     "--setting-sources", "--agent", "--agents"),
+                    "it would change what the worker may do unasked (spawn sets that: "
+                    "--permission-mode, spawn.allowed_tools)"),
+    **dict.fromkeys(("--session-id", "-r", "--resume", "-c", "--continue", "--fork-session",
+                     "--from-pr", "--teleport", "--cloud", "--remote-control", "--bg",
+                     "--background", "-p", "--print", "-w", "--worktree", "--tmux",
+                     "--desktop"),
+                    "it would start another session than the worker spawn registers "
+                    "(spawn sets that: --launcher, --worktree)"),
+    **dict.fromkeys(("--bare", "--safe-mode"),
+                    "the worker would run without Orchestra's hooks"),
+}
+
+
+def check_claude_args(extra: list[str]) -> list[str]:
+    """``extra`` (``--claude-arg``), or SpawnRefused naming the first option a worker must
+    not get (:data:`_REFUSED_ARGS`)."""
+    for arg in extra:
+        if not isinstance(arg, str):
+            raise InvalidValueError("--claude-arg takes text")
+        name = arg.split("=", 1)[0].strip()
+        if not name.startswith("--") and len(name) > 2:  # -rID, -pc: joined to the next
+            name = name[:2]
+        reason = _REFUSED_ARGS.get(name)
+        if reason is not None:
+            raise SpawnRefused(f"--claude-arg {name} is refused: {reason}")
+    return list(extra)
+
+
 def parent_mode(store: Storage, parent: str | None) -> str | None:
-    """The permission mode the parent session's last event reported, if any."""
+    """The permission mode the parent session's last event reported; ``default`` for a
+    parent session none of whose events said (nothing shows it may do more); None with no
+    parent session (spawned from a terminal: a person asks)."""
     if parent is None:
         return None
     from state.sessions import last_heartbeat
 
     mode = last_heartbeat(store, parent).get("mode")
-    return mode if mode in _RANK else None
+    return mode if mode in _RANK else "default"
 
 
 def cap_mode(wanted: str, parent: str | None) -> str:
@@ -174,7 +216,12 @@ def spawn_workers(store: Storage, project: str, *, count: int = 1, task_id: str 
     if task_id is not None and count != 1:
         raise InvalidValueError("--task gives one task to one worker; --count N starts N "
                                 "workers that each take theirs with `orchestra task next`")
+    extra = check_claude_args(extra_args or [])
     _guard(store, project, parent, config)
+    if skills is not None:  # as the registration will, so that a dry run says so too
+        from state.sessions import check_role
+
+        check_role(store, "worker", skills, None)
     task = get_task(store, project, task_id) if task_id is not None else None
     if task is not None:
         if task.get("status") == "done":
@@ -223,7 +270,8 @@ def spawn_workers(store: Storage, project: str, *, count: int = 1, task_id: str 
     if dry_run:
         return [{"session_id": "(new)", "launcher": how, "permission_mode": mode,
                  "allowed_tools": tools, "task": task["id"] if task else None, "cwd": folder,
-                 "worktree": worktree, "claude": binary, "prompt": _prompt(project, task)}
+                 "worktree": worktree, "claude": binary, "claude_args": extra,
+                 "prompt": _prompt(project, task)}
                 for _ in range(count)]
     started = []
     for plan in plans:
@@ -233,7 +281,7 @@ def spawn_workers(store: Storage, project: str, *, count: int = 1, task_id: str 
             if task is not None:
                 assign_task(store, project, normalize_id(task["id"]), by=parent or "cli",
                             to_session=sid, reason="spawned for it", config=config)
-            info = _launch(store, sid, binary, how, mode, tools, model, extra_args or [],
+            info = _launch(store, sid, binary, how, mode, tools, model, extra,
                            where or folder, project, task, parent)
             if where:
                 info["worktree"] = where
@@ -469,7 +517,7 @@ def stop_worker(store: Storage, sid: str, *, by: str | None = None, force: bool 
     if isinstance(pid, int) and spawn.get("machine") not in (None, machine_id(root())):
         report["process"] = f"runs on {spawn.get('machine')}: stop it there"
     elif isinstance(pid, int):
-        report["process"] = _terminate(pid, force=force, wait=wait)
+        report["process"] = _terminate(pid, force=force, wait=wait, sid=sid)
     elif spawn.get("bg_id"):
         report["process"] = _stop_bg(str(spawn["bg_id"]), claude)
     if state.get("status") != "ended":
@@ -504,12 +552,26 @@ def _alive(pid: int) -> bool:
         return True
 
 
-def _terminate(pid: int, *, force: bool, wait: float) -> str:
+def _still_the_worker(pid: int, sid: str) -> bool:
+    """Is process ``pid`` still worker ``sid``'s, not another that got its pid since the
+    worker ended? Where the system shows a process's environment (Linux ``/proc``), the
+    worker's has ``ORCHESTRA_WORKER=<sid>``; elsewhere, or unreadable, it is taken to be."""
+    try:
+        with open(f"/proc/{pid}/environ", "rb") as fh:
+            environ = fh.read().split(b"\0")
+    except OSError:
+        return True
+    return f"{WORKER_ENV}={sid}".encode() in environ
+
+
+def _terminate(pid: int, *, force: bool, wait: float, sid: str | None = None) -> str:
     import signal
     import time
 
     if not _alive(pid):
         return f"pid {pid} had ended"
+    if sid is not None and not _still_the_worker(pid, sid):  # never signal a stranger
+        return f"pid {pid} had ended (another process has that pid now: not signalled)"
     if sys.platform == "win32":
         import subprocess
 

@@ -60,15 +60,22 @@ def build_parser(front: Front | None = None, view: str | None = None) -> CliPars
                            description=f"Show the {view} view: {VIEWS[view][1]}.",
                            epilog=front.epilog(view) if front else EXIT_CODES_HELP)
         parser.set_defaults(view=view)
-    parser.add_argument("--project", metavar="P", help="project id (see above for the default)")
+    parser.add_argument("--project", metavar="P", help=(
+        "project id (see above for the default)" if view is None else
+        "project id (default: the session's project, else config default_project, else "
+        "the only project there is)"))
     parser.add_argument("--session", metavar="S",
                         help="session id (default: the current session)")
     parser.add_argument("--sprint", metavar="SPRINT", help="sprint to show (view 'sprint')")
-    parser.add_argument("--zoom", choices=["15m", "1h", "day"],
-                        help="the window the 'timeline' view shows, ending now (default 1h)")
+    # Only the timeline has a window: the other views refuse --zoom (_handle), so their
+    # --help does not offer it.
+    parser.add_argument("--zoom", choices=["15m", "1h", "day"], help=(
+        "the window the 'timeline' view shows, ending now (default 1h)"
+        if view in (None, "timeline") else argparse.SUPPRESS))
     parser.add_argument("--at", metavar="TIME",
                         help="evaluate presence and idle times as of TIME (ISO 8601), "
-                             "for reproducible output; default now")
+                             "for reproducible output; default now. The state shown is "
+                             "today's: this is no replay of the past")
     parser.add_argument("--json", action="store_true", help="print the view's data as JSON")
     parser.add_argument("--compact", action="store_true",
                         help="with --json: compact JSON even on a terminal")

@@ -30,13 +30,15 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hooks.agents import DISPLAY
 from hooks.tooling import agent_registration as reg
 from hooks.tooling.cli import CliError
-from hooks.tooling.settings_file import SettingsFile, diff, load, render, save
+from hooks.tooling.settings_file import SettingsFile, diff, render, save
+from hooks.tooling.settings_file import load as load_json
 
 if TYPE_CHECKING:
     import argparse
@@ -94,6 +96,13 @@ class TomlFile:
         except Exception as exc:  # tomlkit's ParseError and friends
             raise CliError(f"{path} is not valid TOML ({exc}). {path} is left untouched; "
                            "fix it by hand and run again") from None
+        hooks = self.doc.get("hooks")
+        state = hooks.get("state") if isinstance(hooks, dict) else None
+        for name, value in (("hooks", hooks), ("hooks.state", state)):
+            if value is not None and not isinstance(value, dict):
+                raise CliError(f"{path}: {name} must be a table, not "
+                               f"{type(value).__name__.lower()}. {path} is left untouched; "
+                               "fix it by hand and run again")
 
     def trusted(self) -> dict[str, str]:
         """Every ``hooks.state`` entry's trusted_hash, by key."""
@@ -122,17 +131,21 @@ class TomlFile:
                 if not hooks:
                     del doc["hooks"]
         if add:
+            from tomlkit.items import InlineTable
+
             if "hooks" not in doc:
                 doc["hooks"] = tomlkit.table(is_super_table=True)
             hooks = doc["hooks"]
-            if "state" not in hooks:
-                hooks["state"] = tomlkit.table(is_super_table=True)
+            if "state" not in hooks:  # an inline table holds only inline tables
+                hooks["state"] = (tomlkit.inline_table() if isinstance(hooks, InlineTable)
+                                  else tomlkit.table(is_super_table=True))
             state = hooks["state"]
             for key, value in add.items():
                 if key in state and hasattr(state[key], "get"):
                     state[key]["trusted_hash"] = value
                 else:
-                    table = tomlkit.table()
+                    table = (tomlkit.inline_table() if isinstance(state, InlineTable)
+                             else tomlkit.table())
                     table["trusted_hash"] = value
                     state[key] = table
         text: str = tomlkit.dumps(doc)
@@ -145,6 +158,27 @@ def _position(item: tuple[str, str]) -> tuple[str, int, int]:
     """A trust key's (file and event, group, handler), numbers compared as numbers."""
     head, group, handler = item[0].rsplit(":", 2)
     return head, int(group) if group.isdigit() else 0, int(handler) if handler.isdigit() else 0
+
+
+_COMMENT = re.compile(rb'^\s*(//|/\*)|,\s*(//|/\*)', re.MULTILINE)
+
+
+def load(path: Path) -> SettingsFile:
+    """The agent's JSON settings; a file with comments (Gemini CLI strips them before it
+    parses) is refused with that reason, since writing it back as JSON would drop them."""
+    try:
+        return load_json(path)
+    except CliError as exc:
+        try:
+            raw = path.read_bytes()
+        except OSError:
+            raise exc from None
+        if path.name == "settings.json" and _COMMENT.search(raw):  # Gemini's, not Codex's
+            raise CliError(f"{path} holds comments: Gemini CLI allows them, but Orchestra "
+                           "edits the file as JSON and would drop them. It is left "
+                           "untouched; take them out (or keep them as \"//\" keys) and run "
+                           "again") from None
+        raise
 
 
 def _read_raw(path: Path) -> SettingsFile:

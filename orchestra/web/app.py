@@ -18,7 +18,8 @@
 
 ``/static/`` serves the CSS and JavaScript; the page's template (``index.html``) is
 served only as ``/``, filled in. A request body that is not JSON, or JSON nested
-too deeply to parse, is a 400.
+too deeply to parse, is a 400. A read that needs a shared server that is away (or a
+lock another writer holds) is a 503 with ``Retry-After``; a write that can wait is queued.
 
 Everything sits behind :class:`orchestra.web.security.Guard`. Handlers that
 read the state are plain functions (Starlette runs them in worker threads).
@@ -45,7 +46,14 @@ from orchestra.web.live import Hub, Listener
 from orchestra.web.security import SCOPE_CSRF, Guard
 from orchestra.web.signin import SignIn
 from orchestra.web.timeline import TimelineReader
-from state.errors import InvalidIdError, InvalidValueError, NotFoundError, StateError
+from state.errors import (
+    InvalidIdError,
+    InvalidValueError,
+    LockTimeoutError,
+    NotFoundError,
+    StateError,
+    UnavailableError,
+)
 from state.paths import validate_id
 
 __all__ = ["STATIC", "create_app"]
@@ -71,6 +79,11 @@ def _error(exc: Exception) -> JSONResponse:
         return _json({"error": str(exc)}, 404)
     if isinstance(exc, InvalidIdError | InvalidValueError | ValueError):
         return _json({"error": str(exc)}, 400)
+    if isinstance(exc, UnavailableError | LockTimeoutError):
+        # The shared server is away or a writer holds the lock: try again, not a bug.
+        response = _json({"error": str(exc)}, 503)
+        response.headers["Retry-After"] = "5"
+        return response
     return _json({"error": f"{type(exc).__name__}: {exc}"}, 500)
 
 

@@ -202,7 +202,20 @@ class StateReader:
         keys += [(f"project:{p}", project_key(p, "messages.jsonl")) for p in self.projects()]
         keys += [(f"session:{s}", session_key(s, "messages.jsonl"))
                  for s in session_ids(self.store)]
-        page = logs.newest(self._log_sources(keys), limit=size, cursor=_cursor(before))
+        seen: set[str] = set()
+
+        def once(message: dict[str, Any]) -> bool:
+            """A SendMessage to a session of another project is in two logs, one id."""
+            mid = message.get("id")
+            if not isinstance(mid, str):
+                return True
+            if mid in seen:
+                return False
+            seen.add(mid)
+            return True
+
+        page = logs.newest(self._log_sources(keys), limit=size, cursor=_cursor(before),
+                           match=once)
         return {"messages": [message_item(m) for m in page.items], "next": page.next,
                 "inbox": None}
 

@@ -9,6 +9,9 @@ which :meth:`PgStorage.wait_for_change` listens for.
 
 from __future__ import annotations
 
+import json
+import re
+
 from state.persistence.storage import _next_segment_number, _segment_name
 
 TYPE_CHECKING = False
@@ -60,27 +63,43 @@ def read_document(conn: Any, s: str, key: str) -> tuple[dict[str, Any] | None, s
     return None, None
 
 
-def write_document(conn: Any, s: str, schema: str, key: str, doc: dict[str, Any]) -> None:
+#: ``\u0000`` in JSON text, not preceded by an escaped backslash (``\\u0000`` is text).
+_NUL = re.compile(r"(?<!\\)((?:\\\\)*)\\u0000")
+
+
+def _dumps(doc: Any) -> str:
+    """JSON for a ``jsonb`` column. ``jsonb`` cannot hold U+0000 ("unsupported Unicode
+    escape sequence"): a NUL in a string or key made the server refuse the write, and
+    every later write of that document (a queued one was parked in ``pg/outbox/failed``);
+    ``orchestra migrate`` of a file state root holding one failed. It is stored as U+FFFD,
+    the replacement character, instead."""
+    text = json.dumps(doc)
+    return _NUL.sub(r"\1\\ufffd", text) if "\\u0000" in text else text
+
+
+def _jsonb(doc: Any) -> Any:
     from psycopg.types.json import Jsonb  # psycopg is loaded by the connection
 
+    return Jsonb(doc, dumps=_dumps)
+
+
+def write_document(conn: Any, s: str, schema: str, key: str, doc: dict[str, Any]) -> None:
     conn.execute(
         f"INSERT INTO {s}.documents (key, kind, doc, version) VALUES (%s, %s, %s, %s) "
         "ON CONFLICT (key) DO UPDATE SET doc = excluded.doc, version = excluded.version, "
         "updated_at = now()",
-        (key, kind_of(key), Jsonb(doc), int(doc.get("version", 0) or 0)))
+        (key, kind_of(key), _jsonb(doc), int(doc.get("version", 0) or 0)))
     notify(conn, schema, key)
 
 
 def write_volatile(conn: Any, s: str, schema: str, key: str, doc: dict[str, Any],
                    ts: float) -> None:
     """Last writer wins by ``ts``: a heartbeat replayed late never overwrites a newer one."""
-    from psycopg.types.json import Jsonb  # psycopg is loaded by the connection
-
     conn.execute(
         f"INSERT INTO {s}.volatile AS v (key, kind, doc, ts) VALUES (%s, %s, %s, %s) "
         "ON CONFLICT (key) DO UPDATE SET doc = excluded.doc, ts = excluded.ts, "
         "updated_at = now() WHERE v.ts <= excluded.ts",
-        (key, kind_of(key), Jsonb(doc), ts))
+        (key, kind_of(key), _jsonb(doc), ts))
     notify(conn, schema, key)
 
 

@@ -14,7 +14,9 @@ the server it uses. Keys (all optional):
 * ``connect_timeout`` — seconds a hook's connection attempt may take, importing
   psycopg included (default 1.0; a CLI waits at least 5 s);
 * ``retry_seconds``   — after a failed attempt, hooks do not try again for this
-  long (default 5): a stopped server costs one attempt, not one per event;
+  long (default 5): a stopped server costs one attempt, not one per event; a
+  long-running command (``serve``, ``watch``, ``inbox --follow``) tries again this
+  long after it lost the server;
 * ``hook_server_seconds`` — how long one hook may wait on the server in all:
   connecting, reading and shipping the outbox (default 1.5). What it could not do
   in that time waits locally; nothing a hook writes depends on it;
@@ -101,12 +103,32 @@ def has_password(url: str) -> bool:
     return password is not None or bool(_query_secrets(query))
 
 
+def _intended_password(url: str) -> list[str]:
+    """What a person meant as the password where libpq reads none or only part of it: a
+    raw ``/`` or a second ``@`` in ``user:pass@host``. libpq then takes part of it for a
+    host, port or database, and the connection fails with an error quoting that part.
+    The candidate runs from the first ``:`` to the last ``@`` before the query; it and its
+    pieces are hidden too (hiding too much only costs a message some detail)."""
+    _, sep, rest = url.partition("://")
+    if not sep:
+        return []
+    _, _, password, _, _ = _parts(url)
+    start = rest.find("@") + 1 if password is not None else 0
+    query = rest.find("?", start)
+    authority = rest[:query if query >= 0 else len(rest)].rpartition("@")[0]
+    _, colon, meant = authority.partition(":")
+    if not colon or not meant or meant == password:
+        return []
+    return [meant, *(piece for piece in re.split(r"[@/]", meant) if piece)]
+
+
 def secrets_of(url: str) -> list[str]:
     """Every password ``url`` carries, as written and percent-decoded, longest first."""
     from urllib.parse import unquote  # only a URL with a password
 
     _, _, password, _, query = _parts(url)
     raw = ([password] if password else []) + [value for _, value in _query_secrets(query)]
+    raw += _intended_password(url)
     found = {form for value in raw for form in (value, unquote(value), value.strip())
              if form.strip()}
     return sorted(found, key=len, reverse=True)
@@ -125,7 +147,7 @@ def redact_url(url: str) -> str:
             item.partition("=")[0] + "=***"
             if "=" in item and "password" in item.partition("=")[0].strip().lower() else item
             for item in query.split("&"))
-    return scheme + credentials + where + query
+    return scrub(scheme + credentials + where + query, url)
 
 
 def describe(url: str) -> str:
@@ -133,7 +155,7 @@ def describe(url: str) -> str:
     scheme, user, _, where, _ = _parts(url)
     if not scheme:
         return redact(url)  # a folder (``migrate --from``), or no URL at all
-    return scheme + (user + "@" if user else "") + where
+    return scrub(scheme + (user + "@" if user else "") + where, url)
 
 
 def redact(text: str) -> str:

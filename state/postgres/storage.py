@@ -101,8 +101,12 @@ class PgStorage(Storage):
         self._idle: list[Any] = []
         self._pool_lock = threading.Lock()
         self._open_lock = threading.Lock()
-        self._state = "new"  # new -> online | offline (for the rest of this process)
+        # new -> online | offline. A hook stays offline for the rest of its process (one
+        # attempt per hook); a command tries again retry_seconds later (_retry_due).
+        self._state = "new"
         self._offline_reason = ""
+        self._offline_at: float | None = None  #: when the server went away (monotonic)
+        self._listener_lost = False
         self._listener: Any = None
         self.connects = 0  #: connections opened by this store
         self._told_queued = False
@@ -166,9 +170,18 @@ class PgStorage(Storage):
         else:
             self._give(conn)
 
+    def _retry_due(self) -> None:
+        """A command that outlives an outage (``orchestra serve``, ``watch``, ``inbox
+        --follow``) tries the server again ``store.retry_seconds`` after it went away, and
+        its first connection then ships the outbox as at the start; a hook never does."""
+        if (self._state == "offline" and not self.hook and self._offline_at is not None
+                and time.monotonic() - self._offline_at >= float(self.settings["retry_seconds"])):
+            self._state, self._offline_at = "new", None
+
     def _open(self) -> Any:
         """A new connection; the first one of the process checks the schema and flushes
         the outbox, so everything this machine wrote earlier is on the server first."""
+        self._retry_due()
         if self._state == "offline":
             raise StoreUnavailableError(self._offline_reason)
         full = float(self.settings["connect_timeout"])
@@ -230,6 +243,12 @@ class PgStorage(Storage):
         from state.postgres.settings import scrub
 
         self._state, self._offline_reason = "offline", scrub(reason, self.url)
+        self._offline_at = time.monotonic()
+        with self._pool_lock:  # connections opened before the outage are dead too
+            idle, self._idle = self._idle, []
+        for conn in idle:
+            with suppress(Exception):
+                conn.close()
         record_outcome(self._pg, False, self._offline_reason)
 
     def close(self) -> None:
@@ -550,6 +569,7 @@ class PgStorage(Storage):
 
     def append(self, key: str, record: dict[str, Any], *, max_bytes: int | None = None) -> None:
         line = encode_record(record)
+        self._retry_due()
         if self.hook or self._state == "offline":
             self._defer({"op": "append", "key": key, "line": line[:-1].decode("utf-8"),
                          "max_bytes": max_bytes})
@@ -572,6 +592,7 @@ class PgStorage(Storage):
     def put_volatile(self, key: str, doc: dict[str, Any]) -> None:
         ts = time.time()
         self.cache.put(key, encode_record(doc))
+        self._retry_due()
         if self.hook or self._state == "offline":
             self._defer({"op": "put", "key": key, "doc": doc, "ts": ts})
             return
@@ -769,16 +790,34 @@ class PgStorage(Storage):
     # -- waiting and queries -------------------------------------------------------------
 
     def wait_for_change(self, keys: list[str], timeout: float) -> bool:
-        """Block until a key in ``keys`` (or below a ``prefix/``) changes: LISTEN/NOTIFY."""
+        """Block until a key in ``keys`` (or below a ``prefix/``) changes: LISTEN/NOTIFY.
+
+        A listening connection the server dropped is replaced at the next call (the lost
+        one raises :class:`StoreUnavailableError`); the first wait after that answers True
+        at once, since changes made while nobody listened were not announced."""
+        import psycopg
+
         if self._listener is None:
             self._listener = connect(self.url, float(self.settings["connect_timeout"]))
             self._listener.execute(f'LISTEN "{server.channel(self.schema)}"')
+            if self._listener_lost:
+                self._listener_lost = False
+                return True
         deadline = time.monotonic() + max(0.0, timeout)
-        while (left := deadline - time.monotonic()) > 0:
-            for note in self._listener.notifies(timeout=left, stop_after=1):
-                if any(_matches(note.payload, k) for k in keys):
-                    self.cache.drop(note.payload)
-                    return True
+        try:
+            while (left := deadline - time.monotonic()) > 0:
+                for note in self._listener.notifies(timeout=left, stop_after=1):
+                    if any(_matches(note.payload, k) for k in keys):
+                        self.cache.drop(note.payload)
+                        return True
+        except psycopg.OperationalError as exc:
+            listener, self._listener, self._listener_lost = self._listener, None, True
+            with suppress(Exception):
+                listener.close()
+            from state.postgres.settings import scrub
+
+            raise StoreUnavailableError(scrub("lost the connection to PostgreSQL: "
+                                              + " ".join(str(exc).split()), self.url)) from None
         return False
 
     def query_jsonpath(self, key: str, expression: str) -> list[Any]:

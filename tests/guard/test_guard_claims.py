@@ -368,3 +368,40 @@ def test_a_busy_claims_lock_still_decides_and_never_raises(
     assert [c["session"] for c in _claims_cli() if c["file"] == "other.py"] == ["sess-b"]
     errors = team.home / "logs" / "dispatch.log"
     assert "ERROR" not in (errors.read_text() if errors.exists() else "")
+
+
+def _silent_for(team: Team, sid: str, seconds: float) -> None:
+    beat = team.home / "sessions" / sid / "heartbeat.json"
+    data = json.loads(beat.read_text())
+    data["at"] = time.time() - seconds
+    beat.write_text(json.dumps(data))
+
+
+def test_a_session_waiting_at_a_permission_prompt_keeps_its_claims(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A session at a permission prompt sends nothing until someone answers. Past
+    presence.idle_seconds it looks stale, yet its ask may be approved any moment: its
+    provisional claim and its uncommitted files stay at stake (for writes and for the git
+    guard) up to presence.stale_seconds."""
+    monkeypatch.delenv("CLAUDE_PROJECT_DIR", raising=False)
+    monkeypatch.setenv("ORCHESTRA_HOME", str(tmp_path / "orchestra"))
+    repo, _worktree = make_repo(tmp_path)
+    team = Team(tmp_path / "orchestra")
+    team.start("sess-a", repo)
+    team.start("sess-b", repo)
+    team.write("sess-a", repo / "src" / "cart.py", "total = 2\n", repo)
+    target = repo / "src" / "pay" / "card.py"
+    assert team.send(_write("sess-a", target, "toolu_wait", repo)) is None
+    team.send(payload("PermissionRequest.Bash", "sess-a", cwd=str(repo), tool_name="Write",
+                      tool_input={"file_path": str(target), "content": "x"},
+                      tool_use_id="toolu_wait"))
+    _silent_for(team, "sess-a", 45 * 60)  # past idle_seconds (30 min), the person is away
+    held = {c["file"]: c for c in _claims_cli()}
+    assert set(held) == {"src/cart.py", "src/pay/card.py"}
+    assert held["src/pay/card.py"]["session_status"] == "waiting for a person"
+    assert decision_of(team.send(_write("sess-b", target, "toolu_b", repo))) == "ask"
+    reply = team.pre_bash("sess-b", "git stash", repo)
+    assert decision_of(reply) == "ask" and "sess-a" in reason_of(reply)
+    _silent_for(team, "sess-a", 7 * 3600)  # past stale_seconds (6 h): nobody is there
+    assert _claims_cli() == []
+    assert team.pre_bash("sess-b", "git stash", repo) is None

@@ -154,6 +154,13 @@ def test_every_risky_family_in_every_form_is_stopped_naming_the_session_and_a_fi
             assert bystander not in text, f"{family} ({form}): {text}"
 
 
+@pytest.mark.parametrize("spelling", ["g'i't", 'g""it', "g\\it", "'git'", "/usr/bin/git"])
+def test_a_quoted_or_escaped_git_is_still_git(scenario: Scenario, spelling: str) -> None:
+    reply = scenario.team.pre_bash("sess-b", f"{spelling} stash", scenario.repo)
+    assert decision_of(reply) == "ask", f"{spelling} stash was let through"
+    assert "sess-a" in reason_of(reply)
+
+
 def test_each_family_names_what_is_at_stake(scenario: Scenario) -> None:
     team, repo = scenario.team, scenario.repo
     text = reason_of(team.pre_bash("sess-b", "git clean -fd", repo))
@@ -383,3 +390,33 @@ def test_new_files_are_at_stake_only_for_what_takes_new_files(
         reply = team.pre_bash("sess-b", command, repo)
         assert decision_of(reply) == "ask", command
         assert "src/new.py (new file)" in reason_of(reply), command
+
+
+@pytest.mark.parametrize(("settings", "decision"), [
+    ((), "ask"),  # the default
+    ((("claims.policy", "deny"),), "deny"),
+    ((("claims.policy", "warn"),), "warn"),
+    ((("claims.policy", "off"),), None),
+    ((("claims.policy", "off"), ("projects.shop.claims.policy", "deny")), "deny"),
+    ((("projects.shop.claims.policy", "off"),), None),
+])
+def test_the_guard_follows_the_claims_policy_per_project(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        settings: tuple[tuple[str, str], ...], decision: str | None) -> None:
+    """The git guard decides as the claims policy says (ask, deny, warn, off), and a
+    project's own setting wins over the global one."""
+    import io
+
+    from orchestra.cli import main as orchestra
+
+    monkeypatch.setenv("ORCHESTRA_HOME", str(tmp_path / "orchestra"))
+    team, repo, _worktree = _pass_base(tmp_path, monkeypatch)
+    team.write("sess-a", repo / "src" / "cart.py", "total = 2\n", repo)
+    for key, value in settings:
+        err = io.StringIO()
+        assert orchestra(["shared", "set-config", key, value], stdout=io.StringIO(),
+                         stderr=err) == 0, err.getvalue()
+    reply = team.pre_bash("sess-b", "cd src && git stash", repo)
+    assert decision_of(reply) == decision
+    if decision is not None:
+        assert "sess-a" in reason_of(reply) and "src/cart.py" in reason_of(reply)

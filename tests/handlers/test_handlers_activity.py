@@ -125,6 +125,19 @@ def test_prompt_and_answer_are_redacted_and_bounded(home: Path) -> None:
     assert len(act["prompt"]["text"]) <= 200 and len(act["answer"]["text"]) <= 200
     beat = (home / "sessions" / SID / "heartbeat.json").read_text()
     assert secret not in beat and len(beat) < 4000
+    # A pasted prompt may start with more blank lines than the part of it that is read.
+    send(home, "UserPromptSubmit", prompt="\n \t" * 5000 + "Fix the cart\n" + "z" * 10**6)
+    send(home, "Stop", last_assistant_message="\n" * 10000 + "Fixed it.")
+    act = show()["activity"]
+    assert (act["prompt"]["text"], act["answer"]["text"]) == ("Fix the cart", "Fixed it.")
+    # Terminal escapes (a prompt may be another session's SendMessage) never reach a
+    # person's terminal through who/show, nor a description through the running list.
+    send(home, "UserPromptSubmit", prompt="\x1b]0;pwned\x07Fix \x1b[2Jit\x9b1m")
+    send(home, "PreToolUse.Bash", **bash("ls", "List\x1b[31m files", "c1"))
+    text = run("show", SID, "--text")[1] + run("who", "--text")[1]
+    assert "\x1b" not in text and "\x07" not in text and "\x9b" not in text
+    assert "Fix  [2Jit 1m" in show()["activity"]["prompt"]["text"]
+    assert show()["activity"]["running"][0]["description"] == "List [31m files"
 
 
 def test_files_written_are_bounded_and_counted(home: Path) -> None:
@@ -226,6 +239,32 @@ def test_a_session_without_heartbeat_and_without_session_end_is_gone(home: Path)
     assert data["doing"] == "gone; asked: hello"
 
 
+def test_a_session_waiting_for_a_person_stays_listed_while_it_waits_in_silence(
+        home: Path) -> None:
+    """A session at a permission prompt sends nothing until someone answers: past
+    presence.idle_seconds it is stale, but it still waits (up to stale_seconds)."""
+    send(home, "UserPromptSubmit")
+    send(home, "PreToolUse.Bash", **bash("make deploy", "Deploy", "w1"))
+    send(home, "PermissionRequest.Bash", **bash("make deploy", "Deploy", "w1"))
+    beat_file = home / "sessions" / SID / "heartbeat.json"
+
+    def silent_for(seconds: float) -> None:
+        import time
+
+        beat = json.loads(beat_file.read_text())
+        beat["at"] = time.time() - seconds
+        beat_file.write_text(json.dumps(beat))
+
+    silent_for(45 * 60)  # past idle_seconds (30 min)
+    data = show()
+    assert (data["status"], data["activity"]["state"]) == ("stale", "waiting_permission")
+    assert data["doing"] == "waiting for permission: Bash: Deploy"
+    assert [s["session_id"] for s in json.loads(run("who", "--waiting")[1])] == [SID]
+    silent_for(7 * 3600)  # past stale_seconds (6 h): nobody is at that prompt any more
+    assert show()["activity"]["state"] == "gone"
+    assert json.loads(run("who", "--waiting")[1]) == []
+
+
 def test_background_tasks_from_stop(home: Path) -> None:
     tasks = [{"id": "b1", "type": "bash", "status": "running", "description": "Watch tests",
               "command": "pytest -f"}]
@@ -282,6 +321,35 @@ def test_parallel_hooks_of_one_session_lose_no_running_call(tmp_path: Path) -> N
     beat = json.loads((home / "sessions" / SID / "heartbeat.json").read_text())
     assert sorted(beat["activity"]["tools"]) == sorted(f"par-{i}" for i in range(16))
     assert beat["activity"]["prompt"]["text"] == "hello"
+
+
+@pytest.mark.parametrize("raw", ["Infinity", "-Infinity", "NaN", "-5", "1e300", '"fast"'])
+def test_a_duration_that_is_no_time_is_left_out(tmp_path: Path, raw: str) -> None:
+    """Python's JSON reader takes NaN and Infinity, which no JSON document may hold: such a
+    duration_ms (or a negative or absurd one) is not recorded, and every file the event
+    wrote stays strict JSON."""
+    home = tmp_path / "orchestra"
+    env = {**os.environ, "ORCHESTRA_HOME": str(home)}
+    for key in ("ORCHESTRA_SESSION_ID", "CLAUDE_PROJECT_DIR"):
+        env.pop(key, None)
+    event = json.dumps(payload("PostToolUse.Bash", SID, duration_ms=12345))
+    line = event.replace('"duration_ms": 12345', f'"duration_ms": {raw}')
+    assert raw in line
+    done = subprocess.run([sys.executable, "-P", "-m", "hooks.dispatch"], input=line.encode(),
+                          env=env, capture_output=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+
+    def strict(text: str) -> Any:
+        def refuse(constant: str) -> Any:
+            raise ValueError(f"{constant} is not JSON")
+
+        return json.loads(text, parse_constant=refuse)
+
+    beat = strict((home / "sessions" / SID / "heartbeat.json").read_text())
+    assert "ms" not in beat["activity"]["last_tool"]
+    records = [strict(line) for line in
+               (home / "sessions" / SID / "events.jsonl").read_text().splitlines()]
+    assert records and all("duration_ms" not in r for r in records)
 
 
 def test_the_event_log_keeps_what_a_timeline_needs(home: Path) -> None:

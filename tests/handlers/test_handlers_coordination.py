@@ -193,3 +193,70 @@ def test_worktrees_and_folders_update_the_checkout_in_presence(home: Path,
     (project / ".git" / "HEAD").write_text("0123456789abcdef0123456789abcdef01234567\n")
     dispatch(home, payload("CwdChanged", sid, new_cwd=str(project)))
     assert (checkout()["path"], checkout()["branch"]) == (str(project), None)
+
+
+def test_a_peer_in_another_worktree_is_shown_there_in_presence(home: Path,
+                                                               tmp_path: Path) -> None:
+    """The SessionStart context tells a session where each peer works when that is
+    another working tree (EnterWorktree), and says nothing of peers in its own."""
+    project = _repo(tmp_path / "project", "main")
+    worktree = project / ".claude" / "worktrees" / "fix-cart"
+    worktree.mkdir(parents=True)
+    git_dir = project / ".git" / "worktrees" / "fix-cart"
+    git_dir.mkdir(parents=True)
+    (git_dir / "HEAD").write_text("ref: refs/heads/worktree-fix-cart\n")
+    (worktree / ".git").write_text(f"gitdir: {git_dir}\n")
+    for sid in (SENDER, RECIPIENT):
+        dispatch(home, payload("SessionStart.startup", sid, cwd=str(project)))
+    enter = captured("PostToolUse.EnterWorktree", SENDER)
+    enter["tool_response"]["worktreePath"] = str(worktree)
+    dispatch(home, enter)
+
+    def peer_line(sid: str) -> str:
+        reply = dispatch(home, payload("SessionStart.startup", "third-1",
+                                       cwd=str(project))).reply
+        text = reply["hookSpecificOutput"]["additionalContext"]
+        return next(line for line in text.splitlines() if line.startswith(f"- {sid} "))
+
+    assert f"works in {worktree} on branch worktree-fix-cart" in peer_line(SENDER)
+    assert "works in" not in peer_line(RECIPIENT)
+    leave = captured("PostToolUse.ExitWorktree", SENDER)
+    leave["tool_response"]["restoredCwd"] = str(project)
+    dispatch(home, leave)
+    assert "works in" not in peer_line(SENDER)
+
+
+def test_a_send_message_to_a_session_of_another_project_reaches_its_views(
+        home: Path) -> None:
+    """SendMessage reaches any session on the machine: a recipient of another project
+    lists it in its inbox and sessions view too — never injected, and once in the web
+    view's list of everything sent."""
+    dispatch(home, payload("SessionStart.startup", RECIPIENT, cwd="/home/dev/billing"))
+    dispatch(home, payload("SessionStart.startup", SENDER))
+    registry_name = json.loads((CLAUDE_DATA / "registry-session.json").read_text())["name"]
+    sent = captured("PostToolUse.SendMessage.sent", SENDER)
+    sent["tool_input"]["to"] = registry_name
+    dispatch(home, sent)
+    (received,) = json.loads(run("inbox", RECIPIENT, "--all")[1])
+    assert received["via"] == "claude-code" and received["from"] == SENDER
+    assert received["delivered"] is True and received["summary"] == "cart fix ready"
+    assert json.loads(run("inbox", RECIPIENT)[1]) == []  # nothing pending
+    (mine,) = json.loads(run("inbox", SENDER, "--all")[1])
+    assert mine["id"] == received["id"]
+    code, text, _ = run("sessions", "--session", RECIPIENT, "--project", "billing")
+    assert code == 0 and "via Claude Code, received from" in text
+    for name in ("UserPromptSubmit", "PostToolUse.Bash"):
+        reply = dispatch(home, payload(name, RECIPIENT, cwd="/home/dev/billing")).reply or {}
+        assert "cart fix ready" not in json.dumps(reply)
+    from orchestra.web.data import StateReader
+    from state.store import open_store
+
+    items = StateReader(open_store(home)).messages()["messages"]
+    assert len(items) == 1 and items[0]["via"] == "claude-code"
+    # A sender with no project records it in the root log, which every inbox reads: once.
+    dispatch(home, payload("SessionStart.startup", "loner-1", cwd="/"))
+    assert json.loads(run("show", "loner-1")[1])["project"] is None
+    dispatch(home, captured("PostToolUse.SendMessage.sent", "loner-1", cwd="/",
+                            tool_input={**sent["tool_input"], "summary": "from afar"}))
+    listed = [m["summary"] for m in json.loads(run("inbox", RECIPIENT, "--all")[1])]
+    assert listed == ["cart fix ready", "from afar"]

@@ -136,7 +136,9 @@ def test_codex_dry_run_writes_nothing(cli: Any, env: Any,
 
 
 @pytest.mark.parametrize(("name", "text"), [("config.toml", "model = [unclosed\n"),
-                                           ("hooks.json", "{not json")])
+                                           ("hooks.json", "{not json"),
+                                           ("config.toml", "hooks = 5\n"),
+                                           ("config.toml", '[hooks]\nstate = "oops"\n')])
 def test_codex_refuses_a_broken_file_and_touches_nothing(
         cli: Any, env: Any, codex_user: tuple[Path, Path], name: str, text: str) -> None:
     config, hooks = codex_user
@@ -145,6 +147,30 @@ def test_codex_refuses_a_broken_file_and_touches_nothing(
     result = cli("install", "--agent", "codex")
     assert result.code == 1 and "left untouched" in result.err
     assert (config.read_bytes(), hooks.read_bytes()) == before
+
+
+INLINE_CONFIG = ('model = "gpt-5.5"\n'
+                 'hooks = { state = { "/elsewhere/hooks.json:stop:0:0" = '
+                 '{ trusted_hash = "sha256:abc" } } }\n')
+
+
+@pytest.mark.parametrize("text", [INLINE_CONFIG, 'hooks = { other = 1 }\n'],
+                         ids=["inline-state", "inline-hooks"])
+def test_codex_trust_goes_into_inline_tables_too(cli: Any, env: Any, text: str) -> None:
+    """``hooks`` or ``hooks.state`` written as an inline table (valid TOML, which Codex
+    reads) crashed install with tomlkit's "Inline tables cannot contain a table"."""
+    import tomllib
+
+    config, hooks = codex_files(env.home)
+    config.parent.mkdir(parents=True)
+    config.write_text(text, encoding="utf-8")
+    result = cli("install", "--agent", "codex")
+    assert result.code == 0, result.err
+    state = tomllib.loads(config.read_text())["hooks"]["state"]
+    trust = reg.codex_trust(json.loads(hooks.read_text()), str(hooks))
+    assert trust and all(state[k]["trusted_hash"] == v for k, v in trust.items())
+    assert cli("uninstall", "--agent", "codex").code == 0
+    assert config.read_text() == text  # as it was
 
 
 def test_codex_project_scope_notes_that_codex_trusts_projects(cli: Any, env: Any) -> None:
@@ -185,6 +211,20 @@ def test_gemini_install_and_uninstall(cli: Any, env: Any) -> None:
     assert cli("uninstall", "--agent", "gemini").code == 0
     assert settings.read_text() == GEMINI_SETTINGS
     assert not (env.home / ".codex").exists()
+
+
+def test_gemini_settings_with_comments_are_refused_with_that_reason(cli: Any,
+                                                                    env: Any) -> None:
+    """Gemini CLI strips comments from settings.json before parsing it; Orchestra writes
+    JSON back and would drop them, so it refuses, says why, and changes nothing."""
+    settings = env.home / ".gemini" / "settings.json"
+    settings.parent.mkdir()
+    text = '{\n  // my theme\n  "theme": "Dracula" /* dark */\n}\n'
+    settings.write_text(text, encoding="utf-8")
+    result = cli("install", "--agent", "gemini")
+    assert result.code == 1 and "holds comments: Gemini CLI allows them" in result.err
+    assert "left untouched" in result.err and settings.read_text() == text
+    assert not list(settings.parent.glob("*.bak"))
 
 
 def test_doctor_checks_each_installed_agent(cli: Any, env: Any,

@@ -112,6 +112,28 @@ def test_a_session_that_ends_or_is_gone_releases_its_instances(home: Path, crew:
     assert decision_of(crew(agent_call("third", 3)))[0] is None
 
 
+def test_a_call_that_never_ran_releases_its_instance(home: Path, crew: Any) -> None:
+    """An Agent call refused at Claude Code's own permission prompt sends no result: the
+    end of its turn (Stop) releases its reservation, as a PermissionDenied does; a
+    background agent that outlives the turn keeps its instance."""
+    crew(agent_call("lead", 1))
+    assert decision_of(crew(agent_call("other", 2)))[0] == "ask"
+    assert busy() == (2, 0)
+    crew(event("Stop", "other"))  # the person said no: nothing ran, the turn ended
+    assert busy() == (1, 0)
+    crew(event("PermissionDenied.auto_mode", "lead", tool_name="Agent",
+               tool_use_id="toolu_cap_1",
+               tool_input={"description": "d", "prompt": "p", "subagent_type": TOOL}))
+    assert busy() == (0, 1)
+    crew(agent_call("lead", 3, background=True))
+    crew(subagent("SubagentStart", "lead", "agent-3"))
+    crew(agent_done("lead", 3, background=True))
+    crew(event("Stop", "lead"))  # the background agent still runs
+    assert busy() == (1, 0)
+    crew(subagent("SubagentStop", "lead", "agent-3"))
+    assert busy() == (0, 1)
+
+
 def test_an_unregistered_type_is_not_counted(home: Path, crew: Any) -> None:
     for n in range(3):
         assert decision_of(crew(agent_call("lead", n, tool="general-purpose")))[0] is None

@@ -132,3 +132,24 @@ def test_roles_from_config_and_bad_roles(home: Path, dispatch: Callable[..., Any
     # the session's role is not the team members' free-text role
     orch("shared", "set-member", "shop", "ana", "--role", "reviewer")
     assert orch("role", "show", "pre").json()["role"] == "worker"
+
+
+def test_roles_show_in_who_and_show_for_people_too(home: Path,
+                                                   dispatch: Callable[..., Any]) -> None:
+    """The text views say each session's role, as the JSON does; a peer's stays unsaid."""
+    assert orch("shared", "register-tool", "qa-tester", "--max-instances", "1").code == 0
+    for sid in ("lead", "coord", "w1", "p1"):
+        start(dispatch, sid)
+    assert orch("role", "set", "lead", "orchestrator").code == 0
+    assert orch("role", "set", "coord", "coordinator", "--scope", "epic:checkout").code == 0
+    assert orch("role", "set", "w1", "worker", "--skills", "qa-tester").code == 0
+    who = orch("who", "--text")
+    assert who.code == 0, who
+    lines = {line.split()[0]: line for line in who.out.splitlines()}
+    assert "role orchestrator  [" in lines["lead"]
+    assert "role coordinator of epic checkout  [" in lines["coord"]
+    assert "role worker (skills qa-tester)  [" in lines["w1"]
+    assert " role " not in lines["p1"]
+    shown = orch("show", "w1", "--text")
+    assert "role:      worker (skills qa-tester)" in shown.out.splitlines()
+    assert "role:" not in orch("show", "p1", "--text").out

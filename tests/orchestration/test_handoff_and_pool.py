@@ -145,3 +145,19 @@ def test_nothing_is_held_twice_under_returns_and_takes(home: Path, team: Any) ->
     for task in plan(home).values():  # every take followed by one return at most
         actions = [h["action"] for h in task["history"]]
         assert actions.count("taken") - actions.count("returned") in (0, 1)
+
+
+def test_a_session_waiting_for_a_person_keeps_its_task(home: Path, team: Any) -> None:
+    """A worker at a permission prompt is silent until someone answers: past
+    presence.idle_seconds its task stays its own (no second worker takes it), up to
+    presence.stale_seconds, when it goes back to the pool."""
+    assert orch("task", "start", "T-1", session="w1").code == 0
+    assert orch("task", "start", "T-2", session="lead").code == 0  # the pool is empty
+    team(event("PreToolUse.Bash", "w1", tool_use_id="toolu_p1"))
+    team(event("PermissionRequest.Bash", "w1", tool_use_id="toolu_p1"))
+    age_heartbeat(home, "w1", 45 * 60)
+    assert orch("task", "next", session="w2").code == 3
+    assert plan(home)["T-1"]["assignee"] == "w1"
+    age_heartbeat(home, "w1", 7 * 3600)
+    taken = orch("task", "next", session="w2").json()
+    assert taken["id"] == "T-1" and taken["returned"]["from"] == "w1"

@@ -268,3 +268,108 @@ def test_the_bg_launcher_adopts_the_id_claude_chose(home: Path, lead: Any, stub:
     assert orch("role", "show", real).json()["role"] == "worker"
     bg_call = next(c for c in calls(stub) if c["args"][0] == "--bg")
     assert "--session-id" not in bg_call["args"]
+
+
+@pytest.mark.parametrize("arg", [
+    "--dangerously-skip-permissions", "--allow-dangerously-skip-permissions",
+    "--permission-mode=bypassPermissions", "--allowedTools=Bash", "--allowed-tools",
+    "--settings={\"permissions\":{\"defaultMode\":\"bypassPermissions\"}}",
+    "--permission-prompt-tool=mcp__x__allow", "--agents={}", "--session-id=other",
+    "--resume", "-rabc", "--continue", "--fork-session", "--bg", "-p", "--bare",
+])
+def test_claude_args_cannot_lift_the_guards(home: Path, lead: Any, stub: Path, repo: Path,
+                                            arg: str) -> None:
+    """``--claude-arg`` passes options to claude, but never one that would lift the worker
+    above the mode spawn gives it, start another session than the one registered, or
+    hide it from the hooks: refused as a guard, before anything is registered."""
+    enable()
+    lead(event("PreToolUse.Bash", "lead", permission_mode="default"))
+    done = spawn(home, stub, repo, "--task", "T-1", f"--claude-arg={arg}")
+    assert done.returncode == 4, (arg, done.stdout, done.stderr)
+    name = arg.split("=")[0]
+    name = name if name.startswith("--") else name[:2]
+    assert f"--claude-arg {name} is refused" in done.stderr
+    assert calls(stub) == []
+    assert [s["session_id"] for s in orch("who").json()] == ["lead"]
+    assert plan(home)["T-1"]["assignee"] is None
+
+
+def test_a_dry_run_checks_what_the_spawn_would(home: Path, lead: Any, stub: Path,
+                                              repo: Path) -> None:
+    enable()
+    for skills, message in (("../x", "invalid skill"), ("nosuch", "no tool nosuch")):
+        for dry in (["--dry-run"], []):
+            done = spawn(home, stub, repo, "--task", "T-1", "--skills", skills, *dry)
+            assert done.returncode in (2, 3) and message in done.stderr, (dry, done.stderr)
+    assert calls(stub) == [] and [s["session_id"] for s in orch("who").json()] == ["lead"]
+
+
+def test_harmless_claude_args_reach_claude_and_the_dry_run_shows_them(
+        home: Path, lead: Any, stub: Path, repo: Path, tmp_path: Path) -> None:
+    enable()
+    plugin = f"--plugin-dir={tmp_path}"
+    dry = spawn(home, stub, repo, "--task", "T-1", "--dry-run", f"--claude-arg={plugin}")
+    assert dry.returncode == 0, dry.stderr
+    assert json.loads(dry.stdout)[0]["claude_args"] == [plugin] and calls(stub) == []
+    done = spawn(home, stub, repo, "--task", "T-1", f"--claude-arg={plugin}",
+                 "--claude-arg=--effort=low")
+    assert done.returncode == 0, done.stderr
+    [worker] = json.loads(done.stdout)
+    [call] = calls(stub)
+    assert call["args"][-2:] == [plugin, "--effort=low"]
+    assert orch("stop", worker["session_id"], "--force").code == 0
+
+
+def test_the_parents_mode_is_not_forgotten_and_never_assumed_higher(
+        home: Path, lead: Any, stub: Path, repo: Path) -> None:
+    """A heartbeat from the CLI (which knows no permission mode) keeps the mode the
+    session's hooks saw; a parent session none of whose events said gets ``default``."""
+    enable()
+    lead(event("PreToolUse.Bash", "lead", permission_mode="default"))
+    assert orch("session", "heartbeat", "lead").code == 0  # the model can run this first
+    dry = spawn(home, stub, repo, "--task", "T-1", "--dry-run",
+                "--permission-mode", "bypassPermissions")
+    assert dry.returncode == 0, dry.stderr
+    assert json.loads(dry.stdout)[0]["permission_mode"] == "default"
+    start(lead, "quiet")  # SessionStart carries no permission mode
+    dry = spawn(home, stub, repo, "--task", "T-1", "--dry-run", "--permission-mode", "auto",
+                session="quiet")
+    assert dry.returncode == 0, dry.stderr
+    assert json.loads(dry.stdout)[0]["permission_mode"] == "default"
+
+
+@pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="needs /proc")
+def test_stop_never_signals_a_process_that_took_the_workers_pid(
+        home: Path, lead: Any, stub: Path, repo: Path) -> None:
+    """A worker that ended long ago may have its pid reused: orchestra stop then ends the
+    session, but signals no process that is not the worker's."""
+    enable()
+    done = spawn(home, stub, repo, "--task", "T-1")
+    assert done.returncode == 0, done.stderr
+    [worker] = json.loads(done.stdout)
+    sid = worker["session_id"]
+    calls(stub)
+    state_file = home / "sessions" / sid / "state.json"
+    state = json.loads(state_file.read_text())
+    real_pid = state["spawn"]["pid"]
+    # a stranger: its own process group, not started by spawn
+    stranger = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"],
+                                start_new_session=True)
+    try:
+        state["spawn"]["pid"] = stranger.pid
+        state_file.write_text(json.dumps(state))
+        stopped = orch("stop", sid, "--wait", "5", session="lead")
+        assert stopped.code == 0, stopped
+        assert "not signalled" in stopped.json()["process"]
+        assert stranger.poll() is None  # still running
+        assert {s["session_id"]: s["status"] for s in orch("who").json()}[sid] == "ended"
+    finally:
+        stranger.kill()
+        stranger.wait()
+        import signal
+
+        with contextlib.suppress(OSError):
+            os.killpg(real_pid, signal.SIGKILL)
+    for bad in ("-1", "nan", "1e9"):
+        refused = run_orchestra(home, "stop", sid, "--wait", bad)
+        assert refused.code == 2 and "--wait must be" in refused.err, refused

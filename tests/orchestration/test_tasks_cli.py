@@ -8,6 +8,7 @@ and ``set`` still work on.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -60,6 +61,15 @@ def test_lifecycle_with_history_and_progress(home: Path, team: Any) -> None:
     assert actions == [("added", None), ("status", "in_progress"), ("progress", 40),
                        ("status", "blocked"), ("status", "done")]
     assert all(h["by"] in ("lead", "w1") and h["at"] for h in done["history"])
+    # A done task keeps its 100%: lowering it is refused (and changes nothing) until the
+    # task is reopened.
+    lowered = orch("task", "progress", tid, "30", session="w1")
+    assert lowered.code == 4 and f"task {tid} is done" in lowered.err
+    assert (plan(home)[tid]["status"], plan(home)[tid]["progress"]) == ("done", 100)
+    assert orch("task", "progress", tid, "100", session="w1").code == 0
+    reopened = orch("task", "start", tid, session="w1").json()
+    assert reopened["status"] == "in_progress"
+    assert orch("task", "progress", tid, "30", session="w1").json()["progress"] == 30
 
 
 def test_starting_a_task_someone_else_holds_is_refused(home: Path, team: Any) -> None:
@@ -71,6 +81,30 @@ def test_starting_a_task_someone_else_holds_is_refused(home: Path, team: Any) ->
     assert orch("task", "start", tid, "--force", session="w2").json()["assignee"] == "w2"
 
 
+def test_another_sessions_task_is_not_finished_behind_its_back(home: Path, team: Any) -> None:
+    """A session (a model that mistook an id, say) cannot mark another live session's
+    task done or blocked, nor change its progress; who gave it out, --force and a
+    person outside a session can."""
+    tid = orch("task", "add", "Held by w1", session="lead").json()["id"]
+    assert orch("task", "assign", tid, "--to", "w1", session="lead").code == 0
+    assert orch("task", "start", tid, session="w1").code == 0
+    before = (home / "projects" / PROJECT / "plan.json").read_bytes()
+    for argv in (["done", tid], ["block", tid, "--note", "x"], ["progress", tid, "50"],
+                 ["handoff", tid, "--to", "w2"], ["assign", tid, "--to", "w2"]):
+        refused = orch("task", *argv, session="w2")
+        assert refused.code == 4, refused
+        assert f"task {tid} is with session w1" in refused.err and "--force" in refused.err
+    assert orch("set", f"active_work.tasks.{tid}.status", "done", session="w2").code == 4
+    assert (home / "projects" / PROJECT / "plan.json").read_bytes() == before
+    assert orch("task", "progress", tid, "50", session="w1").json()["progress"] == 50
+    assert orch("task", "block", tid, "--note", "waits", session="lead").json()["status"] \
+        == "blocked"  # who gave it out
+    assert orch("task", "progress", tid, "60", "--force", session="w2").json()["progress"] \
+        == 60
+    assert orch("task", "done", tid, "--project", PROJECT).json()["status"] == "done"  # a person
+    assert [h["by"] for h in plan(home)[tid]["history"]][-3:] == ["lead", "w2", "cli"]
+
+
 @pytest.mark.parametrize(("argv", "code", "message"), [
     (["task", "progress", "T-1", "101"], 2, "from 0 to 100"),
     (["task", "progress", "T-1", "4.5"], 2, "whole number"),
@@ -80,6 +114,10 @@ def test_starting_a_task_someone_else_holds_is_refused(home: Path, team: Any) ->
     (["task", "add", "   "], 2, "title is empty"),
     (["task", "add", "x" * 301], 2, "the limit is 300"),
     (["task", "add", "ok", "--needs", "../tool"], 2, "invalid tool or skill"),
+    (["task", "add", "ok", "--points", "-1"], 2, "zero or more"),
+    (["task", "add", "ok", "--points", "nan"], 2, "zero or more"),
+    (["task", "add", "ok", "--points", "inf"], 2, "zero or more"),
+    (["set", "active_work.tasks.T-1.points", "NaN"], 2, "zero or more"),
     (["task", "assign", "T-1", "--to", "nobody"], 3, "no session nobody"),
     (["task", "assign", "T-1", "--tool", "nothing"], 3, "no tool nothing"),
     (["task", "assign", "T-1"], 2, "one of the arguments --to --tool is required"),
@@ -161,6 +199,17 @@ def test_the_seed_paths_are_a_view_of_the_plan(home: Path, team: Any) -> None:
         ("engineering-fullstack", "tool")
     assert orch("set", f"active_work.tasks.{tid}.status", "completed", session="w1").code == 0
     assert plan(home)[tid]["status"] == "done"
+    # a done task keeps its 100% unless it is reopened, which merge can do in one step
+    lowered = orch("set", f"active_work.tasks.{tid}.progress", "30", session="w1")
+    assert lowered.code == 4 and plan(home)[tid]["progress"] == 100, lowered
+    assert orch("merge", f"active_work.tasks.{tid}", "--data",
+                '{"status": "in_progress", "progress": 30}',
+                session="w1").code == 0
+    assert (plan(home)[tid]["status"], plan(home)[tid]["progress"]) == ("in_progress", 30)
+    assert orch("merge", f"active_work.tasks.{tid}", "--data",
+                '{"status": "done", "progress": 50}',
+                session="w1").code == 0
+    assert (plan(home)[tid]["status"], plan(home)[tid]["progress"]) == ("done", 100)
     refused = orch("delete", f"active_work.tasks.{tid}", session="w1")
     assert refused.code == 2 and "project" in refused.err and tid in plan(home)
     conditional = orch("set", f"active_work.tasks.{tid}.progress", "10", "--if-version", "1",
@@ -198,6 +247,19 @@ def test_claude_code_task_tools_link_to_the_plan_or_say_they_are_local(
     board = orch("board", "--json", session="lead").json()
     refs = [t["ref"] for column in board["columns"] for t in column["tasks"]]
     assert refs.count(tid) == 1 and "w1:1" not in refs and "w1:2" in refs
+    # A plan task another live session holds is left alone, and Claude is told so (not a
+    # handler crash in the log).
+    held = orch("task", "add", "Held by w2", "--start", session="w2").json()["id"]
+    task_tool("TaskCreate", {"subject": f"{held}: help out"},
+              {"task": {"id": "5", "subject": f"{held}: help out"}}, 5)
+    said = task_tool("TaskUpdate", {"taskId": "5", "status": "completed"}, {"success": True},
+                     6)
+    assert (plan(home)[held]["status"], plan(home)[held]["assignee"]) == ("in_progress", "w2")
+    assert f"task {held} is in_progress with session w2" in context_of(said)
+    assert said.exit_code == 0 and "Traceback" not in said.stderr
+    assert orch("get", "active_work.tasks.5.status", session="w1").json() == "completed"
+    assert not list(home.glob("logs/*.log")) or "ConflictError" not in "".join(
+        f.read_text() for f in home.glob("logs/*.log"))
 
 
 def test_the_board_dashboard_and_sprint_count_project_tasks(home: Path, team: Any) -> None:
@@ -241,3 +303,14 @@ def test_work_goes_only_to_live_sessions_and_a_gone_holder_lets_go(home: Path,
                 session="lead").code == 0
     assert (plan(home)[other]["assignee"], plan(home)[other]["status"]) == ("lead",
                                                                           "in_progress")
+
+
+def test_a_hand_edited_task_history_does_not_break_the_verbs(home: Path, team: Any) -> None:
+    orch("task", "add", "Edited by hand", session="lead")
+    path = home / "projects" / PROJECT / "plan.json"
+    doc = json.loads(path.read_text())
+    doc["tasks"]["T-1"]["history"] = "see the wiki"
+    path.write_text(json.dumps(doc))
+    started = orch("task", "start", "T-1", session="w1")
+    assert started.code == 0, started
+    assert [h["action"] for h in started.json()["history"]] == ["status"]

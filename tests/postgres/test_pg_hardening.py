@@ -62,6 +62,38 @@ def test_a_nul_escape_in_a_query_gets_the_file_backends_answer(
     assert [json.loads(out) for _, out, _ in answers["file"]] == [[], [], [], [], [], ["x"]]
 
 
+def test_a_nul_in_a_document_is_never_refused_by_the_server(
+        tmp_path: Path, pg_url: str, make_machine: Callable[..., Machine]) -> None:
+    """``jsonb`` holds no U+0000, so the server refused every write of a document that
+    held one: ``set`` of such a value exited 2 where the file store took it, ``orchestra
+    migrate`` of a file state root holding one failed, and a document a hook had put one
+    in (parked in ``pg/outbox/failed``) refused every later write of it. The NUL is
+    stored as U+FFFD instead, on every path to the server."""
+    from state import migrate
+
+    files = make_machine("files")
+    files.configure(url=None)  # a file state root, as before moving to the server
+    assert files.dispatch(payload("SessionStart.startup", "s1")).code == 0
+    files.cli("state.state_manager", "set", "s1", "notes.old", '"a\\u0000b"')
+    out, err = io.StringIO(), io.StringIO()
+    code = migrate.main(["--from", str(files.root), "--to", pg_url], stdout=out, stderr=err)
+    assert code == 0, err.getvalue()
+
+    a = make_machine("a", sync_seconds=0)
+    b = make_machine("b", sync_seconds=0)
+    assert b.cli("state.state_manager", "get", "s1", "notes") == {"old": "a\ufffdb"}
+    online = _cli(b.env, "set", "s1", "notes.new", '"c\\u0000d"')
+    assert online.returncode == 0, online.stderr
+    later = payload("PreToolUse.Bash", "s1", tool_use_id="tu-later",
+                    tool_input={"command": "ls", "description": "List files"})
+    assert a.dispatch(later).code == 0  # the document with the mark takes later writes
+    assert not list((a.root / "pg" / "outbox").rglob("*.json"))  # nothing waits or failed
+    assert b.cli("state.state_manager", "get", "s1", "notes") == {
+        "old": "a\ufffdb", "new": "c\ufffdd"}
+    shown = b.cli("state.session_manager", "show", "s1")
+    assert [r["tool_use_id"] for r in shown["activity"]["running"]] == ["tu-later"]
+
+
 @pytest.mark.parametrize("server", ["stopped", "starting"])
 def test_a_message_to_a_new_project_is_queued_while_the_server_is_away_or_starting(
         make_machine: Callable[..., Machine], server: str) -> None:

@@ -82,6 +82,25 @@ def test_an_unreachable_server_never_shows_the_password(tmp_path: Path, password
     assert _files_holding(tmp_path) == []  # the breaker, the logs, the outbox
 
 
+@pytest.mark.parametrize("password", ["Sup3r/S3cret", "Sup3r@S3cret"],
+                         ids=["raw-slash", "raw-at"])
+def test_a_password_libpq_misreads_is_never_shown_either(tmp_path: Path, password: str) -> None:
+    """libpq ends the credentials at the first ``/`` or ``@``, so it takes part of such a
+    password for a host, port or database and quotes that part in its error: the whole
+    of what was meant as the password stays hidden, and the URL around it stays readable."""
+    url = f"postgresql://alice:{password}@127.0.0.1:1/orchestra"
+    env = _env(tmp_path, url)
+    for argv in COMMANDS:
+        done = _run([sys.executable, "-m", "orchestra", *argv], env)
+        assert not _leaks(done.stdout + done.stderr), (argv, done.stdout, done.stderr)
+    migrated = _run([sys.executable, "-m", "orchestra", "migrate"], env)
+    assert migrated.returncode != 0 and "127.0.0.1:1/orchestra" in migrated.stderr
+    hook = _run([sys.executable, "-m", "hooks.dispatch"], env,
+                stdin=json.dumps(payload("SessionStart.startup", "s1")))
+    assert hook.returncode == 0 and not _leaks(hook.stdout + hook.stderr)
+    assert _files_holding(tmp_path) == []
+
+
 def test_a_reachable_server_with_such_a_password_never_shows_it(
         tmp_path: Path, pg_url: str, pg_cluster: Cluster) -> None:
     import psycopg

@@ -132,8 +132,17 @@ def test_a_value_postgresql_cannot_store_is_a_clear_error_and_changes_nothing(
         doc["a"] = 1
     with pytest.raises(InvalidValueError, match="PostgreSQL refused"), \
             pg.transaction("sessions/s1/state.json") as doc:
-        doc["a"] = "nul \x00 inside"
+        doc["a"] = "lone surrogate \ud800 inside"
     assert pg.require("sessions/s1/state.json") == {"a": 1, "version": 1, "schema_version": 1}
+
+
+def test_a_nul_is_stored_as_the_replacement_character(pg: PgStorage) -> None:
+    """``jsonb`` cannot hold U+0000; refusing it would refuse every later write of a
+    document a hook put it in (test_pg_hardening), so U+FFFD takes its place."""
+    with pg.transaction("sessions/s1/state.json") as doc:
+        doc["a\x00"] = ["nul \x00 inside", "\\u0000 is text", "\\\x00"]
+    assert pg.require("sessions/s1/state.json")["a\ufffd"] == [
+        "nul \ufffd inside", "\\u0000 is text", "\\\ufffd"]
 
 
 def test_passwords_stay_out_of_config_and_messages(pg_url: str) -> None:

@@ -101,6 +101,18 @@ def test_values_that_break_the_model_are_refused(sm: Any, session: str, home: Pa
     assert sm("set", session, "active_work.current_epic", "42", "--string").code == 0
 
 
+def test_nan_and_infinity_are_text_never_stored_numbers(sm: Any, session: str,
+                                                       home: Path) -> None:
+    assert sm("set", session, "note", "NaN").json() == "NaN"  # not JSON: a string
+    assert sm("set", session, "far", "Infinity").json() == "Infinity"
+    before = _disk(home, session, "state.json")
+    assert "not valid JSON" in sm("set", session, "x", '{"a": Infinity}', "--json").assert_error(2)
+    sm("merge", session, "active_work", "--data", '{"n": NaN}').assert_error(2)
+    assert _disk(home, session, "state.json") == before
+    text = (home / "sessions" / session / "state.json").read_text(encoding="utf-8")
+    json.loads(text, parse_constant=lambda name: pytest.fail(f"{name} stored"))
+
+
 def test_unknown_keys_survive_cli_writes(sm: Any, session: str, home: Path) -> None:
     path = home / "sessions" / session / "state.json"
     doc = json.loads(path.read_text(encoding="utf-8"))

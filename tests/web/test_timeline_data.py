@@ -326,3 +326,17 @@ def test_the_git_guard_s_decisions_say_for_whom(tmp_path: Path) -> None:
     assert claim["text"] == "src/cart.py" and claim["tool"] == "Write"
     [call] = [c for c in _items(data, B, "tool") if c["tool"] == "Bash"]
     assert call["detail"] == "git stash" and call["end"] is None  # asked: not run yet
+
+
+def test_each_views_help_offers_what_it_takes(tmp_path: Path) -> None:
+    """``orchestra timeline --help`` offers --zoom; the other views' help does not (they
+    refuse it), and each says the project's default where it says "default"."""
+    timeline = tl.cli(tmp_path, "timeline", "--help")
+    assert timeline.returncode == 0 and "--zoom {15m,1h,day}" in timeline.stdout
+    for view in ("dashboard", "sessions", "board"):
+        shown = tl.cli(tmp_path, view, "--help")
+        assert shown.returncode == 0 and "--zoom" not in shown.stdout, view
+    for view in ("timeline", "dashboard"):
+        text = " ".join(tl.cli(tmp_path, view, "--help").stdout.split())
+        assert "see above" not in text
+        assert "default: the session's project, else config default_project" in text

@@ -107,3 +107,29 @@ def test_head_on_the_stream_ends(served: Served) -> None:
     assert head.startswith(b"HTTP/1.1 200") and b"text/event-stream" in head
     assert rest.startswith(b"HTTP/1.1 200"), received[:400]  # the next answer, not a stream
     assert DEMO_SESSION.encode() in rest
+
+
+def test_a_shared_server_that_is_away_is_a_503_and_what_can_wait_is_queued(
+        tmp_path: Path) -> None:
+    """With the PostgreSQL server away (``ORCHESTRA_STORE_URL`` to a closed port), reads
+    that need it answer 503 with Retry-After and a reason without the password, not a
+    500; a broadcast is queued (201) as ``orchestra send --all`` queues it."""
+    home = tmp_path / "orchestra"
+    url = "postgresql://alice:pw-never-shown@127.0.0.1:1/orchestra"
+    server = Served(home, env={"ORCHESTRA_STORE_URL": url})
+    try:
+        bearer = {"Authorization": f"Bearer {server.token}"}
+        for path in ("/api/sessions", "/api/timeline", "/api/timeline/usage"):
+            status, headers, text = http(server, "GET", path, headers=bearer)
+            assert status == 503, (path, status, text)
+            assert headers["retry-after"] == "5"
+            reason = json.loads(text)["error"]
+            assert "cannot reach PostgreSQL" in reason and "pw-never-shown" not in reason
+        status, _h, text = http(server, "POST", "/api/messages",
+                                headers={**bearer, "Content-Type": "application/json"},
+                                body={"to": "all", "text": "while away"})
+        assert status == 201, text
+        assert any((home / "pg" / "outbox").glob("*.json"))
+    finally:
+        code, err = server.stop()
+    assert code == 0 and "Traceback" not in err and "pw-never-shown" not in err, err

@@ -309,3 +309,120 @@ def test_the_cost_chart_follows_new_tokens(browser: Any, tmp_path: Path) -> None
         context.close()
         code, err = server.stop()
     assert code == 0 and "Traceback" not in err, err
+
+
+#: Markup, a bidi override and an ANSI code, in every field the Timeline draws.
+HOSTILE = ('<img src=x onerror="window.__pwned=1">\u202eevil\x1b[31mRED'
+           '</script><svg onload="window.__pwned=2">')
+
+
+def test_hostile_text_is_inert_and_its_controls_shown_as_escapes(browser: Any,
+                                                                 tmp_path: Path) -> None:
+    """Prompts, Bash descriptions and commands, file paths, tool names, waits, answers and
+    messages from the state are data: no markup runs or appears, and bidi controls and
+    ANSI codes reach no title, label or text unescaped (as on the other pages, issue 23
+    #16)."""
+    a, b = "aaaaaaaa-0000-4000-8000-000000000001", "bbbbbbbb-0000-4000-8000-000000000002"
+    call = {"command": HOSTILE, "description": HOSTILE}
+    write = {"file_path": f"/home/dev/project/{HOSTILE}", "content": "x"}
+    home = tmp_path / "orchestra"
+    tl.replay(home, [
+        tl.clock("-10m"), tl.start(a), tl.start(b), tl.prompt(a, HOSTILE),
+        tl.pre(a, "Bash", call, 1), tl.post(a, "Bash", call, 1),
+        tl.pre(a, "Write", write, 2), tl.post(a, "Write", write, 2),
+        tl.pre(a, "mcp__x__" + HOSTILE, {"a": 1}, 3),
+        tl.permission(b, "Bash", call), tl.notification(b, "permission_prompt", HOSTILE),
+        tl.subagent_start(a, "agent1"), tl.subagent_stop(a, "agent1", HOSTILE),
+        tl.stop(a, HOSTILE), tl.orchestra("send", "--to", b, HOSTILE), tl.clock("now")])
+    server = Served(home)
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    try:
+        page = context.new_page()
+        dialogs: list[str] = []
+        page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+        _open(page, server)
+        section = 'section[data-page="timeline"]'
+        labels = page.locator(f"{section} [data-block]").evaluate_all(
+            "ns => ns.map(n => n.getAttribute('aria-label'))")
+        assert len(labels) >= 6
+        assert any("\\u202eevil\\x1b[31mRED" in label for label in labels), labels
+        page.locator(f"{section} [data-block]").first.focus()
+        raw = page.evaluate("""s => {
+            const found = [], bad = /[\\u202e\\u001b]/;
+            for (const n of document.querySelectorAll(s + ' *')) {
+              for (const a of n.attributes)
+                if (bad.test(a.value)) found.push(n.tagName + '@' + a.name);
+              for (const c of n.childNodes)
+                if (c.nodeType === 3 && bad.test(c.data)) found.push(n.tagName + '#text');
+            }
+            return found; }""", section)
+        assert raw == []
+        injected = page.locator(f"{section} img, {section} script, {section} foreignObject")
+        assert injected.count() == 0
+        assert page.evaluate("window.__pwned") is None and dialogs == []
+    finally:
+        context.close()
+        code, err = server.stop()
+    assert code == 0 and "Traceback" not in err, err
+
+
+def test_lanes_of_other_agents_say_their_agent_and_model(browser: Any,
+                                                         tmp_path: Path) -> None:
+    """Codex and Gemini sessions have lanes like Claude Code's, each marked with its agent
+    and model, "unknown" where the agent has not said (issue 26: one picture of the team)."""
+    import json
+
+    from hooks.testing import run_dispatch
+
+    home = tmp_path / "orchestra"
+    payloads = REPO / "tests" / "data" / "agent-payloads"
+    for agent, names in (("codex", ("SessionStart", "UserPromptSubmit", "PreToolUse")),
+                         ("gemini", ("SessionStart", "BeforeAgent", "BeforeTool"))):
+        for name in names:
+            payload = json.loads((payloads / f"{agent}.{name}.json").read_text("utf-8"))
+            outcome = run_dispatch(payload, home=home, agent=agent,
+                                   env={"ORCHESTRA_RECORD": ""})
+            assert outcome.exit_code == 0, outcome.stderr
+    server = Served(home)
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    try:
+        page = context.new_page()
+        _open(page, server)
+        labels = page.locator("[data-lane]").evaluate_all(
+            "ns => ns.map(n => n.getAttribute('aria-label'))")
+        assert len(labels) == 2, labels
+        assert any(", Codex gpt-5.5: " in label for label in labels), labels
+        assert any(", Gemini (model unknown): " in label for label in labels), labels
+        titles = page.locator(".tl-name title").all_text_contents()
+        assert any("Codex gpt-5.5" in t for t in titles), titles
+    finally:
+        context.close()
+        code, err = server.stop()
+    assert code == 0 and "Traceback" not in err, err
+
+
+def test_a_chart_with_nothing_known_draws_no_zero_scale(browser: Any, tmp_path: Path) -> None:
+    """Unknown is not zero: with no session's cost known (no tokens yet, or no price) the
+    chart drew a scale from $0 to "$0.0000"; it says the cost is unknown instead."""
+    a, b = "aaaaaaaa-0000-4000-8000-00000000000a", "bbbbbbbb-0000-4000-8000-00000000000b"
+    home = tmp_path / "orchestra"
+    tl.replay(home, [tl.clock("-10m"), tl.start(a), tl.prompt(a, "go"), tl.start(b),
+                     tl.clock("now")])
+    server = Served(home)
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    try:
+        page = context.new_page()
+        _open(page, server)
+        total = page.locator("[data-total]")
+        assert total.get_attribute("data-total") == ""
+        assert "unknown for 2 sessions" in total.text_content()
+        drawn = page.locator("[data-chart] text").all_text_contents()
+        assert drawn == ["cost unknown"], drawn
+        assert not any("$0" in text for text in drawn)
+        assert page.locator("[data-chart-legend] li.tl-unknown").count() == 2
+        page.locator('[data-measure="tokens"]').click()
+        assert page.locator("[data-chart] text").all_text_contents() == ["tokens unknown"]
+    finally:
+        context.close()
+        code, err = server.stop()
+    assert code == 0 and "Traceback" not in err, err

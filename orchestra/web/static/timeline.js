@@ -34,12 +34,15 @@ const Timeline = (() => {
 
   // ---- small helpers ----------------------------------------------------------------
 
+  // Text a person reads (text, title, aria-label) shows control characters and bidi
+  // controls as escapes, as the other pages do (app.js's visible and READ_ATTRS).
   function el(tag, attrs, text) {
     const node = document.createElementNS(SVG, tag);
     for (const [key, value] of Object.entries(attrs || {})) {
-      if (value !== null && value !== undefined && value !== false) node.setAttribute(key, String(value));
+      if (value === null || value === undefined || value === false) continue;
+      node.setAttribute(key, READ_ATTRS.has(key) ? visible(value) : String(value));
     }
-    if (text !== undefined && text !== null) node.textContent = text;
+    if (text !== undefined && text !== null) node.textContent = visible(text);
     return node;
   }
   function root() { return document.querySelector('section[data-page="timeline"]'); }
@@ -72,6 +75,8 @@ const Timeline = (() => {
   }
   function shortId(id) { return id && id.length > 13 ? id.slice(0, 12) + "…" : (id || ""); }
   function laneName(lane) { return lane.name || shortId(lane.session); }
+  // The agent and model of a lane's session, as the sessions page says them (app.js).
+  function ranBy(lane) { return lane.agent ? `, ${agentName(lane)}` : ""; }
 
   // ---- what a block says: the same text for its title, aria-label and the details ----
 
@@ -429,11 +434,11 @@ const Timeline = (() => {
   function drawLane(lane, i, x, t0, t1) {
     const g = el("g", { transform: `translate(0,${i * LANE_H})`, class: `tl-lane${i % 2 ? " odd" : ""}`,
                         "data-lane": lane.session, role: "group",
-                        "aria-label": `Session ${laneName(lane)}: ${lane.label || lane.status || ""}` });
+                        "aria-label": `Session ${laneName(lane)}${ranBy(lane)}: ${lane.label || lane.status || ""}` });
     g.append(el("rect", { x: 0, y: 0, width: LABEL_W + plotWidth() + 4, height: LANE_H, class: "tl-bg" }));
     const label = el("a", { href: `#events?session=${encodeURIComponent(lane.session)}`, class: "tl-name",
                             tabindex: -1, "aria-label": `Events of session ${lane.session}` });
-    label.append(el("title", {}, `${lane.session}${lane.name ? ` (Claude Code name ${lane.name})` : ""}: ${lane.doing || lane.label || lane.status || ""}`));
+    label.append(el("title", {}, `${lane.session}${lane.name ? ` (Claude Code name ${lane.name})` : ""}${ranBy(lane)}: ${lane.doing || lane.label || lane.status || ""}`));
     label.append(el("text", { x: 8, y: 15, class: "tl-name-text" }, laneName(lane).slice(0, 26)));
     g.append(label);
     const sub = [lane.label || lane.status, lane.cost].filter(Boolean).join(" · ");
@@ -658,6 +663,16 @@ const Timeline = (() => {
     chart.setAttribute("width", String(width));
     chart.setAttribute("viewBox", `0 0 ${width} ${height}`);
     const series = usage.series.filter(s => (m === "usd" ? s.usd : s.tokens) !== null);
+    const legendOfUnknown = () => unknown.map(u => h("li", { class: "tl-unknown" },
+      h("span", { class: "tl-key tl-unknown-key", "aria-hidden": "true" }), `${u.label}: unknown${u.why ? ` (${u.why})` : ""}`));
+    if (!series.length) {
+      // Unknown is not zero: no scale from $0 to $0 when nothing is known.
+      chart.replaceChildren(el("text", { x: width / 2, y: height / 2, "text-anchor": "middle", class: "tl-ticklabel" },
+                               `${m === "usd" ? "cost" : "tokens"} ${unknown.length ? "unknown" : "none yet"}`));
+      chart.setAttribute("aria-label", `${m === "usd" ? "Cost" : "Tokens"} over time; ${total.textContent}`);
+      legend.replaceChildren(...legendOfUnknown());
+      return;
+    }
     const grid = usage.grid;
     const left = 70, right = 10, top = 8, bottom = 22;
     const stacks = grid.map(() => 0);
@@ -689,8 +704,7 @@ const Timeline = (() => {
     legend.replaceChildren(
       ...series.map((s, n) => h("li", {}, h("span", { class: `tl-key tl-s${n % 12}`, "aria-hidden": "true" }),
         `${s.label} ${m === "usd" ? money(s.usd_total) + (s.partial ? "+" : "") : count(s.tokens_total)}`)),
-      ...unknown.map(u => h("li", { class: "tl-unknown" }, h("span", { class: "tl-key tl-unknown-key", "aria-hidden": "true" }),
-        `${u.label}: unknown${u.why ? ` (${u.why})` : ""}`)));
+      ...legendOfUnknown());
   }
 
   // ---- start ----------------------------------------------------------------------
