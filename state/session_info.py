@@ -1,9 +1,9 @@
 """What hooks read of a session at every event: whether it is alive, and its role.
 
-* :func:`last_heartbeat`, :func:`session_status` and :func:`waits_in_silence` — the rules are :mod:`state.sessions`'
-  (its module docstring): ``ended`` when ``state.json`` says so, else ``active``, ``idle``
-  or ``stale`` by the age of the last heartbeat; the claims checked at every write ask them
-  of each session holding a claim;
+* :func:`last_heartbeat`, :func:`session_status` and :func:`waits_in_silence` — the
+  rules are :mod:`state.sessions`' (its module docstring): ``ended`` when ``state.json``
+  says so, else ``active``, ``idle`` or ``stale`` by the age of the last heartbeat; the
+  claims checked at every write ask them of each session holding a claim;
 * :data:`ROLES` and :func:`role_of` — the session's orchestration role, which every prompt
   asks (:mod:`handlers.orchestration`).
 
