@@ -368,8 +368,12 @@ def per_event(args: argparse.Namespace) -> int:
                     if name in commands:
                         resolve, extra, text = commands[name]
                         argv = resolve("PreToolUse", None)
+                        if argv is not None and argv[0] == "/bin/sh":  # a shell command
+                            argv = [*argv[:2], f"{argv[2]} --agent {agent}"]
+                        elif argv is not None:
+                            argv = [*argv, "--agent", agent]
                         if argv is not None:
-                            chosen[name] = (_every_row([*argv, "--agent", agent]), extra, text)
+                            chosen[name] = (_every_row(argv), extra, text)
             else:
                 if event not in PEER_EVENTS:
                     chosen.pop(PEER, None)
