@@ -61,6 +61,43 @@ def installed_python(folder: Path, base: str = sys.executable, repo: Path = REPO
     return str(python)
 
 
+def non_editable_python(folder: Path, base: str = sys.executable, repo: Path = REPO) -> str:
+    """A venv in ``folder`` made as the README says, ``python3 -m venv`` and ``pip install
+    <orchestra>`` (its pip, its dependencies from the package index), with Orchestra
+    (the checkout ``repo``) installed not editable from a copy of its package files (pip
+    builds nothing in ``repo``). Where pip cannot install (no package index), the venv of
+    :func:`installed_python`, with a note on stderr. Returns its interpreter."""
+    import shutil
+
+    venv.EnvBuilder(with_pip=True, symlinks=os.name != "nt").create(folder)
+    python = folder / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+    source = folder.parent / f"{folder.name}-src"
+    skip = shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info", "build", "dist")
+    source.mkdir()
+    for name in ("pyproject.toml", "README.md", "LICENSE", "hooks", "handlers", "orchestra",
+                 "plugins", "state", "styles"):
+        path = repo / name
+        if path.is_dir():
+            shutil.copytree(path, source / name, ignore=skip)
+        elif path.exists():
+            shutil.copy2(path, source / name)
+    done = subprocess.run([str(python), "-m", "pip", "install", "--quiet",
+                           "--disable-pip-version-check", str(source)],
+                          capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        print(f"note: pip could not install {repo} ({done.stderr.strip()[-300:]}); "
+              "the venv finds the checkout through a .pth file instead", file=sys.stderr)
+        shutil.rmtree(folder)
+        return installed_python(folder, base, repo)
+    return str(python)
+
+
+def _purelib(python: str) -> str:
+    return subprocess.run(
+        [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        capture_output=True, text=True, check=True).stdout.strip()
+
+
 def script(python: str, name: str) -> str:
     """The console script ``name`` next to ``python``."""
     return str(Path(python).parent / name)

@@ -1,32 +1,40 @@
 """Benchmark: one dispatch per event kind, through the command Orchestra registers.
 
 Stdlib only. Every event kind (one row each: the payloads of ``tests/payloads``
-plus the tool calls that reach a handler — Write, Agent, TaskCreate, TaskUpdate,
+plus the tool calls that reach a handler — Read, Edit, Write, Agent, TaskCreate, TaskUpdate,
 TodoWrite — and a risky git command, ``git stash``, the only kind of Bash line that starts
 git: the project is a git repository in which another live session has an uncommitted
 change, so the guard asks git everything it may ask and stops the command for a person),
 all for one session in a temporary ``ORCHESTRA_HOME``, is timed
 through each *command under test*, interleaved round by round with:
 
-* ``python -c pass`` — interpreter start-up (``bare``);
-* ``python -c "import json, pluggy"`` — the floor Orchestra is held to (issue 13:
-  every event at most 1.5x, at the median and at p90);
+* ``python -c pass`` — interpreter start-up (``bare``), from Orchestra's own virtualenv:
+  the baseline of issue 27's targets (PreToolUse, PostToolUse and UserPromptSubmit of an
+  ordinary Bash, Read, Edit or Write call at most 1.5x at the median, every other event at
+  most 2.0x, the plugin at most 0.2x bare above settings mode);
+* ``python -S -c pass`` — the same without ``site`` (``nosite``): the start Orchestra's
+  hook command makes;
+* ``python -c "import json, pluggy"`` — the floor of issue 13 (``floor``);
 * with ``--peer-python``/``--peer-venv``: cchooks parsing the same payload and
-  replying success, no state, no plugins — the peer the hot events
-  (PreToolUse, PostToolUse, UserPromptSubmit) must not be slower than.
+  replying success, no state, no plugins.
 
-Commands under test (:func:`commands_under_test`): ``settings`` is what ``orchestra install``
-writes into settings.json, ``"<python>" -P -m hooks.dispatch``; ``plugin`` is what the
-plugin's ``hooks/hooks.json`` runs, ``"${CLAUDE_PLUGIN_ROOT}/bin/orchestra" dispatch``, with a
-plugin data folder whose environment stamp names the same interpreter (the launcher's fast
-path: ``/bin/sh`` reads the stamp, then execs Python). More with ``--command NAME=COMMAND``.
-``--before REV`` adds ``before``: the settings command of git revision ``REV`` of this
-checkout (its files, its own venv and state root), so that a change is measured against
-what it changes in one interleaved run; a last table gives each row's ratio to it.
-The interpreter is a venv that sees Orchestra like a regular install (see
-``_timing.installed_python``), unless ``--python`` names one to use as it is.
-Stop and SubagentStop find a new assistant turn in their transcripts each time,
-as in a real session. Usage::
+The interpreter is a virtualenv with Orchestra installed into its site-packages by pip
+from a copy of this checkout (non-editable; its dependencies come from this interpreter's
+environment), unless ``--python`` names one to use as it is (``_timing.installed_python``).
+
+Commands under test (:func:`commands_under_test`): ``settings`` is what Orchestra's own
+installer (``python -m hooks install --scope project``) registers in ``.claude/settings.json``,
+run for each row exactly as Claude Code runs it: the handler of the row's event whose
+matcher takes the row's tool, exec form as its program and ``args`` (no shell), shell form
+through ``/bin/sh -c``; a row whose event or tool is not registered starts no process.
+``plugin`` is the command of the plugin's ``hooks/hooks.json`` through ``/bin/sh -c``, with a
+plugin data folder whose environment stamp names the same interpreter and its Orchestra
+folder (the launcher's fast path). More with ``--command NAME=COMMAND`` (every row).
+``--before REV`` adds ``before``: git revision ``REV`` of this checkout installed the same
+way in a venv and state root of its own, run through what *its* installer registers, so
+that a change is measured against what it changes in one interleaved run; a last table
+gives each row's ratio to it. Stop and SubagentStop find a new assistant turn in their
+transcripts each time, as in a real session. Usage::
 
     python bench/dispatch.py [--runs 30] [--peer-venv /tmp/cchooks-venv]
     python bench/dispatch.py --events PreToolUse,Stop --runs 60
@@ -48,13 +56,14 @@ import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from _timing import (  # bench/ is on sys.path when run as a script
     PAYLOADS,
     REPO,
     child_env,
-    installed_python,
     ms,
+    non_editable_python,
     p90,
     payload,
     python_line,
@@ -63,6 +72,7 @@ from _timing import (  # bench/ is on sys.path when run as a script
 
 SESSION = "bench-dispatch-session"
 BARE = "bare"
+NOSITE = "nosite"
 FLOOR = "floor"
 PEER = "cchooks"
 PEER_SCRIPT = ("from cchooks import create_context\n"  # exit_success where the event has it
@@ -70,7 +80,13 @@ PEER_SCRIPT = ("from cchooks import create_context\n"  # exit_success where the 
 #: Event names cchooks 0.1 knows; other rows have no peer column.
 PEER_EVENTS = frozenset({"PreToolUse", "PostToolUse", "Notification", "UserPromptSubmit",
                          "Stop", "SubagentStop", "PreCompact", "SessionStart", "SessionEnd"})
-HOT = ("PreToolUse Bash", "PostToolUse Bash", "PostToolUse Bash 3 KB", "UserPromptSubmit")
+#: Issue 27, target 1: the hot events of an ordinary Bash, Read, Edit or Write call.
+HOT = ("PreToolUse Bash", "PostToolUse Bash", "PostToolUse Bash 3 KB", "UserPromptSubmit",
+       "PreToolUse Read", "PostToolUse Read", "PreToolUse Edit", "PostToolUse Edit",
+       "PreToolUse Write", "PostToolUse Write")
+HOT_LIMIT = 1.5  # x bare, at the median
+EVENT_LIMIT = 2.0  # every other row
+PLUGIN_MARGIN = 0.2  # the plugin's ratio to bare may exceed settings mode's by this much
 #: The session whose uncommitted change the git guard protects in the git row.
 OTHER = "bench-dispatch-other"
 #: The other agents' hot events (tests/data/agent-payloads), through ``--agent`` (settings
@@ -80,25 +96,89 @@ AGENT_ROWS = {"codex": {"UserPromptSubmit": "UserPromptSubmit", "PreToolUse Bash
                         "PostToolUse Bash": "PostToolUse", "PreToolUse patch": "PreToolUse.2"},
               "gemini": {"BeforeAgent": "BeforeAgent", "BeforeTool shell": "BeforeTool",
                          "AfterTool shell": "AfterTool", "BeforeTool write": "BeforeTool.2"}}
-FLOOR_LIMIT = 1.5
 #: The command under test that --before adds, and how much slower than it a row may be.
 BEFORE = "before"
 BEFORE_LIMIT = 1.05
 
 
-def commands_under_test(python: str, tmp: Path) -> dict[str, tuple[list[str], dict[str, str]]]:
-    """The commands under test, by name: (argv, extra environment)."""
-    commands = {"settings": ([python, "-P", "-m", "hooks.dispatch"], {})}
+#: A command under test: for (event, tool) the argv to run, or None (not registered).
+Resolve = Callable[[str, "str | None"], "list[str] | None"]
+Command = tuple[Resolve, dict[str, str], str]  # (resolver, extra environment, description)
+
+
+def commands_under_test(python: str, tmp: Path, home: Path) -> dict[str, Command]:
+    """The commands under test, by name (see the module docstring)."""
+    commands: dict[str, Command] = {"settings": registered(python, tmp / "install", home)}
     launcher = REPO / "bin" / "orchestra"
+    plugin_hooks = json.loads((REPO / "hooks" / "hooks.json").read_text(encoding="utf-8"))
     if launcher.exists() and os.name != "nt":
         data = tmp / "plugin-data"
         (data / "venv").mkdir(parents=True, exist_ok=True)
         version = re.search(r"^ORCHESTRA_VERSION=(\S+)$", launcher.read_text(), re.MULTILINE)
-        stamp = f"{version[1] if version else '?'}\n{python}\n{REPO}\n"
+        stamp = (f"{version[1] if version else '?'}\n{python}\n{REPO}\n"
+                 f"{orchestra_folder(python)}\n")
         (data / "venv" / "orchestra-ready").write_text(stamp, encoding="utf-8")
-        commands["plugin"] = ([str(launcher), "dispatch"],
-                              {"CLAUDE_PLUGIN_ROOT": str(REPO), "CLAUDE_PLUGIN_DATA": str(data)})
+        commands["plugin"] = (_from_settings(plugin_hooks),
+                              {"CLAUDE_PLUGIN_ROOT": str(REPO), "CLAUDE_PLUGIN_DATA": str(data)},
+                              "hooks/hooks.json through /bin/sh -c")
     return commands
+
+
+def orchestra_folder(python: str) -> str:
+    """The folder ``python`` imports Orchestra from."""
+    return subprocess.run(
+        [python, "-P", "-c", "import os, hooks; "
+         "print(os.path.dirname(os.path.dirname(os.path.abspath(hooks.__file__))))"],
+        capture_output=True, text=True, check=True, cwd=tempfile.gettempdir()
+    ).stdout.strip().splitlines()[-1]
+
+
+def registered(python: str, folder: Path, home: Path) -> Command:
+    """What ``python -m hooks install --scope project`` registers, for the state root
+    ``home`` (whose config says which handlers are enabled)."""
+    project = folder / "project"
+    project.mkdir(parents=True)
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("ORCHESTRA_", "PYTHON", "CLAUDE_"))}
+    env.update(HOME=str(folder / "home"), ORCHESTRA_HOME=str(home))
+    done = subprocess.run([python, "-m", "hooks", "install", "--scope", "project",
+                           "--project-dir", str(project)], env=env, cwd=folder,
+                          capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"install failed: {done.stdout}{done.stderr}")
+    settings = json.loads((project / ".claude" / "settings.json").read_text(encoding="utf-8"))
+    return (_from_settings(settings), {}, "registered by python -m hooks install: "
+            + done.stdout.strip().splitlines()[0].split(": installed; ", 1)[-1])
+
+
+def _from_settings(settings: dict[str, Any]) -> Resolve:
+    """The resolver of a settings document's Orchestra handlers (statusMessage Orchestra)."""
+    def resolve(event: str, tool: str | None) -> list[str] | None:
+        for group in settings.get("hooks", {}).get(event, []):
+            if not _matches(group.get("matcher"), tool):
+                continue
+            for handler in group.get("hooks", []):
+                if str(handler.get("statusMessage", "")).startswith("Orchestra"):
+                    if isinstance(handler.get("args"), list):
+                        return [handler["command"], *handler["args"]]
+                    return ["/bin/sh", "-c", handler["command"]]
+        return None
+
+    return resolve
+
+
+def _matches(matcher: str | None, tool: str | None) -> bool:
+    """Claude Code's matcher rule: empty or ``*`` is every tool; letters, digits, ``_``,
+    ``-``, spaces, ``,`` and ``|`` name tools; anything else is a regular expression."""
+    if not matcher or matcher.strip() in ("", "*") or tool is None:
+        return True
+    if re.fullmatch(r"[A-Za-z0-9_\- |,]+", matcher):
+        return tool in {t.strip() for t in re.split(r"[|,]", matcher)}
+    return re.search(matcher, tool) is not None
+
+
+def _every_row(argv: list[str]) -> Resolve:
+    return lambda event, tool: argv
 
 
 def _tool(name: str, tool: str, tool_input: dict[str, object],
@@ -125,6 +205,22 @@ def events(project: Path) -> dict[str, tuple[str, dict[str, object]]]:
             {"command": "pytest -q tests/api", "description": "Run the API tests"},
             {"stdout": "tests/api/test_auth.py::test_login_with_token PASSED\n" * 60,
              "stderr": "", "interrupted": False, "isImage": False}),
+        "PreToolUse Read": _tool("PreToolUse.Bash", "Read",
+                                 {"file_path": str(project / "src" / "other.py")}),
+        "PostToolUse Read": _tool("PostToolUse.Bash", "Read",
+                                  {"file_path": str(project / "src" / "other.py")},
+                                  {"type": "text", "file": {
+                                      "filePath": str(project / "src" / "other.py"),
+                                      "content": "other = 1\n", "numLines": 1,
+                                      "startLine": 1, "totalLines": 1}}),
+        "PreToolUse Edit": _tool("PreToolUse.Bash", "Edit",
+                                 {"file_path": str(project / "src" / "app.py"),
+                                  "old_string": "hello", "new_string": "world"}),
+        "PostToolUse Edit": _tool("PostToolUse.Bash", "Edit",
+                                  {"file_path": str(project / "src" / "app.py"),
+                                   "old_string": "hello", "new_string": "world"},
+                                  {"filePath": str(project / "src" / "app.py"),
+                                   "oldString": "hello", "newString": "world"}),
         "PreToolUse Write": ("PreToolUse.Write",
                              {"tool_input": {"file_path": str(project / "src" / "app.py"),
                                              "content": "print('hello')\n"}}),
@@ -189,7 +285,7 @@ class Session:
             with open(path, "ab") as fh:
                 fh.write(_usage_line(self.turn))
 
-    def start_other(self, dispatch: list[str], env: dict[str, str], tmp: Path) -> None:
+    def start_other(self, dispatch: Resolve, env: dict[str, str], tmp: Path) -> None:
         """Another live session of the project, with an uncommitted change of src/other.py
         (what the git row's ``git stash`` would take)."""
         path = str(self.project / "src" / "other.py")
@@ -200,8 +296,10 @@ class Session:
                 ("PostToolUse.Bash", {"tool_name": "Write", "tool_input": write,
                                       "tool_use_id": "toolu_other",
                                       "tool_response": {"type": "update"}})):
-            time_run(dispatch, env, payload(name, session_id=OTHER, cwd=str(self.project),
-                                            **changes), tmp)
+            stdin = payload(name, session_id=OTHER, cwd=str(self.project), **changes)
+            argv = dispatch(*_event_and_tool(stdin))
+            if argv is not None:
+                time_run(argv, env, stdin, tmp)
         (self.project / "src" / "other.py").write_text("other = 2\n", encoding="utf-8")
 
     def stdin(self, file: str, changes: dict[str, object]) -> bytes:
@@ -218,22 +316,31 @@ class Session:
                           if file.startswith("SubagentStop") else {}), **changes)
 
 
+def _event_and_tool(stdin: bytes) -> tuple[str, str | None]:
+    data = json.loads(stdin)
+    tool = data.get("tool_name")
+    return str(data["hook_event_name"]), tool if isinstance(tool, str) else None
+
+
 def per_event(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory(prefix="orchestra-bench-") as tmp_name:
         tmp = Path(tmp_name)
-        python = args.python or installed_python(tmp / "venv")
-        commands = commands_under_test(python, tmp)
-        commands.update({name: (cmd, {}) for name, cmd in args.command.items()})
-        if args.before:
-            commands[BEFORE] = _before(args.before, tmp)
-        baselines: dict[str, tuple[list[str], dict[str, str]]] = {
-            BARE: ([python, "-c", "pass"], {}), FLOOR: ([python, "-c", "import json, pluggy"], {})}
-        peer = _peer_python(args, tmp)
-        if peer:
-            baselines[PEER] = ([peer, "-c", PEER_SCRIPT], {})
+        python = args.python or non_editable_python(tmp / "venv")
         home = tmp / "home"
         home.mkdir()
         env = child_env(home, tmp / "pycache")
+        commands = commands_under_test(python, tmp, home)
+        commands.update({name: (_every_row(cmd), {}, " ".join(cmd))
+                         for name, cmd in args.command.items()})
+        if args.before:
+            commands[BEFORE] = _before(args.before, tmp)
+        baselines: dict[str, Command] = {
+            BARE: (_every_row([python, "-c", "pass"]), {}, "python -c pass"),
+            NOSITE: (_every_row([python, "-S", "-c", "pass"]), {}, "python -S -c pass"),
+            FLOOR: (_every_row([python, "-c", "import json, pluggy"]), {}, "")}
+        peer = _peer_python(args, tmp)
+        if peer:
+            baselines[PEER] = (_every_row([peer, "-c", PEER_SCRIPT]), {}, "cchooks")
         session = Session(tmp)
         rows = events(session.project)
         if args.events:
@@ -242,26 +349,43 @@ def per_event(args: argparse.Namespace) -> int:
         if not session.git:
             rows.pop("PreToolUse Bash git stash", None)
         elif "PreToolUse Bash git stash" in rows:
-            session.start_other(commands_under_test(python, tmp)["settings"][0], env, tmp)
+            session.start_other(commands["settings"][0], env, tmp)
             if BEFORE in commands:  # the same other session in the state root of REV
-                cmd, extra = commands[BEFORE]
-                session.start_other(cmd, {**env, **extra}, tmp)
+                resolve, extra, _ = commands[BEFORE]
+                session.start_other(resolve, {**env, **extra}, tmp)
         stdins = {row: session.stdin(file, changes) for row, (file, changes) in rows.items()}
         before: dict[str, Callable[[], None]] = {
             row: session.new_turn for row in rows if row.startswith(("Stop", "SubagentStop"))}
+        unregistered: dict[str, set[str]] = {}
 
         def cmds(row: str) -> dict[str, tuple[list[str], dict[str, str]]]:
-            event = json.loads(stdins[row])["hook_event_name"]
+            event, tool = _event_and_tool(stdins[row])
             agent = row.split(" ", 1)[0]
+            chosen = dict(baselines)
             if agent in AGENT_ROWS:  # settings mode, with the agent named; cchooks has no row
-                tested = {name: (commands[name][0] + ["--agent", agent], commands[name][1])
-                          for name in ("settings", BEFORE) if name in commands}
-                return {name: (cmd, {**env, **extra})
-                        for name, (cmd, extra) in {**baselines, **tested}.items()
-                        if name != PEER}
-            return {name: (cmd, {**env, **extra})
-                    for name, (cmd, extra) in {**baselines, **commands}.items()
-                    if name != PEER or event in PEER_EVENTS}
+                chosen.pop(PEER, None)
+                for name in ("settings", BEFORE):
+                    if name in commands:
+                        resolve, extra, text = commands[name]
+                        argv = resolve("PreToolUse", None)
+                        if argv is not None and argv[0] == "/bin/sh":  # a shell command
+                            argv = [*argv[:2], f"{argv[2]} --agent {agent}"]
+                        elif argv is not None:
+                            argv = [*argv, "--agent", agent]
+                        if argv is not None:
+                            chosen[name] = (_every_row(argv), extra, text)
+            else:
+                if event not in PEER_EVENTS:
+                    chosen.pop(PEER, None)
+                chosen.update(commands)
+            out = {}
+            for name, (resolve, extra, _) in chosen.items():
+                argv = resolve(event, tool)
+                if argv is None:
+                    unregistered.setdefault(name, set()).add(row)
+                else:
+                    out[name] = (argv, {**env, **extra})
+            return out
 
         for _ in range(2):  # warm .pyc files, the page cache and the dispatch-table cache
             for row, stdin in stdins.items():
@@ -277,19 +401,42 @@ def per_event(args: argparse.Namespace) -> int:
 
     print(python_line(python))
     print(f"{args.runs} runs of each command per event, interleaved; ms as median / p90; "
-          f"ratios of medians (and of p90s)")
-    for name, (cmd, extra) in commands.items():
-        settings = " ".join(f"{k}={v}" for k, v in extra.items())
-        print(f"\ncommand under test '{name}': {' '.join(cmd)}" + (f"  ({settings})" * bool(extra)))
-        _table(rows, name, times, peer is not None)
+          "ratios of medians to bare (python -c pass) in the same row")
+    print(_baseline_rows(times))
+    code = 0
+    for name, (_, extra, text) in commands.items():
+        settings = " ".join(f"{k}={v}" for k, v in extra.items() if k.startswith("CLAUDE_"))
+        print(f"\ncommand under test '{name}': {text}" + (f"  ({settings})" * bool(settings)))
+        if unregistered.get(name):
+            print(f"not registered (no process starts): {', '.join(sorted(unregistered[name]))}")
+        code |= _table(rows, name, times, peer is not None,
+                       "settings" if name == "plugin" else None)
     if BEFORE in commands:
-        return _against_before(rows, times, args.before)
-    return 0
+        code |= _against_before(rows, times, args.before)
+    return code
 
 
-def _before(rev: str, tmp: Path) -> tuple[list[str], dict[str, str]]:
-    """The settings command of revision ``rev`` (its files from ``git archive``, in a venv
-    made like this checkout's), with a state root and bytecode cache of its own."""
+def _baseline_rows(times: dict[tuple[str, str], list[float]]) -> str:
+    """The baselines over every row of the run (their samples pooled)."""
+    lines = []
+    pooled = {name: [t for (_, n), ts in times.items() if n == name for t in ts]
+              for name in (BARE, NOSITE, FLOOR)}
+    bare = statistics.median(pooled[BARE])
+    for name, label in ((BARE, "bare: python -c pass"), (NOSITE, "python -S -c pass"),
+                        (FLOOR, "python -c 'import json, pluggy'")):
+        lines.append(f"{label:<34}{ms(pooled[name]):>15}"
+                     f"{statistics.median(pooled[name]) / bare:>8.2f}x bare")
+    return "\n".join(lines)
+
+
+def _limit(row: str) -> float:
+    return HOT_LIMIT if row in HOT else EVENT_LIMIT
+
+
+def _before(rev: str, tmp: Path) -> Command:
+    """Revision ``rev`` (its files from ``git archive``) installed like this checkout, run
+    through what its own installer registers, with a state root and bytecode cache of its
+    own."""
     import io
     import tarfile
 
@@ -299,11 +446,12 @@ def _before(rev: str, tmp: Path) -> tuple[list[str], dict[str, str]]:
     tree.mkdir()
     with tarfile.open(fileobj=io.BytesIO(data)) as tar:
         tar.extractall(tree, filter="data")
-    python = installed_python(tmp / "venv-before", repo=tree)
-    (tmp / "home-before").mkdir()
-    return ([python, "-P", "-m", "hooks.dispatch"],
-            {"ORCHESTRA_HOME": str(tmp / "home-before"),
-             "PYTHONPYCACHEPREFIX": str(tmp / "pycache-before")})
+    python = non_editable_python(tmp / "venv-before", repo=tree)
+    home = tmp / "home-before"
+    home.mkdir()
+    resolve, _, text = registered(python, tmp / "install-before", home)
+    return (resolve, {"ORCHESTRA_HOME": str(home),
+                      "PYTHONPYCACHEPREFIX": str(tmp / "pycache-before")}, text)
 
 
 def _against_before(rows: dict[str, object], times: dict[tuple[str, str], list[float]],
@@ -330,38 +478,46 @@ def _against_before(rows: dict[str, object], times: dict[tuple[str, str], list[f
 
 
 def _table(rows: dict[str, object], name: str, times: dict[tuple[str, str], list[float]],
-           with_peer: bool) -> None:
-    head = (f"{'event':<24}{'dispatch':>15}{'floor':>15}{'bare':>15}"
+           with_peer: bool, against: str | None) -> int:
+    """One command's rows; 1 if a row misses its target (issue 27)."""
+    head = (f"{'event':<28}{'dispatch':>15}{'bare':>15}{'nosite':>15}"
             + (f"{'cchooks':>15}" if with_peer else "")
-            + f"{'disp/floor':>13}{'(p90)':>7}" + (f"{'disp/cchooks':>14}" if with_peer else "")
-            + "  ")
+            + f"{'disp/bare':>11}{'target':>8}{'disp/floor':>12}"
+            + (f"{'-' + against:>11}" if against else "") + "  ")
     print(head)
-    worst = 0.0
+    missed = []
+    worst_hot = worst_other = 0.0
     for row in rows:
         if (row, name) not in times:
-            continue  # the other agents' rows: settings mode only
-        disp, floor, bare = times[row, name], times[row, FLOOR], times[row, BARE]
-        ratio = statistics.median(disp) / statistics.median(floor)
-        ratio90 = p90(disp) / p90(floor)
-        worst = max(worst, ratio, ratio90)
-        line = f"{row:<24}{ms(disp):>15}{ms(floor):>15}{ms(bare):>15}"
+            continue  # not registered, or the other agents' rows: settings mode only
+        disp, bare, nosite = times[row, name], times[row, BARE], times[row, NOSITE]
+        ratio = statistics.median(disp) / statistics.median(bare)
+        floor = statistics.median(disp) / statistics.median(times[row, FLOOR])
+        limit = _limit(row)
+        if row in HOT:
+            worst_hot = max(worst_hot, ratio)
+        else:
+            worst_other = max(worst_other, ratio)
+        line = f"{row:<28}{ms(disp):>15}{ms(bare):>15}{ms(nosite):>15}"
         peer = times.get((row, PEER))
         if with_peer:
             line += f"{ms(peer) if peer else '-':>15}"
-        line += f"{ratio:>13.2f}{ratio90:>7.2f}"
+        line += f"{ratio:>11.2f}{limit:>8.1f}{floor:>12.2f}"
         flags = []
-        if ratio > FLOOR_LIMIT or ratio90 > FLOOR_LIMIT:
-            flags.append(f"> {FLOOR_LIMIT}x floor")
-        if with_peer:
-            if peer:
-                vs_peer = statistics.median(disp) / statistics.median(peer)
-                line += f"{vs_peer:>14.2f}"
-                if row in HOT and vs_peer > 1.0:
-                    flags.append("slower than cchooks")
-            else:
-                line += f"{'-':>14}"
+        if ratio > limit:
+            flags.append(f"> {limit}x bare")
+        if against and (row, against) in times:
+            base = statistics.median(times[row, against]) / statistics.median(bare)
+            line += f"{ratio - base:>+11.2f}"
+            if ratio - base > PLUGIN_MARGIN:
+                flags.append(f"> {against} + {PLUGIN_MARGIN}x bare")
+        if flags:
+            missed.append(row)
         print(line + ("  " + "; ".join(flags) if flags else ""))
-    print(f"worst disp/floor (median or p90): {worst:.2f} (limit {FLOOR_LIMIT})")
+    print(f"worst disp/bare: hot rows {worst_hot:.2f} (target {HOT_LIMIT}), other rows "
+          f"{worst_other:.2f} (target {EVENT_LIMIT}); rows off target: "
+          f"{', '.join(missed) or 'none'}")
+    return 1 if missed and name in ("settings", "plugin") else 0
 
 
 def _peer_python(args: argparse.Namespace, tmp: Path) -> str | None:
@@ -385,20 +541,25 @@ def _peer_python(args: argparse.Namespace, tmp: Path) -> str | None:
 def importtime(args: argparse.Namespace, top: int = 25) -> int:
     with tempfile.TemporaryDirectory(prefix="orchestra-bench-") as tmp_name:
         tmp = Path(tmp_name)
-        python = args.python or installed_python(tmp / "venv")
-        dispatch = commands_under_test(python, tmp)["settings"][0]
+        python = args.python or non_editable_python(tmp / "venv")
         home = tmp / "home"
         home.mkdir()
         env = child_env(home, tmp / "pycache")
+        resolve = commands_under_test(python, tmp, home)["settings"][0]
         session = Session(tmp)
         rows = events(session.project)
         file, changes = rows[args.event]
         if args.event == "PreToolUse Bash git stash" and session.git:
-            session.start_other(dispatch, env, tmp)
+            session.start_other(resolve, env, tmp)
         stdin = session.stdin(file, changes)
+        dispatch = resolve(*_event_and_tool(stdin))
+        if dispatch is None:
+            raise SystemExit(f"{args.event}: not registered (no process starts)")
+        if dispatch[0] == "/bin/sh":  # an earlier install's shell command
+            dispatch = shlex.split(dispatch[2])
         for _ in range(2):
             time_run(dispatch, env, stdin, tmp)
-        done = subprocess.run([python, "-X", "importtime", *dispatch[1:]], input=stdin,
+        done = subprocess.run([dispatch[0], "-X", "importtime", *dispatch[1:]], input=stdin,
                               env=env, cwd=tmp, capture_output=True, check=True)
     rows_ = []
     for line in done.stderr.decode().splitlines():
@@ -445,7 +606,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="only the rows whose name starts with one of these")
     parser.add_argument("--python", metavar="PYTHON",
                         help="an interpreter Orchestra is installed in, used as it is "
-                             "(default: a venv made like a regular install of this checkout)")
+                             "(default: a venv with this checkout installed by pip)")
     parser.add_argument("--command", metavar="NAME=COMMAND", type=_command, action="append",
                         default=[], help="another command under test (repeatable), e.g. "
                                          "'plugin=bin/orchestra hook'")

@@ -19,8 +19,9 @@ Nothing is recorded when a transcript says nothing: the views then show ``unknow
 
 from __future__ import annotations
 
-import json
 import os
+
+from state.jsontext import loads
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -50,7 +51,7 @@ def codex_totals(path: str) -> dict[str, int] | None:
         if b'"token_count"' not in line:
             continue
         try:
-            entry = json.loads(line)
+            entry = loads(line)
         except ValueError:
             continue  # the first line of the tail may be cut
         payload = entry.get("payload") if isinstance(entry, dict) else None
@@ -89,7 +90,7 @@ def gemini_messages(path: str, offset: int, seen: list[str]
         if b'"tokens"' not in line:
             continue
         try:
-            entry = json.loads(line)
+            entry = loads(line)
         except ValueError:
             continue
         if not isinstance(entry, dict) or entry.get("type") != "gemini":

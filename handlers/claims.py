@@ -137,9 +137,9 @@ def _claimed(event: Event, ctx: HandlerContext, paths: list[str], project: str,
 
 
 def _settings(ctx: HandlerContext, project: str) -> dict[str, Any]:
-    from state.config import project_config
+    from state.config import project_section
 
-    return dict(project_config(ctx.config, project)["claims"])
+    return dict(project_section(ctx.config, project, "claims"))
 
 
 def _describe(ctx: HandlerContext, claim: dict[str, Any], path: str) -> str:
@@ -157,13 +157,13 @@ def _describe(ctx: HandlerContext, claim: dict[str, Any], path: str) -> str:
 
 def _running_git(table: ClaimTable, sid: str, path: str) -> dict[str, Any] | None:
     """A git operation another session is running in the working tree holding ``path``."""
-    from handlers.git_guard import _inside, _real
-
     real = None
     for op in table.git.values():
         tree = op.get("tree")
         if op["session"] == sid or not isinstance(tree, str):
             continue
+        from handlers.git_guard import _inside, _real  # only with another session's git
+
         real = real or _real(path)
         if _inside(real, _real(tree)) and not any(
                 isinstance(x, str) and _inside(real, _real(x)) for x in op.get("exclude", [])):
@@ -337,7 +337,7 @@ def _log_decision(ctx: HandlerContext, event: Event, project: str, decision: str
         ctx.log.warning(f"claims: could not log the decision: {exc}")
 
 
-@hookimpl(tools=WRITING_TOOLS)
+@hookimpl(tools=WRITING_TOOLS, needs=("PreToolUse",))
 def after_dispatch(event: Event, reply: dict[str, Any] | None, ctx: HandlerContext) -> None:
     """Another handler (a plugin) refused the call this handler let through: it will never
     run, and Claude Code sends no result for it, so its provisional claims end now."""

@@ -22,10 +22,10 @@ Claude Code 2.1.332 coordinates local sessions itself (payloads captured from it
 
 from __future__ import annotations
 
-import json
 import os
 
 from hooks import hookimpl
+from state.jsontext import dumps, loads
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -58,7 +58,7 @@ def registry_name(session_id: str, folder: str | None = None) -> str | None:
         names = sorted(os.listdir(base))
     except OSError:
         return None
-    needle = json.dumps(session_id).encode()
+    needle = dumps(session_id).encode()
     for name in [n for n in names if n.endswith(".json") and n[:-5].isdigit()][
             :_REGISTRY_FILES]:
         path = os.path.join(base, name)
@@ -72,7 +72,7 @@ def registry_name(session_id: str, folder: str | None = None) -> str | None:
         if needle not in data:
             continue
         try:
-            entry = json.loads(data)
+            entry = loads(data)
         except ValueError:
             continue
         if isinstance(entry, dict) and entry.get("sessionId") == session_id:

@@ -6,6 +6,11 @@ decision Orchestra sent (deny/ask/block), which the metrics count. Each record:
 ``agent_id``, ``duration_ms``, ``decision`` and ``summary`` — the event's own
 fields, redacted and truncated (:func:`state.redact.summarize`). A single
 ``O_APPEND`` write per event: O(1), and safe under parallel hooks.
+
+Which events it records is the setting ``event_log.events``: ``"all"`` (the default:
+every event Claude Code sends that Orchestra registers) or a list of event names. A
+list also narrows what ``orchestra install`` registers: an event that neither the log
+nor another enabled handler needs starts no process (:func:`covered`).
 """
 
 from __future__ import annotations
@@ -26,6 +31,17 @@ COMMON_FIELDS = frozenset({
 })
 #: Tool output is the bulk of most payloads: keep less of it.
 RESPONSE_CHARS = 500
+#: ``event_log.events``: every event.
+ALL = "all"
+
+
+def covered(config: dict[str, Any]) -> tuple[str, ...] | None:
+    """The events ``event_log.events`` names (None: every event)."""
+    section = config.get("event_log")
+    events = section.get("events", ALL) if isinstance(section, dict) else ALL
+    if isinstance(events, list):
+        return tuple(e for e in events if isinstance(e, str))
+    return None
 
 
 def build_record(event: Event, reply: dict[str, Any] | None, now: float,
@@ -71,10 +87,13 @@ def _decision(reply: dict[str, Any] | None) -> str | None:
     return None
 
 
-@hookimpl
+@hookimpl(needs=covered)
 def after_dispatch(event: Event, reply: dict[str, Any] | None, ctx: HandlerContext) -> None:
     if event.session_id is None:
         return
+    events = covered(ctx.config)
+    if events is not None and event.name not in events:
+        return  # dispatched for another handler's sake
     from state.eventlog import append_event
 
     settings = ctx.config["event_log"]

@@ -699,7 +699,7 @@ def _merge(stakes: list[Stake]) -> list[Stake]:
 def _live_sessions(ctx: HandlerContext, sid: str) -> dict[str, Other]:
     """The other sessions, of any project, that are live (neither ended nor stale)."""
     from state.paths import is_id, session_key
-    from state.sessions import last_heartbeat, session_status, waits_in_silence
+    from state.session_info import last_heartbeat, session_status, waits_in_silence
 
     store = ctx.store
     config = ctx.config

@@ -332,7 +332,15 @@ def _background(tasks: list[Any]) -> list[dict[str, Any]]:
     return out
 
 
-@hookimpl(tryfirst=True)
+#: The events :func:`fold_activity` reads: what the heartbeat needs sent. Any other event
+#: that is dispatched (for another handler) marks the session alive too.
+FOLDED = ("SessionStart", "UserPromptSubmit", "PreToolUse", "PostToolUse",
+          "PostToolUseFailure", "PostToolBatch", "PermissionRequest", "Elicitation",
+          "ElicitationResult", "Notification", "Stop", "StopFailure", "SubagentStop",
+          "SessionEnd")
+
+
+@hookimpl(tryfirst=True, needs=FOLDED)
 def on_event(event: Event, ctx: HandlerContext) -> None:
     sid = event.session_id
     if sid is None:

@@ -19,10 +19,10 @@ log when read (:mod:`state.metrics`). PreToolUse and PostToolUse never come here
 
 from __future__ import annotations
 
-import json
 import os
 
 from hooks import hookimpl
+from state.jsontext import loads
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -61,7 +61,7 @@ def read_usage(path: str, offset: int, seen: list[str], limit: int = MAX_READ
         if b'"usage"' not in line:
             continue  # tool results and prompts: the bulk of a transcript, never parsed
         try:
-            entry = json.loads(line)
+            entry = loads(line)
         except ValueError:
             continue
         message = entry.get("message") if isinstance(entry, dict) else None

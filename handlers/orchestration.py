@@ -166,7 +166,7 @@ def _number(tid: str) -> int:
 
 def briefing(ctx: HandlerContext, sid: str, state: dict[str, Any]) -> str | None:
     """The role's lines, or None for a peer (or a session with no project)."""
-    from state.sessions import role_of
+    from state.session_info import role_of  # (state.sessions is large)
 
     role = role_of(state, ctx.config)
     project = _project(state)

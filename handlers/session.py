@@ -90,11 +90,11 @@ def _keep_identity(ctx: HandlerContext, doc: dict[str, Any]) -> None:
     remember_identity(ctx.store, doc)
 
 
-@hookimpl(tryfirst=True)
+@hookimpl(tryfirst=True, needs=())
 def on_event(event: Event, ctx: HandlerContext) -> None:
     """Create the session at the first event we see of it, or rebuild it at once when
     its document is corrupt (reading moves it aside), so that every handler of this
-    event finds the session."""
+    event finds the session. (It needs no event of its own: whichever comes first.)"""
     sid = event.session_id
     if sid is None or event.name in ("SessionStart", "SessionEnd"):
         return

@@ -114,8 +114,6 @@ class _Links:
             self.plan = plan_tasks(ctx.store, self.project)
 
     def apply(self, tasks: dict[str, Any], task_ids: list[str]) -> None:
-        import re
-
         if self.project is None:
             return
         for task_id in task_ids:
@@ -123,8 +121,12 @@ class _Links:
             linked = task.get("project_task")
             if linked not in self.plan:
                 text = f"{task.get('subject') or ''} {task.get('description') or ''}"
-                named = [f"T-{n}" for n in re.findall(r"(?<![\w-])T-?(\d+)(?!\d)", text)]
-                linked = next((n for n in named if n in self.plan), None)
+                linked = None
+                if self.plan and "T" in text:  # re (and enum...) only for a text naming one
+                    import re
+
+                    named = [f"T-{n}" for n in re.findall(r"(?<![\w-])T-?(\d+)(?!\d)", text)]
+                    linked = next((n for n in named if n in self.plan), None)
             if linked:
                 task["project_task"] = linked
                 task.pop("scope", None)

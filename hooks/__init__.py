@@ -18,14 +18,15 @@ from __future__ import annotations
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Callable, Iterable
     from typing import Any
 
-__all__ = ["GUARD_ATTR", "NAME", "TOOLS_ATTR", "hookimpl"]
+__all__ = ["GUARD_ATTR", "NAME", "NEEDS_ATTR", "TOOLS_ATTR", "hookimpl"]
 
 NAME = "orchestra"
 GUARD_ATTR = NAME + "_guard"
 TOOLS_ATTR = NAME + "_tools"
+NEEDS_ATTR = NAME + "_needs"
 
 
 def hookimpl(
@@ -37,6 +38,7 @@ def hookimpl(
     specname: str | None = None,
     guard: bool = False,
     tools: Iterable[str] | None = None,
+    needs: Iterable[str] | Callable[[dict[str, Any]], Iterable[str] | None] | None = None,
 ) -> Any:
     """Mark ``function`` as the implementation of the hookspec of the same name.
 
@@ -49,8 +51,15 @@ def hookimpl(
     ``tools=["Bash", "Write"]`` calls the handler only for events about one of those
     tools (``tool_name``), like a matcher in Claude Code's settings: for any other
     event its module is not even imported.
+    ``needs=["Stop", ...]`` (for ``on_event`` and ``after_dispatch``, which are called for
+    every event): the events this handler needs Claude Code to send. It is still called
+    for every event that is dispatched, but an event that no enabled handler needs is not
+    registered (``orchestra install``) and the dispatcher leaves it at once (plugin mode).
+    Default: every event. May be a function of the config (with its defaults) returning
+    the events, or None for every event; it is asked when the dispatch table is built.
     """
     only = None if tools is None else tuple(str(tool) for tool in tools)
+    wanted = needs if needs is None or callable(needs) else tuple(str(e) for e in needs)
 
     def mark(func: Any) -> Any:
         setattr(
@@ -67,6 +76,7 @@ def hookimpl(
         )
         setattr(func, GUARD_ATTR, guard)
         setattr(func, TOOLS_ATTR, only)
+        setattr(func, NEEDS_ATTR, wanted)
         return func
 
     return mark(function) if function is not None else mark

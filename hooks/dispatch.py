@@ -26,10 +26,11 @@ the whole dispatch; default from config ``dispatch.budget_seconds``, 5),
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import time
+
+from state.jsontext import dumps, loads
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -71,6 +72,10 @@ class DispatchResult:
         self.abandoned = abandoned
 
 
+#: The result of an event the dispatcher leaves at once: no reply, nothing recorded.
+_LEFT = DispatchResult(None, 0, None, [], False)
+
+
 def state_home() -> str:
     configured = os.environ.get("ORCHESTRA_HOME")
     if configured:
@@ -90,7 +95,7 @@ def parse_event(data: bytes) -> dict[str, Any]:
     except UnicodeDecodeError:
         raise InputError("event is not valid UTF-8") from None
     try:
-        payload = json.loads(text)
+        payload = loads(text)
     except ValueError as exc:
         raise InputError(f"event is not valid JSON ({exc})") from None
     except RecursionError:
@@ -114,7 +119,7 @@ def read_config(home: str) -> dict[str, Any]:
     """``config.json`` as stored (no defaults), read once per dispatch; ``{}`` if unusable."""
     try:
         with open(os.path.join(home, "config.json"), "rb") as fh:
-            config = json.loads(fh.read())
+            config = loads(fh.read())
     except (OSError, ValueError):
         return {}
     return config if isinstance(config, dict) else {}
@@ -167,14 +172,18 @@ def dispatch(payload: dict[str, Any], home: str, table: DispatchTable | None = N
 
         table = load_table(home)
     event = Event(payload, agent)
+    if not table.wanted(event.name, event.tool_name):
+        return _LEFT  # no enabled handler needs it (the plugin registers every event)
     if config is None:
         config = read_config(home)
     budget, handler_timeout = _budget(event.name, config)
     ctx = HandlerContext(event, home, now=now, stored_config=config)
+    off = _switched_off(ctx, table, event)
+    if off and not table.wanted(event.name, event.tool_name, off):
+        return _LEFT  # ... not for this session or project (state.switches)
     runner = Runner(event, ctx.log, deadline=started + budget, handler_timeout=handler_timeout,
                     trace=bool(os.environ.get("ORCHESTRA_TRACE")),
                     reserve=min(budget * BUILTIN_RESERVE, 1.0))
-    off = _switched_off(ctx, table, event)
 
     def calls_for(hook: str) -> list[Any]:
         calls = table.calls_for(hook)
@@ -336,7 +345,7 @@ def main(
     if result.exit_code == 2:
         err.write((result.stderr or "blocked") + "\n")
     elif result.reply is not None:
-        line = json.dumps(result.reply, separators=(",", ":")) + "\n"
+        line = dumps(result.reply, separators=(",", ":")) + "\n"
         if reply_fd is not None:
             _write_fd(reply_fd, line.encode("utf-8"))
         else:

@@ -284,11 +284,7 @@ def read_table(store: Storage, project: str, *, window: float | None,
     """The claims of ``project`` held by live sessions (neither ended nor stale).
     ``records``: the log as already read (under :func:`claim_step`'s lock)."""
     from state.config import load_config  # with sessions: not on every claim's path
-    from state.sessions import (  # only when live claims are asked for
-        last_heartbeat,
-        session_status,
-        waits_in_silence,
-    )
+    from state.session_info import last_heartbeat, session_status, waits_in_silence
 
     moment = now() if at is None else at
     if records is None:

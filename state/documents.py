@@ -47,6 +47,20 @@ class Presence(_Open):
 class EventLogConfig(_Open):
     max_bytes: int = Field(10_000_000, ge=1024)
     max_field_chars: int = Field(2000, ge=64)
+    #: Which events the log records: "all" or a list of Claude Code event names (issue 27).
+    events: str | list[str] = "all"
+
+    @field_validator("events")
+    @classmethod
+    def _events(cls, value: str | list[str]) -> str | list[str]:
+        # The names are Claude Code's (hooks.events, which the store does not import): a
+        # name no event has is never matched.
+        if isinstance(value, str):
+            if value != "all":
+                raise ValueError('"all" or a list of event names')
+        elif not all(name.isidentifier() and name[:1].isupper() for name in value):
+            raise ValueError("event names such as SessionStart, Stop")
+        return value
 
 
 class ClaimsConfig(_Open):

@@ -9,8 +9,6 @@ see the whole history across segments.
 
 from __future__ import annotations
 
-from collections import deque
-
 from state.clock import parse_time
 from state.errors import InvalidValueError
 from state.paths import session_key
@@ -59,6 +57,8 @@ def read_events(
         and (threshold is None or (isinstance(r.get("ts"), int | float) and r["ts"] >= threshold))
     )
     if tail is not None:
+        from collections import deque  # reading only: every hook event appends
+
         yield from deque(selected, maxlen=tail)
     else:
         yield from selected

@@ -9,10 +9,10 @@ abbreviated.
 from __future__ import annotations
 
 import os
-import re
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing stays off the dispatcher's hot path
+    import re
     from typing import Any
 
 __all__ = ["env_secrets", "fingerprint", "forget_env", "is_sensitive_key", "redact",
@@ -42,7 +42,7 @@ _RULES: tuple[tuple[tuple[str, ...], int], ...] = (
      8),
 )
 _SOURCES: tuple[tuple[str, int], ...] = (
-    (r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?(?:-----END [A-Z ]*PRIVATE KEY-----|\Z)", re.S),
+    (r"(?s)-----BEGIN [A-Z ]*PRIVATE KEY-----.*?(?:-----END [A-Z ]*PRIVATE KEY-----|\Z)", 0),
     (r"\bsk-(?:ant-)?[A-Za-z0-9_\-]{16,}", 0),  # Anthropic / OpenAI style keys
     (r"\b(?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{20,}|\bgithub_pat_[A-Za-z0-9_]{20,}", 0),
     (r"\bxox[abposr]-[A-Za-z0-9-]{10,}", 0),  # Slack
@@ -61,6 +61,8 @@ def secret_patterns() -> tuple[tuple[re.Pattern[str], ...], re.Pattern[str], re.
     """(patterns that are secrets wherever they appear, ``Bearer ...``, ``name=value``)."""
     global _compiled
     if _compiled is None:
+        import re  # only for a text that holds a trigger: re loads enum, functools...
+
         patterns = [re.compile(source, flags) for source, flags in _SOURCES]
         _compiled = (tuple(patterns[:7]), patterns[7], patterns[8])
     return _compiled
@@ -114,7 +116,10 @@ def redact(text: str) -> str:
     if not any(trigger in low for trigger in _TRIGGERS):
         return text
     for triggers, index in _RULES:  # in the order of secret_patterns(); "[REDACTED]"
-        if any(trigger in low for trigger in triggers):  # holds no trigger
+        if any(trigger in low for trigger in triggers) and (  # holds no trigger
+                index != 8 or _assigns(low, triggers)):
+            import re  # (see secret_patterns)
+
             source, flags = _SOURCES[index]
             pattern = re.compile(source, flags)  # re caches what it compiled
             if index == 7:
@@ -126,6 +131,27 @@ def redact(text: str) -> str:
     return text
 
 
+#: What may stand between a name of the ``name=value`` pattern's trigger and its ``:`` or
+#: ``=``: the rest of the name (``api_key``, ``access-key``, ``credentials``), a quote.
+_NAME_TAIL = frozenset("_-keys'\"")
+
+
+def _assigns(low: str, triggers: tuple[str, ...]) -> bool:
+    """False only if no trigger in ``low`` is followed by ``:`` or ``=`` (past the rest of
+    a name, a quote and spaces): the ``name=value`` pattern cannot match, so it is neither
+    compiled nor run ("cannot access '/x': No such file" holds a trigger, not a secret)."""
+    for trigger in triggers:
+        at = low.find(trigger)
+        while at >= 0:
+            end = at + len(trigger)
+            while end < len(low) and (low[end] in _NAME_TAIL or low[end].isspace()):
+                end += 1
+            if end < len(low) and low[end] in ":=":
+                return True
+            at = low.find(trigger, at + 1)
+    return False
+
+
 def fingerprint(text: str) -> str:
     return _sha256()(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]
 
@@ -133,14 +159,14 @@ def fingerprint(text: str) -> str:
 def _sha256() -> Any:
     """The standard library's own SHA-256: hashlib would first load OpenSSL, about 2.5 ms
     of every event whose tool output is long enough to be cut."""
-    import importlib  # only when a long output is cut
+    import sys
 
-    for name in ("_sha2", "_sha256"):  # Python 3.12+, 3.11
-        try:
-            return importlib.import_module(name).sha256
-        except (ImportError, AttributeError):
-            continue
-    import hashlib  # (no builtin _sha256: the OpenSSL one)
+    name = "_sha2" if sys.version_info >= (3, 12) else "_sha256"  # (what each calls it)
+    try:
+        return __import__(name).sha256
+    except (ImportError, AttributeError):
+        pass
+    import hashlib
 
     return hashlib.sha256
 

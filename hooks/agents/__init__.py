@@ -67,9 +67,11 @@ def adapter(agent: str) -> ModuleType:
     """The adapter module of ``agent`` (one of :data:`OTHER_AGENTS`)."""
     if agent not in OTHER_AGENTS:
         raise AgentError(f"no adapter for {agent!r}")
-    import importlib
+    import sys
 
-    return importlib.import_module(f"hooks.agents.{agent}")
+    name = f"hooks.agents.{agent}"
+    __import__(name)  # (not importlib: it loads warnings too, on every event of the agent)
+    return sys.modules[name]
 
 
 def command_prefix(agent: str, session_id: str, home: str) -> str:

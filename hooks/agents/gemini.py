@@ -200,10 +200,10 @@ def _copy(source: dict[str, Any], target: dict[str, Any], key: str) -> None:
 def _digest(tool: str, tool_input: Any) -> str:
     """What tells two calls apart: the input's length and its first characters (enough to
     pair calls that ran in parallel; the order decides otherwise)."""
-    import json
+    from state.jsontext import dumps  # json's text, without importing json (and re)
 
     try:
-        text = json.dumps([tool, tool_input], sort_keys=True, default=str)
+        text = dumps([tool, tool_input], sort_keys=True, default=str)
     except (TypeError, ValueError):
         text = tool
     return f"{len(text)}:{text[:160]}"

@@ -28,7 +28,9 @@ it runs) and is run by path::
   name that path. What is installed is a copy of the plugin root's package files in
   ``<data>/build-src``, so the build writes nothing into the plugin root (``build/``,
   ``*.egg-info``), which may be read-only or the user's own checkout. The stamp
-  ``<data>/venv/orchestra-ready`` (version, interpreter, root) is written last.
+  ``<data>/venv/orchestra-ready`` (version, interpreter, plugin root, and the folder the
+  environment imports Orchestra from, which the launcher's hook command puts on
+  ``sys.path`` itself: :mod:`hooks.boot`) is written last.
   Progress goes to ``<data>/build.log``; the outcome to ``<data>/build-state``.
 * ``status`` is the launcher's ``orchestra doctor`` while there is no environment: it
   names the cause and the fix; ``--fix`` builds in the foreground.
@@ -283,10 +285,29 @@ def build(root: str, layout: Layout, version: str, python: str) -> int:
             if reason:
                 return fail(reason)
             _remove(layout.source)
-            _write(layout.stamp, f"{version}\n{venv_python(layout.venv)}\n{root}\n")
+            python_there = venv_python(layout.venv)
+            _write(layout.stamp, f"{version}\n{python_there}\n{root}\n"
+                                 f"{orchestra_folder(python_there, layout.data)}\n")
             _set_state(layout, "ready", str(int(time.time())))
             log.write("ready\n")
     return 0
+
+
+#: Where an interpreter imports Orchestra from (run in an unrelated folder).
+_WHERE = ("import os, hooks; "
+          "print(os.path.dirname(os.path.dirname(os.path.abspath(hooks.__file__))))")
+
+
+def orchestra_folder(python: str, cwd: str) -> str:
+    """The folder ``python`` imports Orchestra's packages from ("" if it cannot say: the
+    launcher then runs ``python -m hooks.dispatch``, with ``site``)."""
+    try:
+        done = subprocess.run([python, "-P", "-c", _WHERE], cwd=cwd, capture_output=True,
+                              text=True, timeout=60, stdin=subprocess.DEVNULL)
+    except (OSError, subprocess.TimeoutExpired):
+        return ""
+    lines = done.stdout.strip().splitlines() if done.returncode == 0 else []
+    return lines[-1] if lines and "\n" not in lines[-1] else ""
 
 
 def _run_plan(plan: list[list[str]], log: IO[str], cwd: str) -> str:

@@ -87,7 +87,20 @@ def read_scopes(project_dir: str | None) -> tuple[list[Scope], list[Finding]]:
     return scopes, found
 
 
-def check_registrations(scopes: list[Scope], plugin_root: str | None = None) -> list[Finding]:
+def show(entry: dict[str, Any]) -> str:
+    """A registered handler's command as one line (exec form: the command and its args)."""
+    args = entry.get("args")
+    if isinstance(args, list):
+        root = registration.root_of(entry)
+        python = str(entry.get("command"))
+        if root is not None and args == registration.boot_args(root):
+            return registration.command_for(python, root)
+        return " ".join([python, *(str(a) for a in args)])
+    return str(entry.get("command"))
+
+
+def check_registrations(scopes: list[Scope], plugin_root: str | None = None,
+                        home: str | None = None) -> list[Finding]:
     found = []
     commands: dict[str, dict[str, set[str]]] = {}  # event -> command -> scopes
     for s in scopes:
@@ -96,16 +109,21 @@ def check_registrations(scopes: list[Scope], plugin_root: str | None = None) -> 
         per_event: dict[str, int] = {}
         for event, entry in mine:
             per_event[event] = per_event.get(event, 0) + 1
-            commands.setdefault(event, {}).setdefault(entry["command"], set()).add(scope)
+            commands.setdefault(event, {}).setdefault(show(entry), set()).add(scope)
         fix = f"python -m hooks install --scope {scope}" + (
             "" if scope == "user" else " --project-dir <project>")
         if mine:
-            missing = [e for e in registration.EVENTS if e not in per_event]
             found.append(Finding("ok", "registration", f"{scope}: {path} registers Orchestra "
                                  f"for {len(per_event)} event(s)"))
-            if missing:
-                found.append(Finding("warn", "registration", f"{scope}: not registered for "
-                                     f"{', '.join(missing)}", fix))
+            old = sorted({e for e, entry in mine if registration.is_old(entry)})
+            if old:
+                found.append(Finding(
+                    "warn", "registration", f"{scope}: {len(old)} event(s) registered in the "
+                    "form of an earlier install (a shell command, python -P -m "
+                    "hooks.dispatch): each event starts a shell and loads site more",
+                    f"{fix} (replaces them where they are)"))
+            if home is not None:
+                found.extend(_check_needs(scope, data, mine, home, fix))
         twice = sorted(e for e, n in per_event.items() if n > 1)
         if twice:
             found.append(Finding("fail", "duplicates", f"{scope}: {path} registers Orchestra "
@@ -114,7 +132,7 @@ def check_registrations(scopes: list[Scope], plugin_root: str | None = None) -> 
             clash = event in per_event
             found.append(Finding(
                 "fail" if clash else "warn", "duplicates" if clash else "registration",
-                f"{scope}: {event} runs {entry.get('command')!r}, which looks like Orchestra "
+                f"{scope}: {event} runs {show(entry)!r}, which looks like Orchestra "
                 f"but is not an entry install manages" + (" — the event is dispatched twice"
                                                           if clash else ""),
                 f"delete that handler from {path}" + ("" if clash else f", then {fix}")))
@@ -137,7 +155,8 @@ def check_registrations(scopes: list[Scope], plugin_root: str | None = None) -> 
                              "keep one scope: python -m hooks uninstall --scope <other>"))
     if plugin_root:
         found.append(Finding("ok", "registration", f"plugin: {plugin_root} registers Orchestra "
-                             f"for {len(registration.EVENTS)} event(s) (hooks/hooks.json)"))
+                             f"for {len(registration.EVENTS)} event(s) (hooks/hooks.json; "
+                             "events no enabled handler needs are left at once)"))
         for scope in sorted(used):
             found.append(Finding("fail", "duplicates", f"Orchestra runs as a plugin and is "
                                  f"also registered in {scope} settings: every event is "
@@ -147,6 +166,49 @@ def check_registrations(scopes: list[Scope], plugin_root: str | None = None) -> 
     elif not commands:
         found.append(Finding("fail", "registration", "Orchestra is not registered in any "
                              "settings file", "python -m hooks install"))
+    return found
+
+
+def _check_needs(scope: str, data: dict[str, Any], mine: list[tuple[str, dict[str, Any]]],
+                 home: str, fix: str) -> list[Finding]:
+    """Does the registration match what the enabled handlers need (the registered
+    interpreter's plugins, the config's plugins.disabled and event_log.events)?"""
+    python = next((registration.interpreter_of(entry) for _, entry in mine), None)
+    if python is None or not os.path.isabs(python) or not os.path.isfile(python):
+        return []  # reported by check_commands
+    wanted = registration.needed(python, home)
+    if wanted is None:
+        return [Finding("warn", "registration", f"{scope}: {python} could not say which "
+                        "events its handlers need; not compared", fix)]
+    have = registration.registered(data)
+    have = {e: t for e, t in have.items() if e in registration.EVENTS}
+    missing = []
+    for event, tools in wanted.items():
+        registered = have.get(event, ())
+        if event not in have:
+            missing.append(event)
+        elif registered is not None and (tools is None or not set(tools) <= set(registered)):
+            wider = ("every tool" if tools is None
+                     else ", ".join(sorted(set(tools) - set(registered))))
+            missing.append(f"{event} ({wider})")
+    extra = []
+    for event, tools in have.items():
+        if event not in wanted:
+            extra.append(event)
+        elif tools is None and wanted[event] is not None:
+            extra.append(f"{event} (tools other than {', '.join(wanted[event] or ())})")
+    found = []
+    if missing:
+        found.append(Finding("fail", "registration", f"{scope}: enabled handlers need "
+                             f"{', '.join(missing)}, which the registration does not send "
+                             "them", fix))
+    if extra:
+        found.append(Finding("warn", "registration", f"{scope}: registered for "
+                             f"{', '.join(extra)}, which no enabled handler needs: a process "
+                             "per event for nothing", fix))
+    if not missing and not extra:
+        found.append(Finding("ok", "registration", f"{scope}: the events and matchers are "
+                             f"those the enabled handlers need ({len(wanted)} event(s))"))
     return found
 
 
@@ -172,16 +234,16 @@ def _lookalikes(data: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
 
 
 def check_commands(scopes: list[Scope], *, probe: bool = True) -> list[Finding]:
-    from hooks.tooling.install import check_interpreter
+    from hooks.tooling.install import check_boot, check_interpreter
 
     found = []
-    by_command: dict[str, str] = {}
+    by_command: dict[str, tuple[str, dict[str, Any]]] = {}
     for s in scopes:
         for _event, entry in registration.orchestra_handlers(s.data):
-            by_command.setdefault(entry["command"], s.name)
-    for command, scope in by_command.items():
+            by_command.setdefault(show(entry), (s.name, entry))
+    for command, (scope, entry) in by_command.items():
         fix = f"python -m hooks install --scope {scope} (registers this interpreter)"
-        python = registration.interpreter_of(command)
+        python = registration.interpreter_of(entry)
         if python is None:
             found.append(Finding("fail", "command", f"cannot read the interpreter of {command!r}",
                                  fix))
@@ -195,17 +257,29 @@ def check_commands(scopes: list[Scope], *, probe: bool = True) -> list[Finding]:
             found.append(Finding("fail", "interpreter", f"{python} ({scope}) does not exist "
                                  "any more (venv removed or Python upgraded?)", fix))
             continue
-        problem = check_interpreter(python)
+        root = registration.root_of(entry)
+        problem = check_interpreter(python) if root is None else check_boot(python, root)
         if problem:
             found.append(Finding("fail", "module", problem,
                                  f"pip install Orchestra into {python}, or {fix}"))
             continue
-        canonical = registration.command_for(python)
-        if _words(command) != _words(canonical):
-            found.append(Finding("warn", "command", f"{command!r} is not the form install "
-                                 f"writes ({canonical!r}); not run", fix))
-            continue
-        found.extend(_probe(command, python) if probe else [])
+        if root is None:
+            canonical = f"{registration.quote_path(python)} -P -m {registration.MODULE}"
+            if _words(entry["command"]) != _words(canonical):
+                found.append(Finding("warn", "command", f"{command!r} is not a form install "
+                                     "writes; not run", fix))
+                continue
+            argv: list[str] | str = entry["command"]
+        else:
+            if entry["args"] != registration.boot_args(root):
+                found.append(Finding("warn", "command", f"{command!r} is not the form install "
+                                     f"writes; not run", fix))
+                continue
+            found.append(Finding("ok", "command", f"{scope}: {python} starts without site "
+                                 f"(-S) and without the working folder (-P), and imports "
+                                 f"Orchestra from {root}"))
+            argv = [python, *entry["args"]]
+        found.extend(_probe(command, argv) if probe else [])
     return found
 
 
@@ -218,8 +292,9 @@ def _words(command: str) -> list[str] | None:
         return None
 
 
-def _probe(command: str, python: str) -> list[Finding]:
-    """Run the command twice from a folder with a decoy ``hooks/``; (cold, warm) timings."""
+def _probe(command: str, argv: list[str] | str) -> list[Finding]:
+    """Run the command twice from a folder with a decoy ``hooks/``, as Claude Code runs it
+    (exec form: no shell); (cold, warm) timings."""
     with tempfile.TemporaryDirectory(prefix="orchestra-doctor-") as tmp:
         cwd, home = os.path.join(tmp, "project"), os.path.join(tmp, "state")
         os.makedirs(os.path.join(cwd, "hooks"))
@@ -231,14 +306,16 @@ def _probe(command: str, python: str) -> list[Finding]:
                               "transcript_path": os.path.join(tmp, "t.jsonl"),
                               "hook_event_name": "Notification", "message": "doctor probe",
                               "notification_type": "idle_prompt"}) + "\n"
+        if isinstance(argv, str) and os.name == "nt":  # an old shell command: bash there
+            words = _words(argv) or []
+            argv = [words[0], "-P", "-m", registration.MODULE] if words else argv
         timings = []
         for _ in range(2):
             started = time.monotonic()
             try:
-                proc = subprocess.run(
-                    command if os.name != "nt" else [python, "-P", "-m", "hooks.dispatch"],
-                    shell=os.name != "nt", cwd=cwd, env=env, input=payload,
-                    capture_output=True, text=True, timeout=60)
+                proc = subprocess.run(argv, shell=isinstance(argv, str), cwd=cwd, env=env,
+                                      input=payload, capture_output=True, text=True,
+                                      timeout=60)
             except (OSError, subprocess.TimeoutExpired) as exc:
                 return [Finding("fail", "command", f"{command} could not run: {exc}")]
             timings.append((time.monotonic() - started) * 1000)
@@ -246,7 +323,7 @@ def _probe(command: str, python: str) -> list[Finding]:
                 last = (proc.stderr.strip().splitlines() or ["(no stderr)"])[-1]
                 return [Finding("fail", "command", f"{command} exits {proc.returncode} when run "
                                 f"from another folder: {last}",
-                                "python -m hooks install (re-registers with -P)")]
+                                "orchestra install (re-registers with -P)")]
     found = [Finding("ok", "command", f"{command} works from another folder (with a decoy "
                      "hooks/ there)")]
     cold, warm = timings
@@ -315,7 +392,7 @@ def diagnose(project_dir: str | None, home: str, *, fix: bool = False,
     only checks their interpreters)."""
     plugin_root = os.environ.get("ORCHESTRA_PLUGIN_ROOT") or None
     scopes, found = read_scopes(project_dir)
-    found += check_registrations(scopes, plugin_root)
+    found += check_registrations(scopes, plugin_root, home)
     found += check_plugin_environment(plugin_root)
     found += check_commands(scopes, probe=probe)
     from hooks.tooling.doctor_agents import check_agents
@@ -327,8 +404,29 @@ def diagnose(project_dir: str | None, home: str, *, fix: bool = False,
     found += check_orphans(home, fix)
     found += check_locks(home)
     found += check_plugins(home)
+    found += check_event_log(home)
     found += check_recording(home)
     return found
+
+
+def check_event_log(home: str) -> list[Finding]:
+    """``event_log.events`` naming an event Claude Code does not have (a typo: never
+    recorded, and not registered for the log's sake)."""
+    from hooks.dispatch import read_config
+    from hooks.events import EVENT_NAMES
+
+    section = read_config(home).get("event_log")
+    events = section.get("events") if isinstance(section, dict) else None
+    if not isinstance(events, list):
+        return []
+    unknown = [e for e in events if e not in EVENT_NAMES]
+    if not unknown:
+        return [Finding("ok", "event log", f"records {len(events)} event kind(s): "
+                        f"{', '.join(map(str, events))} (event_log.events)")]
+    return [Finding("warn", "event log", f"event_log.events names "
+                    f"{', '.join(map(str, unknown))}, which no Claude Code event is called: "
+                    "never recorded", "shared_state set-config event_log.events '[...]' with "
+                    f"names from: {', '.join(EVENT_NAMES)}")]
 
 
 def _configure(parser: argparse.ArgumentParser) -> None:

@@ -4,12 +4,15 @@
 (:mod:`hooks.tooling.agent_install`).
 
 ``install [--scope user|project|local] [--project-dir DIR] [--python PATH] [--dry-run]``
-merges :func:`hooks.tooling.registration.template` into the settings file of the scope with the
-absolute path of the interpreter (default: the one running this command), after checking
-that this interpreter can import Orchestra from an unrelated folder. It keeps every other
-hook and setting, is idempotent, writes a timestamped backup before any change, shows a
-unified diff instead of writing with ``--dry-run``, and refuses (exit 1, file untouched)
-when the file is not valid JSON.
+registers (:func:`hooks.tooling.registration.merge`) the hook command for the absolute path
+of the interpreter (default: the one running this command) and the folder it imports
+Orchestra from, for the events some enabled handler of that interpreter needs, after
+checking that it can import Orchestra from an unrelated folder, with and without ``site``.
+Handlers an earlier install wrote (``python -P -m hooks.dispatch`` in shell form) are
+replaced where they are. It keeps every other hook and setting, is idempotent, writes a
+timestamped backup before any change, shows a unified diff instead of writing with
+``--dry-run``, and refuses (exit 1, file untouched) when the file is not valid JSON. Run it
+again after changing which handlers are enabled (``orchestra doctor`` says when).
 
 ``uninstall [--scope ...] [--project-dir DIR] [--dry-run]`` removes exactly the handlers the
 recognition rule of :mod:`hooks.tooling.registration` matches, and nothing else.
@@ -40,31 +43,63 @@ from hooks.tooling.settings_file import (
 if TYPE_CHECKING:
     from state.cli import Front
 
-__all__ = ["check_interpreter", "compile_bytecode", "install_main", "main", "uninstall_main"]
+__all__ = ["check_boot", "check_interpreter", "compile_bytecode", "install_main", "main",
+           "orchestra_root", "uninstall_main"]
 
-#: Run by the candidate interpreter from an empty temporary folder.
-_PROBE = ("import hooks, hooks.dispatch; assert hooks.NAME == 'orchestra', hooks.__file__; "
-          "print(hooks.__file__)")
+#: Run by the candidate interpreter from an empty temporary folder: Orchestra's folder.
+_PROBE = ("import os, hooks, hooks.dispatch; assert hooks.NAME == 'orchestra', hooks.__file__; "
+          "print(os.path.dirname(os.path.dirname(os.path.abspath(hooks.__file__))))")
+#: Run as the registered command runs (no site, Orchestra's folder the last argument).
+_BOOT_PROBE = ("import sys; sys.path.append(sys.argv.pop(1)); import hooks, hooks.boot, "
+               "hooks.dispatch; print(hooks.__file__)")
 
 
-def check_interpreter(python: str, timeout: float = 30.0) -> str | None:
-    """None when ``python -P`` imports Orchestra from an unrelated cwd, else the reason."""
+def orchestra_root(python: str, timeout: float = 30.0) -> tuple[str | None, str | None]:
+    """(the folder ``python -P`` imports Orchestra from in an unrelated cwd, None) or
+    (None, the reason it cannot)."""
     if not os.path.isabs(python):
-        return f"{python!r} is not an absolute path"
+        return None, f"{python!r} is not an absolute path"
     if not os.path.isfile(python):
-        return f"{python} does not exist"
+        return None, f"{python} does not exist"
     if not os.access(python, os.X_OK):
-        return f"{python} is not executable"
+        return None, f"{python} is not executable"
     with tempfile.TemporaryDirectory(prefix="orchestra-probe-") as cwd:
         try:
             proc = subprocess.run([python, "-P", "-c", _PROBE], cwd=cwd, capture_output=True,
                                   text=True, timeout=timeout, stdin=subprocess.DEVNULL)
         except (OSError, subprocess.TimeoutExpired) as exc:
+            return None, f"{python} could not be run: {exc}"
+    if proc.returncode != 0:
+        lines = (proc.stderr or proc.stdout).strip().splitlines()
+        last = lines[-1] if lines else f"exit code {proc.returncode}"
+        return None, f"{python} -P cannot import Orchestra's hooks.dispatch ({last})"
+    lines = proc.stdout.strip().splitlines()
+    return (lines[-1], None) if lines else (None, f"{python} did not say where Orchestra is")
+
+
+def check_interpreter(python: str, timeout: float = 30.0) -> str | None:
+    """None when ``python -P`` imports Orchestra from an unrelated cwd, else the reason."""
+    return orchestra_root(python, timeout)[1]
+
+
+def check_boot(python: str, root: str, timeout: float = 30.0) -> str | None:
+    """None when ``python``, started as the registered command starts it (no ``site``,
+    ``root`` on ``sys.path``), imports Orchestra from ``root``; else the reason."""
+    with tempfile.TemporaryDirectory(prefix="orchestra-probe-") as cwd:
+        try:
+            proc = subprocess.run([python, "-S", "-P", "-c", _BOOT_PROBE, root], cwd=cwd,
+                                  capture_output=True, text=True, timeout=timeout,
+                                  stdin=subprocess.DEVNULL)
+        except (OSError, subprocess.TimeoutExpired) as exc:
             return f"{python} could not be run: {exc}"
     if proc.returncode != 0:
         lines = (proc.stderr or proc.stdout).strip().splitlines()
         last = lines[-1] if lines else f"exit code {proc.returncode}"
-        return f"{python} -P cannot import Orchestra's hooks.dispatch ({last})"
+        return f"{python} -S cannot import Orchestra from {root} ({last})"
+    found = proc.stdout.strip().splitlines()[-1:] or [""]
+    if not os.path.normcase(os.path.abspath(found[0])).startswith(
+            os.path.normcase(os.path.abspath(root)) + os.sep):
+        return f"{python} -S imports Orchestra from {found[0]}, not from {root}"
     return None
 
 
@@ -135,20 +170,33 @@ def _install(args: argparse.Namespace, io: Streams) -> int:
         return agent_install.install(args, io, python)
     path = settings_path(args.scope, _project_dir(args))
     settings = load(path)
-    _check_python(python)
-    new = registration.merge(settings.data, python)
+    root = _check_python(python)
+    from hooks.dispatch import state_home
+
+    home = state_home()
+    needed = registration.needed(python, home)
+    if needed is None:  # it could not say: every event, as the plugin registers them
+        io.err.write(f"note: {python} could not say which events its handlers need; "
+                     "registering every event\n")
+        needed = dict.fromkeys(registration.EVENTS)
+    new = registration.merge(settings.data, python, root, needed)
     if not args.dry_run and not compile_bytecode(python):
         io.err.write("note: could not write .pyc files for Orchestra; hooks will still work, "
                      "more slowly, if its folders are read-only\n")
+    old = sum(registration.is_old(entry) for _, entry in
+              registration.orchestra_handlers(settings.data))
+    skipped = [e for e in registration.EVENTS if e not in needed]
     code = _apply(settings, new, args, io, "installed",
-                  f"Orchestra runs {registration.command_for(python)} for "
-                  f"{len(registration.EVENTS)} events")
+                  f"Orchestra runs {registration.command_for(python, root)} for "
+                  f"{len(needed)} events"
+                  + (f" (not for {', '.join(skipped)}: no enabled handler needs them)"
+                     if skipped else "")
+                  + (f"; {old} handler(s) of an earlier install migrated" if old else ""))
     if args.dry_run:
         return code
-    from hooks.dispatch import state_home
     from hooks.launcher import ensure_launcher
 
-    folder = ensure_launcher(state_home(), python)
+    folder = ensure_launcher(home, python)
     io.out.write(f"orchestra for Claude's Bash: {os.path.join(folder, 'orchestra')} "
                  "(put on its PATH at every SessionStart)\n")
     if args.styles:
@@ -156,11 +204,15 @@ def _install(args: argparse.Namespace, io: Streams) -> int:
     return code
 
 
-def _check_python(python: str) -> None:
-    problem = check_interpreter(python)
-    if problem:
+def _check_python(python: str) -> str:
+    """Orchestra's folder for ``python``; a refusal when it cannot run the hook command."""
+    root, problem = orchestra_root(python)
+    if root is not None:
+        problem = check_boot(python, root)
+    if problem or root is None:
         raise CliError(f"refusing to install: {problem}. Install Orchestra into that "
-                       f"interpreter (pip install -e <orchestra checkout>) or pass --python")
+                       f"interpreter (pip install <orchestra checkout>) or pass --python")
+    return root
 
 
 def _install_styles(args: argparse.Namespace, io: Streams) -> None:

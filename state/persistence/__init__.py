@@ -33,10 +33,10 @@ root names (:func:`open_backend`).
 
 from __future__ import annotations
 
-import json
 import os
 
 from state.errors import InvalidValueError
+from state.jsontext import loads
 from state.persistence.storage import CONFIG
 
 TYPE_CHECKING = False
@@ -101,7 +101,7 @@ def local_config(root: str) -> dict[str, Any]:
     """The state root's ``config.json`` as it is on this machine ({} if absent or bad)."""
     try:
         with open(os.path.join(root, CONFIG), "rb") as fh:
-            config = json.loads(fh.read())
+            config = loads(fh.read())
     except (OSError, ValueError):
         return {}
     return config if isinstance(config, dict) else {}

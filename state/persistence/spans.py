@@ -25,8 +25,8 @@ same fallback; nothing here decides what a change means, only where its bytes go
 from __future__ import annotations
 
 import binascii
-import json
 
+from state.jsontext import dumps, loads, string_encoder
 from state.persistence.storage import LARGE_DOCUMENT, NotLaidOut, encode_entries
 
 TYPE_CHECKING = False
@@ -60,8 +60,8 @@ def stamp(data: bytes, *, checked: bool) -> bytes:
     """The stamp of ``data``, bytes Orchestra wrote in the one-entry-per-line layout;
     ``checked``: the document fits its model (the store's rules said so:
     :meth:`~state.persistence.storage.DocumentRules.fits`)."""
-    return json.dumps({"layout": LAYOUT, "size": len(data), "crc32": binascii.crc32(data),
-                       "checked": checked}).encode("ascii")
+    return dumps({"layout": LAYOUT, "size": len(data), "crc32": binascii.crc32(data),
+                  "checked": checked}).encode("ascii")
 
 
 def trust(data: bytes | None, stamp_bytes: bytes | None, *, checked: bool = True
@@ -71,7 +71,7 @@ def trust(data: bytes | None, stamp_bytes: bytes | None, *, checked: bool = True
     if not data or not stamp_bytes:
         return None
     try:
-        vouched = json.loads(stamp_bytes)
+        vouched = loads(stamp_bytes)
     except ValueError:
         return None
     if not (isinstance(vouched, dict) and vouched.get("layout") == LAYOUT
@@ -174,7 +174,7 @@ class LaidOut:
             return MISSING
         start, stop = where.span
         try:
-            return json.loads(self.data[start:stop])
+            return loads(self.data[start:stop])
         except ValueError:
             raise Untrusted("a value that does not parse") from None
 
@@ -225,10 +225,8 @@ class LaidOut:
 
 def _key(name: str) -> bytes:
     """A member's name as the encoder writes it."""
-    from json.encoder import encode_basestring  # json's C encoder, loaded with json
-
     try:
-        return encode_basestring(name).encode("utf-8")
+        return string_encoder(False)(name).encode("utf-8")
     except UnicodeEncodeError:
         raise Untrusted("a name the layout cannot hold") from None
 

@@ -250,3 +250,43 @@ def test_offline_fallback_wheel_installs_the_same(tmp_path: Path, example_site: 
             == (example_site / points).read_text().split())
     assert ((tmp_path / "site" / "orchestra_no_rm_rf.py").read_bytes()
             == (example_site / "orchestra_no_rm_rf.py").read_bytes())
+
+
+# -- through the command Orchestra registers (issue 27) --------------------------------------------
+
+
+def test_example_denies_through_the_registered_command(example_site: Path,
+                                                       tmp_path: Path) -> None:
+    """The registered command starts Python without ``site`` (``-S``): the example, found
+    only through a ``.pth`` file of the environment (as a package pip installed into its
+    site-packages is), is still discovered and obeyed; an ordinary command goes through."""
+    import sysconfig
+    import venv
+
+    from hooks.boot import BOOT_CODE
+
+    venv.EnvBuilder(with_pip=False, symlinks=os.name != "nt").create(tmp_path / "venv")
+    python = tmp_path / "venv" / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+    purelib = subprocess.run([str(python), "-c", "import sysconfig; "
+                              "print(sysconfig.get_paths()['purelib'])"],
+                             capture_output=True, text=True, check=True).stdout.strip()
+    Path(purelib, "example.pth").write_text(
+        f"{sysconfig.get_paths()['purelib']}\n{example_site}\n", encoding="utf-8")
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("ORCHESTRA_", "PYTHON", "CLAUDE_"))}
+    env["ORCHESTRA_HOME"] = str(tmp_path / "home")
+    repo = Path(__file__).resolve().parents[2]
+
+    def hook(command: str) -> dict[str, Any]:
+        done = subprocess.run([str(python), "-S", "-P", "-c", BOOT_CODE, str(repo)],
+                              input=json.dumps(_bash(command)).encode(), env=env,
+                              cwd=tmp_path, capture_output=True, timeout=120, check=False)
+        assert done.returncode == 0, done.stderr.decode()
+        reply: dict[str, Any] = json.loads(done.stdout) if done.stdout.strip() else {}
+        return reply
+
+    for _ in range(2):  # the first builds the dispatch table, the second reads its cache
+        denied = hook("rm -rf /")
+        assert denied["hookSpecificOutput"]["permissionDecision"] == "deny"
+        assert "[no-rm-rf]" in denied["hookSpecificOutput"]["permissionDecisionReason"]
+    assert "permissionDecision" not in hook("ls -la").get("hookSpecificOutput", {})

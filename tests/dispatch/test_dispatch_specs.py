@@ -67,3 +67,8 @@ def test_every_spec_is_exercised(all_specs: list[str], payload_dir: Path, tmp_pa
     assert called == set(all_specs), set(all_specs) - called
     events = {detail for name, detail in calls if name == "on_event"}
     assert events == set(EVENT_NAMES)
+
+
+def test_the_written_out_spec_names_are_spec_name_of_every_event() -> None:
+    assert {event: spec_name(event) for event in EVENT_NAMES} == SPEC_NAMES
+    assert list(SPEC_NAMES) == list(EVENT_NAMES)

@@ -134,9 +134,14 @@ class Fired:
         return (self.event,)
 
 
+#: The CLI logs a hook as ``<Event>[:<matcher>] [<command>] finished with status N``; an
+#: exec-form hook's command is its program and ``args`` joined by spaces. Orchestra's:
+#: the registered boot command (``... -c <hooks.boot.BOOT_CODE> <root>``), or the shell
+#: form of earlier installs and of the plugin (``... -m hooks.dispatch``, ``... dispatch``).
 _FIRED = re.compile(
     r"(?:Hooks: )?(?P<event>[A-Z][A-Za-z]+)(?::(?P<matcher>[^\s\[]+))? "
-    r"\[(?P<command>[^\]]*hooks\.dispatch)\] (?:finished|completed) with status (?P<status>-?\d+)"
+    r"\[(?P<command>[^\]]*(?:hooks\.dispatch|from hooks\.boot import main;main\(\) [^\]]*))\] "
+    r"(?:finished|completed) with status (?P<status>-?\d+)"
 )
 
 

@@ -140,13 +140,15 @@ def run_claude(
     output_format: str = "json",
     extra_args: Iterable[str] = (),
     timeout: float = 120,
+    wrapper: Iterable[str] = (),
 ) -> subprocess.CompletedProcess[str]:
     """Run ``claude -p PROMPT`` headless and return the finished process.
 
     ``settings`` is passed to ``--settings``: a path, or a mapping that is
     serialised to JSON. ``allowed_tools=None`` leaves ``--allowedTools`` out
     (tool calls then need permission). ``debug_file`` adds ``--debug-file``,
-    which logs each hook's exit code, stdout and stderr. stdin is closed.
+    which logs each hook's exit code, stdout and stderr. ``wrapper`` is put before the
+    command (``strace -f ... --``, say). stdin is closed.
     """
     Path(home).mkdir(parents=True, exist_ok=True)
     args = [str(bin), "-p", prompt, "--output-format", output_format]
@@ -164,7 +166,7 @@ def run_claude(
         args += ["--debug-file", str(debug_file)]
     args += list(extra_args)
     return subprocess.run(
-        args,
+        [*wrapper, *args],
         cwd=cwd,
         env=claude_env(home=home, base_url=base_url, env_extra=env_extra),
         stdin=subprocess.DEVNULL,

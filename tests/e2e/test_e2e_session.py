@@ -20,10 +20,14 @@ from typing import Any
 
 import pytest
 
+from hooks.boot import BOOT_CODE
+
 from . import _scenario as sc
 from ._scenario import Scenario, canonical, log_keys, request_texts, tool_result_text
 
 pytestmark = pytest.mark.e2e
+
+REPO = Path(__file__).resolve().parents[2]
 
 #: What session A must fire (parallel and startup segments in canonical order).
 EXPECTED_A: list[tuple[str, ...]] = [
@@ -93,9 +97,11 @@ def _tool_use_ids(run: sc.Run, name: str, needle: str = "") -> list[str]:
 
 def test_both_cli_runs_succeed_with_orchestra_installed(scenario: Scenario) -> None:
     settings = json.loads((scenario.project / ".claude" / "settings.json").read_text())
-    commands = {h["command"] for groups in settings["hooks"].values() for g in groups
-                for h in g["hooks"]}
-    assert commands == {f'"{sys.executable}" -P -m hooks.dispatch'}, scenario.install_output
+    commands = {(h["command"], *h.get("args", ())) for groups in settings["hooks"].values()
+                for g in groups for h in g["hooks"]}
+    # exec form (no shell): the interpreter without site, Orchestra's folder the last word
+    assert commands == {(sys.executable, "-S", "-P", "-c", BOOT_CODE, str(REPO))}, \
+        scenario.install_output
     assert len(settings["hooks"]) == 30, sorted(settings["hooks"])
 
     context = scenario.context()

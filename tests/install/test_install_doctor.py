@@ -219,26 +219,27 @@ def test_recording_is_reported(env: Any, monkeypatch: pytest.MonkeyPatch) -> Non
     assert any(f.check == "record" and f.level == "warn" for f in findings)
 
 
-@pytest.mark.skipif(os.name == "nt", reason="runs the command through sh")
 def test_registered_command_works_from_a_folder_with_a_decoy_hooks_package(
         cli: Any, env: Any, tmp_path: Path, payload: Any) -> None:
+    """Run as Claude Code runs an exec-form handler: the command and its args, no shell."""
     assert cli("install").code == 0
     settings = json.loads(env.user_settings.read_text("utf-8"))
-    command = settings["hooks"]["Notification"][0]["hooks"][0]["command"]
+    entry = settings["hooks"]["Notification"][0]["hooks"][0]
+    argv = [entry["command"], *entry["args"]]
     elsewhere = tmp_path / "some user project" / "sub"
     (elsewhere / "hooks").mkdir(parents=True)
     (elsewhere / "hooks" / "__init__.py").write_text(DECOY_INIT, encoding="utf-8")
     (elsewhere / "hooks" / "dispatch.py").write_text(DECOY_INIT, encoding="utf-8")
     event = json.dumps(payload("Notification.elicitation_response")) + "\n"
     run_env = {**os.environ, "ORCHESTRA_HOME": str(tmp_path / "probe state")}
-    proc = subprocess.run(command, shell=True, cwd=elsewhere, input=event, text=True,
+    proc = subprocess.run(argv, cwd=elsewhere, input=event, text=True,
                           capture_output=True, env=run_env, timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert "decoy" not in proc.stderr
     assert (tmp_path / "probe state" / "sessions").is_dir()
     # the decoy is real: without -P the same interpreter imports it and fails
-    bare = command.replace(" -P ", " ")
-    proc = subprocess.run(bare, shell=True, cwd=elsewhere, input=event, text=True,
+    bare = [a for a in argv if a != "-P"]
+    proc = subprocess.run(bare, cwd=elsewhere, input=event, text=True,
                           capture_output=True, env=run_env, timeout=60)
     assert proc.returncode != 0 and "decoy hooks package imported" in proc.stderr
 

@@ -20,7 +20,13 @@ from hooks.tooling.settings_file import load, render, save
 REPO = Path(__file__).resolve().parents[2]
 SCHEMA = json.loads((REPO / "tests" / "schemas" / "claude-code-settings.schema.json")
                     .read_text("utf-8"))
-COMMAND = registration.command_for(os.path.abspath(sys.executable))
+PYTHON = os.path.abspath(sys.executable)
+#: The folder this interpreter imports Orchestra from (the checkout: an editable install).
+ROOT = str(REPO)
+
+
+def _handler(event: str, python: str = PYTHON) -> dict[str, Any]:
+    return registration.handler(python, ROOT, event)
 
 FOREIGN: dict[str, Any] = {
     "model": "sonnet",
@@ -49,7 +55,7 @@ def test_install_into_absent_settings(cli: Any, env: Any) -> None:
     jsonschema.validate(data, SCHEMA, cls=jsonschema.Draft7Validator)
     found = _orchestra(data)
     assert [e for e, _ in found] == list(registration.EVENTS)
-    assert {h["command"] for _, h in found} == {COMMAND}
+    assert [h for _, h in found] == [_handler(e) for e in registration.EVENTS]
     assert _backups(env.user_settings) == []
     assert "backup: none needed" in result.out
 
@@ -75,7 +81,7 @@ def test_install_keeps_every_other_setting_and_hook(cli: Any, env: Any) -> None:
     assert {k: v for k, v in data.items() if k != "hooks"} == {
         k: v for k, v in FOREIGN.items() if k != "hooks"}
     assert data["hooks"]["PreToolUse"][0] == FOREIGN["hooks"]["PreToolUse"][0]
-    assert data["hooks"]["PreToolUse"][1]["hooks"][0]["command"] == COMMAND
+    assert data["hooks"]["PreToolUse"][1]["hooks"][0] == _handler("PreToolUse")
     assert data["hooks"]["Notification"][0] == FOREIGN["hooks"]["Notification"][0]
     (backup,) = _backups(env.user_settings)
     assert backup.read_text("utf-8") == original
@@ -118,7 +124,8 @@ def test_dry_run_shows_a_diff_and_writes_nothing(cli: Any, env: Any) -> None:
     result = cli("install", "--dry-run")
     assert result.code == 0
     assert result.out.startswith("--- /dev/null\n+++ ")
-    assert f'+            "command": {json.dumps(COMMAND)},' in result.out
+    assert f'+            "command": {json.dumps(PYTHON)},' in result.out
+    assert f'+              {json.dumps(ROOT)}' in result.out
     assert not env.user_settings.parent.exists()
     env.user_settings.parent.mkdir()
     env.user_settings.write_text(json.dumps(FOREIGN), encoding="utf-8")
@@ -198,29 +205,47 @@ def test_reinstall_with_another_interpreter_replaces_in_place(cli: Any, env: Any
     before = json.loads(env.user_settings.read_text("utf-8"))
     assert cli("install", "--python", other_python).code == 0
     after = json.loads(env.user_settings.read_text("utf-8"))
-    assert {h["command"] for _, h in _orchestra(after)} == {
-        registration.command_for(other_python)}
+    assert {h["command"] for _, h in _orchestra(after)} == {other_python}
     assert list(after["hooks"]) == list(before["hooks"])  # same places
     assert after["hooks"]["PreToolUse"][0] == FOREIGN["hooks"]["PreToolUse"][0]
 
 
 def test_install_collapses_duplicates_and_refreshes_hand_added_events(cli: Any,
                                                                        env: Any) -> None:
-    stale = registration.handler('"/old/python" -P -m hooks.dispatch', "PreToolUse")
+    stale = {"type": "command", "command": '"/old/python" -P -m hooks.dispatch',
+             "timeout": 10, "statusMessage": "Orchestra"}
     env.user_settings.parent.mkdir()
     env.user_settings.write_text(json.dumps({"hooks": {
         "PreToolUse": [{"hooks": [stale]}, {"matcher": "Bash", "hooks": [dict(stale)]}],
         "PreModelSwitch": [{"hooks": [dict(stale, timeout=3)]}],
     }}), encoding="utf-8")
-    assert cli("install").code == 0
+    result = cli("install")
+    assert result.code == 0
+    assert "migrated" in result.out  # the old form, replaced where it was
     data = json.loads(env.user_settings.read_text("utf-8"))
-    assert data["hooks"]["PreToolUse"] == [{"hooks": [registration.handler(COMMAND,
-                                                                           "PreToolUse")]}]
-    assert data["hooks"]["PreModelSwitch"] == [{"hooks": [dict(stale, timeout=3,
-                                                               command=COMMAND)]}]
+    assert data["hooks"]["PreToolUse"] == [{"hooks": [_handler("PreToolUse")]}]
+    assert data["hooks"]["PreModelSwitch"] == [{"hooks": [dict(
+        stale, timeout=3, command=PYTHON, args=registration.boot_args(ROOT))]}]
     assert cli("install").code == 0 and "nothing to change" in cli("install").out
     assert cli("uninstall").code == 0
     assert "hooks" not in json.loads(env.user_settings.read_text("utf-8"))
+
+
+def test_an_old_handler_sharing_a_group_gets_a_group_of_its_own_there(cli: Any,
+                                                                     env: Any) -> None:
+    """An earlier install's handler next to a foreign one: the foreign one keeps its group
+    and place, Orchestra's new handler comes right after it."""
+    stale = {"type": "command", "command": '"/old/python" -P -m hooks.dispatch',
+             "timeout": 10, "statusMessage": "Orchestra"}
+    mine = {"type": "command", "command": "~/bin/mine.sh"}
+    env.user_settings.parent.mkdir()
+    env.user_settings.write_text(json.dumps({"hooks": {"Stop": [
+        {"hooks": [mine, stale]}, {"hooks": [{"type": "command", "command": "say"}]}]}}),
+        encoding="utf-8")
+    assert cli("install").code == 0
+    data = json.loads(env.user_settings.read_text("utf-8"))
+    assert data["hooks"]["Stop"] == [{"hooks": [mine]}, {"hooks": [_handler("Stop")]},
+                                     {"hooks": [{"type": "command", "command": "say"}]}]
 
 
 def test_install_refuses_an_interpreter_without_orchestra(cli: Any, env: Any,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -37,10 +38,13 @@ def test_template_file_is_the_code_template() -> None:
 
 def test_filled_template_validates_against_the_settings_schema() -> None:
     raw = json.loads(TEMPLATE.read_text("utf-8"))
-    filled = registration.fill(raw, "/home/me/my project/.venv/bin/python")
+    python = "/home/me/my project/.venv/bin/python"
+    root = "/home/me/my project/.venv/lib/python3.11/site-packages"
+    filled = registration.fill(raw, python, root)
     _validate(filled)
-    assert filled == registration.template("/home/me/my project/.venv/bin/python")
+    assert filled == registration.template(python, root)
     assert registration.PYTHON_PLACEHOLDER not in json.dumps(filled)
+    assert registration.ROOT_PLACEHOLDER not in json.dumps(filled)
 
 
 def test_schema_rejects_what_it_should() -> None:
@@ -56,14 +60,16 @@ def test_schema_rejects_what_it_should() -> None:
 
 
 def test_every_handled_event_once_with_one_command() -> None:
-    data = registration.template("/usr/bin/python3")
+    data = registration.template("/usr/bin/python3", "/usr/lib/python3/dist-packages")
     handlers = _handlers(data)
     events = [e for e, _ in handlers]
     assert events == list(registration.EVENTS)
     assert set(events) == set(EVENT_NAMES) - set(registration.NOT_REGISTERED)
     assert "WorktreeCreate" not in events
     assert set(SCHEMA["properties"]["hooks"]["properties"]) >= set(events)
-    assert {h["command"] for _, h in handlers} == {'"/usr/bin/python3" -P -m hooks.dispatch'}
+    assert {(h["command"], tuple(h["args"])) for _, h in handlers} == {
+        ("/usr/bin/python3", ("-S", "-P", "-c", registration.BOOT_CODE,
+                              "/usr/lib/python3/dist-packages"))}
     assert all(h["statusMessage"] == "Orchestra" and h["type"] == "command"
                for _, h in handlers)
     assert all("matcher" not in g for groups in data["hooks"].values() for g in groups)
@@ -82,25 +88,44 @@ def test_timeouts_are_short_and_session_end_shortest() -> None:
     "/opt/we'ird/py\"th$on`x`/bin/python",
     "/tmp/back\\slash/python",
 ])
-def test_command_quotes_the_interpreter_for_the_shell(path: str) -> None:
-    command = registration.command_for(path)
-    assert registration.interpreter_of(command) == path
-    assert command.endswith(" -P -m hooks.dispatch")
-    if os.name != "nt":  # what sh (and bash) make of it
-        shown = subprocess.run(["sh", "-c", "printf '%s' " + command.rsplit(" -P", 1)[0]],
-                               capture_output=True, text=True, check=True).stdout
-        assert shown == path
+def test_exec_form_passes_paths_as_they_are(path: str) -> None:
+    """No shell: the interpreter and Orchestra's folder reach the process unquoted."""
+    entry = registration.handler(path, path + "-lib", "Stop")
+    assert registration.interpreter_of(entry) == path
+    assert registration.root_of(entry) == path + "-lib"
+    assert registration.command_for(path, "/x").endswith(' "/x"')
+    if os.name != "nt":  # the -c code gets exactly the folder as its last argument
+        done = subprocess.run([sys.executable, *entry["args"][:3],
+                               "import sys; print(sys.argv[-1])", path + "-lib"],
+                              capture_output=True, text=True, check=True)
+        assert done.stdout.strip() == path + "-lib"
+
+
+def test_old_shell_commands_are_still_read() -> None:
+    """What earlier installs wrote: recognised (to migrate it), its interpreter read."""
+    for path in ("/usr/bin/python3", "/home/me/my project/.venv/bin/python"):
+        old = {"type": "command", "command": f"{registration.quote_path(path)} -P -m "
+               "hooks.dispatch", "timeout": 10, "statusMessage": "Orchestra"}
+        assert registration.is_orchestra(old) and registration.is_old(old)
+        assert registration.interpreter_of(old) == path
+        assert registration.root_of(old) is None
 
 
 def test_recognition_rule() -> None:
-    mine = registration.handler(registration.command_for("/x/python"), "Stop")
-    assert registration.is_orchestra(mine)
+    mine = registration.handler("/x/python", "/x/lib", "Stop")
+    assert registration.is_orchestra(mine) and not registration.is_old(mine)
     assert not registration.is_lookalike(mine)
     custom = {**mine, "statusMessage": "Orchestra (team build)"}
     assert registration.is_orchestra(custom)
     no_mark = {"type": "command", "command": "python3 -m hooks.dispatch"}
     assert not registration.is_orchestra(no_mark) and registration.is_lookalike(no_mark)
+    unmarked_exec = {k: v for k, v in mine.items() if k != "statusMessage"}
+    assert not registration.is_orchestra(unmarked_exec)
+    assert registration.is_lookalike(unmarked_exec)
+    other_code = {**mine, "args": ["-S", "-P", "-c", "import hooks.dispatch", "/x/lib"]}
+    assert not registration.is_orchestra(other_code) and registration.is_lookalike(other_code)
     other_module = {**mine, "command": '"/x/python" -m hooks.dispatcher'}
+    other_module.pop("args")
     assert not registration.is_orchestra(other_module)
     foreign = {"type": "command", "command": "prettier --write", "statusMessage": "Orchestra"}
     assert not registration.is_orchestra(foreign) and not registration.is_lookalike(foreign)

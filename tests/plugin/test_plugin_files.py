@@ -68,7 +68,7 @@ def test_plugin_hooks_register_what_settings_mode_registers() -> None:
     assert _registrations(plugin) == _registrations(template)
     commands = {h["command"] for groups in plugin["hooks"].values() for g in groups
                 for h in g["hooks"]}
-    assert commands == {'"${CLAUDE_PLUGIN_ROOT}/bin/orchestra" dispatch'}
+    assert commands == {'exec "${CLAUDE_PLUGIN_ROOT}/bin/orchestra" dispatch'}
 
 
 @pytest.mark.parametrize("name", ["dashboard", "inbox", "send", "who", "board", "team", "sessions",

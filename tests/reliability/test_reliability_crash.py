@@ -230,7 +230,11 @@ def _trials(root: Path, kind: str, rng: Random, seed: int) -> dict[str, int]:
             if not orphans:
                 continue
             stats["mid_write"] += 1
-            document_orphans = [p for p in orphans if not p.name.startswith(".heartbeat.")]
+            # A document's temp file is ".<name>.<pid>.<hex>.tmp"; a cache's (the dispatch
+            # table's, the store observers': "<file>.<pid>.<hex>.tmp", written when a CLI
+            # first runs) is no document's, and is left to doctor --fix like the rest.
+            document_orphans = [p for p in orphans if p.name.startswith(".")
+                                and not p.name.startswith(".heartbeat.")]
             if trial % 2 and document_orphans:
                 store = open_store(root)
                 for path in document_orphans:
