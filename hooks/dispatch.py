@@ -96,6 +96,8 @@ def parse_event(data: bytes) -> dict[str, Any]:
         raise InputError("event is not valid UTF-8") from None
     try:
         payload = loads(text)
+        if "NaN" in text or "Infinity" in text:
+            _refuse_constants(text)
     except ValueError as exc:
         raise InputError(f"event is not valid JSON ({exc})") from None
     except RecursionError:
@@ -113,6 +115,18 @@ def parse_event(data: bytes) -> dict[str, Any]:
         except ValueError as exc:
             raise InputError(str(exc)) from None
     return payload
+
+
+def _refuse_constants(text: str) -> None:
+    """ValueError if ``text`` holds a bare NaN or Infinity: Python reads them, JSON has
+    none, and stored they would make the event log unreadable to other JSON readers.
+    Only a text that names one (inside a string, as a rule) pays for this second parse."""
+    import json
+
+    def refuse(name: str) -> Any:
+        raise ValueError(f"{name} is not a JSON number")
+
+    json.loads(text, parse_constant=refuse)
 
 
 def read_config(home: str) -> dict[str, Any]:

@@ -56,6 +56,10 @@ CASES: dict[str, tuple[bytes, str]] = {
                       "not valid UTF-8"),
     "lone surrogate bytes": (b'{"hook_event_name": "Stop", "x": "\xed\xa0\x80"}',
                              "not valid UTF-8"),
+    "bare NaN": (b'{"hook_event_name": "Stop", "session_id": "s1", "x": NaN}',
+                 "NaN is not a JSON number"),
+    "bare Infinity": (b'{"hook_event_name": "Stop", "session_id": "s1", "d": [-Infinity]}',
+                      "-Infinity is not a JSON number"),
     "deeply nested": (b'{"hook_event_name": "Stop", "x": ' + b"[" * 100_000 + b"]" * 100_000
                       + b"}", "nested too deeply"),
 }
@@ -109,6 +113,14 @@ def test_a_valid_session_id_and_event_still_dispatch(dispatch_cli: Callable[...,
     result = dispatch_cli(json.dumps(_GOOD).encode())
     assert (result.code, result.out, result.err) == (0, "", "")
     assert (home / "sessions" / "abc-123").is_dir()
+
+
+def test_nan_and_infinity_inside_strings_still_dispatch(dispatch_cli: Callable[..., Any],
+                                                        home: Path) -> None:
+    payload = _with(prompt="NaN Infinity -Infinity", hook_event_name="UserPromptSubmit")
+    result = dispatch_cli(payload)
+    assert (result.code, result.out, result.err) == (0, "", "")
+    assert "NaN Infinity" in (home / "sessions" / "abc-123" / "events.jsonl").read_text("utf-8")
 
 
 def test_no_session_id_is_fine(dispatch_cli: Callable[..., Any], home: Path,
