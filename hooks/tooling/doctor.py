@@ -431,7 +431,8 @@ def check_event_log(home: str) -> list[Finding]:
 
 def _configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--project-dir", metavar="DIR",
-                        help="project whose .claude/settings*.json to check (default: cwd)")
+                        help="project whose .claude/settings*.json, .codex/ and .gemini/ "
+                             "registrations to check (default: cwd)")
     parser.add_argument("--fix", action="store_true",
                         help="remove orphan temp files whose writer is dead")
     parser.add_argument("--json", action="store_true", help="print the findings as JSON")
