@@ -192,3 +192,57 @@ def test_a_session_switch_can_leave_an_event_too(dispatch_cli: Any, home: Path,
     other = dict(loaded, session_id="another-session-0001")
     assert dispatch_cli(other).code == 0
     assert (home / "sessions" / "another-session-0001" / "events.jsonl").exists()
+
+
+def test_own_modules_are_found_by_their_path_as_the_path_finder_would(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """OwnModules finds what the path finder finds in Orchestra's folder (a package before a
+    module of the same name), with the standard loader, and leaves everything else to the
+    usual finders: other packages, namespace packages, sourceless modules."""
+    import importlib.machinery
+
+    from hooks.boot import OwnModules
+
+    (tmp_path / "state" / "both").mkdir(parents=True)
+    (tmp_path / "state" / "__init__.py").write_text("", encoding="utf-8")
+    (tmp_path / "state" / "both" / "__init__.py").write_text("", encoding="utf-8")
+    (tmp_path / "state" / "both.py").write_text("", encoding="utf-8")
+    (tmp_path / "state" / "plain.py").write_text("", encoding="utf-8")
+    (tmp_path / "state" / "spaced").mkdir()  # no __init__.py: a namespace package
+    (tmp_path / "state" / "only.pyc").write_bytes(b"")
+    monkeypatch.setattr(OwnModules, "root", str(tmp_path) + os.sep)
+    path = importlib.machinery.PathFinder
+    for name, parent in (("state", None), ("state.both", [str(tmp_path / "state")]),
+                         ("state.plain", [str(tmp_path / "state")])):
+        ours, theirs = OwnModules.find_spec(name, parent), path.find_spec(
+            name, parent or [str(tmp_path)])
+        assert ours is not None and theirs is not None
+        assert (ours.origin, ours.submodule_search_locations, ours.cached) == (
+            theirs.origin, theirs.submodule_search_locations, theirs.cached)
+        assert type(ours.loader) is type(theirs.loader) is importlib.machinery.SourceFileLoader
+    assert OwnModules.find_spec("state.both", [str(tmp_path / "state")]).origin.endswith(
+        os.path.join("both", "__init__.py"))
+    for name, parent in (("state.spaced", [str(tmp_path / "state")]),
+                         ("state.only", [str(tmp_path / "state")]),
+                         ("state.missing", [str(tmp_path / "state")]),
+                         ("state.plain", [str(tmp_path / "state"), str(tmp_path)]),
+                         ("pytest", None), ("json", None)):
+        assert OwnModules.find_spec(name, parent) is None, name
+
+
+def test_a_dispatch_finds_orchestra_first_through_own_modules(
+        environment: dict[str, Path]) -> None:
+    write = _payload("PreToolUse.Bash")
+    assert _boot(environment, write).returncode == 0
+    probe = ("import sys;sys.path.append(sys.argv.pop(1));from hooks.boot import OwnModules;"
+             "OwnModules.install();import state.persistence.storage as s;"
+             "print(sys.meta_path[0] is OwnModules, s.__spec__.origin, s.__spec__.cached)")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "CLAUDE_"))}
+    done = subprocess.run([str(environment["python"]), "-S", "-P", "-c", probe, str(REPO)],
+                          env=env, cwd=environment["cwd"], capture_output=True, text=True,
+                          timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    first, origin, cached = done.stdout.split()
+    assert first == "True"
+    assert origin == str(REPO / "state" / "persistence" / "storage.py")
+    assert cached.endswith(".pyc")
