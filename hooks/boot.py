@@ -24,13 +24,6 @@ start would (every site-packages folder, ``.pth`` files, ``sitecustomize``), and
   (filelock where ``flock`` is missing, psycopg for a PostgreSQL store, a plugin's own
   dependencies) gets it as it would have.
 
-Orchestra's own modules are found by their path (:class:`OwnModules`, the first finder):
-the folder the command names holds them, so an import of one needs neither the search of
-every ``sys.path`` entry nor a listing of each package's folder, only a ``stat`` of the
-file it names. They are loaded by the standard loader (``.pyc`` files are checked and
-written as usual); what :class:`OwnModules` does not find (a namespace package, a module
-that exists only as ``.pyc``) the usual finders look for.
-
 ``python -P -m hooks.dispatch`` (with ``site``) works as before.
 """
 
@@ -42,7 +35,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-__all__ = ["BOOT_CODE", "OwnModules", "SiteOnDemand", "full_site", "main", "site_loaded"]
+__all__ = ["BOOT_CODE", "SiteOnDemand", "full_site", "main", "site_loaded"]
 
 #: The ``-c`` code of the registered command; its argument is Orchestra's folder.
 BOOT_CODE = "import sys;sys.path.append(sys.argv.pop(1));from hooks.boot import main;main()"
@@ -85,61 +78,10 @@ class SiteOnDemand:
         return None
 
 
-class OwnModules:
-    """The first finder: a module of Orchestra's own packages (``hooks``, ``state``...),
-    found in the folder that holds them by the file its name names — what the path finder
-    would find there, without searching ``sys.path`` or listing folders."""
-
-    #: Orchestra's folder, with a trailing separator ("" until :meth:`install`).
-    root = ""
-    #: Orchestra's top-level packages (:data:`state.process.OWN_PACKAGES`).
-    packages = frozenset({"hooks", "handlers", "state", "styles", "orchestra", "plugins"})
-
-    @classmethod
-    def install(cls) -> None:
-        """Put the finder first, for the folder ``hooks`` was imported from."""
-        import os
-
-        folder = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-        cls.root = os.path.join(folder, "")
-        if cls not in sys.meta_path:
-            sys.meta_path.insert(0, cls)
-
-    @classmethod
-    def find_spec(cls, name: str, path: Any = None, target: Any = None) -> Any:
-        top, dot, _ = name.partition(".")
-        if top not in cls.packages or not cls.root:
-            return None
-        import os
-        from _frozen_importlib_external import SourceFileLoader  # importlib.machinery's
-
-        if dot:  # a submodule: where its parent package says (one folder, as a rule)
-            if path is None or len(path) != 1:
-                return None
-            base = os.path.join(path[0], name.rpartition(".")[2])
-        else:
-            base = cls.root + name
-        init = os.path.join(base, "__init__.py")
-        if os.path.isfile(init):  # a package wins over a module of the same name
-            return _spec(name, init, SourceFileLoader(name, init), [base])
-        if os.path.isfile(base + ".py"):
-            return _spec(name, base + ".py", SourceFileLoader(name, base + ".py"), None)
-        return None  # not a plain source module: the usual finders decide
-
-
-def _spec(name: str, origin: str, loader: Any, locations: list[str] | None) -> Any:
-    # importlib.util's, from the import system itself (importlib.util loads a dozen modules)
-    from _frozen_importlib_external import spec_from_file_location
-
-    return spec_from_file_location(name, origin, loader=loader,
-                                   submodule_search_locations=locations)
-
-
 def main() -> None:
     """Dispatch the event on stdin (:func:`hooks.dispatch.run`)."""
     if sys.flags.no_site and SiteOnDemand not in sys.meta_path:
         sys.meta_path.append(SiteOnDemand)
-    OwnModules.install()
     from hooks.dispatch import run
 
     run()
