@@ -229,12 +229,12 @@ def claims_table(records: list[dict[str, Any]], *, window: float | None,
             sha = record["stash"]
             if isinstance(sha, str) and sha:
                 table.stashes[sha] = {"session": session, "stash": sha, "ts": ts,
-                                      "repo": record.get("repo"), "at": iso(ts)}
+                                      "repo": record.get("repo"), "at": None}
             continue
         if "git" in record:
             if record.get("provisional") and tool_use_id:
                 table.git[session, tool_use_id] = {
-                    "session": session, "git": str(record["git"])[:300], "ts": ts, "at": iso(ts),
+                    "session": session, "git": str(record["git"])[:300], "ts": ts, "at": None,
                     "tree": record.get("tree"), "exclude": record.get("exclude") or [],
                     "tool_use_id": tool_use_id, "state": "provisional"}
             continue
@@ -244,7 +244,7 @@ def claims_table(records: list[dict[str, Any]], *, window: float | None,
         shown = record.get("path")
         claim = {"session": session, "file": target,
                  "path": shown if isinstance(shown, str) else target,
-                 "tool": record.get("tool"), "ts": ts, "at": iso(ts)}
+                 "tool": record.get("tool"), "ts": ts, "at": None}
         if tool_use_id:
             claim["tool_use_id"] = tool_use_id
         if record.get("provisional"):
@@ -257,6 +257,12 @@ def claims_table(records: list[dict[str, Any]], *, window: float | None,
         if ts >= threshold:
             claim["state"] = "confirmed"
             table.confirmed[target, session] = claim
+    # "at" (the time as text) only for what is held: most lines of the log are not
+    for held in (*table.confirmed.values(), *table.git.values(), *table.stashes.values()):
+        held["at"] = iso(held["ts"])
+    for batch in table.pending.values():
+        for claim in batch:
+            claim["at"] = iso(claim["ts"])
     return table
 
 

@@ -88,10 +88,13 @@ def env_secrets() -> list[str]:
     global _env_values
     if _env_values is None:
         _env_values = []
-        for name, value in os.environ.items():
+        environ = os.environ
+        for name in environ:  # names first: most values are never decoded
             upper = name.upper()
-            if len(value) >= _MIN_SECRET and any(word in upper for word in _SECRET_NAME_WORDS):
-                _env_values.append(value)
+            if any(word in upper for word in _SECRET_NAME_WORDS):
+                value = environ[name]
+                if len(value) >= _MIN_SECRET:
+                    _env_values.append(value)
     return _env_values
 
 
