@@ -325,9 +325,9 @@ def test_parallel_hooks_of_one_session_lose_no_running_call(tmp_path: Path) -> N
 
 @pytest.mark.parametrize("raw", ["Infinity", "-Infinity", "NaN", "-5", "1e300", '"fast"'])
 def test_a_duration_that_is_no_time_is_left_out(tmp_path: Path, raw: str) -> None:
-    """Python's JSON reader takes NaN and Infinity, which no JSON document may hold: such a
-    duration_ms (or a negative or absurd one) is not recorded, and every file the event
-    wrote stays strict JSON."""
+    """NaN and Infinity, which Python's JSON reader takes and no JSON document may hold,
+    make the event unusable input; a negative or absurd duration_ms is not recorded, and
+    every file the event wrote stays strict JSON."""
     home = tmp_path / "orchestra"
     env = {**os.environ, "ORCHESTRA_HOME": str(home)}
     for key in ("ORCHESTRA_SESSION_ID", "CLAUDE_PROJECT_DIR"):
@@ -337,6 +337,11 @@ def test_a_duration_that_is_no_time_is_left_out(tmp_path: Path, raw: str) -> Non
     assert raw in line
     done = subprocess.run([sys.executable, "-P", "-m", "hooks.dispatch"], input=line.encode(),
                           env=env, capture_output=True, timeout=120, check=False)
+    if raw.lstrip("-") in ("NaN", "Infinity"):
+        # NaN and Infinity are no JSON: the event is refused whole, nothing written
+        assert done.returncode == 1 and b"not a JSON number" in done.stderr, done.stderr
+        assert not home.exists() or not any(home.rglob("*.json*"))
+        return
     assert done.returncode == 0, done.stderr
 
     def strict(text: str) -> Any:
