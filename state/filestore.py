@@ -2,12 +2,6 @@
 of its new home. Orchestra's own modules import the new one (a test checks), so the
 dispatcher never loads this module."""
 
-from state.persistence.filestore import (
-    FileStorage,
-    make_private_dirs,
-)
-
-__all__ = [
-    "FileStorage",
-    "make_private_dirs",
-]
+# Derived from the new home's own list, so the old name can never lag behind it.
+from state.persistence.filestore import *  # noqa: F403
+from state.persistence.filestore import __all__ as __all__
