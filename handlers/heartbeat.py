@@ -15,8 +15,9 @@ The fold works from the canonical fields of Claude Code's events — ``prompt``,
 ``tool_name``, ``tool_input.description``, ``last_assistant_message``,
 ``notification_type``, ``background_tasks`` — so events of other agents mapped onto that
 model feed it too. "Waiting" comes only from explicit signals: a Notification whose type
-asks for a person (:data:`WAIT_TYPES`), PermissionRequest and Elicitation. The next tool
-event or prompt of the same thread (main, or the subagent that asked) clears it, as do
+asks for a person (:data:`state.activity.WAIT_TYPES`), PermissionRequest and
+Elicitation. The next tool event or prompt of the same thread (main, or the subagent that
+asked) clears it, as do
 Stop and SessionEnd. When a wait starts, the dispatcher calls the plugins'
 ``on_needs_attention`` (see :mod:`hooks.specs`).
 """
@@ -34,16 +35,6 @@ if TYPE_CHECKING:
     from hooks.context import HandlerContext
     from hooks.events import Event
 
-#: Notification types that mean a person is needed: what the session then waits for.
-WAIT_TYPES = {
-    "permission_prompt": "permission",
-    "idle_prompt": "input",
-    "elicitation_dialog": "input",
-    "elicitation_url_dialog": "input",
-    "agent_needs_input": "input",
-}
-#: Notification types that end a wait of the kind they answer.
-ANSWER_TYPES = frozenset({"elicitation_complete", "elicitation_response"})
 WRITE_TOOLS = frozenset({"Write", "Edit", "MultiEdit", "NotebookEdit"})
 TEXT_CHARS = 200  #: the first line of a prompt or an answer, at most
 DESCRIPTION_CHARS = 160
@@ -138,7 +129,6 @@ def _working(activity: dict[str, Any], agent: str | None) -> None:
 
 
 #: Where an elicitation wait comes from: what an answer to an elicitation ends.
-_ELICITATIONS = frozenset({"Elicitation", "elicitation_dialog", "elicitation_url_dialog"})
 
 
 def _clear_wait(activity: dict[str, Any], agent: str | None,
@@ -257,13 +247,17 @@ def fold_activity(activity: dict[str, Any], event: Event, now: float) -> dict[st
     elif name == "Elicitation":
         started = _wait(activity, event, "input", now, name, event.get("message"))
     elif name == "ElicitationResult":
-        _clear_wait(activity, agent, _ELICITATIONS)
+        from state.activity import ELICITATIONS  # (rare events: off the tool calls' path)
+
+        _clear_wait(activity, agent, ELICITATIONS)
     elif name == "Notification":
+        from state.activity import ANSWER_TYPES, ELICITATIONS, WAIT_TYPES
+
         kind = event.text("notification_type") or ""
         if kind in WAIT_TYPES:
             started = _wait(activity, event, WAIT_TYPES[kind], now, kind, event.get("message"))
         elif kind in ANSWER_TYPES:
-            _clear_wait(activity, agent, _ELICITATIONS)
+            _clear_wait(activity, agent, ELICITATIONS)
     elif name in ("Stop", "StopFailure"):
         answer = first_line(event.get("last_assistant_message"))
         if name == "StopFailure":

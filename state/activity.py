@@ -28,7 +28,22 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-__all__ = ["LABELS", "describe", "doing", "is_waiting"]
+__all__ = ["ANSWER_TYPES", "ELICITATIONS", "LABELS", "WAIT_TYPES", "describe", "doing",
+           "is_waiting"]
+
+#: Notification types that mean a person is needed: what the session then waits for
+#: (the heartbeat's fold and the timeline read waits alike from these).
+WAIT_TYPES = {
+    "permission_prompt": "permission",
+    "idle_prompt": "input",
+    "elicitation_dialog": "input",
+    "elicitation_url_dialog": "input",
+    "agent_needs_input": "input",
+}
+#: Notification types that end a wait of the kind they answer.
+ANSWER_TYPES = frozenset({"elicitation_complete", "elicitation_response"})
+#: What started a wait that an elicitation's answer ends.
+ELICITATIONS = frozenset({"Elicitation", "elicitation_dialog", "elicitation_url_dialog"})
 
 LABELS = {
     "working": "working",

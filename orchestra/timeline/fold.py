@@ -25,22 +25,14 @@ from __future__ import annotations
 
 from bisect import insort
 
+from state.activity import ANSWER_TYPES, ELICITATIONS, WAIT_TYPES
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
 __all__ = ["GUARD_DECISIONS", "WAIT_TYPES", "Folder", "Item", "line"]
 
-#: Notification types that mean a person is needed, and what for (as in issue 21).
-WAIT_TYPES = {
-    "permission_prompt": "permission",
-    "idle_prompt": "input",
-    "elicitation_dialog": "input",
-    "elicitation_url_dialog": "input",
-    "agent_needs_input": "input",
-}
-_ANSWERS = frozenset({"elicitation_complete", "elicitation_response"})
-_ELICITATIONS = frozenset({"Elicitation", "elicitation_dialog", "elicitation_url_dialog"})
 #: Decisions that stopped or questioned a call: drawn as guard marks.
 GUARD_DECISIONS = frozenset({"deny", "ask", "block", "defer", "stop"})
 #: Where a tool call says what it works on, in order of preference.
@@ -315,15 +307,15 @@ class Folder:
         self._wait(record, ts, "input", "Elicitation", _summary(record).get("message"))
 
     def _elicitation_result(self, record: dict[str, Any], ts: float) -> None:
-        self._end_wait(self._thread(record), ts, _ELICITATIONS)
+        self._end_wait(self._thread(record), ts, ELICITATIONS)
 
     def _notification(self, record: dict[str, Any], ts: float) -> None:
         summary = _summary(record)
         kind = summary.get("notification_type")
         if isinstance(kind, str) and kind in WAIT_TYPES:
             self._wait(record, ts, WAIT_TYPES[kind], kind, summary.get("message"))
-        elif kind in _ANSWERS:
-            self._end_wait(self._thread(record), ts, _ELICITATIONS)
+        elif kind in ANSWER_TYPES:
+            self._end_wait(self._thread(record), ts, ELICITATIONS)
 
     def _stop(self, record: dict[str, Any], ts: float) -> None:
         summary = _summary(record)
