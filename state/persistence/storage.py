@@ -37,7 +37,7 @@ from state.jsontext import dumps, dumps_indented, loads  # json's results withou
 try:
     from state.jsontext import _scan  # json's C scanner (absent without _json)
 except ImportError:  # pragma: no cover - CPython always has it
-    _scan = None
+    _scan = None  # type: ignore[assignment]
 
 _JSON_WHITESPACE = " \t\r"  # (and "\n", which ends a line)
 
@@ -431,7 +431,8 @@ def decode_lines(data: bytes) -> Iterator[dict[str, Any]]:
 
 def _scan_lines(text: str) -> list[dict[str, Any]]:
     assert _scan is not None
-    scan, out = _scan, []
+    scan = _scan
+    out: list[dict[str, Any]] = []
     append = out.append
     for line in text.split("\n"):
         try:
