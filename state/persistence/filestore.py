@@ -10,7 +10,9 @@ Guarantees, each covered by a test:
   file is removed by the next writer of that document;
 * logs are appended with one ``write`` on an ``O_APPEND`` descriptor, which local
   filesystems apply atomically, so parallel hooks need no lock to log; rotation
-  (rare) takes the log's lock;
+  (rare) takes the log's lock: a rename, or for a log read by steps a hard link of the
+  live file under the segment's name and a new live file holding a checkpoint (so an
+  appender still holding the old file loses nothing);
 * nothing is followed through a symlink: documents, logs, locks and the folders
   below the root are checked, and a symlink is refused with
   :class:`~state.errors.UnsafePathError`; folders are created 0700, files 0600.
