@@ -59,7 +59,13 @@ def save_bundle(bundle: ModuleBundle) -> bool:
     temporary = f"{path}.{os.getpid()}.tmp"
     try:
         os.makedirs(os.path.dirname(path), exist_ok=True)
-        with open(temporary, "wb") as out:
+        # O_EXCL, as CPython writes a .pyc: never through a file or link already there
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0),
+                     0o644)
+    except OSError:
+        return False
+    try:
+        with open(fd, "wb") as out:
             out.write(_layout(bundle.root, entries))
         os.replace(temporary, path)
     except OSError:

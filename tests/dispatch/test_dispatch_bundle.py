@@ -140,3 +140,42 @@ def test_the_bundle_follows_the_pycache_prefix(root: Path, tmp_path: Path) -> No
     _dispatch(root, tmp_path, PYTHONPYCACHEPREFIX=str(prefix))
     assert not _bundle(root).exists()
     assert list(prefix.rglob("bundle.*.bundle"))
+
+
+def _missed_module(root: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """A ModuleBundle of ``root`` that missed one module, imported from its source."""
+    import importlib.util
+
+    from hooks.boot import ModuleBundle
+
+    source = root / "state" / "bundle_probe.py"
+    source.write_text("VALUE = 41\n", encoding="utf-8")
+    spec = importlib.util.spec_from_file_location("state.bundle_probe", source)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    monkeypatch.setitem(sys.modules, "state.bundle_probe", module)
+    bundle = ModuleBundle(str(root), {})
+    bundle.missed.add("state.bundle_probe")
+    return bundle
+
+
+@pytest.mark.skipif(not hasattr(os, "symlink") or os.name == "nt", reason="symlinks: POSIX")
+def test_the_bundle_is_never_written_through_a_planted_link(
+        root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from hooks.bundle import save_bundle
+
+    bundle = _missed_module(root, monkeypatch)
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me", encoding="utf-8")
+    target = _bundle(root)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    Path(f"{target}.{os.getpid()}.tmp").symlink_to(victim)
+    assert save_bundle(bundle) is False
+    assert victim.read_text(encoding="utf-8") == "keep me"
+    assert not target.exists()
+    Path(f"{target}.{os.getpid()}.tmp").unlink()
+    assert save_bundle(bundle) is True  # and with the way clear, it is written
+    from hooks.boot import ModuleBundle
+
+    assert "state.bundle_probe" in ModuleBundle.load(str(root)).index
