@@ -86,7 +86,11 @@ HOT = ("PreToolUse Bash", "PostToolUse Bash", "PostToolUse Bash 3 KB", "UserProm
        "PreToolUse Write", "PostToolUse Write")
 HOT_LIMIT = 1.5  # x bare, at the median
 EVENT_LIMIT = 2.0  # every other row
-PLUGIN_MARGIN = 0.2  # the plugin's ratio to bare may exceed settings mode's by this much
+#: Rows no target applies to: target 1 leaves out a risky git command (issue 22 lets the
+#: guard start git, two processes of its own), and it is no "other event" of target 2.
+UNTARGETED = {"PreToolUse Bash git stash": "starts git"}
+PLUGIN_MARGIN = 0.2  # the plugin's ratio to bare may exceed settings mode's by this much,
+                     # and its rows may be this far above the targets
 #: The session whose uncommitted change the git guard protects in the git row.
 OTHER = "bench-dispatch-other"
 #: The other agents' hot events (tests/data/agent-payloads), through ``--agent`` (settings
@@ -429,8 +433,11 @@ def _baseline_rows(times: dict[tuple[str, str], list[float]]) -> str:
     return "\n".join(lines)
 
 
-def _limit(row: str) -> float:
-    return HOT_LIMIT if row in HOT else EVENT_LIMIT
+def _limit(row: str, name: str) -> float | None:
+    """The row's target for command ``name`` (x bare), or None."""
+    if row in UNTARGETED:
+        return None
+    return (HOT_LIMIT if row in HOT else EVENT_LIMIT) + (PLUGIN_MARGIN if name == "plugin" else 0)
 
 
 def _before(rev: str, tmp: Path) -> Command:
@@ -493,19 +500,20 @@ def _table(rows: dict[str, object], name: str, times: dict[tuple[str, str], list
         disp, bare, nosite = times[row, name], times[row, BARE], times[row, NOSITE]
         ratio = statistics.median(disp) / statistics.median(bare)
         floor = statistics.median(disp) / statistics.median(times[row, FLOOR])
-        limit = _limit(row)
+        limit = _limit(row, name)
         if row in HOT:
             worst_hot = max(worst_hot, ratio)
-        else:
+        elif limit is not None:
             worst_other = max(worst_other, ratio)
         line = f"{row:<28}{ms(disp):>15}{ms(bare):>15}{ms(nosite):>15}"
         peer = times.get((row, PEER))
         if with_peer:
             line += f"{ms(peer) if peer else '-':>15}"
-        line += f"{ratio:>11.2f}{limit:>8.1f}{floor:>12.2f}"
+        line += f"{ratio:>11.2f}" + (f"{limit:>8.1f}" if limit else f"{'-':>8}")
+        line += f"{floor:>12.2f}"
         flags = []
-        if ratio > limit:
-            flags.append(f"> {limit}x bare")
+        if limit is not None and ratio > limit:
+            flags.append(f"> {limit:.1f}x bare")
         if against and (row, against) in times:
             base = statistics.median(times[row, against]) / statistics.median(bare)
             line += f"{ratio - base:>+11.2f}"
@@ -514,9 +522,12 @@ def _table(rows: dict[str, object], name: str, times: dict[tuple[str, str], list
         if flags:
             missed.append(row)
         print(line + ("  " + "; ".join(flags) if flags else ""))
-    print(f"worst disp/bare: hot rows {worst_hot:.2f} (target {HOT_LIMIT}), other rows "
-          f"{worst_other:.2f} (target {EVENT_LIMIT}); rows off target: "
-          f"{', '.join(missed) or 'none'}")
+    margin = PLUGIN_MARGIN if name == "plugin" else 0
+    untargeted = "; ".join(f"{row}: no target ({why})" for row, why in UNTARGETED.items()
+                           if (row, name) in times)
+    print(f"worst disp/bare: hot rows {worst_hot:.2f} (target {HOT_LIMIT + margin:.1f}), "
+          f"other rows {worst_other:.2f} (target {EVENT_LIMIT + margin:.1f}); rows off target: "
+          f"{', '.join(missed) or 'none'}" + (f"\n{untargeted}" if untargeted else ""))
     return 1 if missed and name in ("settings", "plugin") else 0
 
 

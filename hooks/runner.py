@@ -143,6 +143,8 @@ class Runner:
         if self._alarm is None:
             self._alarm = _Alarm.take()
             self._no_alarm = self._alarm is None
+        elif self._alarm.owner != _thread.get_ident():
+            return None  # a call made from a plugin's worker: the signal is the main thread's
         return self._alarm
 
     def _failed(self, call: Call, reason: str, exc: BaseException | None,
@@ -181,10 +183,11 @@ class _Alarm:
     """Calls on this thread under ``ITIMER_REAL``: the ``SIGALRM`` handler raises
     :class:`HandlerOverrun` in the handler that is running when its limit passes."""
 
-    __slots__ = ("_armed", "_fired", "_previous")
+    __slots__ = ("_armed", "_fired", "_previous", "owner")
 
     def __init__(self, previous: Any) -> None:
         self._previous = previous
+        self.owner = _thread.get_ident()  # the thread the signal handler interrupts
         self._armed = False  # a call is running under the timer
         self._fired = False  # ... and its limit passed
 

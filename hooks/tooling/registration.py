@@ -28,7 +28,7 @@ the start of a command, and ``cd src && git stash`` would slip past the git guar
 (:data:`EVENTS`) with the placeholders :data:`PYTHON_PLACEHOLDER` and
 :data:`ROOT_PLACEHOLDER`. The Claude Code plugin's ``hooks/hooks.json`` is
 :func:`plugin_hooks`: the same events, timeouts and status message through the plugin
-launcher, ``exec "${CLAUDE_PLUGIN_ROOT}/bin/orchestra" dispatch`` (a static file: every
+launcher, which the hook's own shell reads (:data:`PLUGIN_COMMAND`; a static file: every
 event, and the dispatcher leaves those no enabled handler needs). Both files are written
 from this module (``python -m hooks.tooling.registration``) and a test keeps them equal.
 
@@ -186,7 +186,10 @@ def template(python: str | None = None, root: str | None = None) -> dict[str, An
     return data if python is None else fill(data, python, root or "")
 
 
-PLUGIN_COMMAND = 'exec "${CLAUDE_PLUGIN_ROOT}/bin/orchestra" dispatch'
+#: The plugin's hook command: the shell Claude Code starts runs the launcher itself (``.``),
+#: as ``orchestra dispatch`` (``set --``); ``command .`` and ``|| exit 1`` turn a launcher
+#: that cannot be read into a non-blocking failure (a failed ``.`` would exit 2: blocking).
+PLUGIN_COMMAND = 'set -- dispatch; command . "${CLAUDE_PLUGIN_ROOT}/bin/orchestra" || exit 1'
 
 
 def plugin_handler(event: str) -> dict[str, Any]:
@@ -197,10 +200,12 @@ def plugin_handler(event: str) -> dict[str, Any]:
 def plugin_hooks() -> dict[str, Any]:
     """The plugin's ``hooks/hooks.json``: every event, through the plugin launcher.
 
-    Shell form with ``exec``: the shell Claude Code starts becomes the launcher, which
-    becomes Python — one process per event. (Exec form would save that shell's start, but
-    the launcher is a shell script, which Windows cannot start without one: there Claude
-    Code runs shell-form hooks with Git Bash.)"""
+    Shell form (:data:`PLUGIN_COMMAND`): the shell Claude Code starts (``/bin/sh -c``; Git
+    Bash on Windows) reads the launcher with ``.``, which then execs Python — one process and
+    one shell start per event, as exec form would give (a launcher started as a program
+    costs a second shell start: ``#!/bin/sh``). Exec form is not used because the launcher
+    is a shell script, which Windows cannot start without a shell
+    (tests/e2e/test_e2e_plugin_hook_forms.py shows both forms in the pinned CLI)."""
     return {"description": "Orchestra: one dispatcher for every Claude Code event",
             "hooks": {event: [{"hooks": [plugin_handler(event)]}] for event in EVENTS}}
 

@@ -1,4 +1,6 @@
-"""``bin/orchestra``, the plugin launcher, run as Claude Code runs it (``sh``, a plain PATH).
+"""``bin/orchestra``, the plugin launcher, run as Claude Code runs it (a plain PATH): hooks
+through the command of ``hooks/hooks.json`` (``/bin/sh -c``, which reads the launcher), the
+model's ``orchestra ...`` as a program.
 
 The environment it runs from is faked here with a stamp that names this test's own
 interpreter; building a real one (uv or pip) is what tests/e2e/test_e2e_install_modes.py
@@ -40,8 +42,25 @@ def tools(tmp_path: Path) -> Path:
 
 
 def launch(*args: str, env: dict[str, str], stdin: str = "") -> subprocess.CompletedProcess[str]:
+    """``orchestra ARGS`` as the model's Bash runs it; ``dispatch`` alone is a hook, run as
+    Claude Code runs the plugin's hooks (:func:`hook_command`)."""
+    if args == ("dispatch",):
+        return subprocess.run(hook_command(), input=stdin, env={**PLUGIN_ENV, **env},
+                              capture_output=True, text=True, timeout=120)
     return subprocess.run([SH, str(LAUNCHER), *args], input=stdin, env=env,
                           capture_output=True, text=True, timeout=120)
+
+
+#: Claude Code sets CLAUDE_PLUGIN_ROOT for every hook of a plugin.
+PLUGIN_ENV = {"CLAUDE_PLUGIN_ROOT": str(REPO)}
+
+
+def hook_command() -> list[str]:
+    """The plugin's hook command as Claude Code runs it: shell form, ``/bin/sh -c``."""
+    plugin = json.loads((REPO / "hooks" / "hooks.json").read_text("utf-8"))
+    [command] = {h["command"] for groups in plugin["hooks"].values() for g in groups
+                 for h in g["hooks"]}
+    return ["/bin/sh", "-c", command]
 
 
 def base_env(tmp_path: Path, tools: Path, **extra: str) -> dict[str, str]:
@@ -156,3 +175,75 @@ def test_a_build_in_progress_is_reported_not_repeated(tmp_path: Path, tools: Pat
     assert said.returncode == 1 and "setting up its Python environment" in said.stderr
     assert "being built now" in doctor.stdout
     assert not (data / "venv").exists()  # no second build was started
+
+
+def _fake_python(tmp_path: Path, body: str) -> Path:
+    """A stand-in for the environment's interpreter (a shell script: exec keeps its pid)."""
+    fake = tmp_path / "fake-python"
+    fake.write_text(f"#!/bin/sh\n{body}\n")
+    fake.chmod(0o755)
+    return fake
+
+
+def test_the_hook_command_is_one_process_that_becomes_python(tmp_path: Path,
+                                                             tools: Path) -> None:
+    """Issue 27: the shell Claude Code starts becomes the interpreter (no fork on the way),
+    which gets the settings-mode start: -S -P -c <boot code> <Orchestra's folder>."""
+    from hooks.boot import BOOT_CODE
+
+    data = tmp_path / "data"
+    fake = _fake_python(tmp_path, 'printf "%s\\n" "$$" "$@"')
+    (data / "venv").mkdir(parents=True)
+    (data / "venv" / "orchestra-ready").write_text(f"{VERSION}\n{fake}\n{REPO}\n/the/lib\n")
+    env = base_env(tmp_path, tools, CLAUDE_PLUGIN_ROOT=str(REPO), CLAUDE_PLUGIN_DATA=str(data))
+    proc = subprocess.Popen(hook_command(), env=env, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert out.splitlines() == [str(proc.pid), "-S", "-P", "-c", BOOT_CODE, "/the/lib"]
+
+
+@pytest.mark.skipif(shutil.which("strace") is None or not sys.platform.startswith("linux"),
+                    reason="counts execve with strace (Linux; .ci/run installs it)")
+def test_the_hook_command_starts_one_shell_then_python(tmp_path: Path, tools: Path) -> None:
+    """The shell reads the launcher itself: two programs per hook (the shell, then
+    Python), not three (a shell, the launcher's own #!/bin/sh, then Python)."""
+    data = tmp_path / "data"
+    make_ready(data)
+    env = base_env(tmp_path, tools, CLAUDE_PLUGIN_ROOT=str(REPO), CLAUDE_PLUGIN_DATA=str(data))
+    trace = tmp_path / "trace"
+    done = subprocess.run([str(shutil.which("strace")), "-f", "-qq", "-e", "trace=execve",
+                           "-o", str(trace), *hook_command()], env=env,
+                          input=json.dumps(payload("PreToolUse.Bash", "one-shell")),
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    execs = [line for line in trace.read_text().splitlines()
+             if "execve(" in line and "= 0" in line]
+    assert len(execs) == 2, execs
+    assert '"/bin/sh", "-c"' in execs[0] and sys.executable in execs[1]
+
+
+def test_a_hook_whose_launcher_cannot_be_read_does_not_block(tmp_path: Path) -> None:
+    """A failed ``.`` would end the shell with status 2, which blocks the tool call: the
+    hook command turns it into 1, a non-blocking error."""
+    root = tmp_path / "not-a-plugin"
+    root.mkdir()
+    done = subprocess.run(hook_command(), env={"PATH": "/usr/bin:/bin",
+                                               "CLAUDE_PLUGIN_ROOT": str(root)},
+                          input="{}", capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1 and done.stdout == ""
+    assert "orchestra" in done.stderr
+
+
+def test_the_launcher_run_as_a_program_dispatches_too(tmp_path: Path, tools: Path) -> None:
+    """``bin/orchestra dispatch`` started directly (not read by the hook's shell) works the
+    same: $0 names the script, and the plugin root may come from it."""
+    data = tmp_path / "data"
+    make_ready(data)
+    env = base_env(tmp_path, tools, CLAUDE_PLUGIN_DATA=str(data))  # no CLAUDE_PLUGIN_ROOT
+    event = payload("SessionStart.startup", "direct")
+    done = subprocess.run([str(LAUNCHER), "dispatch"], input=json.dumps(event), env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "this is session direct" in json.loads(done.stdout)["hookSpecificOutput"][
+        "additionalContext"]

@@ -68,7 +68,10 @@ def test_plugin_hooks_register_what_settings_mode_registers() -> None:
     assert _registrations(plugin) == _registrations(template)
     commands = {h["command"] for groups in plugin["hooks"].values() for g in groups
                 for h in g["hooks"]}
-    assert commands == {'exec "${CLAUDE_PLUGIN_ROOT}/bin/orchestra" dispatch'}
+    # Shell form, read by the hook's own shell (Windows runs it with Git Bash; exec form
+    # would need the launcher to be a program Windows can start).
+    assert commands == {'set -- dispatch; command . "${CLAUDE_PLUGIN_ROOT}/bin/orchestra" '
+                        '|| exit 1'}
 
 
 @pytest.mark.parametrize("name", ["dashboard", "inbox", "send", "who", "board", "team", "sessions",

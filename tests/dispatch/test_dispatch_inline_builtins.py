@@ -1,0 +1,183 @@
+"""Built-in handlers on the dispatcher's own thread (hooks.runner._Alarm).
+
+On the main thread of a POSIX process whose ``SIGALRM`` nobody else uses, a built-in
+handler runs without a worker thread, under an interval timer: at its limit it is
+interrupted (``HandlerOverrun``) and reported as overrun, and the other handlers still run.
+Where the signal is taken (or on Windows, or off the main thread) the workers of old do it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import handlers.eventlog
+import handlers.heartbeat
+from hooks.runner import HandlerOverrun
+from hooks.testing import run_dispatch
+
+pytestmark = pytest.mark.skipif(
+    not hasattr(signal, "setitimer"),
+    reason="the timer path is POSIX-only; elsewhere built-ins run on workers, "
+           "which the plugin isolation tests cover")
+
+Payload = Callable[[str], dict[str, Any]]
+
+
+def _log(home: Path) -> str:
+    path = home / "logs" / "dispatch.log"
+    return path.read_text(encoding="utf-8") if path.exists() else ""
+
+
+def _warm(home: Path, payload: Payload) -> None:
+    """Build the dispatch table before a handler is replaced: a replacement carries no
+    hookimpl marker, so a table built with it in place would leave the handler out."""
+    assert run_dispatch(payload("SessionStart.startup.json"), home=home).exit_code == 0
+
+
+def _events(home: Path, sid: str) -> list[dict[str, Any]]:
+    path = home / "sessions" / sid / "events.jsonl"
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+@pytest.fixture
+def alarm_free() -> Iterator[None]:
+    """The test starts and must end with SIGALRM unused and no timer armed."""
+    assert signal.getsignal(signal.SIGALRM) == signal.SIG_DFL
+    assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
+    yield
+    assert signal.getsignal(signal.SIGALRM) == signal.SIG_DFL  # given back
+    assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)  # disarmed
+
+
+def test_a_hanging_builtin_is_interrupted_on_the_main_thread(
+        home: Path, payload: Payload, monkeypatch: pytest.MonkeyPatch, alarm_free: None
+) -> None:
+    threads: list[str] = []
+    original = handlers.heartbeat.on_event
+
+    def hangs(event: Any, ctx: Any) -> None:
+        threads.append(threading.current_thread().name)
+        time.sleep(60)
+
+    _warm(home, payload)
+    monkeypatch.setattr(handlers.heartbeat, "on_event", hangs)
+    data = payload("PreToolUse.Bash.json")
+    started = time.monotonic()
+    result = run_dispatch(data, home=home, env={"ORCHESTRA_HANDLER_TIMEOUT": "0.3"})
+    assert time.monotonic() - started < 30  # far below the sleep: it was cut short
+    assert result.exit_code == 0 and result.stderr == ""
+    assert threads == ["MainThread"]  # no worker
+    assert ("handler heartbeat.on_event on PreToolUse overran its time limit of 0.30s"
+            in _log(home))
+    assert _events(home, data["session_id"])[-1]["event"] == "PreToolUse"  # the rest ran
+    assert handlers.heartbeat.on_event is hangs and original is not hangs
+
+
+def test_a_builtin_that_swallows_the_interrupt_is_interrupted_again(
+        home: Path, payload: Payload, monkeypatch: pytest.MonkeyPatch, alarm_free: None
+) -> None:
+    caught: list[str] = []
+
+    def stubborn(event: Any, ctx: Any) -> None:
+        try:
+            time.sleep(60)
+        except HandlerOverrun:
+            caught.append("first")
+        time.sleep(60)  # carries on regardless: the timer rings again
+
+    _warm(home, payload)
+    monkeypatch.setattr(handlers.heartbeat, "on_event", stubborn)
+    data = payload("PreToolUse.Bash.json")
+    result = run_dispatch(data, home=home, env={"ORCHESTRA_HANDLER_TIMEOUT": "0.3"})
+    assert result.exit_code == 0
+    assert caught == ["first"]
+    assert "heartbeat.on_event on PreToolUse overran its time limit of 0.30s" in _log(home)
+    assert _events(home, data["session_id"])[-1]["event"] == "PreToolUse"
+
+
+def test_a_builtin_that_returns_in_time_keeps_its_reply_and_effects(
+        home: Path, payload: Payload, alarm_free: None) -> None:
+    data = payload("PreToolUse.Bash.json")
+    result = run_dispatch(data, home=home, env={"ORCHESTRA_HANDLER_TIMEOUT": "0.3"})
+    assert result.exit_code == 0
+    assert "overran" not in _log(home)
+    sid = data["session_id"]
+    assert (home / "sessions" / sid / "heartbeat.json").exists()
+    assert _events(home, sid)[-1]["event"] == "PreToolUse"
+
+
+def test_a_sigalrm_in_use_is_left_alone_and_workers_do_the_job(
+        home: Path, payload: Payload, monkeypatch: pytest.MonkeyPatch) -> None:
+    rang: list[int] = []
+
+    def theirs(signum: int, frame: Any) -> None:
+        rang.append(signum)
+
+    threads: list[str] = []
+
+    def hangs(event: Any, ctx: Any) -> None:
+        threads.append(threading.current_thread().name)
+        time.sleep(3)
+
+    _warm(home, payload)
+    monkeypatch.setattr(handlers.heartbeat, "on_event", hangs)
+    previous = signal.signal(signal.SIGALRM, theirs)
+    try:
+        result = run_dispatch(payload("PreToolUse.Bash.json"), home=home,
+                              env={"ORCHESTRA_HANDLER_TIMEOUT": "0.3"})
+        assert signal.getsignal(signal.SIGALRM) is theirs  # never replaced
+        assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
+    finally:
+        signal.signal(signal.SIGALRM, previous)
+    assert result.exit_code == 0
+    assert threads and threads != ["MainThread"]  # a worker ran it
+    assert "heartbeat.on_event on PreToolUse overran its time limit of 0.30s" in _log(home)
+    assert rang == []
+
+
+def test_off_the_main_thread_workers_do_the_job(
+        home: Path, payload: Payload, monkeypatch: pytest.MonkeyPatch, alarm_free: None
+) -> None:
+    seen: list[str] = []
+    original = handlers.eventlog.after_dispatch
+
+    def records(*args: Any, **kwargs: Any) -> Any:
+        seen.append(threading.current_thread().name)
+        return original(*args, **kwargs)
+
+    _warm(home, payload)
+    monkeypatch.setattr(handlers.eventlog, "after_dispatch", records)
+    box: list[Any] = []
+    thread = threading.Thread(target=lambda: box.append(run_dispatch(
+        payload("PreToolUse.Bash.json"), home=home)), name="embedder")
+    thread.start()
+    thread.join(60)
+    assert box and box[0].exit_code == 0
+    assert seen and seen[0] not in ("embedder", "MainThread")
+
+
+@pytest.mark.skipif(not hasattr(os, "lockf"), reason="the heartbeat's record lock: POSIX")
+def test_a_builtin_stuck_on_a_lock_is_interrupted_in_a_real_hook_process(
+        dispatch_cli: Callable[..., Any], home: Path, payload: Payload) -> None:
+    data = payload("PreToolUse.Bash.json")
+    sid = data["session_id"]
+    assert dispatch_cli(data).code == 0  # the session's folder and lock file exist
+    lock = home / "sessions" / sid / "heartbeat.json.lock"
+    assert lock.exists()
+    with open(lock, "r+b") as held:
+        os.lockf(held.fileno(), os.F_LOCK, 0)  # the heartbeat waits for it (5 s)
+        result = dispatch_cli(data, ORCHESTRA_HANDLER_TIMEOUT="0.4", ORCHESTRA_BUDGET="30")
+    assert result.code == 0, result.err
+    log = _log(home)
+    assert "handler heartbeat.on_event on PreToolUse overran its time limit of 0.40s" in log
+    assert "LockTimeoutError" not in log  # interrupted at its limit, not at the lock's
+    assert [e["event"] for e in _events(home, sid)][-2:] == ["PreToolUse", "PreToolUse"]
