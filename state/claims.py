@@ -366,6 +366,24 @@ def _statuses(store: Storage, sessions: set[str], config: dict[str, Any],
     return statuses
 
 
+def _silent_for(store: Storage, sid: str, at: float) -> float:
+    """Seconds since the session's last heartbeat (infinite without one)."""
+    from state.session_info import last_heartbeat
+
+    last = last_heartbeat(store, sid).get("at")
+    if not isinstance(last, int | float) or isinstance(last, bool):
+        return float("inf")
+    return at - float(last)
+
+
+def _stale_after(config: dict[str, Any]) -> float:
+    presence = config.get("presence")
+    value = presence.get("stale_seconds") if isinstance(presence, dict) else None
+    if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
+        return float(value)
+    return 6 * 3600.0
+
+
 def _forget(table: ClaimTable, gone: set[str]) -> None:
     """Take what the sessions ``gone`` hold out of ``table``."""
     for key in [k for k in table.confirmed if k[1] in gone]:
@@ -385,14 +403,17 @@ def checkpoint_records(store: Storage, records: list[dict[str, Any]], *, at: flo
     """The fewest claim lines that replay (:func:`claims_table`, under any window) to what
     ``records`` hold: confirmed claims of any age, then git operations, provisional claims
     and stashes, each in the order the table keeps them. Sessions that have ended hold
-    nothing and are left out; a stale one is kept (it may only be waiting for a person).
+    nothing and are left out, and so are those without a heartbeat for longer than
+    ``presence.stale_seconds`` (crashed: nothing would ever end their claims); a session
+    stale for less is kept (it may only be waiting for a person, or back soon).
     ``statuses``: those already known (a check's own table)."""
     table = claims_table(records, window=None, at=at, earlier=True)
     known = dict(statuses or {})
     known.update(_statuses(store, _holders(table) - known.keys(), config, at))
-    ended = {sid for sid, status in known.items() if status == "ended"}
-    if ended:
-        _forget(table, ended)
+    gone = {sid for sid, status in known.items() if status == "ended"
+            or (status == "stale" and _silent_for(store, sid, at) > _stale_after(config))}
+    if gone:
+        _forget(table, gone)
     out: list[dict[str, Any]] = []
     for key, claim in table.confirmed.items():
         out.extend(_claim_line(c) for c in table.earlier.get(key, ()))

@@ -354,3 +354,28 @@ def test_live_claims_reads_through_a_checkpoint(store: Storage) -> None:
     claims = live_claims(store, "p", window=3600)
     assert claims["a.py"]["session"] == "alpha"
     assert claims["a.py"]["state"] == "confirmed"
+
+
+def test_a_crashed_session_is_dropped_from_checkpoints_a_briefly_stale_one_is_kept(
+        store: Storage) -> None:
+    """A session that crashed never ends its claims; once it has been silent for longer
+    than presence.stale_seconds, checkpoints stop carrying them (they would grow with every
+    crash). One silent for less — stale, or waiting for a person — keeps them."""
+    _live(store, "beta")
+    now = time.time()
+    config = load_config(store)
+    stale_after = config["presence"]["stale_seconds"]
+    for sid, silent in (("crashed", stale_after + 60), ("napping", 3 * 3600)):
+        with store.transaction(session_key(sid, "state.json")) as doc:
+            doc["status"] = "active"
+        store.put_volatile(session_key(sid, "heartbeat.json"), {"at": now - silent})
+        record_claim(store, "p", sid, f"{sid}.py", tool="Edit")
+    n = 0
+    while _checkpoints(store) < 1:
+        _write(store, "beta", f"{PAD}{n}.py", f"toolu_{n}")
+        n += 1
+    carried = {r.get("session") for r in checkpoint_records(
+        store, store.read_recent(KEY), at=time.time(), config=config)}
+    assert "crashed" not in carried and "napping" in carried
+    assert not any(r.get("session") == "crashed" for r in store.read_recent(KEY))
+    assert any(r.get("session") == "napping" for r in store.read_recent(KEY))
