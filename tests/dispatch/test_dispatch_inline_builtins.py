@@ -255,3 +255,37 @@ def test_an_interrupt_that_python_swallows_prints_nothing(
     import sys
 
     assert sys.unraisablehook == reported.append  # given back
+
+
+@pytest.mark.skipif(not hasattr(os, "posix_spawnp"), reason="git started by posix_spawn")
+def test_a_git_the_guard_waits_for_is_killed_and_reaped_when_interrupted(
+        home: Path, payload: Payload, monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+        alarm_free: None) -> None:
+    """The git guard gives git less than its own limit, but a handler that starts late (the
+    budget nearly spent) is interrupted while it waits for git: git must not outlive it."""
+    from handlers.git_guard import Git
+
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    pid_file = tmp_path / "git.pid"
+    (fake / "git").write_text(f"#!/bin/sh\necho $$ > '{pid_file}'\nexec sleep 30\n")
+    (fake / "git").chmod(0o755)
+
+    def asks_git(event: Any, ctx: Any) -> None:
+        Git(30).run(["status"], str(tmp_path))
+
+    _warm(home, payload)
+    monkeypatch.setattr(handlers.heartbeat, "on_event", asks_git)
+    result = run_dispatch(payload("PreToolUse.Bash.json"), home=home,
+                          env={"ORCHESTRA_HANDLER_TIMEOUT": "0.5",
+                               "PATH": f"{fake}{os.pathsep}{os.environ['PATH']}"})
+    assert result.exit_code == 0
+    assert "heartbeat.on_event on PreToolUse overran its time limit of 0.50s" in _log(home)
+    pid = int(pid_file.read_text())
+    try:
+        os.kill(pid, 0)  # a zombie still counts: only a reaped child is gone
+    except ProcessLookupError:
+        return
+    os.kill(pid, signal.SIGKILL)
+    os.waitpid(pid, 0)
+    pytest.fail("git outlived the interrupted handler")
