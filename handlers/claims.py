@@ -422,13 +422,11 @@ def on_stop(event: Event, ctx: HandlerContext) -> None:
     project, _state = found
     from state.claims import CLAIMS, claims_table, drop_claims
     from state.paths import project_key
-    from state.persistence.storage import decode_lines
 
     key = project_key(project, CLAIMS)
     if not ctx.store.exists(key):
         return
-    table = claims_table(list(decode_lines(ctx.store._read_bytes(key) or b"")),
-                         window=0, at=ctx.now)
+    table = claims_table(ctx.store.read_recent(key), window=0, at=ctx.now)
     if any(s == sid for s, _t in table.pending) or any(s == sid for s, _t in table.git):
         drop_claims(ctx.store, project, sid, "*")
 

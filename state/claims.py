@@ -1,9 +1,17 @@
 """File claims: which session changed which file, per project, and which writes are under way.
 
 Every Write/Edit/NotebookEdit (and recognisable Bash write) appends one line
-to ``projects/<id>/claims.jsonl``. The log rotates at a small size, so finding
-claims reads at most the two newest segments. Kinds of lines (all with ``ts`` and
-``session``):
+to ``projects/<id>/claims.jsonl``. Finding claims costs a bounded read however long the
+history: once the live segment holds more than :data:`CHECKPOINT_BYTES` (32 KB), the check
+that finds it so rotates it, and the new live segment starts with one **checkpoint** line
+whose records replay to the same claims (:func:`checkpoint_records`: every claim still
+held, of any age, each git operation under way and each stash; those of ended sessions
+left out). A reader takes the checkpoint, the lines the old segment got after it was cut
+and the live segment (:func:`state.persistence.storage.assemble_log`). Where a checkpoint
+cannot be made (a file system without hard links), the log is renamed at
+:data:`SEGMENT_BYTES` and read as its two newest segments. Kinds of lines (all with ``ts``
+and ``session``, but the checkpoint, which has no ``session``, so readers of the history
+pass it by):
 
 * a **provisional claim** (``"provisional": true``, ``tool_use_id``): written by
   :func:`claim_step` at PreToolUse, in the same step, under the same lock, as the check
@@ -49,18 +57,22 @@ import os
 
 from state.clock import iso, now
 from state.paths import project_key, session_key
-from state.persistence.storage import Storage, decode_lines
+from state.persistence.storage import Storage
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing stays off the dispatcher's hot path
     from collections.abc import Callable
     from typing import Any
 
-__all__ = ["ClaimTable", "claim_file", "claim_step", "claims_table", "drop_claims",
+__all__ = ["ClaimTable", "checkpoint_records", "claim_file", "claim_step", "claims_table",
+           "drop_claims",
            "live_claims", "project_root", "read_table", "record_claim", "record_stash",
            "release_claims"]
 
 CLAIMS = "claims.jsonl"
+#: Past this, a check rotates the log with a checkpoint (the live segment's size beyond it).
+CHECKPOINT_BYTES = 32 * 1024
+#: Past this, the log is renamed where no checkpoint can be made.
 SEGMENT_BYTES = 256 * 1024
 
 
@@ -116,8 +128,16 @@ def record_claim(store: Storage, project: str, session_id: str, file: str, *, to
     key = project_key(project, CLAIMS)
     store.append(key, claim_record(session_id, file, tool=tool, path=path, at=at,
                                    tool_use_id=tool_use_id))
-    if store.keeps_stamps and store.size(key) > 2 * SEGMENT_BYTES:
-        store.log_step(key, lambda records: [], max_bytes=SEGMENT_BYTES)
+    if store.keeps_stamps and store.size(key) > 4 * CHECKPOINT_BYTES:
+        moment = now() if at is None else at
+
+        def make(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+            from state.config import load_config  # rare: only when it rotates
+
+            return checkpoint_records(store, records, at=moment, config=load_config(store))
+
+        store.log_step(key, lambda records: [], max_bytes=SEGMENT_BYTES,
+                       checkpoint=(CHECKPOINT_BYTES, make))
 
 
 def release_claims(store: Storage, project: str, session_id: str,
@@ -155,17 +175,13 @@ def _file(record: dict[str, Any]) -> Any:
 
 
 def _recent_records(store: Storage, key: str) -> list[dict[str, Any]]:
-    segments = store._log_segments(key)[-2:]
-    records: list[dict[str, Any]] = []
-    for segment in segments:
-        records.extend(decode_lines(store._read_bytes(segment) or b""))
-    return records
+    return store.read_recent(key)
 
 
 class ClaimTable:
     """The claims of one project at one moment (see :func:`claims_table`)."""
 
-    __slots__ = ("confirmed", "git", "pending", "stashes", "statuses")
+    __slots__ = ("confirmed", "earlier", "git", "pending", "stashes", "statuses")
 
     def __init__(self) -> None:
         #: (file, session) -> the session's newest confirmed claim on the file
@@ -178,6 +194,9 @@ class ClaimTable:
         self.stashes: dict[str, dict[str, Any]] = {}
         #: session -> status (active, idle...) of every session holding something
         self.statuses: dict[str, str] = {}
+        #: (file, session) -> earlier confirmed claims that a window could still show, each
+        #: younger than every later one (filled only for a checkpoint: see claims_table)
+        self.earlier: dict[tuple[str, str], list[dict[str, Any]]] = {}
 
     def claims(self) -> list[dict[str, Any]]:
         """Every claim held: confirmed and provisional, oldest first."""
@@ -203,13 +222,16 @@ class ClaimTable:
 
 
 def claims_table(records: list[dict[str, Any]], *, window: float | None,
-                 at: float) -> ClaimTable:
+                 at: float, earlier: bool = False) -> ClaimTable:
     """What ``records`` (a claims log, oldest first) say is held at ``at``: confirmed
     claims younger than ``window`` seconds (any age with None), provisional claims and
     git operations whatever their age. Sessions are not checked here (see
-    :func:`read_table`)."""
+    :func:`read_table`). ``earlier``: also keep in ``table.earlier`` the confirmed claims
+    a later one replaced but a window could still show (a clock set back: a later line
+    with an older ``ts``), so that a checkpoint replays the same under any window."""
     threshold = at - window if window is not None else float("-inf")
     table = ClaimTable()
+    chains = table.earlier if earlier else None
     for record in records:
         ts = record.get("ts")
         session = record.get("session")
@@ -256,6 +278,8 @@ def claims_table(records: list[dict[str, Any]], *, window: float | None,
             table.pending.pop((session, tool_use_id), None)
         if ts >= threshold:
             claim["state"] = "confirmed"
+            if chains is not None:
+                _chain(chains, table.confirmed.get((target, session)), target, session, ts)
             table.confirmed[target, session] = claim
     # "at" (the time as text) only for what is held: most lines of the log are not
     for held in (*table.confirmed.values(), *table.git.values(), *table.stashes.values()):
@@ -277,9 +301,23 @@ def _drop(table: ClaimTable, session: str, tool_use_id: Any) -> None:
         table.git.pop((session, tool_use_id), None)
 
 
+def _chain(chains: dict[tuple[str, str], list[dict[str, Any]]],
+           replaced: dict[str, Any] | None, file: str, session: str, ts: float) -> None:
+    """Keep ``replaced`` (the claim a newer one on ``(file, session)`` at ``ts`` replaces)
+    while it is younger than every later claim: the one a window would then show."""
+    chain = chains.get((file, session))
+    if replaced is not None:
+        if chain is None:
+            chain = chains[file, session] = []
+        chain.append(replaced)
+    while chain and chain[-1]["ts"] <= ts:
+        chain.pop()
+
+
 def _release(table: ClaimTable, session: str, file: Any) -> None:
     for key in [k for k in table.confirmed if k[1] == session and file in (None, k[0])]:
         del table.confirmed[key]
+        table.earlier.pop(key, None)
     if file is None:
         _drop(table, session, "*")
 
@@ -290,7 +328,6 @@ def read_table(store: Storage, project: str, *, window: float | None,
     """The claims of ``project`` held by live sessions (neither ended nor stale).
     ``records``: the log as already read (under :func:`claim_step`'s lock)."""
     from state.config import load_config  # with sessions: not on every claim's path
-    from state.session_info import last_heartbeat, session_status, waits_in_silence
 
     moment = now() if at is None else at
     if records is None:
@@ -298,28 +335,89 @@ def read_table(store: Storage, project: str, *, window: float | None,
     table = claims_table(records, window=window, at=moment)
     config = config if config is not None else load_config(store)
     statuses = table.statuses
-    sessions = {s for _f, s in table.confirmed} | {s for s, _t in table.pending} | {
-        s for s, _t in table.git} | {r["session"] for r in table.stashes.values()}
-    for sid in sessions:
+    statuses.update(_statuses(store, _holders(table), config, moment))
+    gone = {sid for sid, status in statuses.items() if status in ("ended", "stale")}
+    if gone:
+        _forget(table, gone)
+    for claim in table.claims():
+        claim["session_status"] = statuses[claim["session"]]
+    return table
 
+
+def _holders(table: ClaimTable) -> set[str]:
+    """The sessions that hold something in ``table``."""
+    return {s for _f, s in table.confirmed} | {s for s, _t in table.pending} | {
+        s for s, _t in table.git} | {r["session"] for r in table.stashes.values()}
+
+
+def _statuses(store: Storage, sessions: set[str], config: dict[str, Any],
+              moment: float) -> dict[str, str]:
+    """session -> its status at ``moment`` (``waiting for a person`` for one that is stale
+    but silent because it waits for an answer)."""
+    from state.session_info import last_heartbeat, session_status, waits_in_silence
+
+    statuses = {}
+    for sid in sessions:
         state = store.read(session_key(sid, "state.json")) or {}
         beat = last_heartbeat(store, sid)
         statuses[sid] = session_status(state, beat, config, moment)[0]
         if statuses[sid] == "stale" and waits_in_silence(beat, config, moment):
             statuses[sid] = "waiting for a person"  # silent, not gone: its ask may come back
-    gone = {sid for sid, status in statuses.items() if status in ("ended", "stale")}
-    if gone:
-        for key in [k for k in table.confirmed if k[1] in gone]:
-            del table.confirmed[key]
-        for key in [k for k in table.pending if k[0] in gone]:
-            del table.pending[key]
-        for key in [k for k in table.git if k[0] in gone]:
-            del table.git[key]
-        for sha in [s for s, r in table.stashes.items() if r["session"] in gone]:
-            del table.stashes[sha]
-    for claim in table.claims():
-        claim["session_status"] = statuses[claim["session"]]
-    return table
+    return statuses
+
+
+def _forget(table: ClaimTable, gone: set[str]) -> None:
+    """Take what the sessions ``gone`` hold out of ``table``."""
+    for key in [k for k in table.confirmed if k[1] in gone]:
+        del table.confirmed[key]
+        table.earlier.pop(key, None)
+    for key in [k for k in table.pending if k[0] in gone]:
+        del table.pending[key]
+    for key in [k for k in table.git if k[0] in gone]:
+        del table.git[key]
+    for sha in [s for s, r in table.stashes.items() if r["session"] in gone]:
+        del table.stashes[sha]
+
+
+def checkpoint_records(store: Storage, records: list[dict[str, Any]], *, at: float,
+                       config: dict[str, Any], statuses: dict[str, str] | None = None
+                       ) -> list[dict[str, Any]]:
+    """The fewest claim lines that replay (:func:`claims_table`, under any window) to what
+    ``records`` hold: confirmed claims of any age, then git operations, provisional claims
+    and stashes, each in the order the table keeps them. Sessions that have ended hold
+    nothing and are left out; a stale one is kept (it may only be waiting for a person).
+    ``statuses``: those already known (a check's own table)."""
+    table = claims_table(records, window=None, at=at, earlier=True)
+    known = dict(statuses or {})
+    known.update(_statuses(store, _holders(table) - known.keys(), config, at))
+    ended = {sid for sid, status in known.items() if status == "ended"}
+    if ended:
+        _forget(table, ended)
+    out: list[dict[str, Any]] = []
+    for key, claim in table.confirmed.items():
+        out.extend(_claim_line(c) for c in table.earlier.get(key, ()))
+        out.append(_claim_line(claim))
+    for op in table.git.values():
+        line = {"ts": op["ts"], "session": op["session"], "git": op["git"],
+                "tree": op["tree"], "tool_use_id": op["tool_use_id"], "provisional": True}
+        if op["exclude"]:
+            line["exclude"] = op["exclude"]
+        out.append(line)
+    for batch in table.pending.values():
+        out.extend(_claim_line(claim, provisional=True) for claim in batch)
+    out.extend({"ts": r["ts"], "session": r["session"], "stash": r["stash"],
+                "repo": r["repo"]} for r in table.stashes.values())
+    return out
+
+
+def _claim_line(claim: dict[str, Any], *, provisional: bool = False) -> dict[str, Any]:
+    line = {"ts": claim["ts"], "session": claim["session"], "file": claim["file"],
+            "path": claim["path"], "tool": claim["tool"]}
+    if "tool_use_id" in claim:
+        line["tool_use_id"] = claim["tool_use_id"]
+    if provisional:
+        line["provisional"] = True
+    return line
 
 
 def live_claims(store: Storage, project: str, *, window: float,
@@ -369,9 +467,16 @@ def claim_step(store: Storage, project: str,
     for the server).
     """
 
+    known: dict[str, str] = {}
+
     def step(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        return decide(read_table(store, project, window=window, at=at, records=records,
-                                 config=config))
+        table = read_table(store, project, window=window, at=at, records=records,
+                           config=config)
+        known.update(table.statuses)
+        return decide(table)
+
+    def make(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return checkpoint_records(store, records, at=at, config=config, statuses=known)
 
     return store.log_step(project_key(project, CLAIMS), step, max_bytes=SEGMENT_BYTES,
-                          timeout=timeout)
+                          timeout=timeout, checkpoint=(CHECKPOINT_BYTES, make))

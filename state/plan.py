@@ -730,14 +730,24 @@ def _recorded_activity(record: Any, out: dict[str, Any]) -> list[str]:
 
 
 def _log_tail(store: Storage, key: str, limit: int = 256 * 1024) -> list[dict[str, Any]]:
-    """The records of the last ``limit`` bytes of a log (its newest segment)."""
+    """The records of the last ``limit`` bytes of a log (its newest segments: a log rotated
+    with checkpoints keeps a small live one). Its callers pass a checkpoint line by: it
+    names no session."""
     from state.persistence.storage import decode_lines
 
+    chunks: list[bytes] = []
     try:
-        segments = store._log_segments(key)
-        data = store._read_bytes(segments[-1]) if segments else None
+        size = 0
+        for segment in reversed(store._log_segments(key)):
+            chunk = store._read_bytes(segment)
+            if chunk:
+                chunks.append(chunk if chunk.endswith(b"\n") else chunk + b"\n")
+                size += len(chunk)
+                if size >= limit:
+                    break
     except (OSError, ValueError):
         return []
+    data = b"".join(reversed(chunks))
     if not data:
         return []
     chunk = data[-limit:]

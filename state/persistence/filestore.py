@@ -10,7 +10,9 @@ Guarantees, each covered by a test:
   file is removed by the next writer of that document;
 * logs are appended with one ``write`` on an ``O_APPEND`` descriptor, which local
   filesystems apply atomically, so parallel hooks need no lock to log; rotation
-  (rare) takes the log's lock;
+  (rare) takes the log's lock: a rename, or for a log read by steps a hard link of the
+  live file under the segment's name and a new live file holding a checkpoint (so an
+  appender still holding the old file loses nothing);
 * nothing is followed through a symlink: documents, logs, locks and the folders
   below the root are checked, and a symlink is refused with
   :class:`~state.errors.UnsafePathError`; folders are created 0700, files 0600.
@@ -36,7 +38,7 @@ from state.persistence.storage import (
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing and pathlib stay off the dispatcher's hot path
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
     from pathlib import Path  # only for callers that want a Path
     from typing import Any
 
@@ -463,6 +465,90 @@ class FileStorage(Storage):
                 return
             number = _next_segment_number(self._log_segments(key))
             os.replace(path, self._file(_segment_name(key, number)))
+
+    def _rotate_checkpointed(self, key: str,
+                             make: Callable[[list[dict[str, Any]]], list[dict[str, Any]]]
+                             ) -> bool:
+        """See :meth:`Storage._rotate_checkpointed`. Plain appenders take no lock (POSIX), so
+        the live file is never renamed from under them: it is linked under the next
+        segment's name, then replaced by a new file holding the checkpoint. A line written to
+        the old file after it was read lands in that segment past the checkpoint's offset,
+        where readers look. Where a hard link or the replace fails (a file system without
+        links, a file held open on Windows), nothing changes and False says so."""
+        path = self._file(key)
+        with self._lock(key, self.lock_timeout):
+            self._cleanup_orphans(key)  # a temp file of a rotation that was killed
+            try:
+                live = self._read_bytes(key) or b""
+            except OSError:
+                return False
+            segments = self._log_segments(key)
+            if len(segments) > 1:
+                self._unlink_leftover_link(path, segments[-2])
+                segments = self._log_segments(key)
+            segment = _segment_name(key, _next_segment_number(segments))
+            line = self._checkpoint_for(key, live[: live.rfind(b"\n") + 1], segment, make)
+            if line is None:
+                return False
+            folder, name = os.path.split(path)
+            tmp = os.path.join(folder, f".{name}.{os.getpid()}.{os.urandom(4).hex()}{_TMP_SUFFIX}")
+            target = self._file(segment)
+            linked = False
+            try:
+                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _BINARY,
+                             0o600)
+                try:
+                    _write_all(fd, line)
+                    os.fsync(fd)
+                finally:
+                    os.close(fd)
+                os.link(path, target)  # (the live file was just read: no symlink)
+                linked = True
+                os.replace(tmp, path)
+            except (OSError, NotImplementedError):
+                if linked:
+                    _unlink_quietly(target)
+                _unlink_quietly(tmp)
+                return False
+            try:
+                _fsync_dir(folder)
+            except OSError:  # the rotation is done; only its durability waits for the system
+                return True
+        return True
+
+    def _unlink_leftover_link(self, path: str, segment: str) -> None:
+        """A rotation killed between its link and its replace left the live file under the
+        newest segment's name too: remove that second name (under the log's lock)."""
+        try:
+            other = self._file(segment)
+            if os.path.samestat(os.lstat(path), os.lstat(other)):
+                os.unlink(other)
+        except OSError:
+            return
+
+    def _read_log_from(self, key: str, offset: int) -> bytes | None:
+        if not offset:
+            return self._read_bytes(key)
+        path = self._file(key)
+        try:
+            self._check_parents(key)
+            fd = os.open(path, os.O_RDONLY | _NOFOLLOW | _BINARY)
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            if os.path.islink(path):
+                raise UnsafePathError(f"{path}: is a symlink; refusing to follow it") from None
+            raise exc
+        try:
+            if not _NOFOLLOW and os.path.islink(path):  # no O_NOFOLLOW (Windows)
+                raise UnsafePathError(f"{path}: is a symlink; refusing to follow it")
+            os.lseek(fd, offset, os.SEEK_SET)
+            chunks = []
+            while chunk := os.read(fd, 1 << 20):
+                chunks.append(chunk)
+            return b"".join(chunks)
+        finally:
+            os.close(fd)
 
     def _log_segments(self, key: str) -> list[str]:
         folder_path, name = os.path.split(self._file(key))

@@ -4,7 +4,9 @@ A hook normally reads the claims from this machine's cache (up to ``store.sync_s
 old) and defers its writes to the outbox; a claim decided that way could miss another
 machine's claim made a moment ago. So the step goes to the server: in one transaction it
 takes an advisory lock on the log (``pg_advisory_xact_lock``, per key, shared by every
-machine), reads the log's two newest segments, lets the caller decide on them, appends
+machine), reads the log's newest state (:func:`~state.persistence.storage.assemble_log`:
+a checkpoint and what follows it, else the two newest segments), lets the caller decide on
+it, appends
 what the caller returns and commits. Two sessions on any machines checking the same file
 at the same moment are serialised by the server: exactly one is let through.
 
@@ -26,7 +28,7 @@ from __future__ import annotations
 import threading
 import time
 
-from state.persistence.storage import decode_lines, encode_record
+from state.persistence.storage import assemble_log, decode_lines, encode_record
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -154,11 +156,11 @@ def _on_server(store: PgStorage, key: str, box: _Handover, max_bytes: int | None
                          (f"{max(1, int(bound * 1000))}ms",))
             conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
                          (f"{schema}:{key}#step",))
-            records: list[dict[str, Any]] = []
-            for segment in server.log_segments(conn, s, key)[-2:]:
-                text = server.read_log_text(conn, s, segment)
-                if text:
-                    records.extend(decode_lines(text.encode("utf-8")))
+            def read(segment: str, offset: int) -> bytes | None:
+                text = server.read_log_text(conn, s, segment, offset)
+                return None if text is None else text.encode("utf-8")
+
+            records = assemble_log(server.log_segments(conn, s, key), read)
             with box.lock:
                 box.records = records
                 box.lock.notify_all()
@@ -204,11 +206,12 @@ def _is_lock_timeout(exc: BaseException) -> bool:
 def _local(store: PgStorage, key: str, decide: Decide, why: str, bound: float) -> str:
     """The step on this machine's copy: the cached log and what waits in the outbox, under
     a local lock; the new lines are queued for the server."""
-    from state.postgres.local import MISS  # the server is away or late
-
     with store.local._lock(key + ".step", store.lock_timeout):
         cached = store.cache.get(key, None)
-        records = list(decode_lines(cached)) if cached not in (MISS, None) else []
+        live = cached if isinstance(cached, bytes) else b""
+        # (a checkpoint's records, then the lines after it; the segment it continues is
+        # the server's, not cached: only lines added to it after the cut are missed)
+        records = assemble_log([key], lambda _segment, _offset: None, live=live)
         fetched = store.cache.files.stat_mtime(key)
         for name in store.outbox.pending():
             op = store.outbox._load(name)

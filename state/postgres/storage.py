@@ -656,9 +656,11 @@ class PgStorage(Storage):
         self.cache.drop_tree(prefix)
 
     def log_step(self, key: str, decide: Any, *, max_bytes: int | None = None,
-                 timeout: float | None = None) -> str | None:
+                 timeout: float | None = None, checkpoint: Any = None) -> str | None:
         """Check and claim in one server transaction (:mod:`state.postgres.step`), within
-        ``store.claim_seconds``; else on this machine's copy, with a note saying so."""
+        ``store.claim_seconds``; else on this machine's copy, with a note saying so. The
+        server's log is rotated by moving its lines at ``max_bytes`` (no ``checkpoint``),
+        and read as any log is (a checkpoint copied from files included)."""
         from state.postgres.step import step
 
         return step(self, key, decide, max_bytes=max_bytes, timeout=timeout)

@@ -321,7 +321,8 @@ def test_the_claims_log_rotates_even_when_nothing_checks(tmp_path: Path) -> None
     segments = store._log_segments("projects/p/claims.jsonl")
     assert len(segments) >= 2
     assert store.size("projects/p/claims.jsonl") <= 2 * SEGMENT_BYTES + 1000
-    assert len(list(store.read_log("projects/p/claims.jsonl"))) == n  # nothing lost
+    claims = [r for r in store.read_log("projects/p/claims.jsonl") if "session" in r]
+    assert len(claims) == n  # nothing lost (checkpoint lines, without a session, aside)
     table = read_table(store, "p", window=None, records=None)
     assert table.claims() == []  # s1 never started: no live session holds anything
 

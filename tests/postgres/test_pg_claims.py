@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import io
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 from tests.guard._team import decision_of, reason_of
@@ -102,3 +105,49 @@ def test_the_git_guard_sees_a_claim_made_on_another_machine_at_once(
     text = reason_of(hook.reply)
     assert "session alpha" in text and "src/cart.py" in text, text
     assert "this machine's copy" not in text
+
+
+def test_a_claims_log_copied_from_files_after_a_checkpoint_reads_right(
+        tmp_path: Path, pg_url: str, make_machine: Callable[..., Machine]) -> None:
+    """A file log rotated with a checkpoint (issue 27), copied to the server: the claims
+    made before the checkpoint (now only in it) still hold there, for the server's step and
+    for the CLI."""
+    from state import migrate
+    from state.claims import CHECKPOINT_BYTES, claim_record, claim_step, record_claim
+    from state.config import load_config
+    from state.persistence.filestore import FileStorage
+    from state.persistence.storage import CHECKPOINT
+    from state.store import RULES
+
+    files = FileStorage(tmp_path / "files", rules=RULES)
+    record_claim(files, "project", "alpha", "old.py", tool="Edit")
+    config = load_config(files)
+    n = 0
+    while sum(CHECKPOINT in r for r in files.read_log("projects/project/claims.jsonl")) < 2:
+        name, uid = f"src/filler/{n}.py", f"toolu_f{n}"
+        claim_step(files, "project", lambda _table, name=name, uid=uid: [claim_record(
+            "filler", name, tool="Edit", tool_use_id=uid, provisional=True)],
+            window=None, at=time.time(), config=config)
+        record_claim(files, "project", "filler", name, tool="Edit", tool_use_id=uid)
+        n += 1
+        assert n < 2000
+    live = (tmp_path / "files" / "projects" / "project" / "claims.jsonl").read_bytes()
+    # only the checkpoint holds it now, not the two newest segments' lines
+    assert b"old.py" not in live.split(b"\n", 1)[1]
+    assert b"old.py" not in files._read_bytes(files._log_segments(
+        "projects/project/claims.jsonl")[-2]).split(b"\n", 1)[1]
+    assert files.size("projects/project/claims.jsonl") < 2 * CHECKPOINT_BYTES
+    out, err = io.StringIO(), io.StringIO()
+    assert migrate.main(["--from", str(tmp_path / "files"), "--to", pg_url],
+                        stdout=out, stderr=err) == 0, err.getvalue()
+
+    pg = make_machine("pg", claim_seconds=30, connect_timeout=30)
+    _start(pg, "alpha")
+    _start(pg, "beta")
+    claims = pg.cli("state.session_manager", "claims", "--project", "project")
+    assert [c["session"] for c in claims if c["file"] == "old.py"] == ["alpha"]
+    hook = pg.dispatch(_write("beta", "old.py", "toolu_b1"), ORCHESTRA_HANDLER_TIMEOUT="60",
+                       ORCHESTRA_BUDGET="60")
+    assert hook.code == 0, hook.stderr
+    text = reason_of(hook.reply)
+    assert "alpha" in text and "this machine's copy" not in text, text
