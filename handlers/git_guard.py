@@ -139,13 +139,15 @@ def _spawn(argv: list[str], env: dict[str, str], timeout: float) -> tuple[int, b
         while True:
             left = deadline - time.monotonic()
             if left <= 0 or not select.select([read], [], [], left)[0]:
-                os.kill(pid, 9)
-                os.waitpid(pid, 0)
                 raise GitTimeout
             chunk = os.read(read, 65536)
             if not chunk:
                 break
             chunks.append(chunk)
+    except BaseException:  # out of time, or the handler interrupted at its limit (runner)
+        os.kill(pid, 9)
+        os.waitpid(pid, 0)
+        raise
     finally:
         os.close(read)
     _pid, status = os.waitpid(pid, 0)

@@ -32,8 +32,8 @@ def save_bundle(bundle: ModuleBundle) -> bool:
                 entries[name] = (*entry[:4], bundle.code(name))
             except (OSError, ValueError, EOFError, MemoryError):
                 continue
-    added = 0
     prefix = bundle.root + os.sep
+    found = []
     for name in sorted(bundle.missed):
         module = sys.modules.get(name)
         spec = getattr(module, "__spec__", None)
@@ -42,18 +42,8 @@ def save_bundle(bundle: ModuleBundle) -> bool:
         if (spec is None or not isinstance(file, str) or not file.startswith(prefix)
                 or not file.endswith(".py") or type(loader) is not SourceFileLoader):
             continue  # not one of this install's source modules (or already bundled)
-        try:
-            before = os.stat(file)
-            code = loader.get_code(name)
-            after = os.stat(file)
-        except (OSError, ImportError, SyntaxError):
-            continue
-        if (before.st_mtime_ns, before.st_size) != (after.st_mtime_ns, after.st_size):
-            continue  # changed while it was read: bundled by a later dispatch
-        entries[name] = (file, after.st_mtime_ns, after.st_size,
-                         spec.submodule_search_locations is not None, marshal.dumps(code))
-        added += 1
-    if not added and len(entries) == len(bundle.index):
+        found.append((name, spec, file, loader))
+    if not found and len(entries) == len(bundle.index):
         return False
     path = bundle_path(bundle.root)
     temporary = f"{path}.{os.getpid()}.tmp"
@@ -63,9 +53,21 @@ def save_bundle(bundle: ModuleBundle) -> bool:
         fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0),
                      0o644)
     except OSError:
-        return False
+        return False  # first: a read-only install reads (or compiles) nothing for it
     try:
         with open(fd, "wb") as out:
+            for name, spec, file, loader in found:
+                try:
+                    before = os.stat(file)
+                    code = loader.get_code(name)
+                    after = os.stat(file)
+                except (OSError, ImportError, SyntaxError, ValueError):  # ValueError: a NUL
+                    continue
+                if (before.st_mtime_ns, before.st_size) != (after.st_mtime_ns, after.st_size):
+                    continue  # changed while it was read: bundled by a later dispatch
+                entries[name] = (file, after.st_mtime_ns, after.st_size,
+                                 spec.submodule_search_locations is not None,
+                                 marshal.dumps(code))
             out.write(_layout(bundle.root, entries))
         os.replace(temporary, path)
     except OSError:

@@ -34,7 +34,9 @@ heartbeat and the event log need to record the event.
 
 from __future__ import annotations
 
+import _imp
 import _thread
+import sys
 import time
 
 try:  # the builtin module under signal: signal itself imports enum, far off the hot path
@@ -181,12 +183,19 @@ ALARM_REPEAT = 0.05
 
 class _Alarm:
     """Calls on this thread under ``ITIMER_REAL``: the ``SIGALRM`` handler raises
-    :class:`HandlerOverrun` in the handler that is running when its limit passes."""
+    :class:`HandlerOverrun` in the handler that is running when its limit passes.
 
-    __slots__ = ("_armed", "_fired", "_previous", "owner")
+    Never while importlib holds its global lock (for an instant around each import):
+    interrupted there, it would keep it for good and hang every other thread's import; the
+    next ring comes :data:`ALARM_REPEAT` later. An interrupt that Python swallows (one
+    landing in a weakref callback or ``__del__``) is not reported as unraisable either:
+    the timer rings again."""
+
+    __slots__ = ("_armed", "_fired", "_hook", "_previous", "owner")
 
     def __init__(self, previous: Any) -> None:
         self._previous = previous
+        self._hook = sys.unraisablehook
         self.owner = _thread.get_ident()  # the thread the signal handler interrupts
         self._armed = False  # a call is running under the timer
         self._fired = False  # ... and its limit passed
@@ -205,12 +214,15 @@ class _Alarm:
             _signal.signal(_signal.SIGALRM, alarm._ring)
         except (ValueError, OSError):  # not the main thread of the main interpreter
             return None
+        sys.unraisablehook = alarm._unraisable
         return alarm
 
     def close(self) -> None:
         self._armed = False
         _signal.setitimer(_signal.ITIMER_REAL, 0)
         _signal.signal(_signal.SIGALRM, self._previous)
+        if sys.unraisablehook == self._unraisable:  # unless someone has replaced it since
+            sys.unraisablehook = self._hook
 
     def run(self, call: Call, kwargs: dict[str, Any], limit: float) -> list[Any] | None:
         """The call's result box, or None if it ran past ``limit``."""
@@ -232,9 +244,13 @@ class _Alarm:
         return None if self._fired else box
 
     def _ring(self, signum: int, frame: Any) -> None:
-        if self._armed:
+        if self._armed and not _imp.lock_held():
             self._fired = True
             raise HandlerOverrun
+
+    def _unraisable(self, unraisable: Any) -> None:
+        if unraisable.exc_type is not HandlerOverrun:
+            self._hook(unraisable)
 
 
 class _Worker:

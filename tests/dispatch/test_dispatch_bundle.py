@@ -179,3 +179,24 @@ def test_the_bundle_is_never_written_through_a_planted_link(
     from hooks.boot import ModuleBundle
 
     assert "state.bundle_probe" in ModuleBundle.load(str(root)).index
+
+
+def test_where_no_bundle_can_be_written_no_module_is_read_for_one(
+        root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A read-only install (no ``.pyc`` either: installed without compiling) would otherwise
+    compile every module a second time after each reply, only to fail at the write."""
+    from hooks.bundle import save_bundle
+
+    bundle = _missed_module(root, monkeypatch)
+    _bundle(root).parent.write_text("a file where the folder would be")
+    loader = sys.modules["state.bundle_probe"].__spec__.loader
+    read: list[str] = []
+    original = type(loader).get_code
+
+    def get_code(self: Any, fullname: str) -> Any:
+        read.append(fullname)
+        return original(self, fullname)
+
+    monkeypatch.setattr(type(loader), "get_code", get_code)
+    assert save_bundle(bundle) is False
+    assert read == []

@@ -181,3 +181,111 @@ def test_a_builtin_stuck_on_a_lock_is_interrupted_in_a_real_hook_process(
     assert "handler heartbeat.on_event on PreToolUse overran its time limit of 0.40s" in log
     assert "LockTimeoutError" not in log  # interrupted at its limit, not at the lock's
     assert [e["event"] for e in _events(home, sid)][-2:] == ["PreToolUse", "PreToolUse"]
+
+
+def test_an_interrupt_never_leaves_the_import_lock_held(
+        home: Path, payload: Payload, monkeypatch: pytest.MonkeyPatch, alarm_free: None
+) -> None:
+    """importlib holds its global lock for an instant around each import (a tiny timeout
+    once interrupted ``_get_module_lock.<locals>.cb`` right after its ``acquire_lock``):
+    an interrupt there would leave the lock held for good, and every import of another
+    thread (a plugin's worker, the PostgreSQL step's) would hang. The handler here holds it
+    past its limit, as importlib does for that instant."""
+    import _imp
+
+    def holds_the_import_lock(event: Any, ctx: Any) -> None:
+        _imp.acquire_lock()
+        end = time.monotonic() + 0.6
+        while time.monotonic() < end:  # the limit (0.2 s) passes in here
+            pass
+        _imp.release_lock()
+        time.sleep(60)  # ... and the handler is interrupted once the lock is let go
+
+    _warm(home, payload)
+    monkeypatch.setattr(handlers.heartbeat, "on_event", holds_the_import_lock)
+    try:
+        result = run_dispatch(payload("PreToolUse.Bash.json"), home=home,
+                              env={"ORCHESTRA_HANDLER_TIMEOUT": "0.2"})
+        held = _imp.lock_held()
+    finally:
+        while _imp.lock_held():
+            _imp.release_lock()  # the failing case: do not hang the rest of the suite
+    assert result.exit_code == 0
+    assert not held
+    assert "heartbeat.on_event on PreToolUse overran its time limit of 0.20s" in _log(home)
+
+
+def test_an_interrupt_that_python_swallows_prints_nothing(
+        home: Path, payload: Payload, monkeypatch: pytest.MonkeyPatch, alarm_free: None
+) -> None:
+    """An interrupt that lands in a weakref callback or ``__del__`` cannot propagate: Python
+    reports it as "Exception ignored in ..." with a traceback on stderr. The timer rings
+    again, so it is no error of anyone's, and nothing is printed."""
+    import weakref
+
+    reported: list[Any] = []
+    monkeypatch.setattr("sys.unraisablehook", reported.append)
+
+    class Thing:
+        pass
+
+    calls: list[int] = []
+
+    def slow_callback(ref: Any) -> None:
+        calls.append(1)
+        end = time.monotonic() + 0.5
+        while time.monotonic() < end:  # the limit (0.2 s) passes in here
+            pass
+
+    def hangs(event: Any, ctx: Any) -> None:
+        thing = Thing()
+        ref = weakref.ref(thing, slow_callback)
+        del thing  # the callback runs now
+        assert ref() is None
+        time.sleep(60)
+
+    _warm(home, payload)
+    monkeypatch.setattr(handlers.heartbeat, "on_event", hangs)
+    result = run_dispatch(payload("PreToolUse.Bash.json"), home=home,
+                          env={"ORCHESTRA_HANDLER_TIMEOUT": "0.2"})
+    assert result.exit_code == 0
+    assert "heartbeat.on_event on PreToolUse overran its time limit of 0.20s" in _log(home)
+    assert calls == [1]  # the interrupt landed in it
+    assert [r.exc_type for r in reported] == []
+    import sys
+
+    assert sys.unraisablehook == reported.append  # given back
+
+
+@pytest.mark.skipif(not hasattr(os, "posix_spawnp"), reason="git started by posix_spawn")
+def test_a_git_the_guard_waits_for_is_killed_and_reaped_when_interrupted(
+        home: Path, payload: Payload, monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+        alarm_free: None) -> None:
+    """The git guard gives git less than its own limit, but a handler that starts late (the
+    budget nearly spent) is interrupted while it waits for git: git must not outlive it."""
+    from handlers.git_guard import Git
+
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    pid_file = tmp_path / "git.pid"
+    (fake / "git").write_text(f"#!/bin/sh\necho $$ > '{pid_file}'\nexec sleep 30\n")
+    (fake / "git").chmod(0o755)
+
+    def asks_git(event: Any, ctx: Any) -> None:
+        Git(30).run(["status"], str(tmp_path))
+
+    _warm(home, payload)
+    monkeypatch.setattr(handlers.heartbeat, "on_event", asks_git)
+    result = run_dispatch(payload("PreToolUse.Bash.json"), home=home,
+                          env={"ORCHESTRA_HANDLER_TIMEOUT": "0.5",
+                               "PATH": f"{fake}{os.pathsep}{os.environ['PATH']}"})
+    assert result.exit_code == 0
+    assert "heartbeat.on_event on PreToolUse overran its time limit of 0.50s" in _log(home)
+    pid = int(pid_file.read_text())
+    try:
+        os.kill(pid, 0)  # a zombie still counts: only a reaped child is gone
+    except ProcessLookupError:
+        return
+    os.kill(pid, signal.SIGKILL)
+    os.waitpid(pid, 0)
+    pytest.fail("git outlived the interrupted handler")
