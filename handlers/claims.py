@@ -241,9 +241,13 @@ def on_pre_tool_use(event: Event, ctx: HandlerContext) -> dict[str, Any] | None:
     from state.errors import LockTimeoutError
 
     try:
+        # Without the guard, decide looks only at the claims on these files (and at git
+        # operations): the other sessions' liveness need not be read.
         note = claim_step(ctx.store, project, decide, window=None, at=ctx.now,
                           config=ctx.config,
-                          timeout=max(0.05, 0.8 * limit - (time.monotonic() - started)))
+                          timeout=max(0.05, 0.8 * limit - (time.monotonic() - started)),
+                          files=None if guard is not None else {f for f, _p in files},
+                          live=sid)
     except LockTimeoutError:
         # Never block by accident, never skip the check: on a machine too busy to get the
         # step's lock in time, decide on the claims as they are now, without the lock.

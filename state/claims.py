@@ -61,7 +61,7 @@ from state.persistence.storage import Storage
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing stays off the dispatcher's hot path
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterable
     from typing import Any
 
 __all__ = ["ClaimTable", "checkpoint_records", "claim_file", "claim_step", "claims_table",
@@ -324,28 +324,46 @@ def _release(table: ClaimTable, session: str, file: Any) -> None:
 
 def read_table(store: Storage, project: str, *, window: float | None,
                at: float | None = None, records: list[dict[str, Any]] | None = None,
-               config: dict[str, Any] | None = None) -> ClaimTable:
+               config: dict[str, Any] | None = None, files: Iterable[str] | None = None,
+               live: str | None = None) -> ClaimTable:
     """The claims of ``project`` held by live sessions (neither ended nor stale).
-    ``records``: the log as already read (under :func:`claim_step`'s lock)."""
-    from state.config import load_config  # with sessions: not on every claim's path
+    ``records``: the log as already read (under :func:`claim_step`'s lock).
 
+    ``files``: only the claims on these files (and git operations) will be looked at —
+    a check of one write — so only the sessions holding those are looked up (two reads
+    each); the claims of the others stay in the table unchecked. ``live``: a session
+    known to be live (the one whose event is being dispatched), never looked up."""
     moment = now() if at is None else at
     if records is None:
         records = _recent_records(store, project_key(project, CLAIMS))
     table = claims_table(records, window=window, at=moment)
-    config = config if config is not None else load_config(store)
     statuses = table.statuses
-    statuses.update(_statuses(store, _holders(table), config, moment))
+    if live is not None:
+        statuses[live] = "active"
+    wanted = _holders(table, None if files is None else set(files)) - statuses.keys()
+    if wanted:
+        if config is None:
+            from state.config import load_config  # with sessions: not on every claim's path
+
+            config = load_config(store)
+        statuses.update(_statuses(store, wanted, config, moment))
     gone = {sid for sid, status in statuses.items() if status in ("ended", "stale")}
     if gone:
         _forget(table, gone)
     for claim in table.claims():
-        claim["session_status"] = statuses[claim["session"]]
+        status = statuses.get(claim["session"])
+        if status is not None:
+            claim["session_status"] = status
     return table
 
 
-def _holders(table: ClaimTable) -> set[str]:
-    """The sessions that hold something in ``table``."""
+def _holders(table: ClaimTable, files: set[str] | None = None) -> set[str]:
+    """The sessions that hold something in ``table`` (with ``files``: a claim on one of
+    them, or a git operation)."""
+    if files is not None:
+        return {s for f, s in table.confirmed if f in files} | {
+            c["session"] for batch in table.pending.values() for c in batch
+            if c["file"] in files} | {s for s, _t in table.git}
     return {s for _f, s in table.confirmed} | {s for s, _t in table.pending} | {
         s for s, _t in table.git} | {r["session"] for r in table.stashes.values()}
 
@@ -477,10 +495,13 @@ def held_because(claim: dict[str, Any], window: float, stale_after: float) -> st
 def claim_step(store: Storage, project: str,
                decide: Callable[[ClaimTable], list[dict[str, Any]]], *,
                window: float | None, at: float, config: dict[str, Any],
-               timeout: float | None = None) -> str | None:
+               timeout: float | None = None, files: Iterable[str] | None = None,
+               live: str | None = None) -> str | None:
     """Check and claim in one step: under the claims log's lock, ``decide`` gets the
     project's current claims (live sessions only) and returns the lines to append
     (provisional claims, a git operation), which are written before the lock is let go.
+    ``files`` and ``live``: as for :func:`read_table` (a ``decide`` that looks only at
+    those files' claims and at git operations).
 
     Returns None, or a note when the decision could not be made on current data (a
     PostgreSQL server that did not answer in time: the local copy was used), for the
@@ -492,8 +513,10 @@ def claim_step(store: Storage, project: str,
 
     def step(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
         table = read_table(store, project, window=window, at=at, records=records,
-                           config=config)
+                           config=config, files=files, live=live)
         known.update(table.statuses)
+        if live is not None:
+            known.pop(live, None)  # assumed, not looked up: the checkpoint looks it up
         return decide(table)
 
     def make(records: list[dict[str, Any]]) -> list[dict[str, Any]]:

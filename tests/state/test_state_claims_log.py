@@ -379,3 +379,35 @@ def test_a_crashed_session_is_dropped_from_checkpoints_a_briefly_stale_one_is_ke
     assert "crashed" not in carried and "napping" in carried
     assert not any(r.get("session") == "crashed" for r in store.read_recent(KEY))
     assert any(r.get("session") == "napping" for r in store.read_recent(KEY))
+
+
+def test_a_check_of_one_write_looks_up_only_the_sessions_holding_that_file(
+        store: Storage, monkeypatch: pytest.MonkeyPatch) -> None:
+    """claim_step(files=..., live=...): the liveness of a session holding only other files
+    is not read (two reads a session, on every Write); the one holding the file is, and a
+    gone one's claim on it still does not count."""
+    _live(store, "alpha", "beta", "gamma")
+    record_claim(store, "p", "beta", "theirs.py", tool="Edit")
+    record_claim(store, "p", "gamma", "other.py", tool="Edit")
+    record_claim(store, "p", "ghost", "theirs.py", tool="Edit")  # no state: gone
+    looked: list[str] = []
+    original = store.read
+
+    def read(key: str, *args: Any, **kwargs: Any) -> Any:
+        if key.endswith("/state.json"):
+            looked.append(key.split("/")[1])
+        return original(key, *args, **kwargs)
+
+    monkeypatch.setattr(store, "read", read)
+    seen: list[ClaimTable] = []
+
+    def decide(table: ClaimTable) -> list[dict[str, Any]]:
+        seen.append(table)
+        return []
+
+    assert claim_step(store, "p", decide, window=None, at=time.time(),
+                      config=load_config(store), files={"theirs.py"}, live="alpha") is None
+    assert sorted(looked) == ["beta", "ghost"]  # not gamma, not alpha (live)
+    holders = [c["session"] for c in seen[0].holders("theirs.py")]
+    assert holders == ["beta"]  # the ghost's claim does not count
+    assert seen[0].holders("theirs.py")[0]["session_status"] == "active"
