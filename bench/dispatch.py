@@ -225,9 +225,10 @@ def events(project: Path) -> dict[str, tuple[str, dict[str, object]]]:
                                    "old_string": "hello", "new_string": "world"},
                                   {"filePath": str(project / "src" / "app.py"),
                                    "oldString": "hello", "newString": "world"}),
-        "PreToolUse Write": ("PreToolUse.Write",
+        "PreToolUse Write": ("PreToolUse.Write",  # the id the PostToolUse row confirms
                              {"tool_input": {"file_path": str(project / "src" / "app.py"),
-                                             "content": "print('hello')\n"}}),
+                                             "content": "print('hello')\n"},
+                              "tool_use_id": "toolu_bench_Write"}),
         "PostToolUse Write": _tool("PostToolUse.Bash", "Write",
                                    {"file_path": str(project / "src" / "app.py"),
                                     "content": "print('hello')\n"}, {"type": "update"}),
