@@ -99,9 +99,14 @@ def step(store: PgStorage, key: str, decide: Decide, *, max_bytes: int | None,
     worker.start()
     why = None
     with box.lock:
-        while box.records is None and box.error is None and (
-                left := deadline - time.monotonic()) > 0:
-            box.lock.wait(left)
+        try:
+            while box.records is None and box.error is None and (
+                    left := deadline - time.monotonic()) > 0:
+                box.lock.wait(left)
+        except BaseException:  # the handler was interrupted (its time limit): give up
+            box.abandoned = True  # at once, so the server rolls back and lets go its lock
+            box.lock.notify_all()
+            raise
         records, error = box.records, box.error
     if records is not None:
         try:
@@ -114,9 +119,14 @@ def step(store: PgStorage, key: str, decide: Decide, *, max_bytes: int | None,
         with box.lock:
             box.lines = lines
             box.lock.notify_all()
-            while not box.done and box.error is None and (
-                    left := deadline - time.monotonic()) > 0:
-                box.lock.wait(left)
+            try:
+                while not box.done and box.error is None and (
+                        left := deadline - time.monotonic()) > 0:
+                    box.lock.wait(left)
+            except BaseException:  # interrupted: a claim not yet committed is rolled back
+                box.abandoned = True
+                box.lock.notify_all()
+                raise
             if box.done:
                 return None
             box.abandoned = True

@@ -9,6 +9,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.guard._team import decision_of, reason_of
 from tests.handlers._support import payload
 from tests.postgres.conftest import Hook, Machine
@@ -151,3 +153,53 @@ def test_a_claims_log_copied_from_files_after_a_checkpoint_reads_right(
     assert hook.code == 0, hook.stderr
     text = reason_of(hook.reply)
     assert "alpha" in text and "this machine's copy" not in text, text
+
+
+def test_an_interrupted_claim_step_lets_the_server_go_at_once(
+        pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The claims handler's time limit interrupts it (HandlerOverrun) while it waits for the
+    server's step: the server side gives up then — it rolls back and frees the step's lock
+    for the other sessions — instead of waiting out the step's own bound."""
+    import signal
+    import threading
+
+    import psycopg
+
+    from state.postgres.step import step
+    from state.store import open_store
+
+    if not hasattr(signal, "setitimer"):
+        pytest.skip("the interrupt is a SIGALRM (POSIX); elsewhere handlers run on workers")
+    monkeypatch.setenv("ORCHESTRA_STORE_URL", pg_url)
+    store = open_store(tmp_path / "machine")
+    store.settings["claim_seconds"] = 20  # the step's own bound: far beyond the test
+    key = "projects/p/claims.jsonl"
+    store.append(key, {"ts": 1.0, "session": "s", "file": "a.py", "tool": "Edit"})
+
+    class Interrupted(BaseException):
+        pass
+
+    def ring(signum: int, frame: Any) -> None:
+        raise Interrupted
+
+    blocker = psycopg.connect(pg_url, autocommit=False)
+    previous = signal.signal(signal.SIGALRM, ring)
+    try:
+        blocker.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
+                        (f"{store.schema}:{key}#step",))  # the server step waits for this
+        signal.setitimer(signal.ITIMER_REAL, 0.5)
+        with pytest.raises(Interrupted):
+            step(store, key, lambda records: [{"ts": 2.0, "session": "t", "file": "b.py",
+                                               "tool": "Edit", "provisional": True,
+                                               "tool_use_id": "u"}], max_bytes=None)
+        blocker.rollback()  # the server step gets the lock now, and must give up at once
+        workers = [t for t in threading.enumerate() if t.name == "orchestra:pg-claim"]
+        for worker in workers:
+            worker.join(10)  # far less than the 20 s bound it would otherwise wait out
+            assert not worker.is_alive()
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+        blocker.close()
+    assert [r.get("file") for r in store.read_log(key)] == ["a.py"]  # nothing claimed
+    store.close()
