@@ -385,12 +385,13 @@ def _statuses(store: Storage, sessions: set[str], config: dict[str, Any],
 
 
 def _silent_for(store: Storage, sid: str, at: float) -> float:
-    """Seconds since the session's last heartbeat (infinite without one)."""
+    """Seconds since the session's last heartbeat (0 without one: nothing is known of it,
+    so nothing is dropped)."""
     from state.session_info import last_heartbeat
 
     last = last_heartbeat(store, sid).get("at")
     if not isinstance(last, int | float) or isinstance(last, bool):
-        return float("inf")
+        return 0.0
     return at - float(last)
 
 

@@ -166,12 +166,14 @@ def test_an_interrupted_claim_step_lets_the_server_go_at_once(
     import psycopg
 
     from state.postgres.step import step
+    from state.postgres.storage import PgStorage
     from state.store import open_store
 
     if not hasattr(signal, "setitimer"):
         pytest.skip("the interrupt is a SIGALRM (POSIX); elsewhere handlers run on workers")
     monkeypatch.setenv("ORCHESTRA_STORE_URL", pg_url)
     store = open_store(tmp_path / "machine")
+    assert isinstance(store, PgStorage)
     store.settings["claim_seconds"] = 20  # the step's own bound: far beyond the test
     key = "projects/p/claims.jsonl"
     store.append(key, {"ts": 1.0, "session": "s", "file": "a.py", "tool": "Edit"})
