@@ -56,10 +56,9 @@ def run_process(main: Callable[[], int]) -> NoReturn:
 
 def _nothing_to_finish(before: set[str]) -> bool:
     """True if a normal shutdown would do nothing but free memory."""
-    import atexit  # at the end of the call only
-
-    registered = getattr(atexit, "_ncallbacks", None)  # CPython's; elsewhere: assume some
-    if registered is None or registered() != _idle_logging(before):
+    atexit = sys.modules.get("atexit")  # never imported: nothing registered through it
+    registered = getattr(atexit, "_ncallbacks", None) if atexit else (lambda: 0)
+    if registered is None or registered() != _idle_logging(before):  # None: not CPython's
         return False
     threading = sys.modules.get("threading")
     if threading is not None and any(
