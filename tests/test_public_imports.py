@@ -60,6 +60,12 @@ PUBLIC = [
     ("state.session_manager", "main"),
     ("state.shared_state", "main"),
     ("hooks.testing", "run_dispatch"),  # README: writing a plugin
+    ("hooks.runner", "HandlerOverrun"),  # bench/README.md: a built-in handler's limit
+    ("hooks.boot", "ModuleBundle"),  # docs/install.md, bench/README.md: the module bundle
+    ("hooks.boot", "bundle_path"),
+    ("hooks.bundle", "save_bundle"),
+    ("state.claims", "CHECKPOINT_BYTES"),  # bench/README.md: the claims log's checkpoint
+    ("state.persistence.storage", "assemble_log"),
 ]
 
 DOCS = [ROOT / "README.md", ROOT / "bench" / "README.md", ROOT / "hooks" / "testing.py",
