@@ -25,13 +25,6 @@ def save_bundle(bundle: ModuleBundle) -> bool:
     written (nothing to add, or the folder is not writable)."""
     from _frozen_importlib_external import SourceFileLoader
 
-    entries: dict[str, tuple[str, int, int, bool, bytes]] = {}
-    for name, entry in bundle.index.items():
-        if name not in bundle.missed:
-            try:
-                entries[name] = (*entry[:4], bundle.code(name))
-            except (OSError, ValueError, EOFError, MemoryError):
-                continue
     prefix = bundle.root + os.sep
     found = []
     for name in sorted(bundle.missed):
@@ -43,8 +36,9 @@ def save_bundle(bundle: ModuleBundle) -> bool:
                 or not file.endswith(".py") or type(loader) is not SourceFileLoader):
             continue  # not one of this install's source modules (or already bundled)
         found.append((name, spec, file, loader))
-    if not found and len(entries) == len(bundle.index):
-        return False
+    stale = bundle.missed & bundle.index.keys()  # bundled, but their source changed since
+    if not found and not stale:
+        return False  # e.g. only probes for modules that do not exist: nothing read
     path = bundle_path(bundle.root)
     temporary = f"{path}.{os.getpid()}.tmp"
     try:
@@ -56,6 +50,13 @@ def save_bundle(bundle: ModuleBundle) -> bool:
         return False  # first: a read-only install reads (or compiles) nothing for it
     try:
         with open(fd, "wb") as out:
+            entries: dict[str, tuple[str, int, int, bool, bytes]] = {}
+            for name, entry in bundle.index.items():  # what stays, as it was bundled
+                if name not in bundle.missed:
+                    try:
+                        entries[name] = (*entry[:4], bundle.code(name))
+                    except (OSError, ValueError, EOFError, MemoryError):
+                        continue
             for name, spec, file, loader in found:
                 try:
                     before = os.stat(file)

@@ -200,3 +200,20 @@ def test_where_no_bundle_can_be_written_no_module_is_read_for_one(
     monkeypatch.setattr(type(loader), "get_code", get_code)
     assert save_bundle(bundle) is False
     assert read == []
+
+
+def test_a_probe_for_a_module_that_does_not_exist_reads_and_writes_nothing(
+        root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from hooks.boot import ModuleBundle
+    from hooks.bundle import save_bundle
+
+    _dispatch(root, tmp_path)
+    bundle = ModuleBundle.load(str(root))
+    assert bundle.index
+    before = _bundle(root).stat().st_mtime_ns
+    read: list[str] = []
+    monkeypatch.setattr(bundle, "code", lambda name: read.append(name) or b"")
+    bundle.missed.add("state.no_such_module")
+    assert save_bundle(bundle) is False
+    assert read == []  # not one module's code read for it
+    assert _bundle(root).stat().st_mtime_ns == before
