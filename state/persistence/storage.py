@@ -778,7 +778,7 @@ class Storage:
         links, a backend without it), the log is rotated by renaming at ``max_bytes``.
         Returns None, or (a networked store) a note saying the step used a local copy.
         """
-        with self._lock(key + ".step", self.lock_timeout if timeout is None else timeout):
+        with self._step_lock(key + ".step", self.lock_timeout if timeout is None else timeout):
             records, head = _assemble(self._log_segments(key), self._read_log_from, None)
             size = None
             for record in decide(records):
@@ -924,6 +924,11 @@ class Storage:
         session may now stay idle for long. Nothing to do for files or memory."""
 
     # -- primitives for backends ---------------------------------------------------
+
+    def _step_lock(self, key: str, timeout: float) -> AbstractContextManager[object]:
+        """The lock of :meth:`log_step` (``key`` ends in ``.step``): taken only by
+        Orchestra's own steps. By default the documents' lock."""
+        return self._lock(key, timeout)
 
     def _lock(self, key: str, timeout: float) -> AbstractContextManager[object]:
         raise NotImplementedError

@@ -216,7 +216,7 @@ def _is_lock_timeout(exc: BaseException) -> bool:
 def _local(store: PgStorage, key: str, decide: Decide, why: str, bound: float) -> str:
     """The step on this machine's copy: the cached log and what waits in the outbox, under
     a local lock; the new lines are queued for the server."""
-    with store.local._lock(key + ".step", store.lock_timeout):
+    with store.local._step_lock(key + ".step", store.lock_timeout):
         cached = store.cache.get(key, None)
         live = cached if isinstance(cached, bytes) else b""
         # (a checkpoint's records, then the lines after it; the segment it continues is

@@ -164,6 +164,24 @@ def test_the_other_agents_hot_events_stay_within_their_budget(
         f"{name} imported {len(imported)} modules (budget {AGENT_BUDGET[agent]}): {imported}")
 
 
+@pytest.mark.skipif(not hasattr(os, "lockf"), reason="POSIX record locks (Windows: filelock)")
+def test_the_claims_check_of_a_write_loads_no_lock_module(
+        warm_home: Path, baseline: set[str], tmp_path: Path) -> None:
+    """A Write's check and claim run under the claims log's step lock, a POSIX record lock
+    (``os.lockf``): no ``fcntl`` (a dlopen, about 0.3 ms) nor the locks module."""
+    project = tmp_path / "project"
+    project.mkdir()
+    write = _tool_call("PreToolUse.Bash", "Write",
+                       {"file_path": str(project / "a.py"), "content": "x"})
+    write.update(cwd=str(project), tool_use_id="toolu_hot_write")
+    for _ in range(2):  # the first registers the session's project
+        imported = _imports(DISPATCH, _env(warm_home), tmp_path, json.dumps(write).encode())
+    assert "state.claims" in imported  # the check ran
+    assert "fcntl" not in imported and "state.persistence.locks" not in imported
+    claims = list((warm_home / "projects").glob("*/claims.jsonl"))
+    assert any("toolu_hot_write" in c.read_text() for c in claims)
+
+
 def test_the_guard_sees_a_heavy_import(warm_home: Path, baseline: set[str],
                                         tmp_path: Path) -> None:
     """The counting is real: a cold cache (the registry built with pluggy) is caught."""

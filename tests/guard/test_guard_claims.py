@@ -15,6 +15,8 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -352,14 +354,12 @@ def test_a_busy_claims_lock_still_decides_and_never_raises(
     """On a machine too busy to get the step's lock in time, the check is still made (on the
     claims as they are, without the lock), the write is still claimed, and nothing is logged
     as a handler error."""
-    from filelock import FileLock
-
     team, project = shop
     target = project / "app.py"
     assert team.send(_write("sess-a", target, "toolu_a1", project)) is None
     monkeypatch.setenv("ORCHESTRA_HANDLER_TIMEOUT", "0.3")
     step_lock = team.home / "projects" / "shop" / "claims.jsonl.step.lock"
-    with FileLock(str(step_lock)):
+    with _held_by_another_process(step_lock):
         reply = team.send(_write("sess-b", target, "toolu_b1", project))
         assert decision_of(reply) == "ask"
         assert "app.py is being written by session sess-a" in reason_of(reply)
@@ -369,6 +369,28 @@ def test_a_busy_claims_lock_still_decides_and_never_raises(
     assert [c["session"] for c in _claims_cli() if c["file"] == "other.py"] == ["sess-b"]
     errors = team.home / "logs" / "dispatch.log"
     assert "ERROR" not in (errors.read_text() if errors.exists() else "")
+
+
+@contextmanager
+def _held_by_another_process(lock: Path) -> Iterator[None]:
+    """The step's lock held the way Orchestra takes it (a POSIX record lock; the documents'
+    lock where there is none), by another process: a record lock never excludes its own."""
+    code = ("import os, sys, time\n"
+            "fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT, 0o600)\n"
+            "lockf = getattr(os, 'lockf', None)\n"
+            "if lockf: lockf(fd, os.F_LOCK, 0)\n"
+            "else:\n"
+            "    from filelock import FileLock; held = FileLock(sys.argv[1]); held.acquire()\n"
+            "print('held', flush=True)\n"
+            "time.sleep(60)\n")
+    holder = subprocess.Popen([sys.executable, "-c", code, str(lock)], stdout=subprocess.PIPE,
+                              text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        yield
+    finally:
+        holder.kill()
+        holder.wait()
 
 
 def _silent_for(team: Team, sid: str, seconds: float) -> None:

@@ -411,3 +411,36 @@ def test_a_check_of_one_write_looks_up_only_the_sessions_holding_that_file(
     holders = [c["session"] for c in seen[0].holders("theirs.py")]
     assert holders == ["beta"]  # the ghost's claim does not count
     assert seen[0].holders("theirs.py")[0]["session_status"] == "active"
+
+
+def test_two_threads_of_one_process_never_step_at_once(tmp_path: Path) -> None:
+    """The step lock is a record lock, which belongs to the process: the threads of one
+    process (a server, an embedder) are kept apart by the process's own lock."""
+    import threading
+
+    from state.errors import LockTimeoutError
+
+    store = FileStorage(tmp_path / "store")
+    inside = threading.Event()
+    leave = threading.Event()
+
+    def slow(table: ClaimTable) -> list[dict[str, Any]]:
+        inside.set()
+        assert leave.wait(30)
+        return [claim_record("alpha", "a.py", tool="Edit", tool_use_id="u1", provisional=True)]
+
+    first = threading.Thread(target=lambda: claim_step(
+        store, "p", slow, window=None, at=time.time(), config=load_config(store)))
+    first.start()
+    try:
+        assert inside.wait(30)
+        with pytest.raises(LockTimeoutError):
+            claim_step(store, "p", lambda table: [], window=None, at=time.time(),
+                       config=load_config(store), timeout=0.2)
+    finally:
+        leave.set()
+        first.join(30)
+    seen: list[ClaimTable] = []
+    claim_step(store, "p", lambda table: seen.append(table) or [], window=None,
+               at=time.time(), config=load_config(store))
+    assert [c["file"] for c in seen[0].claims()] == ["a.py"]  # the first step's claim
