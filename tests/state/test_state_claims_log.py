@@ -421,6 +421,7 @@ def test_two_threads_of_one_process_never_step_at_once(tmp_path: Path) -> None:
     from state.errors import LockTimeoutError
 
     store = FileStorage(tmp_path / "store")
+    _live(store, "alpha")
     inside = threading.Event()
     leave = threading.Event()
 
