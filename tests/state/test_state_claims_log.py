@@ -445,3 +445,21 @@ def test_two_threads_of_one_process_never_step_at_once(tmp_path: Path) -> None:
     claim_step(store, "p", lambda table: seen.append(table) or [], window=None,
                at=time.time(), config=load_config(store))
     assert [c["file"] for c in seen[0].claims()] == ["a.py"]  # the first step's claim
+
+
+def test_a_hand_made_line_with_a_time_out_of_range_is_skipped(store: Storage) -> None:
+    """A line whose ``ts`` no clock can show (1e308, NaN, Infinity: json reads them) must
+    not make every later check of the project fail: it is skipped, as a torn line is."""
+    _live(store, "alpha")
+    _step(store, "alpha", "before.py", "toolu_b")
+    for ts in ("1e308", "-1e308", "NaN", "Infinity", str(10 ** 40)):
+        raw = f'{{"ts": {ts}, "session": "alpha", "file": "odd.py", "tool": "Edit"}}\n'
+        store._append_bytes(KEY, raw.encode())
+    _step(store, "alpha", "after.py", "toolu_a")
+    table = read_table(store, "p", window=None)
+    assert set(table.pending) == {("alpha", "toolu_b"), ("alpha", "toolu_a")}
+    assert not table.confirmed
+    _fill_to_rotation(store, "alpha")
+    _step(store, "alpha", "third.py", "toolu_3")  # rotates: the checkpoint is made
+    assert _checkpoints(store) == 1
+    assert _seen(store) == _truth(store)
