@@ -74,6 +74,8 @@ CLAIMS = "claims.jsonl"
 CHECKPOINT_BYTES = 32 * 1024
 #: Past this, the log is renamed where no checkpoint can be made.
 SEGMENT_BYTES = 256 * 1024
+#: A line's ``ts`` beyond this (a hand-made 1e308, NaN) is no time: the line is skipped.
+_TS_BOUND = 1e11
 
 
 def project_root(config: dict[str, Any], project: str,
@@ -236,7 +238,7 @@ def claims_table(records: list[dict[str, Any]], *, window: float | None,
         ts = record.get("ts")
         session = record.get("session")
         if not isinstance(ts, int | float) or isinstance(ts, bool) or not isinstance(
-                session, str):
+                session, str) or not -_TS_BOUND < ts < _TS_BOUND:  # (NaN: False)
             continue
         if "drop" in record:
             _drop(table, session, record["drop"])
