@@ -463,3 +463,34 @@ def test_a_hand_made_line_with_a_time_out_of_range_is_skipped(store: Storage) ->
     _step(store, "alpha", "third.py", "toolu_3")  # rotates: the checkpoint is made
     assert _checkpoints(store) == 1
     assert _seen(store) == _truth(store)
+
+
+def test_a_line_written_to_a_file_cut_twice_while_it_waited_is_read(tmp_path: Path) -> None:
+    """A plain appender (no lock) that opened the live file, then waited (a busy machine)
+    while two checks rotated the log, writes its line to a segment no checkpoint names any
+    more: the line must still be read (here a release, which must not be undone)."""
+    store = FileStorage(tmp_path / "store")
+    _live(store, "alpha", "beta")
+    record_claim(store, "p", "alpha", "held.py", tool="Edit")
+    real = filestore._torn_tail
+    cut = []
+
+    def two_rotations_meanwhile(fd: int) -> bool:
+        if not cut:
+            cut.append(1)
+            for n in range(2):
+                _fill_to_rotation(store)
+                _step(store, "beta", f"rot{n}.py", f"toolu_r{n}")
+        return real(fd)
+
+    filestore._torn_tail = two_rotations_meanwhile
+    try:
+        release_claims(store, "p", "alpha", "held.py")
+    finally:
+        filestore._torn_tail = real
+    assert _checkpoints(store) == 2
+    assert ("held.py", "alpha") not in _truth(store)["confirmed"]
+    assert _seen(store) == _truth(store)
+    _fill_to_rotation(store)
+    _step(store, "beta", "later.py", "toolu_l")  # and through the next checkpoint
+    assert _seen(store) == _truth(store)
