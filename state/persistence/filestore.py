@@ -31,6 +31,7 @@ from state.persistence.storage import (
     DEFAULT_LOCK_TIMEOUT,
     Storage,
     TooDeepError,
+    _checkpoint_head,
     _next_segment_number,
     _segment_name,
     too_deep,
@@ -472,11 +473,35 @@ class FileStorage(Storage):
                     _write_all(fd, b"\n" + line if _torn_tail(fd) else line)
             else:
                 _write_all(fd, b"\n" + line if _torn_tail(fd) else line)
+                if self._cut_twice(key, path, fd):
+                    return self._append_bytes(key, line)
             return os.fstat(fd).st_size
         except OSError as exc:
             raise _named(exc, path) from None
         finally:
             os.close(fd)
+
+    def _cut_twice(self, key: str, path: str, fd: int) -> bool:
+        """True if the line just written to ``fd`` went where no reader looks: the live
+        file was cut with a checkpoint twice while this appender, which takes no lock,
+        waited between its open and its write (the first cut still reads the old file
+        from its offset on; the second names the next segment). The line is then written
+        again to the live file: the lines of a checkpointed log (claims) can be replayed
+        twice. Costs one ``lstat`` when the file was not cut."""
+        try:
+            mine = os.fstat(fd)
+            if os.path.samestat(mine, os.lstat(path)):
+                return False
+            head = _checkpoint_head(self._read_bytes(key) or b"")
+            if head is None:  # a log rotated by renaming: its history reads every segment
+                return False
+            name = head[1]
+            if os.path.basename(name) != name or name in ("", ".", ".."):
+                return True
+            return not os.path.samestat(mine, os.lstat(os.path.join(os.path.dirname(path),
+                                                                    name)))
+        except OSError:
+            return False
 
     def _rotate(self, key: str, max_bytes: int) -> None:
         path = self._file(key)
