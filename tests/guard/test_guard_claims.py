@@ -130,6 +130,47 @@ def test_of_six_sessions_writing_one_file_at_once_exactly_one_is_let_through(
     print(f"6 processes x {rounds} rounds: one write let through per round")
 
 
+def test_of_six_sessions_writing_one_file_while_the_check_rotates_the_log_one_is_let_through(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """As above, with the log past its checkpoint size before every round: the first check
+    of each round rotates it (issue 27) while the others wait for the step's lock."""
+    from state.claims import CHECKPOINT_BYTES, claim_record
+    from state.persistence.storage import CHECKPOINT, encode_record
+
+    monkeypatch.delenv("CLAUDE_PROJECT_DIR", raising=False)
+    project = tmp_path / "shop"
+    project.mkdir()
+    home = tmp_path / "orchestra"
+    team = Team(home)
+    names = [f"w{n}" for n in range(6)]
+    for sid in names:
+        team.start(sid, project)
+    log = home / "projects" / "shop" / "claims.jsonl"
+
+    def fill(n: int = 0) -> None:
+        log.parent.mkdir(parents=True, exist_ok=True)
+        written = k = 0
+        with log.open("ab") as out:
+            while written <= CHECKPOINT_BYTES:  # past it whatever the checkpoint's size
+                line = encode_record(claim_record(names[k % 6], f"pad/{n}/{k}.py", tool="Edit"))
+                written += out.write(line)
+                k += 1
+
+    fill()
+    rounds = 3
+    plans = {sid: {"warm": payload("UserPromptSubmit", sid, cwd=str(project), prompt="go"),
+                   "events": [_write(sid, project / f"shared{r}.py", f"toolu_{sid}_{r}", project)
+                              for r in range(rounds)]}
+             for sid in names}
+    results = _race(tmp_path, home, plans, rounds, between=fill)
+    for r, round_ in enumerate(results):
+        through = [sid for sid, res in round_.items() if decision_of(res["reply"]) is None]
+        assert len(through) == 1, (r, round_)
+    first = log.read_bytes().split(b"\n", 1)[0]
+    assert CHECKPOINT.encode() in first
+    assert len(sorted(log.parent.glob("claims.0*.jsonl"))) == rounds
+
+
 def test_a_write_and_a_git_command_at_the_same_moment_one_is_let_through(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("CLAUDE_PROJECT_DIR", raising=False)
