@@ -494,3 +494,18 @@ def test_a_line_written_to_a_file_cut_twice_while_it_waited_is_read(tmp_path: Pa
     _fill_to_rotation(store)
     _step(store, "beta", "later.py", "toolu_l")  # and through the next checkpoint
     assert _seen(store) == _truth(store)
+
+
+def test_a_symlinked_step_lock_is_refused_by_name_and_nothing_is_made_through_it(
+        tmp_path: Path) -> None:
+    from state.errors import UnsafePathError
+
+    store = FileStorage(tmp_path / "store")
+    _live(store, "alpha")
+    _step(store, "alpha", "a.py", "toolu_a")
+    lock = Path(str(store.path(KEY)) + ".step.lock")
+    lock.unlink()
+    lock.symlink_to(tmp_path / "elsewhere")
+    with pytest.raises(UnsafePathError, match="symlink"):
+        _step(store, "alpha", "b.py", "toolu_b")
+    assert not (tmp_path / "elsewhere").exists()
