@@ -229,6 +229,10 @@ class FileStorage(Storage):
         except (FileNotFoundError, NotADirectoryError):
             self._ensure_parent(key)
             fd = os.open(path, os.O_RDWR | os.O_CREAT | _NOFOLLOW, 0o600)
+        except OSError as exc:
+            if os.path.islink(path):
+                raise UnsafePathError(f"{path}: lock file is a symlink") from None
+            raise exc
         try:
             deadline = time.monotonic() + timeout
             while True:
