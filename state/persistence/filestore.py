@@ -12,7 +12,11 @@ Guarantees, each covered by a test:
   filesystems apply atomically, so parallel hooks need no lock to log; rotation
   (rare) takes the log's lock: a rename, or for a log read by steps a hard link of the
   live file under the segment's name and a new live file holding a checkpoint (so an
-  appender still holding the old file loses nothing);
+  appender still holding the old file loses nothing: one that held it across two such
+  rotations writes its line again to the live file, so the full history may show it
+  twice — claim lines replay the same twice);
+* the step lock of such a log (:meth:`FileStorage._step_lock`) and the volatile
+  documents' lock are POSIX record locks (``os.lockf``), which only Orchestra takes;
 * nothing is followed through a symlink: documents, logs, locks and the folders
   below the root are checked, and a symlink is refused with
   :class:`~state.errors.UnsafePathError`; folders are created 0700, files 0600.
@@ -20,7 +24,7 @@ Guarantees, each covered by a test:
 
 from __future__ import annotations
 
-import _thread  # loaded anyway: the dispatcher runs handlers on a worker thread
+import _thread  # loaded at start: the process locks below are _thread locks
 import os
 import stat
 import time
