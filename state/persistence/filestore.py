@@ -281,6 +281,13 @@ class FileStorage(Storage):
             held.release()
 
     def _read_bytes(self, key: str) -> bytes | None:
+        return self._read_file(key, 0)
+
+    def _read_log_from(self, key: str, offset: int) -> bytes | None:
+        return self._read_file(key, offset)
+
+    def _read_file(self, key: str, offset: int) -> bytes | None:
+        """The file's bytes from ``offset`` on (a seek: the part before is not read)."""
         path = self._file(key)
         try:
             self._check_parents(key)
@@ -294,6 +301,8 @@ class FileStorage(Storage):
         try:
             if not _NOFOLLOW and os.path.islink(path):  # no O_NOFOLLOW (Windows)
                 raise UnsafePathError(f"{path}: is a symlink; refusing to follow it")
+            if offset:
+                os.lseek(fd, offset, os.SEEK_SET)
             chunks = []
             while chunk := os.read(fd, 1 << 20):
                 chunks.append(chunk)
@@ -481,23 +490,24 @@ class FileStorage(Storage):
                     _write_all(fd, b"\n" + line if _torn_tail(fd) else line)
             else:
                 _write_all(fd, b"\n" + line if _torn_tail(fd) else line)
-                if self._cut_twice(key, path, fd):
+                written = os.fstat(fd)
+                if self._cut_twice(key, path, written):
                     return self._append_bytes(key, line)
+                return written.st_size
             return os.fstat(fd).st_size
         except OSError as exc:
             raise _named(exc, path) from None
         finally:
             os.close(fd)
 
-    def _cut_twice(self, key: str, path: str, fd: int) -> bool:
-        """True if the line just written to ``fd`` went where no reader looks: the live
+    def _cut_twice(self, key: str, path: str, mine: os.stat_result) -> bool:
+        """True if the line just written to the file ``mine`` went where no reader looks: the live
         file was cut with a checkpoint twice while this appender, which takes no lock,
         waited between its open and its write (the first cut still reads the old file
         from its offset on; the second names the next segment). The line is then written
         again to the live file: the lines of a checkpointed log (claims) can be replayed
         twice. Costs one ``lstat`` when the file was not cut."""
         try:
-            mine = os.fstat(fd)
             if os.path.samestat(mine, os.lstat(path)):
                 return False
             head = _checkpoint_head(self._read_bytes(key) or b"")
@@ -581,30 +591,6 @@ class FileStorage(Storage):
                 os.unlink(other)
         except OSError:
             return
-
-    def _read_log_from(self, key: str, offset: int) -> bytes | None:
-        if not offset:
-            return self._read_bytes(key)
-        path = self._file(key)
-        try:
-            self._check_parents(key)
-            fd = os.open(path, os.O_RDONLY | _NOFOLLOW | _BINARY)
-        except FileNotFoundError:
-            return None
-        except OSError as exc:
-            if os.path.islink(path):
-                raise UnsafePathError(f"{path}: is a symlink; refusing to follow it") from None
-            raise exc
-        try:
-            if not _NOFOLLOW and os.path.islink(path):  # no O_NOFOLLOW (Windows)
-                raise UnsafePathError(f"{path}: is a symlink; refusing to follow it")
-            os.lseek(fd, offset, os.SEEK_SET)
-            chunks = []
-            while chunk := os.read(fd, 1 << 20):
-                chunks.append(chunk)
-            return b"".join(chunks)
-        finally:
-            os.close(fd)
 
     def _log_segments(self, key: str) -> list[str]:
         folder_path, name = os.path.split(self._file(key))
