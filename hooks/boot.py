@@ -32,6 +32,13 @@ from __future__ import annotations
 import _thread
 import sys
 
+# importlib's own machinery, loaded at every start (frozen): no import cost
+from _frozen_importlib_external import (
+    SourceFileLoader,
+    cache_from_source,
+    spec_from_file_location,
+)
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
@@ -85,17 +92,14 @@ OWN_PACKAGES = ("hooks", "handlers", "state", "styles", "orchestra", "plugins")
 #: The bundle's layout; a bundle of another layout is not read. A bundle is
 #: :data:`BUNDLE_MAGIC`, the length of its index (4 bytes, little-endian), the index —
 #: marshalled ``(BUNDLE_FORMAT, root, {name: (file, mtime_ns, size, is_package, offset,
-#: length)})`` — then each module's
-#: marshalled code at its offset: a dispatch reads the index and the code of the modules
-#: it imports, not the whole file.
+#: length)})`` — then each module's marshalled code at its offset: a dispatch reads the
+#: index and the code of the modules it imports, not the whole file.
 BUNDLE_FORMAT = 2
 BUNDLE_MAGIC = b"OrcB"
 
 
 def bundle_path(root: str) -> str:
     """Where the module bundle of the packages under ``root`` lives (by ``.pyc`` rules)."""
-    from _frozen_importlib_external import cache_from_source
-
     sep = "\\" if sys.platform == "win32" else "/"
     return cache_from_source(root + sep + "hooks" + sep + "bundle.py")[:-4] + ".bundle"
 
@@ -157,8 +161,6 @@ class ModuleBundle:
         if stat is None or stat.st_mtime_ns != mtime_ns or stat.st_size != size:
             self.missed.add(name)  # changed since it was bundled: the usual import
             return None
-        from _frozen_importlib_external import spec_from_file_location
-
         folder = file.rpartition("\\" if sys.platform == "win32" else "/")[0]
         return spec_from_file_location(name, file, loader=_BundledLoader(name, file, self),
                                        submodule_search_locations=[folder] if package else None)
@@ -174,13 +176,7 @@ def _stat(file: str) -> Any:
     return (sys.modules.get("posix") or sys.modules["nt"]).stat(file)
 
 
-def _source_loader() -> Any:
-    from _frozen_importlib_external import SourceFileLoader
-
-    return SourceFileLoader
-
-
-class _BundledLoader(_source_loader()):  # type: ignore[misc]
+class _BundledLoader(SourceFileLoader):
     """A source file's loader whose code comes from the bundle: everything else
     (``__file__``, resources, ``get_source``) is the standard loader's."""
 
