@@ -66,7 +66,7 @@ def _nothing_to_finish(before: set[str]) -> bool:
             for t in threading.enumerate()):
         return False
     stdlib = sys.stdlib_module_names
-    for name in sys.modules:
+    for name in list(sys.modules):  # a copy: a thread still running may import meanwhile
         if name in before or name == "__main__":
             continue
         top = name.partition(".")[0]

@@ -40,7 +40,8 @@ def engine_module() -> ModuleType:
         try:
             return _load_lazily()
         except ImportError:
-            for name in [n for n in sys.modules if n == _PACKAGE or n.startswith(_PACKAGE + ".")]:
+            for name in [n for n in list(sys.modules)
+                         if n == _PACKAGE or n.startswith(_PACKAGE + ".")]:
                 del sys.modules[name]
     import jsonpath_ng.jsonpath  # the plain way (see the docstring)
 

@@ -81,3 +81,30 @@ def test_the_shutdown_runs_when_something_may_need_it(
     if mode == "thirdparty":  # its buffered file was flushed by the shutdown
         log = tmp_path / "orchestra_test_buffered.py.log"
         assert log.read_text(encoding="utf-8") == "written at import, never flushed by hand"
+
+
+def test_the_end_of_the_call_tolerates_a_thread_importing_meanwhile() -> None:
+    """A thread still running (a plugin's worker, a store's server thread) may import while
+    the end of the call looks at sys.modules: no 'dictionary changed size' traceback."""
+    program = """
+import sys, threading, time, types
+from state.process import _nothing_to_finish
+def churn():
+    n = 0
+    while True:
+        name = f"state.orchestra_test_churn_{n % 50}"
+        sys.modules[name] = types.ModuleType(name)
+        time.sleep(0)  # let the main thread see the larger dict, then the smaller
+        sys.modules.pop(name, None)
+        time.sleep(0)
+        n += 1
+before = set(sys.modules)
+sys.setswitchinterval(1e-6)
+threading.Thread(target=churn, daemon=True).start()
+for _ in range(2000):
+    _nothing_to_finish(before)
+print("ok")
+"""
+    done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True,
+                          timeout=120, cwd=Path(__file__).resolve().parents[2], check=False)
+    assert (done.returncode, done.stdout.strip(), done.stderr) == (0, "ok", "")
